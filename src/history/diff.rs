@@ -1,0 +1,372 @@
+//! Leaf-by-leaf JSON diff that matches Kubernetes list items by their merge keys.
+//!
+//! Rules:
+//! - only leaves are reported: scalars, and empty maps or lists; a map or list
+//!   that appears or disappears whole is reported leaf by leaf;
+//! - an absent value and `null` are the same, and show as `null` in a change;
+//! - when the value at a path changes between a scalar (or empty container) and
+//!   another scalar (or empty container), it is one change at that path;
+//!   otherwise (e.g. a map replaced by a string, or a map by a list) the new
+//!   leaves are reported as additions first, then the old leaves as removals;
+//! - output follows `after`'s order, then what exists only in `before`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::path::{FieldPath, Segment};
+
+/// One leaf whose value differs between two versions of an object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// Where the leaf is.
+    pub path: FieldPath,
+    /// The old value, `null` when the leaf did not exist.
+    pub from: Value,
+    /// The new value, `null` when the leaf was removed.
+    pub to: Value,
+}
+
+/// Lists every changed leaf between `before` and `after`, with paths relative to them.
+pub fn diff(before: &Value, after: &Value) -> Vec<FieldChange> {
+    diff_at(before, after, &FieldPath::root())
+}
+
+/// Like [`diff`], with every path prefixed by `base` (which also picks list merge keys).
+pub fn diff_at(before: &Value, after: &Value, base: &FieldPath) -> Vec<FieldChange> {
+    let mut changes = Vec::new();
+    diff_node(Some(before), Some(after), base, &mut changes);
+    changes
+}
+
+fn present(value: Option<&Value>) -> Option<&Value> {
+    value.filter(|v| !v.is_null())
+}
+
+/// A scalar, an empty map or list, or nothing.
+fn is_leaf(value: Option<&Value>) -> bool {
+    match value {
+        Some(Value::Object(map)) => map.is_empty(),
+        Some(Value::Array(items)) => items.is_empty(),
+        _ => true,
+    }
+}
+
+fn diff_node(
+    before: Option<&Value>,
+    after: Option<&Value>,
+    path: &FieldPath,
+    out: &mut Vec<FieldChange>,
+) {
+    let (before, after) = (present(before), present(after));
+    let no_map = Map::new();
+    match (before, after) {
+        (Some(Value::Object(b)), Some(Value::Object(a))) => diff_maps(b, a, path, out),
+        (None, Some(Value::Object(a))) if !a.is_empty() => diff_maps(&no_map, a, path, out),
+        (Some(Value::Object(b)), None) if !b.is_empty() => diff_maps(b, &no_map, path, out),
+        (Some(Value::Array(b)), Some(Value::Array(a))) => diff_lists(b, a, path, out),
+        (None, Some(Value::Array(a))) if !a.is_empty() => diff_lists(&[], a, path, out),
+        (Some(Value::Array(b)), None) if !b.is_empty() => diff_lists(b, &[], path, out),
+        _ if before == after => {}
+        _ if is_leaf(before) && is_leaf(after) => out.push(FieldChange {
+            path: path.clone(),
+            from: before.cloned().unwrap_or(Value::Null),
+            to: after.cloned().unwrap_or(Value::Null),
+        }),
+        _ => {
+            diff_node(None, after, path, out);
+            diff_node(before, None, path, out);
+        }
+    }
+}
+
+fn diff_maps(
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+    path: &FieldPath,
+    out: &mut Vec<FieldChange>,
+) {
+    for (key, value) in after {
+        diff_node(before.get(key), Some(value), &path.child_field(key), out);
+    }
+    for (key, value) in before.iter().filter(|(key, _)| !after.contains_key(*key)) {
+        diff_node(Some(value), None, &path.child_field(key), out);
+    }
+}
+
+fn diff_lists(before: &[Value], after: &[Value], path: &FieldPath, out: &mut Vec<FieldChange>) {
+    match merge_key(path, before, after) {
+        Some(key) => diff_keyed_lists(key, before, after, path, out),
+        None => diff_indexed_lists(before, after, path, out),
+    }
+}
+
+fn diff_indexed_lists(
+    before: &[Value],
+    after: &[Value],
+    path: &FieldPath,
+    out: &mut Vec<FieldChange>,
+) {
+    for index in 0..before.len().max(after.len()) {
+        diff_node(
+            before.get(index),
+            after.get(index),
+            &path.child_index(index),
+            out,
+        );
+    }
+}
+
+fn diff_keyed_lists(
+    key: &str,
+    before: &[Value],
+    after: &[Value],
+    path: &FieldPath,
+    out: &mut Vec<FieldChange>,
+) {
+    for item in after {
+        let id = &item[key];
+        let old = before.iter().find(|old| &old[key] == id);
+        diff_node(old, Some(item), &path.child_key(key, id.clone()), out);
+    }
+    for item in before {
+        let id = &item[key];
+        if !after.iter().any(|new| &new[key] == id) {
+            diff_node(Some(item), None, &path.child_key(key, id.clone()), out);
+        }
+    }
+}
+
+/// The merge key for this list, if its field name has one and every item carries a unique one.
+fn merge_key(path: &FieldPath, before: &[Value], after: &[Value]) -> Option<&'static str> {
+    let Some(Segment::Field(field)) = path.last() else {
+        return None;
+    };
+    let key = merge_key_for_field(field, before, after)?;
+    let usable = |items: &[Value]| items_have_unique_key(items, key);
+    (usable(before) && usable(after)).then_some(key)
+}
+
+fn merge_key_for_field(field: &str, before: &[Value], after: &[Value]) -> Option<&'static str> {
+    let key = match field {
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "volumeMounts"
+        | "imagePullSecrets"
+        | "containerStatuses"
+        | "initContainerStatuses"
+        | "ephemeralContainerStatuses" => "name",
+        "ports"
+            if items_have_unique_key(before, "containerPort")
+                && items_have_unique_key(after, "containerPort") =>
+        {
+            "containerPort"
+        }
+        "ports" => "port",
+        "conditions" => "type",
+        "ownerReferences" => "uid",
+        "volumeDevices" => "devicePath",
+        "hostAliases" => "ip",
+        _ => return None,
+    };
+    Some(key)
+}
+
+fn items_have_unique_key(items: &[Value], key: &str) -> bool {
+    let ids: Vec<&Value> = items
+        .iter()
+        .filter_map(|item| present(item.get(key)))
+        .collect();
+    ids.len() == items.len() && ids.iter().enumerate().all(|(i, id)| !ids[..i].contains(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rendered(changes: &[FieldChange]) -> Vec<String> {
+        changes
+            .iter()
+            .map(|c| format!("{}: {} -> {}", c.path, c.from, c.to))
+            .collect()
+    }
+
+    fn deployment(containers: Value) -> Value {
+        json!({"spec": {"template": {"spec": {"containers": containers}}}})
+    }
+
+    #[test]
+    fn equal_inputs_give_no_changes() {
+        let value = deployment(json!([{"name": "web", "image": "nginx:1"}]));
+        assert!(diff(&value, &value.clone()).is_empty());
+    }
+
+    #[test]
+    fn an_image_change_is_reported_under_the_container_name() {
+        let before = deployment(
+            json!([{"name": "web", "image": "nginx:1"}, {"name": "log", "image": "fluent"}]),
+        );
+        let after = deployment(
+            json!([{"name": "log", "image": "fluent"}, {"name": "web", "image": "nginx:2"}]),
+        );
+        assert_eq!(
+            rendered(&diff(&before, &after)),
+            [r#"spec.template.spec.containers[name=web].image: "nginx:1" -> "nginx:2""#]
+        );
+    }
+
+    #[test]
+    fn a_container_added_whole_is_reported_leaf_by_leaf() {
+        let before = deployment(json!([{"name": "web", "image": "nginx"}]));
+        let after = deployment(json!([
+            {"name": "web", "image": "nginx"},
+            {"name": "side", "image": "envoy", "args": ["-v"], "resources": {}}
+        ]));
+        assert_eq!(
+            rendered(&diff(&before, &after)),
+            [
+                r#"spec.template.spec.containers[name=side].name: null -> "side""#,
+                r#"spec.template.spec.containers[name=side].image: null -> "envoy""#,
+                r#"spec.template.spec.containers[name=side].args[0]: null -> "-v""#,
+                "spec.template.spec.containers[name=side].resources: null -> {}",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_env_var_removed_is_reported_leaf_by_leaf() {
+        let before = json!({"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]});
+        let after = json!({"env": [{"name": "B", "value": "2"}]});
+        assert_eq!(
+            rendered(&diff(&before, &after)),
+            [
+                r#"env[name=A].name: "A" -> null"#,
+                r#"env[name=A].value: "1" -> null"#
+            ]
+        );
+    }
+
+    #[test]
+    fn container_ports_are_keyed_by_container_port() {
+        let before = json!({"ports": [{"containerPort": 80, "protocol": "TCP"}]});
+        let after = json!({"ports": [{"containerPort": 8080, "protocol": "TCP"}, {"containerPort": 80, "protocol": "UDP"}]});
+        assert_eq!(
+            rendered(&diff(&before, &after)),
+            [
+                "ports[containerPort=8080].containerPort: null -> 8080",
+                r#"ports[containerPort=8080].protocol: null -> "TCP""#,
+                r#"ports[containerPort=80].protocol: "TCP" -> "UDP""#,
+            ]
+        );
+    }
+
+    #[test]
+    fn service_ports_are_keyed_by_port() {
+        let before = json!({"ports": [{"port": 80, "targetPort": 8080}]});
+        let after = json!({"ports": [{"port": 80, "targetPort": 9090}]});
+        assert_eq!(
+            rendered(&diff(&before, &after)),
+            ["ports[port=80].targetPort: 8080 -> 9090"]
+        );
+    }
+
+    #[test]
+    fn duplicate_merge_keys_fall_back_to_indexes() {
+        let before = json!({"env": [{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]});
+        let after = json!({"env": [{"name": "A", "value": "1"}, {"name": "A", "value": "3"}]});
+        assert_eq!(
+            rendered(&diff(&before, &after)),
+            [r#"env[1].value: "2" -> "3""#]
+        );
+    }
+
+    #[test]
+    fn scalar_lists_are_matched_by_index() {
+        let before = json!({"args": ["a", "b", "c"]});
+        let after = json!({"args": ["a", "x"]});
+        assert_eq!(
+            rendered(&diff(&before, &after)),
+            [r#"args[1]: "b" -> "x""#, r#"args[2]: "c" -> null"#]
+        );
+    }
+
+    #[test]
+    fn annotations_added_whole_are_reported_key_by_key() {
+        let before = json!({"metadata": {"name": "x"}});
+        let after = json!({"metadata": {"name": "x", "annotations": {"a/b": "x", "c": "y"}}});
+        assert_eq!(
+            rendered(&diff(&before, &after)),
+            [
+                r#"metadata.annotations["a/b"]: null -> "x""#,
+                r#"metadata.annotations.c: null -> "y""#
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_map_or_list_is_a_leaf() {
+        let before = json!({"spec": {"a": 1}});
+        let after = json!({"spec": {"a": 1, "resources": {}, "args": []}});
+        assert_eq!(
+            rendered(&diff(&before, &after)),
+            ["spec.resources: null -> {}", "spec.args: null -> []"]
+        );
+        assert_eq!(
+            rendered(&diff(&after, &before)),
+            ["spec.resources: {} -> null", "spec.args: [] -> null"]
+        );
+    }
+
+    #[test]
+    fn a_map_replaced_by_a_scalar_adds_the_scalar_then_removes_old_leaves() {
+        let before = json!({"x": {"a": 1, "b": 2}});
+        let after = json!({"x": "flat"});
+        assert_eq!(
+            rendered(&diff(&before, &after)),
+            [r#"x: null -> "flat""#, "x.a: 1 -> null", "x.b: 2 -> null"]
+        );
+    }
+
+    #[test]
+    fn explicit_null_counts_as_absent() {
+        assert!(diff(&json!({"a": null}), &json!({})).is_empty());
+        assert_eq!(
+            rendered(&diff(&json!({"a": null}), &json!({"a": 1}))),
+            ["a: null -> 1"]
+        );
+    }
+
+    #[test]
+    fn diff_at_prefixes_paths_and_uses_the_base_for_merge_keys() {
+        let base = FieldPath::parse("spec.containers").unwrap();
+        let before = json!([{"name": "web", "image": "a"}]);
+        let after = json!([{"name": "web", "image": "b"}]);
+        assert_eq!(
+            rendered(&diff_at(&before, &after, &base)),
+            [r#"spec.containers[name=web].image: "a" -> "b""#]
+        );
+    }
+
+    #[test]
+    fn removed_items_come_after_items_in_the_new_order() {
+        let before = json!({"conditions": [{"type": "Ready", "status": "True"}, {"type": "Old", "status": "True"}]});
+        let after = json!({"conditions": [{"type": "New", "status": "True"}, {"type": "Ready", "status": "False"}]});
+        let paths: Vec<String> = diff(&before, &after)
+            .iter()
+            .map(|c| c.path.to_string())
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "conditions[type=New].type",
+                "conditions[type=New].status",
+                "conditions[type=Ready].status",
+                "conditions[type=Old].type",
+                "conditions[type=Old].status",
+            ]
+        );
+    }
+}

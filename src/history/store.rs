@@ -1,0 +1,449 @@
+//! Replay: every version of every object, keyed by UID, with bodies kept as compact raw JSON.
+//!
+//! Records are applied one at a time through [`History::apply`]. Only the metadata
+//! the queries index on is parsed during replay; a body is re-parsed on demand
+//! (see [`History::body`] and [`History::parse`]) when a query needs it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use jiff::Timestamp;
+use serde::de::DeserializeOwned;
+
+use super::meta::ObjectHead;
+use crate::trace::{parse_ts, EventType, Header, Record};
+
+/// Index of an object in [`History::objects`].
+pub type ObjectId = usize;
+
+/// Where a body lives in the body arena.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyRef {
+    offset: usize,
+    len: usize,
+}
+
+/// One recorded version of an object.
+#[derive(Debug, Clone)]
+pub struct Version {
+    /// When the record was received.
+    pub ts: Timestamp,
+    /// The trace line of the record.
+    pub line: u64,
+    /// How it was delivered.
+    pub event: EventType,
+    /// `metadata.resourceVersion`.
+    pub resource_version: Option<Box<str>>,
+    /// `metadata.generation`.
+    pub generation: Option<i64>,
+    /// `metadata.deletionTimestamp`, once set.
+    pub deletion_timestamp: Option<Timestamp>,
+    /// The UID of the controlling owner in this version.
+    pub controller_uid: Option<Box<str>>,
+    body: BodyRef,
+}
+
+/// How an object stopped existing, as far as the trace shows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Gone {
+    /// The watch delivered DELETED at this time.
+    Deleted(Timestamp),
+    /// A re-list completed at this time without it: deleted at an unknown time after its last record.
+    MissingAtRelist(Timestamp),
+}
+
+/// Everything recorded about one object (one UID).
+#[derive(Debug, Clone)]
+pub struct ObjectHistory {
+    /// `apiVersion`.
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// `metadata.namespace`, empty for cluster-scoped objects.
+    pub namespace: String,
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.uid`.
+    pub uid: String,
+    /// `metadata.creationTimestamp`.
+    pub created: Option<Timestamp>,
+    /// For Events: the UID of the object the Event is about.
+    pub subject_uid: Option<String>,
+    /// Every version, in trace order.
+    pub versions: Vec<Version>,
+    /// How it went away, if it did.
+    pub gone: Option<Gone>,
+}
+
+impl ObjectHistory {
+    /// The first recorded version.
+    pub fn first(&self) -> &Version {
+        &self.versions[0]
+    }
+
+    /// The last recorded version.
+    pub fn last(&self) -> &Version {
+        &self.versions[self.versions.len() - 1]
+    }
+
+    /// Whether the object already existed when the trace began (first seen in a list).
+    pub fn seen_from_start(&self) -> bool {
+        self.first().event == EventType::Listed
+    }
+
+    /// The latest version recorded at or before `at`.
+    pub fn version_at(&self, at: Timestamp) -> Option<&Version> {
+        self.versions.iter().take_while(|v| v.ts <= at).last()
+    }
+
+    /// When the object began going away: the first deletionTimestamp seen, else the gone time.
+    pub fn deletion_started(&self) -> Option<Timestamp> {
+        let first_marked = self
+            .versions
+            .iter()
+            .find(|v| v.deletion_timestamp.is_some() || v.event == EventType::Deleted);
+        match (first_marked, &self.gone) {
+            (Some(v), _) => Some(v.ts),
+            (None, Some(Gone::MissingAtRelist(ts))) => Some(*ts),
+            (None, _) => None,
+        }
+    }
+
+    /// `kind/namespace/name` for messages.
+    pub fn display_name(&self) -> String {
+        if self.namespace.is_empty() {
+            format!("{}/{}", self.kind.to_lowercase(), self.name)
+        } else {
+            format!(
+                "{} {}/{}",
+                self.kind.to_lowercase(),
+                self.namespace,
+                self.name
+            )
+        }
+    }
+}
+
+/// A GAP record: a watch broke and events may be missing.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GapInfo {
+    /// When.
+    pub ts: Timestamp,
+    /// Which resource, e.g. `v1/pods`.
+    pub resource: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A SYNCED record.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SyncInfo {
+    /// When.
+    pub ts: Timestamp,
+    /// Which resource.
+    pub resource: String,
+    /// Whether this was a re-list (a list after the first one of this resource).
+    pub relist: bool,
+}
+
+/// Facts about the trace as a whole that queries turn into warnings.
+#[derive(Debug, Clone, Default)]
+pub struct TraceFacts {
+    /// The header, if there was one.
+    pub header: Option<Header>,
+    /// First record time.
+    pub start: Option<Timestamp>,
+    /// Last record time.
+    pub end: Option<Timestamp>,
+    /// Whether END was read.
+    pub ended: bool,
+    /// GAP records.
+    pub gaps: Vec<GapInfo>,
+    /// SYNCED records.
+    pub syncs: Vec<SyncInfo>,
+    /// Object records that could not be placed (no metadata, bad JSON).
+    pub skipped_objects: u64,
+    /// Object records by kind.
+    pub records_by_kind: BTreeMap<String, u64>,
+    /// Records by type.
+    pub records_by_type: BTreeMap<String, u64>,
+}
+
+/// The replayed trace: all objects and their versions.
+#[derive(Debug, Default)]
+pub struct History {
+    objects: Vec<ObjectHistory>,
+    by_uid: HashMap<String, ObjectId>,
+    by_name: HashMap<(String, String, String), Vec<ObjectId>>,
+    arena: Vec<u8>,
+    /// Trace-wide facts.
+    pub facts: TraceFacts,
+    listing: HashMap<String, HashSet<ObjectId>>,
+    synced_once: HashSet<String>,
+    kind_resources: HashMap<(String, String), String>,
+}
+
+impl History {
+    /// An empty history; `header` (if any) maps kinds to resource names for re-list handling.
+    pub fn new(header: Option<&Header>) -> History {
+        let mut history = History::default();
+        if let Some(header) = header {
+            for resource in &header.resources {
+                let group = resource.group.clone();
+                history
+                    .kind_resources
+                    .insert((group, resource.kind.clone()), resource.path());
+            }
+            history.facts.header = Some(header.clone());
+        }
+        history
+    }
+
+    /// Applies one record.
+    pub fn apply(&mut self, line: u64, record: &Record<'_>) {
+        if let Some(ts) = record.ts() {
+            self.facts.start = Some(self.facts.start.map_or(ts, |s| s.min(ts)));
+            self.facts.end = Some(self.facts.end.map_or(ts, |e| e.max(ts)));
+        }
+        match record {
+            Record::Header(header) => *self = History::new(Some(header)),
+            Record::Object { ts, event, object } => {
+                self.count_type(event.as_str());
+                self.apply_object(line, *ts, *event, object.get());
+            }
+            Record::Synced { ts, resource, .. } => {
+                self.count_type("SYNCED");
+                self.apply_synced(*ts, resource);
+            }
+            Record::Gap {
+                ts,
+                resource,
+                reason,
+            } => {
+                self.count_type("GAP");
+                self.facts.gaps.push(GapInfo {
+                    ts: *ts,
+                    resource: resource.clone(),
+                    reason: reason.clone(),
+                });
+            }
+            Record::End { .. } => {
+                self.count_type("END");
+                self.facts.ended = true;
+            }
+            Record::Unknown { record_type } => self.count_type(record_type),
+        }
+    }
+
+    fn count_type(&mut self, record_type: &str) {
+        *self
+            .facts
+            .records_by_type
+            .entry(record_type.to_string())
+            .or_insert(0) += 1;
+    }
+
+    fn apply_object(&mut self, line: u64, ts: Timestamp, event: EventType, json: &str) {
+        let Ok(head) = ObjectHead::parse(json) else {
+            self.facts.skipped_objects += 1;
+            return;
+        };
+        let kind = head.kind.as_deref().unwrap_or("").to_string();
+        *self.facts.records_by_kind.entry(kind.clone()).or_insert(0) += 1;
+        let key = object_key(&head, &kind);
+        let Some(key) = key else {
+            self.facts.skipped_objects += 1;
+            return;
+        };
+        let body = self.store_body(json);
+        let version = Version {
+            ts,
+            line,
+            event,
+            resource_version: head.metadata.resource_version.as_deref().map(Box::from),
+            generation: head.metadata.generation,
+            deletion_timestamp: head
+                .metadata
+                .deletion_timestamp
+                .as_deref()
+                .and_then(parse_ts),
+            controller_uid: head
+                .controller()
+                .and_then(|owner| owner.uid.as_deref())
+                .map(Box::from),
+            body,
+        };
+        let id = self.object_for(&key, &head, kind);
+        let object = &mut self.objects[id];
+        object.versions.push(version);
+        if event == EventType::Deleted {
+            object.gone = Some(Gone::Deleted(ts));
+        } else if object.gone.is_some() {
+            // Seen again (e.g. a re-list after a wrong guess): it exists after all.
+            object.gone = None;
+        }
+        if event == EventType::Listed {
+            if let Some(resource) = self.resource_of(id) {
+                self.listing.entry(resource).or_default().insert(id);
+            }
+        }
+    }
+
+    fn object_for(&mut self, key: &str, head: &ObjectHead<'_>, kind: String) -> ObjectId {
+        if let Some(&id) = self.by_uid.get(key) {
+            return id;
+        }
+        let meta = &head.metadata;
+        let object = ObjectHistory {
+            api_version: head.api_version.as_deref().unwrap_or("").to_string(),
+            kind,
+            namespace: meta.namespace.as_deref().unwrap_or("").to_string(),
+            name: meta.name.as_deref().unwrap_or("").to_string(),
+            uid: key.to_string(),
+            created: meta.creation_timestamp.as_deref().and_then(parse_ts),
+            subject_uid: head
+                .event_subject()
+                .and_then(|subject| subject.uid.as_deref())
+                .map(str::to_string),
+            versions: Vec::new(),
+            gone: None,
+        };
+        let id = self.objects.len();
+        let name_key = (
+            object.kind.to_lowercase(),
+            object.namespace.clone(),
+            object.name.clone(),
+        );
+        self.by_name.entry(name_key).or_default().push(id);
+        self.by_uid.insert(key.to_string(), id);
+        self.objects.push(object);
+        id
+    }
+
+    fn apply_synced(&mut self, ts: Timestamp, resource: &str) {
+        let relist = !self.synced_once.insert(resource.to_string());
+        self.facts.syncs.push(SyncInfo {
+            ts,
+            resource: resource.to_string(),
+            relist,
+        });
+        let listed = self.listing.remove(resource).unwrap_or_default();
+        if !relist {
+            return;
+        }
+        for id in 0..self.objects.len() {
+            let missing = self.objects[id].gone.is_none()
+                && !listed.contains(&id)
+                && self.resource_of(id).as_deref() == Some(resource);
+            if missing {
+                self.objects[id].gone = Some(Gone::MissingAtRelist(ts));
+            }
+        }
+    }
+
+    /// The resource path (`apps/v1/deployments`) of an object, from the header or guessed from its kind.
+    fn resource_of(&self, id: ObjectId) -> Option<String> {
+        let object = &self.objects[id];
+        let (group, version) = match object.api_version.split_once('/') {
+            Some((group, version)) => (group.to_string(), version),
+            None => (String::new(), object.api_version.as_str()),
+        };
+        if let Some(path) = self
+            .kind_resources
+            .get(&(group.clone(), object.kind.clone()))
+        {
+            return Some(path.clone());
+        }
+        if object.kind.is_empty() {
+            return None;
+        }
+        let plural = format!("{}s", object.kind.to_lowercase());
+        Some(if group.is_empty() {
+            format!("{version}/{plural}")
+        } else {
+            format!("{group}/{version}/{plural}")
+        })
+    }
+
+    fn store_body(&mut self, json: &str) -> BodyRef {
+        let offset = self.arena.len();
+        self.arena.extend_from_slice(json.as_bytes());
+        BodyRef {
+            offset,
+            len: json.len(),
+        }
+    }
+
+    /// All objects, indexed by [`ObjectId`].
+    pub fn objects(&self) -> &[ObjectHistory] {
+        &self.objects
+    }
+
+    /// One object.
+    pub fn object(&self, id: ObjectId) -> &ObjectHistory {
+        &self.objects[id]
+    }
+
+    /// The object with this UID.
+    pub fn by_uid(&self, uid: &str) -> Option<ObjectId> {
+        self.by_uid.get(uid).copied()
+    }
+
+    /// Objects of `kind` (case-insensitive) named `name`, in `namespace` or any namespace, oldest first.
+    pub fn by_name(&self, kind: &str, namespace: Option<&str>, name: &str) -> Vec<ObjectId> {
+        let kind = kind.to_lowercase();
+        let mut found: Vec<ObjectId> = match namespace {
+            Some(ns) => self
+                .by_name
+                .get(&(kind, ns.to_string(), name.to_string()))
+                .cloned()
+                .unwrap_or_default(),
+            None => self
+                .by_name
+                .iter()
+                .filter(|((k, _, n), _)| *k == kind && n == name)
+                .flat_map(|(_, ids)| ids.iter().copied())
+                .collect(),
+        };
+        found.sort_by_key(|&id| (self.objects[id].first().ts, id));
+        found
+    }
+
+    /// All objects of `kind` (case-insensitive), in first-seen order.
+    pub fn of_kind<'s>(&'s self, kind: &'s str) -> impl Iterator<Item = ObjectId> + 's {
+        self.objects
+            .iter()
+            .enumerate()
+            .filter(move |(_, o)| o.kind.eq_ignore_ascii_case(kind))
+            .map(|(id, _)| id)
+    }
+
+    /// The raw JSON text of a version's body.
+    pub fn body(&self, version: &Version) -> &str {
+        let bytes = &self.arena[version.body.offset..version.body.offset + version.body.len];
+        // The arena only ever receives whole `&str`s, so slicing at their bounds stays UTF-8.
+        std::str::from_utf8(bytes).unwrap_or_default()
+    }
+
+    /// Parses a version's body into `T` (a typed view or a `serde_json::Value`).
+    pub fn parse<T: DeserializeOwned>(&self, version: &Version) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.body(version))
+    }
+
+    /// Bytes of bodies held in memory.
+    pub fn body_bytes(&self) -> usize {
+        self.arena.len()
+    }
+}
+
+/// The key an object is tracked by: its UID, or (when it has none) kind/namespace/name.
+fn object_key(head: &ObjectHead<'_>, kind: &str) -> Option<String> {
+    let meta = &head.metadata;
+    if let Some(uid) = meta.uid.as_deref().filter(|uid| !uid.is_empty()) {
+        return Some(uid.to_string());
+    }
+    let name = meta.name.as_deref()?;
+    Some(format!(
+        "no-uid:{kind}/{}/{name}",
+        meta.namespace.as_deref().unwrap_or("")
+    ))
+}

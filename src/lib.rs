@@ -1,0 +1,14 @@
+//! kblame: `git blame` for a Kubernetes cluster.
+//!
+//! A recorded trace of what the API server said is replayed offline into a
+//! per-object history and a causal graph, which the queries read to answer why
+//! pods were created, restarted and removed, and which change made them.
+#![deny(missing_docs)]
+
+pub mod graph;
+pub mod history;
+pub mod query;
+pub mod render;
+pub mod sim;
+pub mod trace;
+pub mod workload;

@@ -1,0 +1,135 @@
+//! The `kblame` binary: parses arguments, runs one library call, maps the outcome to an exit code.
+
+mod cli;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{AnalyzeArgs, CheckArgs, Cli, Command, OutputFormat};
+use kblame::query::{self, pod::PodQuery};
+use kblame::render::{self, Format};
+use kblame::trace::TraceSource;
+
+/// Exit code when the question was answered (or the trace is whole).
+const EXIT_OK: u8 = 0;
+/// Exit code when the trace is not whole, or the trace cannot answer the question.
+const EXIT_NOT_ANSWERED: u8 = 1;
+/// Exit code when the input cannot be read at all.
+const EXIT_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Check(args) => check(args),
+        Command::Analyze(args) => analyze(args),
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(err) if is_broken_pipe(&err) => ExitCode::from(EXIT_OK),
+        Err(err) => {
+            report(&err);
+            ExitCode::from(err.downcast_ref::<Exit>().map_or(EXIT_ERROR, |e| e.0))
+        }
+    }
+}
+
+/// An error that carries its own exit code.
+#[derive(Debug)]
+struct Exit(u8);
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}", self.0)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+fn format(output: OutputFormat) -> Format {
+    match output {
+        OutputFormat::Text => Format::Text,
+        OutputFormat::Json => Format::Json,
+        OutputFormat::Yaml => Format::Yaml,
+    }
+}
+
+fn check(args: CheckArgs) -> anyhow::Result<u8> {
+    let CheckArgs { trace, output } = args;
+    let loaded = query::load(&TraceSource::from_arg(&trace))?;
+    let report = query::check::check(&loaded);
+    let mut out = io::stdout().lock();
+    match format(output) {
+        Format::Text => render::check::text(&report, &mut out)?,
+        Format::Json => render::json(&report, &mut out)?,
+        Format::Yaml => render::yaml(&report, &mut out)?,
+    }
+    out.flush()?;
+    Ok(if report.whole {
+        EXIT_OK
+    } else {
+        EXIT_NOT_ANSWERED
+    })
+}
+
+fn analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
+    let AnalyzeArgs {
+        trace,
+        pod,
+        namespace,
+        uid,
+        output,
+    } = args;
+    let mut loaded = query::load(&TraceSource::from_arg(&trace))?;
+    let pod_query = PodQuery {
+        name: pod,
+        namespace,
+        uid,
+    };
+    let report = match query::pod::analyze_pod(&mut loaded, &pod_query) {
+        Ok(report) => report,
+        Err(err) => return Err(anyhow::Error::new(err).context(Exit(EXIT_NOT_ANSWERED))),
+    };
+    let mut out = io::stdout().lock();
+    match format(output) {
+        Format::Text => render::pod::text(&report, &mut out)?,
+        Format::Json => render::json(&report, &mut out)?,
+        Format::Yaml => render::yaml(&report, &mut out)?,
+    }
+    out.flush()?;
+    Ok(EXIT_OK)
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|cause| cause.downcast_ref::<io::Error>())
+        .any(|io| io.kind() == io::ErrorKind::BrokenPipe)
+}
+
+/// Prints `error: …`, each cause, and a hint when one helps.
+fn report(err: &anyhow::Error) {
+    let mut causes = err.chain().filter(|c| c.downcast_ref::<Exit>().is_none());
+    if let Some(top) = causes.next() {
+        eprintln!("error: {top}");
+    }
+    for cause in causes {
+        eprintln!("  Caused by: {cause}");
+    }
+    if let Some(hint) = hint(err) {
+        eprintln!("\nhint: {hint}");
+    }
+}
+
+fn hint(err: &anyhow::Error) -> Option<&'static str> {
+    let text = err.to_string();
+    if text.contains("is not a kblame trace") {
+        Some("kblame reads traces written by `kblame record` or `kblame import` (NDJSON, optionally zstd)")
+    } else if text.contains("no pod") {
+        Some("`kblame check TRACE -o json` lists the kinds recorded; pod names are exact, add -n NAMESPACE to narrow")
+    } else if text.contains("does not understand") {
+        Some("upgrade kblame to read this trace")
+    } else {
+        None
+    }
+}

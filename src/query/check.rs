@@ -1,0 +1,101 @@
+//! `kblame check`: the integrity report of a trace.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::Loaded;
+use crate::history::{GapInfo, SyncInfo};
+
+/// What a trace holds and whether it is whole.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    /// The trace's name.
+    pub trace: String,
+    /// `kblame-trace/v1`, or null without a header.
+    pub format: Option<String>,
+    /// `header.source.kind` (`watch`, `audit`, …).
+    pub source_kind: Option<String>,
+    /// The tool that wrote it.
+    pub tool: Option<String>,
+    /// Whether it was zstd-compressed.
+    pub compressed: bool,
+    /// Lines read.
+    pub lines: u64,
+    /// Decompressed bytes read.
+    pub bytes: u64,
+    /// Records by type.
+    pub records_by_type: BTreeMap<String, u64>,
+    /// Object records by kind.
+    pub records_by_kind: BTreeMap<String, u64>,
+    /// Objects (distinct UIDs) recorded.
+    pub objects: usize,
+    /// First record time.
+    #[serde(serialize_with = "crate::render::serialize_opt_ts")]
+    pub start: Option<Timestamp>,
+    /// Last record time.
+    #[serde(serialize_with = "crate::render::serialize_opt_ts")]
+    pub end: Option<Timestamp>,
+    /// Resources the header says were recorded.
+    pub resources: Vec<String>,
+    /// GAP records.
+    pub gaps: Vec<GapInfo>,
+    /// Re-lists (SYNCED after the first list of a resource).
+    pub relists: Vec<SyncInfo>,
+    /// Whether the END record is present.
+    pub ended: bool,
+    /// Lines that failed to parse.
+    pub bad_lines: u64,
+    /// Unknown record types, by type.
+    pub unknown_types: BTreeMap<String, u64>,
+    /// Where reading stopped early, if it did.
+    pub cut_short: Option<String>,
+    /// Every warning, in words.
+    pub warnings: Vec<String>,
+    /// Whether the trace is whole: END present, nothing cut off, no unreadable line.
+    pub whole: bool,
+}
+
+/// Builds the integrity report of a loaded trace.
+pub fn check(loaded: &Loaded) -> CheckReport {
+    let facts = &loaded.history.facts;
+    let read = &loaded.read;
+    let header = read.header.as_ref();
+    let mut warnings: Vec<String> = read.warnings.iter().map(|w| w.message.clone()).collect();
+    if !facts.ended {
+        warnings.push("no END record: the recording was cut short".to_string());
+    }
+    if facts.skipped_objects > 0 {
+        warnings.push(format!(
+            "{} object record(s) had no usable metadata and were skipped",
+            facts.skipped_objects
+        ));
+    }
+    let whole = facts.ended && read.cut_short.is_none() && read.bad_lines == 0;
+    CheckReport {
+        trace: loaded.source.clone(),
+        format: header.map(|h| h.format.clone()),
+        source_kind: header.map(|h| h.source.kind.clone()),
+        tool: header.and_then(|h| h.source.tool.clone()),
+        compressed: read.compressed,
+        lines: read.lines,
+        bytes: read.bytes,
+        records_by_type: facts.records_by_type.clone(),
+        records_by_kind: facts.records_by_kind.clone(),
+        objects: loaded.history.objects().len(),
+        start: facts.start,
+        end: facts.end,
+        resources: header
+            .map(|h| h.resources.iter().map(|r| r.path()).collect())
+            .unwrap_or_default(),
+        gaps: facts.gaps.clone(),
+        relists: facts.syncs.iter().filter(|s| s.relist).cloned().collect(),
+        ended: facts.ended,
+        bad_lines: read.bad_lines,
+        unknown_types: read.unknown_types.clone(),
+        cut_short: read.cut_short.clone(),
+        warnings,
+        whole,
+    }
+}

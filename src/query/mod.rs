@@ -1,0 +1,74 @@
+//! The questions kblame answers, each returning a plain serializable report.
+
+pub mod check;
+pub mod pod;
+
+use crate::graph::CausalGraph;
+use crate::history::History;
+use crate::trace::{read_trace, ReadSummary, TraceError, TraceSource};
+
+/// A trace read once and replayed: the history, the causal graph and what the reader noticed.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The trace's name for messages.
+    pub source: String,
+    /// Every version of every object.
+    pub history: History,
+    /// Ownership and Events.
+    pub graph: CausalGraph,
+    /// What the reader noticed.
+    pub read: ReadSummary,
+}
+
+/// Reads and replays a trace in one streaming pass.
+pub fn load(source: &TraceSource) -> Result<Loaded, TraceError> {
+    let mut history = History::new(None);
+    let read = read_trace(source, |entry| history.apply(entry.line, &entry.record))?;
+    let graph = CausalGraph::build(&history);
+    Ok(Loaded {
+        source: source.display_name(),
+        history,
+        graph,
+        read,
+    })
+}
+
+/// Warnings every query repeats: what the trace as a whole cannot show.
+pub fn trace_warnings(loaded: &Loaded) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let facts = &loaded.history.facts;
+    if let Some(cut) = &loaded.read.cut_short {
+        warnings.push(cut.clone());
+    }
+    if !facts.ended {
+        let end = facts
+            .end
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "its start".to_string());
+        warnings.push(format!(
+            "the trace has no END record: recording was cut short after {end}; anything later is unknown"
+        ));
+    }
+    for gap in &facts.gaps {
+        warnings.push(format!(
+            "watch gap for {} at {}: {} (events may be missing until the re-list)",
+            gap.resource, gap.ts, gap.reason
+        ));
+    }
+    if loaded.read.bad_lines > 0 {
+        warnings.push(format!(
+            "{} unreadable line(s) were skipped",
+            loaded.read.bad_lines
+        ));
+    }
+    if loaded.read.out_of_order > 0 {
+        warnings.push(format!(
+            "{} record(s) are out of time order; trace order was used",
+            loaded.read.out_of_order
+        ));
+    }
+    if loaded.read.header.is_none() {
+        warnings.push("the trace has no header line".to_string());
+    }
+    warnings
+}

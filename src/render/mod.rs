@@ -1,0 +1,60 @@
+//! Renderers: text for people, JSON and YAML for programs. Renderers only format; queries compute.
+
+pub mod check;
+pub mod pod;
+
+use jiff::Timestamp;
+use serde::Serializer;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Human-readable text.
+    Text,
+    /// Pretty JSON.
+    Json,
+    /// YAML.
+    Yaml,
+}
+
+/// Serializes a timestamp as RFC 3339 UTC (`2026-11-26T16:02:11.04Z`).
+pub fn serialize_ts<S: Serializer>(ts: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(ts)
+}
+
+/// Serializes an optional timestamp as RFC 3339 UTC or `null`.
+pub fn serialize_opt_ts<S: Serializer>(
+    ts: &Option<Timestamp>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match ts {
+        Some(ts) => serializer.collect_str(ts),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// Writes `value` as pretty JSON followed by a newline.
+pub fn json<W: std::io::Write, T: serde::Serialize>(value: &T, out: &mut W) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)
+}
+
+/// Writes `value` as YAML.
+pub fn yaml<W: std::io::Write, T: serde::Serialize>(value: &T, out: &mut W) -> std::io::Result<()> {
+    let text = yaml_serde::to_string(value).map_err(std::io::Error::other)?;
+    out.write_all(text.as_bytes())
+}
+
+/// `16:02:11` — the time of day of a timestamp, UTC.
+pub fn clock(ts: Timestamp) -> String {
+    ts.strftime("%H:%M:%S").to_string()
+}
+
+/// A short human duration: `41 min`, `2 h 5 min`, `35 s`.
+pub fn duration_words(seconds: i64) -> String {
+    match seconds {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}

@@ -1,0 +1,311 @@
+//! Text rendering of the pod report: an answer in a few lines, with the evidence under each claim.
+
+use std::io::{self, Write};
+
+use serde_json::Value;
+
+use super::clock;
+use crate::graph::Change;
+use crate::query::pod::PodReport;
+
+/// How many restart times are listed before eliding.
+const LISTED_RESTARTS: usize = 3;
+
+/// Writes the pod report as text.
+pub fn text<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
+    headline(report, out)?;
+    created(report, out)?;
+    restarts(report, out)?;
+    ending(report, out)?;
+    for warning in &report.warnings {
+        writeln!(out, "warning: {warning}")?;
+    }
+    Ok(())
+}
+
+fn headline<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
+    let pod = &report.pod;
+    write!(out, "pod {}/{}", pod.namespace, pod.name)?;
+    let number = report.revision.as_ref().and_then(|r| r.number);
+    let owner = report.lineage.iter().find(|l| l.kind == "Deployment");
+    match (number, owner) {
+        (Some(n), Some(d)) => write!(
+            out,
+            "  revision {n} of deployment {}/{}",
+            d.namespace, d.name
+        )?,
+        (None, Some(d)) => write!(
+            out,
+            "  of deployment {}/{} (revision unknown)",
+            d.namespace, d.name
+        )?,
+        _ => {
+            let chain: Vec<String> = report
+                .lineage
+                .iter()
+                .skip(1)
+                .map(|l| format!("{} {}", l.kind.to_lowercase(), l.name))
+                .collect();
+            if !chain.is_empty() {
+                write!(out, "  owned by {}", chain.join(" ← "))?;
+            }
+        }
+    }
+    writeln!(out)?;
+    if let Some(current) = report
+        .revision
+        .as_ref()
+        .and_then(|r| r.current_number)
+        .filter(|c| Some(*c) != number)
+    {
+        writeln!(
+            out,
+            "  (its ReplicaSet is now revision {current} after a rollback)"
+        )?;
+    }
+    Ok(())
+}
+
+fn created<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
+    let c = &report.created;
+    let when = c
+        .time
+        .map(clock)
+        .unwrap_or_else(|| "at an unknown time".to_string());
+    let number = report.revision.as_ref().and_then(|r| r.number);
+    match c.reason {
+        "rollout" => writeln!(
+            out,
+            "created {when} by the rollout of revision {}",
+            number.map_or("?".to_string(), |n| n.to_string())
+        )?,
+        "scale-up" => writeln!(out, "created {when} by a scale-up")?,
+        "replacement" => {
+            let old = c.replaced.as_ref().map_or("a pod", |p| p.name.as_str());
+            writeln!(out, "created {when} as the replacement of {old}")?
+        }
+        _ => writeln!(out, "created {when}; why is unknown: {}", c.evidence)?,
+    }
+    let revision_change = report.revision.as_ref().and_then(|r| r.change.as_ref());
+    match (c.reason, &c.change) {
+        ("scale-up", Some(change)) => change_block(change, "scaled", out)?,
+        (_, Some(change)) => change_block(change, "made", out)?,
+        (_, None) => {
+            if let Some(change) = revision_change {
+                change_block(change, "made", out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn change_block<W: Write>(change: &Change, verb: &str, out: &mut W) -> io::Result<()> {
+    let revision = change.revision.map_or("?".to_string(), |n| n.to_string());
+    let who = match (&change.manager, &change.operation) {
+        (Some(m), Some(op)) => match &change.subresource {
+            Some(sub) => format!("{m} ({op}, /{sub})"),
+            None => format!("{m} ({op})"),
+        },
+        (Some(m), None) => m.clone(),
+        _ => "an unknown manager".to_string(),
+    };
+    let before = if change.before_trace {
+        ", before the trace began"
+    } else {
+        ""
+    };
+    let subject = if verb == "scaled" {
+        "revision"
+    } else {
+        "revision"
+    };
+    writeln!(
+        out,
+        "  {subject} {revision} {verb} {} by {who}{before}:",
+        clock(change.time)
+    )?;
+    if change.fields.is_empty() {
+        writeln!(
+            out,
+            "    (created {}; no earlier version to compare)",
+            change.object.name
+        )?;
+    }
+    for field in &change.fields {
+        writeln!(
+            out,
+            "    {}  {} → {}",
+            field.path,
+            short(&field.from),
+            short(&field.to)
+        )?;
+    }
+    writeln!(
+        out,
+        "    evidence: {} [{} confidence]",
+        change.evidence.attribution,
+        confidence_word(change)
+    )?;
+    Ok(())
+}
+
+fn confidence_word(change: &Change) -> &'static str {
+    match change.evidence.confidence {
+        crate::graph::Confidence::High => "high",
+        crate::graph::Confidence::Medium => "medium",
+        crate::graph::Confidence::Low => "low",
+    }
+}
+
+/// A JSON value in a few characters: strings bare, absent as `(none)`.
+fn short(value: &Value) -> String {
+    let text = match value {
+        Value::Null => "(none)".to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if text.chars().count() > 60 {
+        format!("{}…", text.chars().take(59).collect::<String>())
+    } else {
+        text
+    }
+}
+
+fn restarts<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
+    if report.restarts.is_empty() {
+        if report.restarts_before_trace.is_empty() {
+            writeln!(out, "no restarts seen")?;
+        }
+        return blame(report, out);
+    }
+    let mut groups: Vec<(String, String, Option<i64>, Vec<String>)> = Vec::new();
+    for r in &report.restarts {
+        match groups
+            .iter_mut()
+            .find(|g| g.0 == r.container && g.1 == r.reason && g.2 == r.exit_code)
+        {
+            Some(group) => group.3.push(clock(r.time)),
+            None => groups.push((
+                r.container.clone(),
+                r.reason.clone(),
+                r.exit_code,
+                vec![clock(r.time)],
+            )),
+        }
+    }
+    writeln!(out, "restarted {}×:", report.restarts.len())?;
+    for (container, reason, exit, times) in groups {
+        let how = match (reason.as_str(), exit) {
+            ("LivenessProbe", _) => "killed by its liveness probe".to_string(),
+            ("StartupProbe", _) => "killed by its startup probe".to_string(),
+            (reason, Some(code)) => format!("exited {code} ({reason})"),
+            (reason, None) => format!("stopped ({reason})"),
+        };
+        let mut listed: Vec<String> = times.iter().take(LISTED_RESTARTS).cloned().collect();
+        if times.len() > LISTED_RESTARTS {
+            listed.push("…".to_string());
+        }
+        writeln!(
+            out,
+            "  container {container} {how} ×{} at {}",
+            times.len(),
+            listed.join(", ")
+        )?;
+    }
+    blame(report, out)
+}
+
+fn blame<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
+    let Some(evidence) = &report.restart_evidence else {
+        return Ok(());
+    };
+    match &report.restart_cause {
+        Some(change) => writeln!(
+            out,
+            "  blamed on revision {}'s change: {}",
+            change.revision.map_or("?".to_string(), |n| n.to_string()),
+            evidence.text
+        ),
+        None => writeln!(out, "  {}", evidence.text),
+    }
+}
+
+fn ending<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
+    match &report.deleted {
+        Some(d) => {
+            let why = match d.reason {
+                "rollout" => format!(
+                    "for the rollout of revision {}",
+                    d.change
+                        .as_ref()
+                        .and_then(|c| c.revision)
+                        .map_or("?".to_string(), |n| n.to_string())
+                ),
+                "scale-down" => "by a scale-down".to_string(),
+                "external-delete" => {
+                    "by someone outside the controllers (no spec change)".to_string()
+                }
+                "cascade-delete" => "because its owner was deleted".to_string(),
+                "evicted" => "by eviction".to_string(),
+                "preempted" => "by preemption".to_string(),
+                _ => "for an unknown reason".to_string(),
+            };
+            writeln!(out, "went away {} {why}", clock(d.time))?;
+            writeln!(out, "  evidence: {}", d.evidence)?;
+            if let Some(change) = &d.change {
+                change_block(
+                    change,
+                    if d.reason == "scale-down" {
+                        "scaled"
+                    } else {
+                        "made"
+                    },
+                    out,
+                )?;
+            }
+            if let Some(next) = &d.replaced_by {
+                writeln!(out, "  replaced by {}", next.name)?;
+            }
+        }
+        None => {
+            let state = &report.state.state;
+            let waiting: Vec<String> = state
+                .containers
+                .values()
+                .filter_map(|s| s.strip_prefix("waiting: ").map(str::to_string))
+                .collect();
+            let detail = if waiting.is_empty() {
+                if state.ready {
+                    "ready".to_string()
+                } else {
+                    "not ready".to_string()
+                }
+            } else {
+                waiting.join(", ")
+            };
+            write!(
+                out,
+                "still {} ({detail}) at {}",
+                state.phase.to_lowercase(),
+                clock(report.state.time)
+            )?;
+            let serving: Vec<String> = report
+                .serving
+                .iter()
+                .map(|s| {
+                    format!(
+                        "revision {} serves {}/{}",
+                        s.revision.map_or("?".to_string(), |n| n.to_string()),
+                        s.ready,
+                        s.desired
+                    )
+                })
+                .collect();
+            if !serving.is_empty() {
+                write!(out, "; {}", serving.join(", "))?;
+            }
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}

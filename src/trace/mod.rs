@@ -1,0 +1,14 @@
+//! The trace file format v1: records, a streaming reader and a framed zstd writer.
+//!
+//! A trace is NDJSON, one record per line, normally compressed as a sequence of
+//! zstd frames. See `docs/trace-format.md` for the wire format.
+
+mod reader;
+mod record;
+mod time;
+mod writer;
+
+pub use reader::{read_trace, Entry, ReadSummary, ReadWarning, TraceError, TraceSource};
+pub use record::{EventType, Header, Record, ResourceInfo, SourceInfo, FORMAT_V1};
+pub use time::{format_ts, parse_ts};
+pub use writer::{TraceWriter, WriterOptions};

@@ -1,0 +1,448 @@
+//! Streaming trace reader: zstd or plain NDJSON, file or stdin, one line at a time.
+//!
+//! The reader never loads the whole file. A bad line is a warning (counted, reported
+//! with its line number) and reading carries on; a truncated final zstd frame or a
+//! partial last line ends reading with a warning, keeping everything before it.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::record::{EventType, Header, Record, FORMAT_V1};
+use super::time::parse_ts;
+
+/// The zstd frame magic number, as it appears at the start of a compressed trace.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+
+/// How many detailed warnings of one kind are kept; the rest are only counted.
+const MAX_DETAILED_WARNINGS: usize = 20;
+
+/// Where to read a trace from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TraceSource {
+    /// A file (zstd-compressed or plain NDJSON).
+    Path(PathBuf),
+    /// Standard input (`-`).
+    Stdin,
+}
+
+impl TraceSource {
+    /// Reads a command-line argument: `-` is stdin, anything else a path.
+    pub fn from_arg(arg: &str) -> TraceSource {
+        if arg == "-" {
+            TraceSource::Stdin
+        } else {
+            TraceSource::Path(PathBuf::from(arg))
+        }
+    }
+
+    /// A name for messages: the path, or `<stdin>`.
+    pub fn display_name(&self) -> String {
+        match self {
+            TraceSource::Path(path) => path.display().to_string(),
+            TraceSource::Stdin => "<stdin>".to_string(),
+        }
+    }
+}
+
+/// A trace that cannot be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    /// The file could not be opened.
+    #[error("cannot open {path}")]
+    Open {
+        /// The trace path.
+        path: String,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The input is neither zstd nor NDJSON.
+    #[error("{path} is not a kblame trace: {detail}")]
+    NotATrace {
+        /// The trace path.
+        path: String,
+        /// What was found instead.
+        detail: String,
+    },
+    /// The header names a format this version cannot read.
+    #[error(
+        "{path} is in format {found}, which this kblame (reading {FORMAT_V1}) does not understand"
+    )]
+    UnsupportedFormat {
+        /// The trace path.
+        path: String,
+        /// The header's `format`.
+        found: String,
+    },
+}
+
+/// One record and the line it came from (1-based, counted in the decompressed text).
+#[derive(Debug, Clone)]
+pub struct Entry<'a> {
+    /// The line number.
+    pub line: u64,
+    /// The record.
+    pub record: Record<'a>,
+}
+
+/// Something the reader noticed but read past.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ReadWarning {
+    /// The line it concerns, when there is one.
+    pub line: Option<u64>,
+    /// What happened, in words.
+    pub message: String,
+}
+
+/// What reading a whole trace found, besides the records themselves.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ReadSummary {
+    /// The header, when line 1 was one.
+    pub header: Option<Header>,
+    /// Whether the input was zstd-compressed.
+    pub compressed: bool,
+    /// Lines read (including blank and bad ones).
+    pub lines: u64,
+    /// Decompressed bytes read.
+    pub bytes: u64,
+    /// Records handed to the caller (the header excluded).
+    pub records: u64,
+    /// Lines that could not be parsed as records.
+    pub bad_lines: u64,
+    /// Records with an unknown `type`, by type.
+    pub unknown_types: std::collections::BTreeMap<String, u64>,
+    /// Records whose `ts` is earlier than the record before them.
+    pub out_of_order: u64,
+    /// Where reading stopped early (truncated frame, partial last line), if it did.
+    pub cut_short: Option<String>,
+    /// Detailed warnings (the first few of each kind).
+    pub warnings: Vec<ReadWarning>,
+}
+
+impl ReadSummary {
+    fn warn(&mut self, line: Option<u64>, message: String) {
+        if self.warnings.len() < MAX_DETAILED_WARNINGS * 4 {
+            self.warnings.push(ReadWarning { line, message });
+        }
+    }
+}
+
+/// The fields of any record line, borrowed from the line where possible.
+#[derive(Deserialize)]
+struct RawLine<'a> {
+    #[serde(rename = "type", borrow)]
+    record_type: Cow<'a, str>,
+    #[serde(default, borrow)]
+    ts: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    object: Option<&'a RawValue>,
+    #[serde(default)]
+    resource: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default, rename = "resourceVersion")]
+    resource_version: Option<String>,
+    #[serde(default)]
+    records: Option<u64>,
+}
+
+/// Reads every record of a trace in order and hands each to `visit`.
+///
+/// Returns what was noticed on the way. Fails only when nothing can be read:
+/// the file does not open, is not a trace, or has a header of a newer format.
+pub fn read_trace(
+    source: &TraceSource,
+    mut visit: impl FnMut(Entry<'_>),
+) -> Result<ReadSummary, TraceError> {
+    let name = source.display_name();
+    let raw: Box<dyn Read> = match source {
+        TraceSource::Path(path) => Box::new(open(path)?),
+        TraceSource::Stdin => Box::new(io::stdin().lock()),
+    };
+    let mut input = BufReader::with_capacity(1 << 16, raw);
+    let compressed = starts_with_zstd_magic(&mut input);
+    let mut summary = ReadSummary {
+        compressed,
+        ..ReadSummary::default()
+    };
+    let lines: Box<dyn BufRead> = if compressed {
+        match zstd::stream::read::Decoder::with_buffer(input) {
+            Ok(decoder) => Box::new(BufReader::with_capacity(1 << 16, decoder)),
+            Err(err) => {
+                return Err(TraceError::NotATrace {
+                    path: name,
+                    detail: format!("zstd decoder failed to start: {err}"),
+                })
+            }
+        }
+    } else {
+        Box::new(input)
+    };
+    LineLoop::new(&name, &mut summary).run(lines, &mut visit)?;
+    Ok(summary)
+}
+
+fn open(path: &Path) -> Result<File, TraceError> {
+    File::open(path).map_err(|source| TraceError::Open {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn starts_with_zstd_magic(input: &mut impl BufRead) -> bool {
+    matches!(input.fill_buf(), Ok(buf) if buf.starts_with(&ZSTD_MAGIC))
+}
+
+/// The state of one pass over the lines of a trace.
+struct LineLoop<'s> {
+    name: &'s str,
+    summary: &'s mut ReadSummary,
+    last_ts: Option<Timestamp>,
+    seen_content: bool,
+}
+
+impl<'s> LineLoop<'s> {
+    fn new(name: &'s str, summary: &'s mut ReadSummary) -> Self {
+        LineLoop {
+            name,
+            summary,
+            last_ts: None,
+            seen_content: false,
+        }
+    }
+
+    fn run(
+        mut self,
+        mut lines: Box<dyn BufRead>,
+        visit: &mut impl FnMut(Entry<'_>),
+    ) -> Result<(), TraceError> {
+        let mut buf = Vec::with_capacity(1 << 14);
+        loop {
+            buf.clear();
+            let read = lines.read_until(b'\n', &mut buf);
+            let line_no = self.summary.lines + 1;
+            match read {
+                Ok(0) => return Ok(()),
+                Ok(n) => {
+                    self.summary.lines = line_no;
+                    self.summary.bytes += n as u64;
+                    let complete = buf.last() == Some(&b'\n');
+                    self.handle_line(line_no, &buf, complete, visit)?;
+                }
+                Err(err) => {
+                    self.stop_at_read_error(line_no, &buf, err, visit)?;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn stop_at_read_error(
+        &mut self,
+        line_no: u64,
+        partial: &[u8],
+        err: io::Error,
+        visit: &mut impl FnMut(Entry<'_>),
+    ) -> Result<(), TraceError> {
+        if !self.seen_content && self.summary.compressed {
+            return Err(TraceError::NotATrace {
+                path: self.name.to_string(),
+                detail: format!("the zstd data is corrupt: {err}"),
+            });
+        }
+        if !partial.is_empty() {
+            self.summary.lines = line_no;
+            self.handle_line(line_no, partial, false, visit)?;
+        }
+        let message = format!(
+            "the trace is cut short after line {} ({} bytes decompressed): {err}",
+            self.summary.lines, self.summary.bytes
+        );
+        self.summary.warn(Some(self.summary.lines), message.clone());
+        self.summary.cut_short = Some(message);
+        Ok(())
+    }
+
+    fn handle_line(
+        &mut self,
+        line_no: u64,
+        bytes: &[u8],
+        complete: bool,
+        visit: &mut impl FnMut(Entry<'_>),
+    ) -> Result<(), TraceError> {
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text.trim(),
+            Err(_) => return self.bad_line(line_no, complete, "not UTF-8".to_string()),
+        };
+        if text.is_empty() {
+            return Ok(());
+        }
+        let first = !self.seen_content;
+        self.seen_content = true;
+        match serde_json::from_str::<RawLine<'_>>(text) {
+            Ok(raw) => self.handle_record(line_no, text, raw, first, visit),
+            Err(err) if first => Err(TraceError::NotATrace {
+                path: self.name.to_string(),
+                detail: format!("neither zstd nor NDJSON (line 1: {err})"),
+            }),
+            Err(err) => self.bad_line(line_no, complete, err.to_string()),
+        }
+    }
+
+    fn bad_line(&mut self, line_no: u64, complete: bool, why: String) -> Result<(), TraceError> {
+        if complete {
+            self.summary.bad_lines += 1;
+            self.summary
+                .warn(Some(line_no), format!("line {line_no} skipped: {why}"));
+        } else {
+            let message = format!("the last line ({line_no}) is partial and was skipped: {why}");
+            self.summary.warn(Some(line_no), message.clone());
+            self.summary.cut_short = Some(message);
+        }
+        Ok(())
+    }
+
+    fn handle_record(
+        &mut self,
+        line_no: u64,
+        text: &str,
+        raw: RawLine<'_>,
+        first: bool,
+        visit: &mut impl FnMut(Entry<'_>),
+    ) -> Result<(), TraceError> {
+        if raw.record_type == "HEADER" {
+            return self.handle_header(line_no, text, first, visit);
+        }
+        if first {
+            self.summary
+                .warn(Some(line_no), "the trace has no header line".to_string());
+        }
+        match self.to_record(line_no, raw) {
+            Ok(Some(record)) => {
+                self.check_order(line_no, record.ts());
+                self.summary.records += 1;
+                visit(Entry {
+                    line: line_no,
+                    record,
+                });
+            }
+            Ok(None) => {}
+            Err(why) => {
+                self.summary.bad_lines += 1;
+                self.summary
+                    .warn(Some(line_no), format!("line {line_no} skipped: {why}"));
+            }
+        }
+        Ok(())
+    }
+
+    fn handle_header(
+        &mut self,
+        line_no: u64,
+        text: &str,
+        first: bool,
+        visit: &mut impl FnMut(Entry<'_>),
+    ) -> Result<(), TraceError> {
+        let header: Header = match serde_json::from_str(text) {
+            Ok(header) => header,
+            Err(err) => {
+                self.summary.bad_lines += 1;
+                self.summary
+                    .warn(Some(line_no), format!("line {line_no}: bad header: {err}"));
+                return Ok(());
+            }
+        };
+        if header.format != FORMAT_V1 {
+            return Err(TraceError::UnsupportedFormat {
+                path: self.name.to_string(),
+                found: header.format,
+            });
+        }
+        if !first {
+            self.summary.warn(
+                Some(line_no),
+                format!("line {line_no}: a second header was ignored"),
+            );
+            return Ok(());
+        }
+        self.summary.header = Some(header.clone());
+        visit(Entry {
+            line: line_no,
+            record: Record::Header(Box::new(header)),
+        });
+        Ok(())
+    }
+
+    fn to_record<'a>(
+        &mut self,
+        line_no: u64,
+        raw: RawLine<'a>,
+    ) -> Result<Option<Record<'a>>, String> {
+        let ts_text = raw.ts.as_deref().ok_or("no `ts`")?;
+        let ts =
+            parse_ts(ts_text).ok_or_else(|| format!("`ts` {ts_text:?} is not an RFC 3339 time"))?;
+        if let Some(event) = EventType::from_type(&raw.record_type) {
+            let object = raw.object.ok_or("an object record without `object`")?;
+            return Ok(Some(Record::Object { ts, event, object }));
+        }
+        let record = match raw.record_type.as_ref() {
+            "SYNCED" => Record::Synced {
+                ts,
+                resource: raw.resource.unwrap_or_default(),
+                resource_version: raw.resource_version,
+            },
+            "GAP" => Record::Gap {
+                ts,
+                resource: raw.resource.unwrap_or_default(),
+                reason: raw.reason.unwrap_or_default(),
+            },
+            "END" => Record::End {
+                ts,
+                records: raw.records,
+            },
+            other => {
+                let count = self
+                    .summary
+                    .unknown_types
+                    .entry(other.to_string())
+                    .or_insert(0);
+                *count += 1;
+                if *count == 1 {
+                    self.summary.warn(
+                        Some(line_no),
+                        format!("line {line_no}: unknown record type {other:?} ignored"),
+                    );
+                }
+                return Ok(Some(Record::Unknown {
+                    record_type: other.to_string(),
+                }));
+            }
+        };
+        Ok(Some(record))
+    }
+
+    fn check_order(&mut self, line_no: u64, ts: Option<Timestamp>) {
+        let Some(ts) = ts else { return };
+        match self.last_ts {
+            Some(last) if ts < last => {
+                self.summary.out_of_order += 1;
+                if self.summary.out_of_order as usize <= MAX_DETAILED_WARNINGS {
+                    let behind = ts.duration_until(last);
+                    self.summary.warn(
+                        Some(line_no),
+                        format!(
+                            "line {line_no}: record is {behind:#} earlier than the one before it"
+                        ),
+                    );
+                }
+            }
+            _ => self.last_ts = Some(ts),
+        }
+    }
+}

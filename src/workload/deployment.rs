@@ -1,0 +1,619 @@
+//! Deployment knowledge: the changes recorded in its versions, who made them, and which revision each made.
+//!
+//! A change of `spec.template` makes a revision; a change of `spec.replicas` only
+//! scales. The manager of a change is read from the managedFields of the version
+//! that shows it: the entry whose `time` (or field set) moved and which owns the
+//! changed fields. Revisions are matched to ReplicaSets by template content and
+//! numbered from the ReplicaSet's `deployment.kubernetes.io/revision` annotation.
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use super::replicaset::{
+    same_template, template_without_hash, ReplicaSetTimeline, REVISION_ANNOTATION,
+};
+use crate::graph::{CausalGraph, Change, ChangeEvidence, ChangeKind, Confidence, ObjectRef};
+use crate::history::diff::{diff_at, FieldChange};
+use crate::history::managed_fields::{parse_managed_fields, ManagedEntry};
+use crate::history::path::FieldPath;
+use crate::history::{History, ObjectId, Version};
+use crate::trace::EventType;
+
+/// A change together with the ReplicaSet that carries the template it produced.
+#[derive(Debug, Clone)]
+pub struct TrackedChange {
+    /// The change.
+    pub change: Change,
+    /// For template changes and creations: the ReplicaSet whose template matches the new template.
+    pub replicaset: Option<ObjectId>,
+}
+
+/// One revision of a Deployment.
+#[derive(Debug, Clone)]
+pub struct Revision {
+    /// The revision number.
+    pub number: i64,
+    /// The ReplicaSet carrying it.
+    pub replicaset: Option<ObjectId>,
+    /// Its `pod-template-hash`.
+    pub template_hash: Option<String>,
+    /// The change that made it, when known.
+    pub change: Option<Change>,
+}
+
+/// Why a ReplicaSet was scaled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScaleCause {
+    /// A new revision rolled out (this RS up if it is the new one, down if an older one).
+    Rollout,
+    /// The Deployment's replicas went up.
+    ScaleUp,
+    /// The Deployment's replicas went down.
+    ScaleDown,
+    /// The trace does not show why.
+    Unknown,
+}
+
+/// A Deployment's recorded history: changes, revisions and ReplicaSets.
+#[derive(Debug, Clone)]
+pub struct DeploymentModel {
+    /// The Deployment.
+    pub id: ObjectId,
+    /// Every change, in time order (a before-trace change first).
+    pub changes: Vec<TrackedChange>,
+    /// Revisions by ascending number.
+    pub revisions: Vec<Revision>,
+    /// Its ReplicaSets over time.
+    pub replicasets: Vec<ReplicaSetTimeline>,
+    /// What the trace cannot show about this Deployment.
+    pub notes: Vec<String>,
+}
+
+impl DeploymentModel {
+    /// Reads the Deployment `id` and the ReplicaSets it controlled, and registers its revisions in `graph`.
+    pub fn build(history: &History, graph: &mut CausalGraph, id: ObjectId) -> DeploymentModel {
+        let replicasets: Vec<ReplicaSetTimeline> = graph
+            .controlled_by(id)
+            .into_iter()
+            .filter(|&rs| history.object(rs).kind == "ReplicaSet")
+            .map(|rs| ReplicaSetTimeline::read(history, rs))
+            .collect();
+        let mut model = DeploymentModel {
+            id,
+            changes: Vec::new(),
+            revisions: Vec::new(),
+            replicasets,
+            notes: Vec::new(),
+        };
+        model.read_changes(history);
+        model.number_revisions(history);
+        for revision in &model.revisions {
+            graph.add_revision(id, revision.number, revision.replicaset);
+        }
+        model
+    }
+
+    fn read_changes(&mut self, history: &History) {
+        let object = history.object(self.id);
+        let mut previous: Option<(Value, &Version)> = None;
+        for version in &object.versions {
+            let Ok(current) = history.parse::<Value>(version) else {
+                self.notes.push(format!(
+                    "line {}: the Deployment body does not parse",
+                    version.line
+                ));
+                continue;
+            };
+            let change = match &previous {
+                None => self.first_change(history, &current, version),
+                Some((before, before_version)) => spec_changed(before_version, version)
+                    .then(|| self.change_between(history, before, &current, version))
+                    .flatten(),
+            };
+            if let Some(change) = change {
+                self.changes.push(change);
+            }
+            previous = Some((current, version));
+        }
+    }
+
+    /// The change visible in the first version: a creation inside the trace, or the
+    /// change that made the revision current when the trace began.
+    fn first_change(
+        &self,
+        history: &History,
+        current: &Value,
+        version: &Version,
+    ) -> Option<TrackedChange> {
+        let template = current
+            .pointer("/spec/template")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let replicaset = self.replicaset_with_template(history, &template);
+        if version.event != EventType::Listed {
+            let attribution = attribute(None, current, &[]);
+            let change = self.make_change(
+                history,
+                version,
+                version.ts,
+                ChangeKind::Create,
+                Vec::new(),
+                attribution,
+                false,
+            );
+            return Some(TrackedChange { change, replicaset });
+        }
+        self.before_trace_change(history, current, version, replicaset)
+    }
+
+    fn before_trace_change(
+        &self,
+        history: &History,
+        current: &Value,
+        version: &Version,
+        replicaset: Option<ObjectId>,
+    ) -> Option<TrackedChange> {
+        let template = current.pointer("/spec/template")?;
+        let start = version.ts;
+        let current_rs = replicaset.and_then(|rs| self.timeline(rs));
+        let current_revision = current_rs.and_then(|rs| rs.revision_at(start));
+        let older = current_revision.and_then(|rev| self.replicaset_before(rev, start, replicaset));
+        let (kind, fields) = match older.and_then(|rs| self.template_of(history, rs.id)) {
+            Some(old_template) => (
+                ChangeKind::Template,
+                diff_at(
+                    &old_template,
+                    template,
+                    &FieldPath::parse("spec.template").unwrap_or_default(),
+                ),
+            ),
+            None => (ChangeKind::Create, Vec::new()),
+        };
+        let mut attribution = attribute(None, current, &fields);
+        attribution.owner_only = true;
+        let created = replicaset.and_then(|rs| history.object(rs).created);
+        let time = attribution
+            .time
+            .or(created)
+            .or(history.object(self.id).created)
+            .unwrap_or(start);
+        let mut change = self.make_change(history, version, time, kind, fields, attribution, true);
+        change.evidence.record_line = None;
+        change.revision = current_revision;
+        Some(TrackedChange { change, replicaset })
+    }
+
+    fn change_between(
+        &self,
+        history: &History,
+        before: &Value,
+        after: &Value,
+        version: &Version,
+    ) -> Option<TrackedChange> {
+        let spec_path = FieldPath::parse("spec").unwrap_or_default();
+        let empty = Value::Null;
+        let fields = diff_at(
+            before.get("spec").unwrap_or(&empty),
+            after.get("spec").unwrap_or(&empty),
+            &spec_path,
+        );
+        if fields.is_empty() {
+            return None;
+        }
+        let template = FieldPath::parse("spec.template").unwrap_or_default();
+        let replicas = FieldPath::parse("spec.replicas").unwrap_or_default();
+        let kind = if fields.iter().any(|f| f.path.starts_with(&template)) {
+            ChangeKind::Template
+        } else if fields.iter().any(|f| f.path == replicas) {
+            ChangeKind::Scale
+        } else {
+            ChangeKind::Spec
+        };
+        let replicaset = match kind {
+            ChangeKind::Template => after
+                .pointer("/spec/template")
+                .and_then(|t| self.replicaset_with_template(history, t)),
+            _ => None,
+        };
+        let attribution = attribute(Some(before), after, &fields);
+        let change = self.make_change(
+            history,
+            version,
+            version.ts,
+            kind,
+            fields,
+            attribution,
+            false,
+        );
+        Some(TrackedChange { change, replicaset })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn make_change(
+        &self,
+        history: &History,
+        version: &Version,
+        time: Timestamp,
+        kind: ChangeKind,
+        fields: Vec<FieldChange>,
+        attribution: Attribution,
+        before_trace: bool,
+    ) -> Change {
+        Change {
+            object: ObjectRef::of(history.object(self.id)),
+            time,
+            manager: attribution.manager,
+            operation: attribution.operation,
+            subresource: attribution.subresource,
+            revision: None,
+            before_trace,
+            fields,
+            kind,
+            evidence: ChangeEvidence {
+                record_line: Some(version.line),
+                resource_version: version.resource_version.as_deref().map(str::to_string),
+                generation: version.generation,
+                attribution: attribution.text,
+                confidence: attribution.confidence,
+            },
+        }
+    }
+
+    /// Numbers every template change from the ReplicaSet that carries its template, and lists revisions.
+    fn number_revisions(&mut self, history: &History) {
+        let makes_revision =
+            |c: &TrackedChange| matches!(c.change.kind, ChangeKind::Template | ChangeKind::Create);
+        let times: Vec<Timestamp> = self
+            .changes
+            .iter()
+            .filter(|c| makes_revision(c))
+            .map(|c| c.change.time)
+            .collect();
+        let mut next_index = 0;
+        for index in 0..self.changes.len() {
+            if !makes_revision(&self.changes[index]) {
+                continue;
+            }
+            next_index += 1;
+            let until = times.get(next_index).copied();
+            if self.changes[index].change.revision.is_none() {
+                let number = self.revision_for(history, &self.changes[index], until);
+                self.changes[index].change.revision = number;
+            }
+        }
+        self.number_scale_changes();
+        self.collect_revisions(history);
+    }
+
+    fn revision_for(
+        &self,
+        history: &History,
+        tracked: &TrackedChange,
+        until: Option<Timestamp>,
+    ) -> Option<i64> {
+        let from = tracked.change.time;
+        let from_rs = tracked
+            .replicaset
+            .and_then(|rs| self.timeline(rs))
+            .and_then(|rs| {
+                rs.max_revision_between(from, until)
+                    .or_else(|| rs.revision_at(from))
+            });
+        from_rs.or_else(|| self.annotation_revision_after(history, from, until))
+    }
+
+    /// The Deployment's own revision annotation in its first version after `from` that differs.
+    fn annotation_revision_after(
+        &self,
+        history: &History,
+        from: Timestamp,
+        until: Option<Timestamp>,
+    ) -> Option<i64> {
+        history
+            .object(self.id)
+            .versions
+            .iter()
+            .filter(|v| v.ts >= from && until.is_none_or(|u| v.ts < u))
+            .filter_map(|v| history.parse::<Value>(v).ok())
+            .filter_map(|body| {
+                body.pointer("/metadata/annotations")?
+                    .get(REVISION_ANNOTATION)?
+                    .as_str()?
+                    .parse::<i64>()
+                    .ok()
+            })
+            .max()
+    }
+
+    fn number_scale_changes(&mut self) {
+        for index in 0..self.changes.len() {
+            if self.changes[index].change.kind == ChangeKind::Template {
+                continue;
+            }
+            let time = self.changes[index].change.time;
+            let current = self
+                .changes
+                .iter()
+                .filter(|c| {
+                    matches!(c.change.kind, ChangeKind::Template | ChangeKind::Create)
+                        && c.change.time <= time
+                })
+                .filter_map(|c| c.change.revision)
+                .last();
+            if self.changes[index].change.revision.is_none() {
+                self.changes[index].change.revision = current;
+            }
+        }
+    }
+
+    fn collect_revisions(&mut self, history: &History) {
+        let mut numbers: Vec<(i64, ObjectId)> = self
+            .replicasets
+            .iter()
+            .flat_map(|rs| rs.all_revisions().into_iter().map(move |n| (n, rs.id)))
+            .collect();
+        numbers.sort_unstable();
+        numbers.dedup_by_key(|(n, _)| *n);
+        for (number, rs) in numbers {
+            let change = self
+                .changes
+                .iter()
+                .find(|c| {
+                    c.change.revision == Some(number)
+                        && matches!(c.change.kind, ChangeKind::Template | ChangeKind::Create)
+                })
+                .map(|c| c.change.clone())
+                .or_else(|| self.older_revision_change(history, number, rs));
+            self.revisions.push(Revision {
+                number,
+                replicaset: Some(rs),
+                template_hash: self.timeline(rs).and_then(|t| t.template_hash.clone()),
+                change,
+            });
+        }
+    }
+
+    /// What is knowable about a revision made before the trace and no longer current at its start.
+    fn older_revision_change(
+        &self,
+        history: &History,
+        number: i64,
+        rs: ObjectId,
+    ) -> Option<Change> {
+        let object = history.object(rs);
+        let time = object.created?;
+        let first = history.object(self.id).first();
+        let older = self.replicaset_before(number, time, Some(rs));
+        let fields = match (
+            older.and_then(|o| self.template_of(history, o.id)),
+            self.template_of(history, rs),
+        ) {
+            (Some(old), Some(new)) => diff_at(
+                &old,
+                &new,
+                &FieldPath::parse("spec.template").unwrap_or_default(),
+            ),
+            _ => Vec::new(),
+        };
+        let kind = if older.is_some() {
+            ChangeKind::Template
+        } else {
+            ChangeKind::Create
+        };
+        let attribution = Attribution {
+            text: format!(
+                "made before the trace began; no managedFields entry still shows it, so the time is ReplicaSet {}'s creation",
+                object.name
+            ),
+            ..Attribution::default()
+        };
+        let mut change = self.make_change(history, first, time, kind, fields, attribution, true);
+        change.evidence.record_line = None;
+        change.revision = Some(number);
+        Some(change)
+    }
+
+    fn timeline(&self, rs: ObjectId) -> Option<&ReplicaSetTimeline> {
+        self.replicasets.iter().find(|t| t.id == rs)
+    }
+
+    /// The ReplicaSet carrying the highest revision lower than `number` at `at`.
+    fn replicaset_before(
+        &self,
+        number: i64,
+        at: Timestamp,
+        not: Option<ObjectId>,
+    ) -> Option<&ReplicaSetTimeline> {
+        self.replicasets
+            .iter()
+            .filter(|rs| Some(rs.id) != not)
+            .filter_map(|rs| rs.revision_at(at).filter(|&n| n < number).map(|n| (n, rs)))
+            .max_by_key(|(n, _)| *n)
+            .map(|(_, rs)| rs)
+    }
+
+    fn template_of(&self, history: &History, rs: ObjectId) -> Option<Value> {
+        let body: Value = history.parse(history.object(rs).last()).ok()?;
+        template_without_hash(&body)
+    }
+
+    fn replicaset_with_template(&self, history: &History, template: &Value) -> Option<ObjectId> {
+        self.replicasets
+            .iter()
+            .filter(|rs| {
+                self.template_of(history, rs.id)
+                    .is_some_and(|t| same_template(&t, template))
+            })
+            .map(|rs| rs.id)
+            .last()
+    }
+
+    /// The revision with this number.
+    pub fn revision(&self, number: i64) -> Option<&Revision> {
+        self.revisions.iter().find(|r| r.number == number)
+    }
+
+    /// Why ReplicaSet `rs` was scaled up (`up`) or down at `at`, and the change behind it.
+    pub fn scale_cause(
+        &self,
+        rs: ObjectId,
+        at: Timestamp,
+        up: bool,
+    ) -> (ScaleCause, Option<&Change>) {
+        let template = self
+            .changes
+            .iter()
+            .filter(|c| {
+                matches!(c.change.kind, ChangeKind::Template | ChangeKind::Create)
+                    && c.change.time <= at
+            })
+            .last();
+        let scale = self
+            .changes
+            .iter()
+            .filter(|c| c.change.time <= at && scales(&c.change))
+            .filter(|c| c.change.kind != ChangeKind::Create)
+            .last();
+        let scale_is_newer = match (template, scale) {
+            (Some(t), Some(s)) => s.change.time > t.change.time,
+            (None, Some(_)) => true,
+            _ => false,
+        };
+        let template_targets_rs = template.is_some_and(|t| t.replicaset == Some(rs));
+        match (up, scale_is_newer, template) {
+            (true, false, Some(t)) if template_targets_rs => (ScaleCause::Rollout, Some(&t.change)),
+            (false, false, Some(t)) if !template_targets_rs => {
+                (ScaleCause::Rollout, Some(&t.change))
+            }
+            (true, true, _) => (ScaleCause::ScaleUp, scale.map(|s| &s.change)),
+            (false, true, _) => (ScaleCause::ScaleDown, scale.map(|s| &s.change)),
+            (true, false, _) => (ScaleCause::Rollout, self.change_of_rs(rs)),
+            (false, false, _) => (ScaleCause::Unknown, None),
+        }
+    }
+
+    /// The change that made the revision carried by `rs`.
+    pub fn change_of_rs(&self, rs: ObjectId) -> Option<&Change> {
+        self.revisions
+            .iter()
+            .filter(|r| r.replicaset == Some(rs))
+            .filter_map(|r| r.change.as_ref())
+            .last()
+    }
+}
+
+fn scales(change: &Change) -> bool {
+    change
+        .fields
+        .iter()
+        .any(|f| f.path.to_string() == "spec.replicas")
+}
+
+/// Whether the spec may differ between two versions (generation moved, or is not recorded).
+fn spec_changed(before: &Version, after: &Version) -> bool {
+    match (before.generation, after.generation) {
+        (Some(a), Some(b)) => a != b,
+        _ => true,
+    }
+}
+
+/// Who made a change, as read from managedFields.
+#[derive(Debug, Clone, Default)]
+pub struct Attribution {
+    /// The manager.
+    pub manager: Option<String>,
+    /// Its operation.
+    pub operation: Option<String>,
+    /// Its subresource.
+    pub subresource: Option<String>,
+    /// The entry's time.
+    pub time: Option<Timestamp>,
+    /// Why, in words.
+    pub text: String,
+    /// How sure.
+    pub confidence: Confidence,
+    /// Chosen by ownership only (the version before the change is not recorded).
+    pub owner_only: bool,
+}
+
+/// Picks the managedFields entry of `after` that made the change `fields`, comparing with `before`.
+pub fn attribute(before: Option<&Value>, after: &Value, fields: &[FieldChange]) -> Attribution {
+    let entries = managed_entries(after);
+    let previous = before.map(managed_entries).unwrap_or_default();
+    // A creation changes no fields: credit whoever owns the pod template.
+    let template = FieldPath::parse("spec.template").unwrap_or_default();
+    let mut set_paths: Vec<&FieldPath> = fields
+        .iter()
+        .filter(|f| !f.to.is_null())
+        .map(|f| &f.path)
+        .collect();
+    if fields.is_empty() {
+        set_paths.push(&template);
+    }
+    let best = entries
+        .iter()
+        .filter(|e| e.subresource.as_deref() != Some("status"))
+        .map(|e| {
+            let moved = before.is_some() && entry_moved(e, &previous);
+            let owned = set_paths.iter().filter(|p| e.fields.covers(p)).count();
+            (moved, owned, e.time, e)
+        })
+        .filter(|(moved, owned, _, _)| *moved || *owned > 0)
+        .max_by_key(|(moved, owned, time, _)| (*owned, *moved, *time));
+    let Some((moved, owned, _, entry)) = best else {
+        return Attribution {
+            text: "no managedFields entry owns the changed fields".to_string(),
+            ..Attribution::default()
+        };
+    };
+    let total = set_paths.len();
+    let confidence = match (moved, owned == total) {
+        (true, true) => Confidence::High,
+        (true, false) | (false, true) if owned > 0 || total == 0 => Confidence::Medium,
+        _ => Confidence::Low,
+    };
+    let how = if moved {
+        "changed in this version and"
+    } else {
+        ""
+    };
+    Attribution {
+        manager: entry.manager.clone(),
+        operation: entry.operation.clone(),
+        subresource: entry.subresource.clone(),
+        time: entry.time,
+        text: format!(
+            "managedFields entry {} ({}{}) {how} owns {owned} of {total} changed fields",
+            entry.manager.as_deref().unwrap_or("?"),
+            entry.operation.as_deref().unwrap_or("?"),
+            entry
+                .subresource
+                .as_deref()
+                .map(|s| format!(", /{s}"))
+                .unwrap_or_default(),
+        )
+        .replace("  ", " "),
+        confidence,
+        owner_only: false,
+    }
+}
+
+fn managed_entries(object: &Value) -> Vec<ManagedEntry> {
+    object
+        .pointer("/metadata/managedFields")
+        .and_then(|mf| parse_managed_fields(mf).ok())
+        .unwrap_or_default()
+}
+
+/// Whether an entry is new or its time or field set differs from the same manager's previous entry.
+fn entry_moved(entry: &ManagedEntry, previous: &[ManagedEntry]) -> bool {
+    let same = previous.iter().find(|p| {
+        p.manager == entry.manager
+            && p.operation == entry.operation
+            && p.subresource == entry.subresource
+    });
+    match same {
+        None => true,
+        Some(p) => p.time != entry.time || p.fields != entry.fields,
+    }
+}

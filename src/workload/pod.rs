@@ -1,0 +1,323 @@
+//! Pod knowledge: container restarts seen in `restartCount`, probe kills, disruptions and current state.
+
+use std::collections::BTreeMap;
+
+use jiff::{SignedDuration, Timestamp};
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use serde::Serialize;
+
+use super::events::Occurrence;
+use crate::history::{History, ObjectId, Version};
+
+/// How long after a restart was recorded a probe-kill Event may still be recorded and count for it.
+const PROBE_EVENT_SLACK: SignedDuration = SignedDuration::from_secs(5);
+
+/// One container restart performed by the kubelet (one `restartCount` increment).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Restart {
+    /// The container.
+    pub container: String,
+    /// When the trace observed the increment.
+    #[serde(serialize_with = "crate::render::serialize_ts")]
+    pub time: Timestamp,
+    /// Why the previous run ended: `Error`, `OOMKilled`, `Completed`, `LivenessProbe`, `StartupProbe`, or `unknown`.
+    pub reason: String,
+    /// The previous run's exit code.
+    pub exit_code: Option<i64>,
+    /// `lastState.terminated.reason` as the kubelet reported it.
+    pub termination_reason: Option<String>,
+    /// When the previous run ended (`lastState.terminated.finishedAt`).
+    #[serde(serialize_with = "crate::render::serialize_opt_ts")]
+    pub finished_at: Option<Timestamp>,
+    /// The trace line of the pod record showing the increment.
+    pub line: u64,
+    /// The Event that shows a probe kill, when there is one.
+    pub probe_event: Option<String>,
+}
+
+/// The restarts of one pod, and what the trace cannot know about them.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RestartHistory {
+    /// Restarts seen during the trace, in time order.
+    pub restarts: Vec<Restart>,
+    /// Restarts that happened before the pod's first record, by container.
+    pub before_trace: BTreeMap<String, i64>,
+    /// Notes about missing detail (e.g. several restarts between two records).
+    pub notes: Vec<String>,
+}
+
+/// Reads a pod version, tolerating a body that does not parse (it then reads as an empty Pod).
+pub fn pod_at(history: &History, version: &Version) -> Pod {
+    history.parse::<Pod>(version).unwrap_or_default()
+}
+
+/// Every container status of a pod (init containers first).
+pub fn statuses(pod: &Pod) -> impl Iterator<Item = &ContainerStatus> {
+    let status = pod.status.as_ref();
+    let init = status
+        .and_then(|s| s.init_container_statuses.as_deref())
+        .unwrap_or(&[]);
+    let main = status
+        .and_then(|s| s.container_statuses.as_deref())
+        .unwrap_or(&[]);
+    init.iter().chain(main.iter())
+}
+
+/// The restarts of `pod` seen in its recorded versions, with probe kills taken from `events`.
+pub fn restart_history(history: &History, pod: ObjectId, events: &[Occurrence]) -> RestartHistory {
+    let object = history.object(pod);
+    let mut out = RestartHistory::default();
+    let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+    for (index, version) in object.versions.iter().enumerate() {
+        let parsed = pod_at(history, version);
+        for status in statuses(&parsed) {
+            let count = i64::from(status.restart_count);
+            let Some(&previous) = counts.get(&status.name) else {
+                counts.insert(status.name.clone(), count);
+                if count > 0 && index == 0 && object.seen_from_start() {
+                    out.before_trace.insert(status.name.clone(), count);
+                } else if count > 0 {
+                    push_restarts(&mut out, status, version, 0, count);
+                }
+                continue;
+            };
+            if count > previous {
+                push_restarts(&mut out, status, version, previous, count);
+            }
+            counts.insert(status.name.clone(), count.max(previous));
+        }
+    }
+    attribute_probe_kills(&mut out.restarts, events);
+    out
+}
+
+fn push_restarts(
+    out: &mut RestartHistory,
+    status: &ContainerStatus,
+    version: &Version,
+    from: i64,
+    to: i64,
+) {
+    let terminated = status
+        .last_state
+        .as_ref()
+        .and_then(|state| state.terminated.as_ref());
+    let missed = to - from - 1;
+    if missed > 0 {
+        out.notes.push(format!(
+            "container {} restarted {} times between two records; only the last run's exit is known",
+            status.name,
+            missed + 1
+        ));
+    }
+    for n in 0..(to - from) {
+        let detailed = n == to - from - 1;
+        let termination_reason = terminated
+            .filter(|_| detailed)
+            .and_then(|t| t.reason.clone());
+        out.restarts.push(Restart {
+            container: status.name.clone(),
+            time: version.ts,
+            reason: termination_reason
+                .clone()
+                .unwrap_or_else(|| "unknown".to_string()),
+            exit_code: terminated
+                .filter(|_| detailed)
+                .map(|t| i64::from(t.exit_code)),
+            termination_reason,
+            finished_at: terminated
+                .filter(|_| detailed)
+                .and_then(|t| t.finished_at.as_ref())
+                .map(|time| time.0),
+            line: version.line,
+            probe_event: None,
+        });
+    }
+}
+
+/// Marks restarts that follow a "failed liveness/startup probe, will be restarted" Killing Event.
+fn attribute_probe_kills(restarts: &mut [Restart], events: &[Occurrence]) {
+    let mut previous_by_container: BTreeMap<String, Timestamp> = BTreeMap::new();
+    for restart in restarts.iter_mut() {
+        let since = previous_by_container.get(&restart.container).copied();
+        let until = restart.time + PROBE_EVENT_SLACK;
+        let kill = events.iter().find(|event| {
+            event.reason == "Killing"
+                && event.container() == Some(restart.container.as_str())
+                && since.is_none_or(|since| event.ts > since)
+                && event.ts <= until
+                && probe_kind(&event.message).is_some()
+        });
+        if let Some(kill) = kill {
+            if let Some(kind) = probe_kind(&kill.message) {
+                restart.reason = kind.to_string();
+                restart.probe_event = Some(format!(
+                    "{} (line {}): {}",
+                    kill.event_name, kill.line, kill.message
+                ));
+            }
+        }
+        previous_by_container.insert(restart.container.clone(), restart.time);
+    }
+}
+
+fn probe_kind(message: &str) -> Option<&'static str> {
+    let message = message.to_lowercase();
+    if message.contains("liveness probe") {
+        Some("LivenessProbe")
+    } else if message.contains("startup probe") {
+        Some("StartupProbe")
+    } else {
+        None
+    }
+}
+
+/// A disruption that ended a pod: eviction or preemption.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Disruption {
+    /// `evicted` or `preempted`.
+    pub reason: &'static str,
+    /// What shows it (status reason, condition or Event), in words.
+    pub evidence: String,
+}
+
+/// Whether the pod's status or Events show it was evicted or preempted.
+pub fn disruption(history: &History, pod: ObjectId, events: &[Occurrence]) -> Option<Disruption> {
+    for version in history.object(pod).versions.iter().rev() {
+        let parsed = pod_at(history, version);
+        if let Some(found) = status_disruption(&parsed, version.line) {
+            return Some(found);
+        }
+    }
+    events.iter().find_map(|event| {
+        let reason = match event.reason.as_str() {
+            "Evicted" => "evicted",
+            "Preempted" | "Preempting" => "preempted",
+            _ => return None,
+        };
+        Some(Disruption {
+            reason,
+            evidence: format!(
+                "Event {} {} (line {}): {}",
+                event.reason, event.event_name, event.line, event.message
+            ),
+        })
+    })
+}
+
+fn status_disruption(pod: &Pod, line: u64) -> Option<Disruption> {
+    let status = pod.status.as_ref()?;
+    if status.reason.as_deref() == Some("Evicted") {
+        return Some(Disruption {
+            reason: "evicted",
+            evidence: format!(
+                "pod status reason Evicted (line {line}): {}",
+                status.message.as_deref().unwrap_or("")
+            ),
+        });
+    }
+    let condition = status
+        .conditions
+        .as_deref()
+        .unwrap_or(&[])
+        .iter()
+        .find(|c| c.type_ == "DisruptionTarget" && c.status == "True")?;
+    let reason = match condition.reason.as_deref() {
+        Some("PreemptionByScheduler") | Some("PreemptionByKubeScheduler") => "preempted",
+        Some(_) | None => "evicted",
+    };
+    Some(Disruption {
+        reason,
+        evidence: format!(
+            "condition DisruptionTarget {} (line {line}): {}",
+            condition.reason.as_deref().unwrap_or(""),
+            condition.message.as_deref().unwrap_or("")
+        ),
+    })
+}
+
+/// When the pod stopped counting for its ReplicaSet: deletion began, or it reached Failed/Succeeded.
+pub fn departure_time(history: &History, pod: ObjectId) -> Option<Timestamp> {
+    let object = history.object(pod);
+    let finished = object.versions.iter().find(|version| {
+        let parsed = pod_at(history, version);
+        matches!(
+            parsed.status.as_ref().and_then(|s| s.phase.as_deref()),
+            Some("Failed") | Some("Succeeded")
+        )
+    });
+    match (object.deletion_started(), finished.map(|v| v.ts)) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// A pod's state in one version, summarised for people.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PodState {
+    /// `status.phase`.
+    pub phase: String,
+    /// Whether the Ready condition is True.
+    pub ready: bool,
+    /// Each container: `running`, `waiting: CrashLoopBackOff`, `terminated: Error (exit 1)`.
+    pub containers: BTreeMap<String, String>,
+    /// Whether deletion had begun.
+    pub terminating: bool,
+}
+
+/// Summarises one pod version.
+pub fn state_of(pod: &Pod) -> PodState {
+    let status = pod.status.as_ref();
+    let ready = status
+        .and_then(|s| s.conditions.as_deref())
+        .unwrap_or(&[])
+        .iter()
+        .any(|c| c.type_ == "Ready" && c.status == "True");
+    let containers = statuses(pod)
+        .map(|cs| (cs.name.clone(), container_state(cs)))
+        .collect();
+    PodState {
+        phase: status
+            .and_then(|s| s.phase.clone())
+            .unwrap_or_else(|| "Unknown".to_string()),
+        ready,
+        containers,
+        terminating: pod.metadata.deletion_timestamp.is_some(),
+    }
+}
+
+fn container_state(status: &ContainerStatus) -> String {
+    let Some(state) = status.state.as_ref() else {
+        return "unknown".to_string();
+    };
+    if let Some(waiting) = &state.waiting {
+        return format!(
+            "waiting: {}",
+            waiting.reason.as_deref().unwrap_or("unknown")
+        );
+    }
+    if let Some(terminated) = &state.terminated {
+        return format!(
+            "terminated: {} (exit {})",
+            terminated.reason.as_deref().unwrap_or("unknown"),
+            terminated.exit_code
+        );
+    }
+    if state.running.is_some() {
+        return "running".to_string();
+    }
+    "unknown".to_string()
+}
+
+/// When the pod's containers began their current runs, earliest first (from `state.running.startedAt`).
+pub fn running_since(pod: &Pod) -> Option<Timestamp> {
+    statuses(pod)
+        .filter_map(|cs| cs.state.as_ref()?.running.as_ref()?.started_at.as_ref())
+        .map(|time| time.0)
+        .min()
+}
+
+/// The total restart count over all containers in one version.
+pub fn total_restarts(pod: &Pod) -> i64 {
+    statuses(pod).map(|cs| i64::from(cs.restart_count)).sum()
+}

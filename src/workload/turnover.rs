@@ -1,0 +1,326 @@
+//! ReplicaSet turnover: why each of its pods was created and why each went away.
+//!
+//! The ReplicaSet controller keeps `spec.replicas` pods alive. Replaying its
+//! replica changes and its pods' arrivals and departures in trace order, each
+//! change of `spec.replicas` opens slots (create k pods / remove k pods) and each
+//! pod that went away on its own opens a replacement slot. A new pod fills the
+//! oldest open creation slot; a departing pod fills the oldest removal slot, or,
+//! when none is open, was removed by someone else and gets replaced.
+
+use std::collections::{HashMap, VecDeque};
+
+use jiff::Timestamp;
+
+use super::deployment::{DeploymentModel, ScaleCause};
+use super::events::occurrences_about;
+use super::pod::{departure_time, disruption, Disruption};
+use super::replicaset::ReplicaSetTimeline;
+use crate::graph::{CausalGraph, Change};
+use crate::history::{Gone, History, ObjectId};
+use crate::trace::EventType;
+
+/// Why a pod was created.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arrival {
+    /// Its ReplicaSet was scaled up (for a rollout or a scale-up) at `at`.
+    Scaled {
+        /// Why the ReplicaSet was scaled.
+        cause: ScaleCause,
+        /// The change behind it.
+        change: Option<Change>,
+        /// When the ReplicaSet's replicas went up.
+        at: Timestamp,
+    },
+    /// It replaced a pod that went away while the spec did not change.
+    Replaced {
+        /// The pod it replaced.
+        pod: ObjectId,
+    },
+    /// It already existed when the trace began.
+    BeforeTrace,
+    /// The trace does not show why.
+    Unknown(String),
+}
+
+/// Why a pod went away.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Departure {
+    /// Its ReplicaSet was scaled down (for a rollout or a scale-down) at `at`.
+    Scaled {
+        /// Why the ReplicaSet was scaled.
+        cause: ScaleCause,
+        /// The change behind it.
+        change: Option<Change>,
+        /// When the ReplicaSet's replicas went down.
+        at: Timestamp,
+    },
+    /// Evicted or preempted.
+    Disrupted(Disruption),
+    /// Deleted while the ReplicaSet wanted it: by someone else.
+    External,
+    /// Its owner was being deleted.
+    Cascade {
+        /// The owner whose deletion took it.
+        owner: ObjectId,
+    },
+    /// The trace does not show why.
+    Unknown(String),
+}
+
+/// A pod's departure, when it happened, and the pod that replaced it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DepartureInfo {
+    /// When it began going away.
+    pub time: Timestamp,
+    /// Why.
+    pub why: Departure,
+    /// The replacement the ReplicaSet created for it, if any.
+    pub replaced_by: Option<ObjectId>,
+}
+
+/// Arrivals and departures of a ReplicaSet's pods.
+#[derive(Debug, Clone, Default)]
+pub struct Turnover {
+    /// Why each pod was created.
+    pub arrivals: HashMap<ObjectId, Arrival>,
+    /// Why each departed pod went away.
+    pub departures: HashMap<ObjectId, DepartureInfo>,
+}
+
+#[derive(Debug, Clone)]
+enum Slot {
+    Scaled {
+        cause: ScaleCause,
+        change: Option<Change>,
+        at: Timestamp,
+    },
+    Replace(ObjectId),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Step {
+    Replicas { from: i64, to: i64 },
+    Leave(ObjectId),
+    Arrive(ObjectId),
+}
+
+/// Replays ReplicaSet `rs` and its pods.
+pub fn turnover(
+    history: &History,
+    graph: &CausalGraph,
+    rs: &ReplicaSetTimeline,
+    deployment: Option<&DeploymentModel>,
+) -> Turnover {
+    let mut state = Replay::new(history, graph, rs, deployment);
+    for (ts, _, step) in state.steps() {
+        match step {
+            Step::Replicas { from, to } => state.scale(ts, from, to),
+            Step::Leave(pod) => state.leave(ts, pod),
+            Step::Arrive(pod) => state.arrive(pod),
+        }
+    }
+    state.out
+}
+
+struct Replay<'a> {
+    history: &'a History,
+    graph: &'a CausalGraph,
+    rs: &'a ReplicaSetTimeline,
+    deployment: Option<&'a DeploymentModel>,
+    pods: Vec<ObjectId>,
+    up: VecDeque<Slot>,
+    down: VecDeque<Slot>,
+    out: Turnover,
+}
+
+impl<'a> Replay<'a> {
+    fn new(
+        history: &'a History,
+        graph: &'a CausalGraph,
+        rs: &'a ReplicaSetTimeline,
+        deployment: Option<&'a DeploymentModel>,
+    ) -> Self {
+        let pods = graph
+            .controlled_by(rs.id)
+            .into_iter()
+            .filter(|&p| history.object(p).kind == "Pod")
+            .collect();
+        Replay {
+            history,
+            graph,
+            rs,
+            deployment,
+            pods,
+            up: VecDeque::new(),
+            down: VecDeque::new(),
+            out: Turnover::default(),
+        }
+    }
+
+    /// Every step in trace order; pods listed at the start count as already there.
+    fn steps(&mut self) -> Vec<(Timestamp, u64, Step)> {
+        let mut steps = Vec::new();
+        let listed_rs = self.history.object(self.rs.id).seen_from_start();
+        let mut replicas = 0;
+        for (index, point) in self.rs.points.iter().enumerate() {
+            if index == 0 && listed_rs {
+                replicas = point.replicas - self.baseline_alive() as i64;
+                steps.push((
+                    point.ts,
+                    point.line,
+                    Step::Replicas {
+                        from: 0,
+                        to: replicas,
+                    },
+                ));
+                replicas = point.replicas;
+                continue;
+            }
+            if point.replicas != replicas {
+                steps.push((
+                    point.ts,
+                    point.line,
+                    Step::Replicas {
+                        from: replicas,
+                        to: point.replicas,
+                    },
+                ));
+                replicas = point.replicas;
+            }
+        }
+        for &pod in &self.pods {
+            let object = self.history.object(pod);
+            if self.is_baseline(pod) {
+                self.out.arrivals.insert(pod, Arrival::BeforeTrace);
+            } else {
+                steps.push((object.first().ts, object.first().line, Step::Arrive(pod)));
+            }
+            if let Some(ts) = departure_time(self.history, pod) {
+                let line = object
+                    .versions
+                    .iter()
+                    .find(|v| v.ts >= ts)
+                    .map_or(u64::MAX, |v| v.line);
+                steps.push((ts, line, Step::Leave(pod)));
+            }
+        }
+        steps.sort();
+        steps
+    }
+
+    fn is_baseline(&self, pod: ObjectId) -> bool {
+        let object = self.history.object(pod);
+        let first_gap = self.history.facts.gaps.first().map(|g| g.ts);
+        object.first().event == EventType::Listed
+            && first_gap.is_none_or(|gap| object.first().ts < gap)
+    }
+
+    fn baseline_alive(&self) -> usize {
+        self.pods
+            .iter()
+            .filter(|&&p| self.is_baseline(p))
+            .filter(|&&p| {
+                let first = self.history.object(p).first();
+                first.deletion_timestamp.is_none()
+                    && departure_time(self.history, p).is_none_or(|t| t > first.ts)
+            })
+            .count()
+    }
+
+    fn scale(&mut self, ts: Timestamp, from: i64, to: i64) {
+        if to > from {
+            let cause = self.cause(ts, true);
+            let mut count = to - from;
+            while count > 0 && self.down.pop_back().is_some() {
+                count -= 1;
+            }
+            for _ in 0..count {
+                self.up.push_back(cause.clone());
+            }
+        } else if to < from {
+            let cause = self.cause(ts, false);
+            let mut count = from - to;
+            while count > 0 && matches!(self.up.back(), Some(Slot::Scaled { .. })) {
+                self.up.pop_back();
+                count -= 1;
+            }
+            for _ in 0..count {
+                self.down.push_back(cause.clone());
+            }
+        }
+    }
+
+    fn cause(&self, ts: Timestamp, up: bool) -> Slot {
+        let (cause, change) = match self.deployment {
+            Some(model) => model.scale_cause(self.rs.id, ts, up),
+            None => (ScaleCause::Unknown, None),
+        };
+        Slot::Scaled {
+            cause,
+            change: change.cloned(),
+            at: ts,
+        }
+    }
+
+    fn leave(&mut self, ts: Timestamp, pod: ObjectId) {
+        let why = self.departure_reason(ts, pod);
+        let replaced = matches!(why, Departure::External | Departure::Disrupted(_));
+        if replaced {
+            self.up.push_back(Slot::Replace(pod));
+        }
+        self.out.departures.insert(
+            pod,
+            DepartureInfo {
+                time: ts,
+                why,
+                replaced_by: None,
+            },
+        );
+    }
+
+    fn departure_reason(&mut self, ts: Timestamp, pod: ObjectId) -> Departure {
+        if let Some(owner) = self.owner_being_deleted(ts) {
+            return Departure::Cascade { owner };
+        }
+        let events = occurrences_about(self.history, self.graph, pod);
+        if let Some(found) = disruption(self.history, pod, &events) {
+            return Departure::Disrupted(found);
+        }
+        if let Some(Slot::Scaled { cause, change, at }) = self.down.pop_front() {
+            return Departure::Scaled { cause, change, at };
+        }
+        if let Some(Gone::MissingAtRelist(_)) = self.history.object(pod).gone {
+            return Departure::Unknown(
+                "deleted while the watch was down (missing from a re-list)".to_string(),
+            );
+        }
+        Departure::External
+    }
+
+    /// The ReplicaSet or its Deployment, if its deletion began at or before `ts`.
+    fn owner_being_deleted(&self, ts: Timestamp) -> Option<ObjectId> {
+        let owners = std::iter::once(self.rs.id).chain(self.deployment.map(|d| d.id));
+        owners.into_iter().find(|&owner| {
+            self.history
+                .object(owner)
+                .deletion_started()
+                .is_some_and(|started| started <= ts)
+        })
+    }
+
+    fn arrive(&mut self, pod: ObjectId) {
+        let arrival = match self.up.pop_front() {
+            Some(Slot::Scaled { cause, change, at }) => Arrival::Scaled { cause, change, at },
+            Some(Slot::Replace(old)) => {
+                if let Some(info) = self.out.departures.get_mut(&old) {
+                    info.replaced_by = Some(pod);
+                }
+                Arrival::Replaced { pod: old }
+            }
+            None => Arrival::Unknown(
+                "its ReplicaSet had no open slot: no replica increase or pod loss recorded before it".to_string(),
+            ),
+        };
+        self.out.arrivals.insert(pod, arrival);
+    }
+}

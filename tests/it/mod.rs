@@ -1,0 +1,6 @@
+//! Integration tests, one module per concern.
+
+mod bad_input;
+mod reference;
+mod scenarios;
+mod support;

@@ -1,0 +1,3 @@
+//! The one integration-test binary: runs the real `kblame` binary on traces.
+
+mod it;
