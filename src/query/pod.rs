@@ -6,12 +6,14 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::{trace_warnings, Loaded};
-use crate::graph::{Change, Confidence, Owner};
+use crate::graph::{Change, ChangeKind, Confidence, Owner};
 use crate::history::{History, ObjectId};
 use crate::render::duration_words;
 use crate::workload::deployment::{DeploymentModel, ScaleCause};
 use crate::workload::events::occurrences_about;
-use crate::workload::pod::{pod_at, restart_history, running_since, state_of, PodState, Restart};
+use crate::workload::pod::{
+    pod_at, restart_history, running_since, state_of, total_restarts, PodState, Restart,
+};
 use crate::workload::replicaset::ReplicaSetTimeline;
 use crate::workload::turnover::{turnover, Arrival, Departure, DepartureInfo};
 
@@ -125,6 +127,8 @@ pub struct Deleted {
     pub replaced_by: Option<NameUid>,
     /// What this rests on, in words.
     pub evidence: String,
+    /// The pod's state in its last record before its deletion began.
+    pub state_before: Option<PodState>,
 }
 
 /// Why the restarts are (or are not) blamed on the revision's change.
@@ -421,7 +425,7 @@ fn created(
             at,
         }) => (
             "rollout",
-            made.or_else(|| change.clone()),
+            made.or_else(|| change.as_deref().cloned()),
             None,
             format!("its ReplicaSet was scaled up at {at} for the rollout of its revision"),
         ),
@@ -431,7 +435,7 @@ fn created(
             at,
         }) => (
             "scale-up",
-            change.clone(),
+            change.as_deref().cloned(),
             None,
             format!("its ReplicaSet was scaled up at {at} after the Deployment's replicas went up"),
         ),
@@ -495,7 +499,7 @@ fn deleted(context: &Context<'_>, info: &DepartureInfo) -> Deleted {
             at,
         } => (
             "rollout",
-            change.clone(),
+            change.as_deref().cloned(),
             format!("its ReplicaSet was scaled down at {at} as a newer revision rolled out"),
         ),
         Departure::Scaled {
@@ -504,7 +508,7 @@ fn deleted(context: &Context<'_>, info: &DepartureInfo) -> Deleted {
             at,
         } => (
             "scale-down",
-            change.clone(),
+            change.as_deref().cloned(),
             format!(
                 "its ReplicaSet was scaled down at {at} after the Deployment's replicas went down"
             ),
@@ -531,12 +535,20 @@ fn deleted(context: &Context<'_>, info: &DepartureInfo) -> Deleted {
         ),
         Departure::Unknown(why) => ("unknown", None, why.clone()),
     };
+    let state_before = history
+        .object(context.pod)
+        .versions
+        .iter()
+        .take_while(|v| v.ts < info.time)
+        .last()
+        .map(|v| state_of(&pod_at(history, v)));
     Deleted {
         time: info.time,
         reason,
         change,
         replaced_by,
         evidence,
+        state_before,
     }
 }
 
@@ -574,7 +586,7 @@ fn blame(
         .collect();
     let runs: Vec<PeerRun> = others
         .iter()
-        .flat_map(|rs| peer_runs(context.history, model, rs))
+        .flat_map(|rs| peer_runs(context.history, rs))
         .collect();
     if runs.is_empty() {
         return (
@@ -647,35 +659,38 @@ struct PeerRun {
     restarts: i64,
 }
 
-fn peer_runs(history: &History, model: &DeploymentModel, rs: &ReplicaSetTimeline) -> Vec<PeerRun> {
-    let _ = model;
-    let owned = history
-        .objects()
-        .iter()
-        .enumerate()
-        .filter(|(_, o)| o.kind == "Pod")
-        .filter(|(_, o)| {
-            o.versions
+fn peer_runs(history: &History, rs: &ReplicaSetTimeline) -> Vec<PeerRun> {
+    let rs_uid = history.object(rs.id).uid.as_str();
+    let trace_end = history.facts.end;
+    history
+        .of_kind("Pod")
+        .filter(|&pod| {
+            let object = history.object(pod);
+            object
+                .versions
                 .iter()
-                .any(|v| v.controller_uid.as_deref() == Some(history.object(rs.id).uid.as_str()))
+                .any(|v| v.controller_uid.as_deref() == Some(rs_uid))
         })
-        .map(|(id, _)| id);
-    owned
         .filter_map(|pod| {
             let object = history.object(pod);
             let first = pod_at(history, object.first());
             let last = pod_at(history, object.last());
             let since = running_since(&first).or(object.created)?;
-            let seconds = since.duration_until(object.last().ts).as_secs();
-            let restarts = crate::workload::pod::total_restarts(&last)
-                - crate::workload::pod::total_restarts(&first);
+            // A pod still there at the end was watched until then: a restart would have been recorded.
+            let until = match object.gone {
+                None => trace_end.unwrap_or(object.last().ts),
+                Some(_) => object.deletion_started().unwrap_or(object.last().ts),
+            };
+            let before = if object.seen_from_start() {
+                total_restarts(&first)
+            } else {
+                0
+            };
             Some(PeerRun {
                 name: object.name.clone(),
                 revision: rs.revision_at(object.first().ts),
-                seconds,
-                restarts: restarts
-                    + crate::workload::pod::total_restarts(&first).min(1)
-                        * i64::from(!object.seen_from_start()),
+                seconds: since.duration_until(until).as_secs(),
+                restarts: total_restarts(&last) - before,
             })
         })
         .collect()
@@ -724,10 +739,15 @@ fn collect_warnings(
         .and_then(|r| r.change.as_ref())
         .filter(|c| c.before_trace)
     {
+        let number = change.revision.map_or("?".to_string(), |n| n.to_string());
+        let what = match change.kind {
+            ChangeKind::Create => {
+                "it is the Deployment's first revision, with nothing to diff against"
+            }
+            _ => "its diff is against the previous revision's ReplicaSet template",
+        };
         warnings.push(format!(
-            "revision {} was made before the trace began (time from {}); its diff is against the previous revision's ReplicaSet template",
-            change.revision.map_or("?".to_string(), |n| n.to_string()),
-            if change.manager.is_some() { "managedFields" } else { "the ReplicaSet's creation" }
+            "revision {number} was made before the trace began; {what}"
         ));
     }
     for (container, count) in before {

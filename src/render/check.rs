@@ -46,7 +46,8 @@ pub fn text<W: Write>(report: &CheckReport, out: &mut W) -> io::Result<()> {
         .iter()
         .map(|(k, n)| format!("{k} {n}"))
         .collect();
-    writeln!(out, "  objects: {} ({})", report.objects, kinds.join(", "))?;
+    writeln!(out, "  object records by kind: {}", kinds.join(", "))?;
+    writeln!(out, "  distinct objects (UIDs): {}", report.objects)?;
     if !report.resources.is_empty() {
         writeln!(out, "  resources: {}", report.resources.join(", "))?;
     }

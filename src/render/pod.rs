@@ -114,14 +114,9 @@ fn change_block<W: Write>(change: &Change, verb: &str, out: &mut W) -> io::Resul
     } else {
         ""
     };
-    let subject = if verb == "scaled" {
-        "revision"
-    } else {
-        "revision"
-    };
     writeln!(
         out,
-        "  {subject} {revision} {verb} {} by {who}{before}:",
+        "  revision {revision} {verb} {} by {who}{before}:",
         clock(change.time)
     )?;
     if change.fields.is_empty() {
@@ -230,6 +225,20 @@ fn blame<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
     }
 }
 
+/// `pending, container web waiting: ImagePullBackOff`.
+fn describe(state: &crate::workload::pod::PodState) -> String {
+    let containers: Vec<String> = state
+        .containers
+        .iter()
+        .map(|(name, what)| format!("container {name} {what}"))
+        .collect();
+    if containers.is_empty() {
+        state.phase.to_lowercase()
+    } else {
+        format!("{}, {}", state.phase.to_lowercase(), containers.join(", "))
+    }
+}
+
 fn ending<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
     match &report.deleted {
         Some(d) => {
@@ -252,6 +261,9 @@ fn ending<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
             };
             writeln!(out, "went away {} {why}", clock(d.time))?;
             writeln!(out, "  evidence: {}", d.evidence)?;
+            if let Some(state) = d.state_before.as_ref().filter(|s| !s.ready) {
+                writeln!(out, "  it was not ready then: {}", describe(state))?;
+            }
             if let Some(change) = &d.change {
                 change_block(
                     change,
@@ -285,7 +297,7 @@ fn ending<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
             };
             write!(
                 out,
-                "still {} ({detail}) at {}",
+                "still {} ({detail}) when the trace ends (last record {})",
                 state.phase.to_lowercase(),
                 clock(report.state.time)
             )?;

@@ -18,7 +18,9 @@ pub fn to_timestamp(ms: Ms) -> Timestamp {
 
 /// Parses an RFC 3339 time such as `2026-11-26T16:00:00Z` into [`Ms`]; `None` if it is not one.
 pub fn parse_time(text: &str) -> Option<Ms> {
-    text.parse::<Timestamp>().ok().map(Timestamp::as_millisecond)
+    text.parse::<Timestamp>()
+        .ok()
+        .map(Timestamp::as_millisecond)
 }
 
 /// The whole-second RFC 3339 form metadata uses, e.g. `2026-11-26T16:02:13Z`.
@@ -29,4 +31,28 @@ pub fn whole_seconds(ms: Ms) -> String {
 /// The trace record form, e.g. `2026-11-26T16:02:13.041000000Z`.
 pub fn record_time(ms: Ms) -> String {
     crate::trace::format_ts(to_timestamp(ms))
+}
+
+/// The [`Ms`] of a UTC civil time (proleptic Gregorian), e.g. `utc(2026, 11, 26, 16, 0, 0)`.
+pub fn utc(year: i64, month: i64, day: i64, hour: i64, minute: i64, second: i64) -> Ms {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    ((days * 24 + hour) * 60 + minute) * MINUTE + second * SECOND
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_matches_jiff() {
+        let ms = utc(2026, 11, 26, 16, 2, 13);
+        assert_eq!(parse_time("2026-11-26T16:02:13Z"), Some(ms));
+        assert_eq!(whole_seconds(ms), "2026-11-26T16:02:13Z");
+    }
 }

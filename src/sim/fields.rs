@@ -174,19 +174,72 @@ pub(crate) struct FieldDiff {
 }
 
 /// Compares two whole objects (`Value::Null` for "did not exist").
-pub(crate) fn diff_objects(old: &Value, new: &Value) -> FieldDiff {
+/// With `skip_status`, a top-level `status` is left out (writes to the main resource).
+pub(crate) fn diff_objects(
+    old: &Value,
+    new: &Value,
+    skip_status: bool,
+    with_paths: bool,
+) -> FieldDiff {
     let mut diff = FieldDiff::default();
     let mut path = String::new();
-    walk_object(old.as_object(), new.as_object(), true, &mut path, &mut diff.changed, &mut diff.paths);
+    let mut paths = Paths {
+        enabled: with_paths,
+        list: Vec::new(),
+    };
+    let top = Some(skip_status);
+    let changed = &mut diff.changed;
+    walk_object(
+        old.as_object(),
+        new.as_object(),
+        top,
+        &mut path,
+        changed,
+        &mut paths,
+    );
     if let (Some(old), Some(new)) = (old.as_object(), new.as_object()) {
-        walk_removed(old, new, true, &mut path, &mut diff.removed, &mut diff.paths);
+        walk_removed(old, new, top, &mut path, &mut diff.removed, &mut paths);
     }
+    diff.paths = paths.list;
     diff
+}
+
+/// Leaf paths collected during a walk, when wanted.
+struct Paths {
+    enabled: bool,
+    list: Vec<String>,
+}
+
+impl Paths {
+    fn off() -> Paths {
+        Paths {
+            enabled: false,
+            list: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, path: &str) {
+        if self.enabled {
+            self.list.push(path.to_string());
+        }
+    }
+}
+
+/// Whether a key is left out at this level; `top` is `Some(skip_status)` at the object root.
+fn skipped(key: &str, value: &Value, top: Option<bool>) -> bool {
+    let at_top = match top {
+        Some(skip_status) => {
+            key == "kind" || key == "apiVersion" || (skip_status && key == "status")
+        }
+        None => false,
+    };
+    let null_time = value.is_null() && (key == "creationTimestamp" || key == "eventTime");
+    at_top || null_time || is_untracked(key)
 }
 
 /// The field set of a whole value, as if it had just been created.
 pub(crate) fn full_set(value: &Value) -> FieldSet {
-    diff_objects(&Value::Null, value).changed
+    diff_objects(&Value::Null, value, true, false).changed
 }
 
 /// The `fieldsV1` JSON of a whole value (every field it sets).
@@ -216,46 +269,28 @@ fn push_path(path: &mut String, segment: &str) -> usize {
 fn walk_object(
     old: Option<&Map<String, Value>>,
     new: Option<&Map<String, Value>>,
-    top: bool,
+    top: Option<bool>,
     path: &mut String,
     set: &mut FieldSet,
-    paths: &mut Vec<String>,
+    paths: &mut Paths,
 ) {
     let Some(new) = new else { return };
     for (key, value) in new {
-        if is_untracked(key) || (top && key == "kind") || (top && key == "apiVersion") {
+        if skipped(key, value, top) {
             continue;
         }
-        let metadata = top && key == "metadata";
+        if top.is_none() && path == "metadata" && is_system_metadata(key) {
+            continue;
+        }
         let old_value = old.and_then(|m| m.get(key));
         let len = push_path(path, key);
         let mut child = FieldSet::default();
-        if metadata {
-            walk_metadata(old_value, value, path, &mut child, paths);
-        } else {
-            walk_field(key, old_value, value, path, &mut child, paths);
-        }
+        walk_field(key, old_value, value, path, &mut child, paths);
         path.truncate(len);
         if !child.is_empty() {
             set.child(&format!("f:{key}")).union(&child);
         }
     }
-}
-
-fn walk_metadata(
-    old: Option<&Value>,
-    new: &Value,
-    path: &mut String,
-    set: &mut FieldSet,
-    paths: &mut Vec<String>,
-) {
-    let Some(new) = new.as_object() else { return };
-    let filtered: Map<String, Value> = new
-        .iter()
-        .filter(|(k, _)| !is_system_metadata(k))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    walk_object(old.and_then(Value::as_object), Some(&filtered), false, path, set, paths);
 }
 
 fn walk_field(
@@ -264,18 +299,36 @@ fn walk_field(
     new: &Value,
     path: &mut String,
     set: &mut FieldSet,
-    paths: &mut Vec<String>,
+    paths: &mut Paths,
 ) {
     let is_new = old.is_none();
     match new {
         Value::Object(map) if !map.is_empty() && !is_atomic(field) => {
             set.member = is_new && owns_itself(field, false);
-            walk_object(old.and_then(Value::as_object), Some(map), false, path, set, paths);
+            walk_object(
+                old.and_then(Value::as_object),
+                Some(map),
+                None,
+                path,
+                set,
+                paths,
+            );
         }
         Value::Array(items) if !is_atomic(field) => match list_keys(field) {
             Some(keys) => {
                 set.member = is_new && owns_itself(field, true);
-                walk_list(field, keys, old.and_then(Value::as_array), items, path, set, paths);
+                walk_list(
+                    field,
+                    keys,
+                    old.and_then(Value::as_array),
+                    items,
+                    path,
+                    set,
+                    paths,
+                );
+                if !items.is_empty() && set.children.is_empty() {
+                    set.member = false;
+                }
             }
             None => leaf(old, new, path, set, paths),
         },
@@ -283,10 +336,10 @@ fn walk_field(
     }
 }
 
-fn leaf(old: Option<&Value>, new: &Value, path: &str, set: &mut FieldSet, paths: &mut Vec<String>) {
+fn leaf(old: Option<&Value>, new: &Value, path: &str, set: &mut FieldSet, paths: &mut Paths) {
     if old != Some(new) {
         set.member = true;
-        paths.push(path.to_string());
+        paths.push(path);
     }
 }
 
@@ -297,13 +350,15 @@ fn walk_list(
     items: &[Value],
     path: &mut String,
     set: &mut FieldSet,
-    paths: &mut Vec<String>,
+    paths: &mut Paths,
 ) {
     for item in items {
         if is_injected_item(item) {
             continue;
         }
-        let Some(element) = item_element(item, keys) else { continue };
+        let Some(element) = item_element(item, keys) else {
+            continue;
+        };
         let old_item = old.and_then(|list| {
             list.iter()
                 .find(|o| item_element(o, keys).as_deref() == Some(element.as_str()))
@@ -315,7 +370,14 @@ fn walk_list(
             leaf(old_item, item, path, &mut child, paths);
         } else {
             child.member = old_item.is_none();
-            walk_object(old_item.and_then(Value::as_object), item.as_object(), false, path, &mut child, paths);
+            walk_object(
+                old_item.and_then(Value::as_object),
+                item.as_object(),
+                None,
+                path,
+                &mut child,
+                paths,
+            );
         }
         path.truncate(len);
         if !child.is_empty() {
@@ -338,25 +400,23 @@ fn item_label(item: &Value, keys: &[&str]) -> String {
 fn walk_removed(
     old: &Map<String, Value>,
     new: &Map<String, Value>,
-    top: bool,
+    top: Option<bool>,
     path: &mut String,
     set: &mut FieldSet,
-    paths: &mut Vec<String>,
+    paths: &mut Paths,
 ) {
     for (key, old_value) in old {
-        let skipped = is_untracked(key)
-            || (top && (key == "kind" || key == "apiVersion"))
-            || (!top && path == "metadata" && is_system_metadata(key));
-        if skipped {
+        let system = top.is_none() && path == "metadata" && is_system_metadata(key);
+        if system || skipped(key, old_value, top) {
             continue;
         }
         let len = push_path(path, key);
         let mut child = FieldSet::default();
         match new.get(key) {
             None => {
-                let mut ignored = Vec::new();
+                let mut ignored = Paths::off();
                 walk_field(key, None, old_value, path, &mut child, &mut ignored);
-                paths.push(path.clone());
+                paths.push(path);
             }
             Some(new_value) => removed_within(key, old_value, new_value, path, &mut child, paths),
         }
@@ -373,16 +433,18 @@ fn removed_within(
     new: &Value,
     path: &mut String,
     set: &mut FieldSet,
-    paths: &mut Vec<String>,
+    paths: &mut Paths,
 ) {
     if is_atomic(field) {
         return;
     }
     match (old, new, list_keys(field)) {
-        (Value::Object(o), Value::Object(n), _) => walk_removed(o, n, false, path, set, paths),
+        (Value::Object(o), Value::Object(n), _) => walk_removed(o, n, None, path, set, paths),
         (Value::Array(o), Value::Array(n), Some(keys)) => {
             for item in o {
-                let Some(element) = item_element(item, keys) else { continue };
+                let Some(element) = item_element(item, keys) else {
+                    continue;
+                };
                 let kept = n
                     .iter()
                     .find(|x| item_element(x, keys).as_deref() == Some(element.as_str()));
@@ -391,12 +453,19 @@ fn removed_within(
                 let mut child = FieldSet::default();
                 match kept {
                     None => {
-                        let mut ignored = Vec::new();
+                        let mut ignored = Paths::off();
                         child.member = true;
                         if field != "ownerReferences" {
-                            walk_object(None, item.as_object(), false, path, &mut child, &mut ignored);
+                            walk_object(
+                                None,
+                                item.as_object(),
+                                None,
+                                path,
+                                &mut child,
+                                &mut ignored,
+                            );
                         }
-                        paths.push(path.clone());
+                        paths.push(path);
                     }
                     Some(kept) if field != "ownerReferences" => {
                         removed_within("", item, kept, path, &mut child, paths)
@@ -446,22 +515,35 @@ pub(crate) struct Writer {
 impl Writer {
     /// An Update by `manager` on the main resource.
     pub(crate) fn update(manager: &str) -> Writer {
-        Writer { manager: manager.to_string(), operation: Operation::Update, subresource: None }
+        Writer {
+            manager: manager.to_string(),
+            operation: Operation::Update,
+            subresource: None,
+        }
     }
 
     /// An Update by `manager` through the status subresource.
     pub(crate) fn status(manager: &str) -> Writer {
-        Writer { subresource: Some("status"), ..Writer::update(manager) }
+        Writer {
+            subresource: Some("status"),
+            ..Writer::update(manager)
+        }
     }
 
     /// An Update by `manager` through the scale subresource.
     pub(crate) fn scale(manager: &str) -> Writer {
-        Writer { subresource: Some("scale"), ..Writer::update(manager) }
+        Writer {
+            subresource: Some("scale"),
+            ..Writer::update(manager)
+        }
     }
 
     /// A server-side apply by `manager`.
     pub(crate) fn apply(manager: &str) -> Writer {
-        Writer { operation: Operation::Apply, ..Writer::update(manager) }
+        Writer {
+            operation: Operation::Apply,
+            ..Writer::update(manager)
+        }
     }
 }
 
@@ -481,7 +563,13 @@ pub(crate) struct ManagedFields {
 
 impl ManagedFields {
     /// Records a write: changed fields move to the writer, removed fields leave everyone.
-    pub(crate) fn record(&mut self, writer: &Writer, diff: &FieldDiff, applied: Option<&FieldSet>, now: Ms) {
+    pub(crate) fn record(
+        &mut self,
+        writer: &Writer,
+        diff: &FieldDiff,
+        applied: Option<&FieldSet>,
+        now: Ms,
+    ) {
         for entry in &mut self.entries {
             entry.fields.subtract(&diff.removed);
             if entry.writer != *writer {
@@ -498,9 +586,13 @@ impl ManagedFields {
             entry.time = Some(now);
         }
         self.entries.retain(|e| !e.fields.is_empty());
+        let key = |e: &Entry| (e.writer.operation, e.time.map_or(0, |t| t.div_euclid(1000)));
         self.entries.sort_by(|a, b| {
-            (a.writer.operation, a.time, &a.writer.manager, a.writer.subresource)
-                .cmp(&(b.writer.operation, b.time, &b.writer.manager, b.writer.subresource))
+            (key(a), &a.writer.manager, a.writer.subresource).cmp(&(
+                key(b),
+                &b.writer.manager,
+                b.writer.subresource,
+            ))
         });
     }
 
@@ -508,7 +600,11 @@ impl ManagedFields {
         let index = match self.entries.iter().position(|e| e.writer == *writer) {
             Some(index) => index,
             None => {
-                self.entries.push(Entry { writer: writer.clone(), time: None, fields: FieldSet::default() });
+                self.entries.push(Entry {
+                    writer: writer.clone(),
+                    time: None,
+                    fields: FieldSet::default(),
+                });
                 self.entries.len() - 1
             }
         };
@@ -563,10 +659,18 @@ mod tests {
     fn a_changed_image_moves_to_the_writer_and_names_its_path() {
         let old = json!({"spec": {"containers": [{"name": "web", "image": "a"}]}});
         let new = json!({"spec": {"containers": [{"name": "web", "image": "b"}]}});
-        let diff = diff_objects(&old, &new);
-        assert_eq!(diff.paths, vec!["spec.containers[name=web].image".to_string()]);
+        let diff = diff_objects(&old, &new, true, true);
+        assert_eq!(
+            diff.paths,
+            vec!["spec.containers[name=web].image".to_string()]
+        );
         let mut managed = ManagedFields::default();
-        managed.record(&Writer::update("helm"), &diff_objects(&Value::Null, &old), None, 0);
+        managed.record(
+            &Writer::update("helm"),
+            &diff_objects(&Value::Null, &old, true, false),
+            None,
+            0,
+        );
         managed.record(&Writer::update("kubectl"), &diff, None, 1000);
         let json = managed.to_json("apps/v1");
         assert_eq!(json[1]["manager"], "kubectl");
@@ -574,19 +678,24 @@ mod tests {
             json[1]["fieldsV1"],
             json!({"f:spec": {"f:containers": {"k:{\"name\":\"web\"}": {"f:image": {}}}}})
         );
-        assert!(json[0]["fieldsV1"]["f:spec"]["f:containers"]["k:{\"name\":\"web\"}"]
-            .get("f:image")
-            .is_none());
+        assert!(
+            json[0]["fieldsV1"]["f:spec"]["f:containers"]["k:{\"name\":\"web\"}"]
+                .get("f:image")
+                .is_none()
+        );
     }
 
     #[test]
     fn map_keys_with_dots_are_quoted_in_paths() {
         let old = json!({"spec": {"template": {"metadata": {}}}});
         let new = json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "t"}}}}});
-        let diff = diff_objects(&old, &new);
+        let diff = diff_objects(&old, &new, true, true);
         assert_eq!(
             diff.paths,
-            vec![r#"spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]"#.to_string()]
+            vec![
+                r#"spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]"#
+                    .to_string()
+            ]
         );
     }
 }

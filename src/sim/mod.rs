@@ -1,1 +1,445 @@
-//! Deterministic cluster simulator (placeholder until the simulator lands).
+//! A deterministic simulator of a Kubernetes API server's watch stream while users and controllers work.
+//!
+//! [`Sim`] runs users' tools (kubectl client- and server-side apply, helm, rollout restart/undo,
+//! scale, delete), the deployment, ReplicaSet, garbage-collector and HPA controllers, the
+//! scheduler and the kubelet on a simulated clock with a fixed seed, and writes what a watch
+//! would deliver as a kblame trace. It also keeps ground truth ([`GroundTruth`]) of why each pod
+//! was created, restarted and removed. [`scenarios::all`] lists the fixture scenarios.
+
+mod clock;
+mod config;
+mod deploy_ctrl;
+mod fields;
+mod gc;
+mod hpa;
+mod kubelet;
+mod model;
+mod rng;
+mod rs_ctrl;
+pub mod scenarios;
+mod truth;
+mod user;
+mod world;
+
+#[cfg(test)]
+mod tests;
+
+use std::io::{self, Write};
+
+use serde_json::Value;
+
+pub use clock::{parse_time, record_time, to_timestamp, utc, whole_seconds, Ms, MINUTE, SECOND};
+pub use config::{
+    ContainerConfig, DeploymentConfig, HpaConfig, ImageProfile, IntOrPercent, ProbeConfig,
+    Propagation, Tool,
+};
+pub use fields::fields_v1;
+pub use truth::{
+    ChangeTruth, CreatedTruth, DeletedTruth, DeploymentTruth, GroundTruth, PodTruth, RestartTruth,
+    RevisionTruth,
+};
+
+use crate::trace::{EventType, Header, ResourceInfo, SourceInfo, TraceWriter, WriterOptions};
+use model::Object;
+use world::World;
+
+/// Where the trace goes: not started yet, being written, or finished.
+enum Sink<W: Write> {
+    Waiting(W, WriterOptions),
+    Writing(Box<TraceWriter<W>>),
+    Closed,
+}
+
+/// The simulator: a cluster on a simulated clock, writing a trace once [`Sim::start_trace`] is called.
+///
+/// Everything before `start_trace` happens unrecorded (its results show up in the initial
+/// LISTED records); everything after is written as the watch would deliver it.
+pub struct Sim<W: Write = Vec<u8>> {
+    world: World,
+    sink: Sink<W>,
+    error: Option<io::Error>,
+}
+
+impl Sim<Vec<u8>> {
+    /// A simulator with 3 nodes whose clock starts at `start`, writing a zstd trace into memory.
+    pub fn new(seed: u64, start: Ms) -> Sim<Vec<u8>> {
+        Sim::with_output(Vec::new(), WriterOptions::default(), seed, start)
+    }
+}
+
+impl<W: Write> Sim<W> {
+    /// A simulator writing to `out` with `options`; the clock starts at `start`.
+    pub fn with_output(out: W, options: WriterOptions, seed: u64, start: Ms) -> Sim<W> {
+        Sim {
+            world: World::new(seed, start, 3),
+            sink: Sink::Waiting(out, options),
+            error: None,
+        }
+    }
+
+    /// Uses `count` nodes (call before anything is scheduled).
+    pub fn nodes(&mut self, count: usize) -> &mut Self {
+        if self.world.pods.is_empty() {
+            self.world.nodes = world::make_nodes(count);
+        }
+        self
+    }
+
+    /// Registers how an image behaves (unregistered images are healthy web servers).
+    pub fn image(&mut self, image: &str, profile: ImageProfile) -> &mut Self {
+        self.world.images.insert(image.to_string(), profile);
+        self
+    }
+
+    /// The simulated time now.
+    pub fn now(&self) -> Ms {
+        self.world.core.now
+    }
+
+    /// Lets `seconds` of simulated time pass.
+    pub fn advance(&mut self, seconds: i64) -> &mut Self {
+        self.advance_to(self.world.core.now + seconds * SECOND)
+    }
+
+    /// Lets simulated time pass until `at`.
+    pub fn advance_to(&mut self, at: Ms) -> &mut Self {
+        self.world.run_until(at);
+        self.drain()
+    }
+
+    /// Creates or updates a Deployment as `tool` would.
+    pub fn apply_deployment(&mut self, config: &DeploymentConfig, tool: Tool) -> &mut Self {
+        self.world.apply_deployment(config, tool);
+        self.drain()
+    }
+
+    /// Changes the last applied configuration of a Deployment and applies it with `tool`.
+    pub fn update_deployment(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        tool: Tool,
+        change: impl FnOnce(&mut DeploymentConfig),
+    ) -> &mut Self {
+        self.world.update_deployment(namespace, name, tool, change);
+        self.drain()
+    }
+
+    /// Sets a container's image with `tool`.
+    pub fn set_image(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        container: &str,
+        image: &str,
+        tool: Tool,
+    ) -> &mut Self {
+        self.update_deployment(namespace, name, tool, |config| {
+            if let Some(c) = config.container_mut(container) {
+                c.image = image.to_string();
+            }
+        })
+    }
+
+    /// Sets a container's memory limit with `tool`.
+    pub fn set_memory_limit(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        container: &str,
+        quantity: &str,
+        tool: Tool,
+    ) -> &mut Self {
+        self.update_deployment(namespace, name, tool, |config| {
+            if let Some(c) = config.container_mut(container) {
+                c.limits.insert("memory".into(), quantity.to_string());
+            }
+        })
+    }
+
+    /// Sets the path of a container's liveness probe with `tool`.
+    pub fn set_liveness_path(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        container: &str,
+        path: &str,
+        tool: Tool,
+    ) -> &mut Self {
+        self.update_deployment(namespace, name, tool, |config| {
+            if let Some(probe) = config
+                .container_mut(container)
+                .and_then(|c| c.liveness.as_mut())
+            {
+                probe.path = path.to_string();
+            }
+        })
+    }
+
+    /// `kubectl rollout restart deployment/<name>`.
+    pub fn rollout_restart(&mut self, namespace: &str, name: &str) -> &mut Self {
+        self.world.rollout_restart(namespace, name);
+        self.drain()
+    }
+
+    /// `kubectl rollout undo deployment/<name>` (to the previous revision).
+    pub fn rollout_undo(&mut self, namespace: &str, name: &str) -> &mut Self {
+        self.world.rollout_undo(namespace, name);
+        self.drain()
+    }
+
+    /// `kubectl scale deployment/<name> --replicas=<replicas>`.
+    pub fn scale(&mut self, namespace: &str, name: &str, replicas: i32) -> &mut Self {
+        self.world.scale(namespace, name, replicas, "kubectl");
+        self.drain()
+    }
+
+    /// `kubectl delete pod <name>`.
+    pub fn delete_pod(&mut self, namespace: &str, name: &str) -> &mut Self {
+        self.world.delete_pod_by_name(namespace, name);
+        self.drain()
+    }
+
+    /// `kubectl delete deployment <name>` with the given propagation.
+    pub fn delete_deployment(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        propagation: Propagation,
+    ) -> &mut Self {
+        self.world
+            .delete_deployment_by_name(namespace, name, propagation);
+        self.drain()
+    }
+
+    /// Creates a HorizontalPodAutoscaler (client-side apply).
+    pub fn apply_hpa(&mut self, config: &HpaConfig) -> &mut Self {
+        self.world.create_hpa(config);
+        self.drain()
+    }
+
+    /// Sets the load an HPA sees: each current replica runs at `utilization` % of its CPU request.
+    pub fn set_cpu_load(&mut self, namespace: &str, hpa: &str, utilization: i32) -> &mut Self {
+        self.world.set_cpu_load(namespace, hpa, utilization);
+        self
+    }
+
+    /// The names of a Deployment's live pods, oldest first.
+    pub fn pod_names(&self, namespace: &str, deployment: &str) -> Vec<String> {
+        let Some(uid) = self.world.find_deployment(namespace, deployment) else {
+            return Vec::new();
+        };
+        let mut pods: Vec<(Ms, String)> = self
+            .world
+            .owned_replicasets(&uid)
+            .iter()
+            .flat_map(|rs| self.world.active_pods(rs))
+            .filter_map(|p| {
+                self.world
+                    .pods
+                    .get(&p)
+                    .map(|p| (p.meta.created, p.meta.name.clone()))
+            })
+            .collect();
+        pods.sort();
+        pods.into_iter().map(|(_, name)| name).collect()
+    }
+
+    /// Starts recording: the header, a LISTED record per existing object, SYNCED per resource.
+    pub fn start_trace(&mut self) -> &mut Self {
+        let Sink::Waiting(out, options) = std::mem::replace(&mut self.sink, Sink::Closed) else {
+            return self;
+        };
+        self.world.expire_events();
+        let header = self.header();
+        match TraceWriter::new(out, &header, options) {
+            Ok(writer) => self.sink = Sink::Writing(Box::new(writer)),
+            Err(error) => self.error = Some(error),
+        }
+        self.list_everything();
+        self.world.core.recording = true;
+        self.mark_visible();
+        self
+    }
+
+    fn header(&self) -> Header {
+        let source = SourceInfo {
+            kind: "watch".into(),
+            tool: Some("kblame-sim 0.1.0".into()),
+            server: Some("https://10.0.0.1:6443".into()),
+            server_version: Some("v1.31.2".into()),
+        };
+        let mut header = Header::new(to_timestamp(self.world.core.now), source);
+        header.resources = self.resources().into_iter().map(|(info, _)| info).collect();
+        header
+    }
+
+    fn resources(&self) -> Vec<(ResourceInfo, &'static str)> {
+        let info = |group: &str, version: &str, resource: &str, kind: &str| ResourceInfo {
+            group: group.into(),
+            version: version.into(),
+            resource: resource.into(),
+            kind: kind.into(),
+            namespaced: true,
+        };
+        let mut list = vec![
+            (
+                info("apps", "v1", "deployments", "Deployment"),
+                "deployments",
+            ),
+            (
+                info("apps", "v1", "replicasets", "ReplicaSet"),
+                "replicasets",
+            ),
+            (info("", "v1", "pods", "Pod"), "pods"),
+            (info("", "v1", "events", "Event"), "events"),
+        ];
+        if !self.world.hpas.is_empty() {
+            let hpa = info(
+                "autoscaling",
+                "v2",
+                "horizontalpodautoscalers",
+                "HorizontalPodAutoscaler",
+            );
+            list.push((hpa, "hpas"));
+        }
+        list
+    }
+
+    fn list_everything(&mut self) {
+        for (info, store) in self.resources() {
+            let objects = self.listed(store);
+            for object in objects {
+                self.world.core.now += self.world.core.jitter(1, 4);
+                self.write(self.world.core.now, EventType::Listed, &object);
+            }
+            self.world.core.now += self.world.core.jitter(1, 4);
+            let rv = self.world.core.resource_version().to_string();
+            let ts = to_timestamp(self.world.core.now);
+            if let (Sink::Writing(writer), None) = (&mut self.sink, &self.error) {
+                if let Err(error) = writer.write_synced(ts, &info.path(), Some(&rv)) {
+                    self.error = Some(error);
+                }
+            }
+        }
+    }
+
+    /// The last written form of every object of a store, sorted by namespace and name.
+    fn listed(&self, store: &str) -> Vec<Value> {
+        fn collect<'a, O: Object + 'a>(objects: impl Iterator<Item = &'a O>) -> Vec<Value> {
+            let mut list: Vec<(&str, &str, &Value)> = objects
+                .map(|o| {
+                    (
+                        o.meta().namespace.as_str(),
+                        o.meta().name.as_str(),
+                        &o.meta().last,
+                    )
+                })
+                .collect();
+            list.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+            list.into_iter().map(|(_, _, v)| v.clone()).collect()
+        }
+        match store {
+            "deployments" => collect(self.world.deployments.values()),
+            "replicasets" => collect(self.world.replicasets.values()),
+            "pods" => collect(self.world.pods.values()),
+            "events" => collect(self.world.events.values()),
+            _ => collect(self.world.hpas.values()),
+        }
+    }
+
+    fn mark_visible(&mut self) {
+        let book = &mut self.world.book;
+        for d in self.world.deployments.values() {
+            if let Some(entry) = book.deployments.get_mut(d.truth) {
+                entry.1 = true;
+            }
+        }
+        for p in self.world.pods.values() {
+            if let Some(entry) = book.pods.get_mut(p.truth) {
+                entry.1 = true;
+            }
+        }
+    }
+
+    fn write<T: serde::Serialize + ?Sized>(&mut self, ms: Ms, event: EventType, object: &T) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Sink::Writing(writer) = &mut self.sink {
+            if let Err(error) = writer.write_object(to_timestamp(ms), event, object) {
+                self.error = Some(error);
+            }
+        }
+    }
+
+    fn drain(&mut self) -> &mut Self {
+        let out = std::mem::take(&mut self.world.core.out);
+        for record in out {
+            self.write(record.ts, record.event, &*record.object);
+        }
+        self
+    }
+
+    /// How many records have been written so far (header excluded).
+    pub fn records(&self) -> u64 {
+        match &self.sink {
+            Sink::Writing(writer) => writer.records(),
+            _ => 0,
+        }
+    }
+
+    /// What the simulator knows happened, for the objects visible in the trace.
+    pub fn ground_truth(&self, scenario: &str, description: &str) -> GroundTruth {
+        let mut deployments = Vec::new();
+        for (truth, visible) in &self.world.book.deployments {
+            if !visible {
+                continue;
+            }
+            let mut truth = truth.clone();
+            if self.world.deployments.contains_key(&truth.uid) {
+                truth.final_outcome = self.world.outcome(&truth.uid);
+            }
+            deployments.push(truth);
+        }
+        let pods = self
+            .world
+            .book
+            .pods
+            .iter()
+            .filter(|(_, v)| *v)
+            .map(|(p, _)| p.clone())
+            .collect();
+        GroundTruth {
+            scenario: scenario.into(),
+            description: description.into(),
+            deployments,
+            pods,
+        }
+    }
+
+    /// Writes END and returns the output with the ground truth.
+    pub fn finish(mut self, scenario: &str, description: &str) -> io::Result<(W, GroundTruth)> {
+        self.world.core.now += self.world.core.jitter(5, 40);
+        let truth = self.ground_truth(scenario, description);
+        if let Some(error) = self.error.take() {
+            return Err(error);
+        }
+        match std::mem::replace(&mut self.sink, Sink::Closed) {
+            Sink::Writing(writer) => Ok((writer.finish(to_timestamp(self.world.core.now))?, truth)),
+            _ => Err(io::Error::other("the trace was never started")),
+        }
+    }
+
+    /// Stops without END, as a recorder that was killed would; returns the output and ground truth.
+    pub fn abandon(mut self, scenario: &str, description: &str) -> io::Result<(W, GroundTruth)> {
+        let truth = self.ground_truth(scenario, description);
+        if let Some(error) = self.error.take() {
+            return Err(error);
+        }
+        match std::mem::replace(&mut self.sink, Sink::Closed) {
+            Sink::Writing(writer) => Ok((writer.abandon()?, truth)),
+            _ => Err(io::Error::other("the trace was never started")),
+        }
+    }
+}

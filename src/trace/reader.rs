@@ -323,7 +323,7 @@ impl<'s> LineLoop<'s> {
             self.summary
                 .warn(Some(line_no), "the trace has no header line".to_string());
         }
-        match self.to_record(line_no, raw) {
+        match self.parse_record(line_no, raw) {
             Ok(Some(record)) => {
                 self.check_order(line_no, record.ts());
                 self.summary.records += 1;
@@ -379,7 +379,7 @@ impl<'s> LineLoop<'s> {
         Ok(())
     }
 
-    fn to_record<'a>(
+    fn parse_record<'a>(
         &mut self,
         line_no: u64,
         raw: RawLine<'a>,

@@ -170,13 +170,20 @@ impl DeploymentModel {
             None => (ChangeKind::Create, Vec::new()),
         };
         let mut attribution = attribute(None, current, &fields);
-        attribution.owner_only = true;
-        let created = replicaset.and_then(|rs| history.object(rs).created);
-        let time = attribution
-            .time
-            .or(created)
-            .or(history.object(self.id).created)
-            .unwrap_or(start);
+        let clocks = BeforeTraceClocks {
+            manager: attribution.time,
+            replicaset: replicaset.and_then(|rs| history.object(rs).created),
+            deployment: history.object(self.id).created,
+            rollback: current_rs.is_some_and(|rs| {
+                rs.points
+                    .first()
+                    .is_some_and(|p| !p.revision_history.is_empty())
+            }),
+        };
+        let (time, note) = clocks
+            .pick(kind)
+            .unwrap_or((start, "no clock is recorded; time is the trace start"));
+        attribution.text = format!("{}; {note}", attribution.text);
         let mut change = self.make_change(history, version, time, kind, fields, attribution, true);
         change.evidence.record_line = None;
         change.revision = current_revision;
@@ -339,7 +346,7 @@ impl DeploymentModel {
                         && c.change.time <= time
                 })
                 .filter_map(|c| c.change.revision)
-                .last();
+                .next_back();
             if self.changes[index].change.revision.is_none() {
                 self.changes[index].change.revision = current;
             }
@@ -445,7 +452,7 @@ impl DeploymentModel {
                     .is_some_and(|t| same_template(&t, template))
             })
             .map(|rs| rs.id)
-            .last()
+            .next_back()
     }
 
     /// The revision with this number.
@@ -460,20 +467,13 @@ impl DeploymentModel {
         at: Timestamp,
         up: bool,
     ) -> (ScaleCause, Option<&Change>) {
-        let template = self
-            .changes
-            .iter()
-            .filter(|c| {
-                matches!(c.change.kind, ChangeKind::Template | ChangeKind::Create)
-                    && c.change.time <= at
-            })
-            .last();
-        let scale = self
-            .changes
-            .iter()
-            .filter(|c| c.change.time <= at && scales(&c.change))
-            .filter(|c| c.change.kind != ChangeKind::Create)
-            .last();
+        let template = self.changes.iter().rfind(|c| {
+            matches!(c.change.kind, ChangeKind::Template | ChangeKind::Create)
+                && c.change.time <= at
+        });
+        let scale = self.changes.iter().rfind(|c| {
+            c.change.time <= at && scales(&c.change) && c.change.kind != ChangeKind::Create
+        });
         let scale_is_newer = match (template, scale) {
             (Some(t), Some(s)) => s.change.time > t.change.time,
             (None, Some(_)) => true,
@@ -498,7 +498,7 @@ impl DeploymentModel {
             .iter()
             .filter(|r| r.replicaset == Some(rs))
             .filter_map(|r| r.change.as_ref())
-            .last()
+            .next_back()
     }
 }
 
@@ -532,8 +532,41 @@ pub struct Attribution {
     pub text: String,
     /// How sure.
     pub confidence: Confidence,
-    /// Chosen by ownership only (the version before the change is not recorded).
-    pub owner_only: bool,
+}
+
+/// The clocks that can date a change made before the trace began.
+struct BeforeTraceClocks {
+    /// The `time` of the managedFields entry that owns the changed fields (its last write).
+    manager: Option<Timestamp>,
+    /// The creationTimestamp of the ReplicaSet carrying the revision.
+    replicaset: Option<Timestamp>,
+    /// The Deployment's creationTimestamp.
+    deployment: Option<Timestamp>,
+    /// Whether the ReplicaSet was reused by a rollback (its creation then predates the change).
+    rollback: bool,
+}
+
+impl BeforeTraceClocks {
+    /// Slack between a template change and the ReplicaSet the controller creates for it.
+    const CONTROLLER_SLACK: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+
+    /// The best time for a change of `kind`, and which clock it came from.
+    fn pick(&self, kind: ChangeKind) -> Option<(Timestamp, &'static str)> {
+        if kind == ChangeKind::Create {
+            if let Some(created) = self.deployment {
+                return Some((created, "time is the Deployment's creationTimestamp"));
+            }
+        }
+        match (self.manager, self.replicaset) {
+            (Some(manager), Some(rs)) if !self.rollback && manager > rs + Self::CONTROLLER_SLACK => Some((
+                rs,
+                "the manager has written since, so the time is the ReplicaSet's creationTimestamp",
+            )),
+            (Some(manager), _) => Some((manager, "time is the managedFields entry's")),
+            (None, Some(rs)) => Some((rs, "time is the ReplicaSet's creationTimestamp")),
+            (None, None) => None,
+        }
+    }
 }
 
 /// Picks the managedFields entry of `after` that made the change `fields`, comparing with `before`.
@@ -567,6 +600,11 @@ pub fn attribute(before: Option<&Value>, after: &Value, fields: &[FieldChange]) 
         };
     };
     let total = set_paths.len();
+    let owns = if fields.is_empty() {
+        "owns spec.template".to_string()
+    } else {
+        format!("owns {owned} of {total} changed fields")
+    };
     let confidence = match (moved, owned == total) {
         (true, true) => Confidence::High,
         (true, false) | (false, true) if owned > 0 || total == 0 => Confidence::Medium,
@@ -583,7 +621,7 @@ pub fn attribute(before: Option<&Value>, after: &Value, fields: &[FieldChange]) 
         subresource: entry.subresource.clone(),
         time: entry.time,
         text: format!(
-            "managedFields entry {} ({}{}) {how} owns {owned} of {total} changed fields",
+            "managedFields entry {} ({}{}) {how} {owns}",
             entry.manager.as_deref().unwrap_or("?"),
             entry.operation.as_deref().unwrap_or("?"),
             entry
@@ -594,7 +632,6 @@ pub fn attribute(before: Option<&Value>, after: &Value, fields: &[FieldChange]) 
         )
         .replace("  ", " "),
         confidence,
-        owner_only: false,
     }
 }
 

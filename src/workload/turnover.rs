@@ -27,7 +27,7 @@ pub enum Arrival {
         /// Why the ReplicaSet was scaled.
         cause: ScaleCause,
         /// The change behind it.
-        change: Option<Change>,
+        change: Option<Box<Change>>,
         /// When the ReplicaSet's replicas went up.
         at: Timestamp,
     },
@@ -50,7 +50,7 @@ pub enum Departure {
         /// Why the ReplicaSet was scaled.
         cause: ScaleCause,
         /// The change behind it.
-        change: Option<Change>,
+        change: Option<Box<Change>>,
         /// When the ReplicaSet's replicas went down.
         at: Timestamp,
     },
@@ -91,7 +91,7 @@ pub struct Turnover {
 enum Slot {
     Scaled {
         cause: ScaleCause,
-        change: Option<Change>,
+        change: Option<Box<Change>>,
         at: Timestamp,
     },
     Replace(ObjectId),
@@ -257,7 +257,7 @@ impl<'a> Replay<'a> {
         };
         Slot::Scaled {
             cause,
-            change: change.cloned(),
+            change: change.cloned().map(Box::new),
             at: ts,
         }
     }
@@ -299,7 +299,12 @@ impl<'a> Replay<'a> {
 
     /// The ReplicaSet or its Deployment, if its deletion began at or before `ts`.
     fn owner_being_deleted(&self, ts: Timestamp) -> Option<ObjectId> {
-        let owners = std::iter::once(self.rs.id).chain(self.deployment.map(|d| d.id));
+        // The highest owner first: deleting a Deployment is the cause of its ReplicaSet's deletion.
+        let owners = self
+            .deployment
+            .map(|d| d.id)
+            .into_iter()
+            .chain(std::iter::once(self.rs.id));
         owners.into_iter().find(|&owner| {
             self.history
                 .object(owner)

@@ -1,1 +1,412 @@
+//! Every fixture scenario: the analyzer's answers match the simulator's ground truth, and the
+//! text answer for the scenario's most telling pod is a reviewed snapshot.
 
+use serde_json::Value;
+
+use super::support::{fixture, kblame, stderr};
+
+/// The ground truth written beside a fixture by `gen-fixtures`.
+fn truth(scenario: &str) -> Value {
+    let text = std::fs::read_to_string(fixture(&format!("{scenario}.expect.json")))
+        .expect("expect.json exists");
+    serde_json::from_str(&text).expect("expect.json parses")
+}
+
+fn trace(scenario: &str) -> String {
+    fixture(&format!("{scenario}.ndjson.zst"))
+        .display()
+        .to_string()
+}
+
+/// Runs `analyze --pod` for the pod with this UID and returns the JSON report.
+fn analyze(scenario: &str, name: &str, uid: &str) -> Value {
+    let out = kblame(&[
+        "analyze",
+        &trace(scenario),
+        "--pod",
+        name,
+        "--uid",
+        uid,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{scenario} {name}: {}",
+        stderr(&out)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON report")
+}
+
+fn text(scenario: &str, name: &str, uid: &str) -> String {
+    let out = kblame(&["analyze", &trace(scenario), "--pod", name, "--uid", uid]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+fn str_at<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
+    value.pointer(pointer).and_then(Value::as_str)
+}
+
+/// Compares one pod's report with its ground truth; returns the differences.
+fn differences(report: &Value, truth: &Value) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let same = |diffs: &mut Vec<String>, what: &str, got: Option<&str>, want: Option<&str>| {
+        if got != want {
+            diffs.push(format!("{what}: got {got:?}, want {want:?}"));
+        }
+    };
+    let revision = report.pointer("/revision/number").and_then(Value::as_i64);
+    if revision != truth["revision"].as_i64() {
+        diffs.push(format!(
+            "revision: got {revision:?}, want {}",
+            truth["revision"]
+        ));
+    }
+    let created = match str_at(truth, "/created/reason") {
+        Some("before-trace") => Some("unknown"),
+        other => other,
+    };
+    same(
+        &mut diffs,
+        "created.reason",
+        str_at(report, "/created/reason"),
+        created,
+    );
+    if created != Some("unknown") {
+        same(
+            &mut diffs,
+            "created.change.manager",
+            str_at(report, "/created/change/manager"),
+            str_at(truth, "/created/change_manager"),
+        );
+        same(
+            &mut diffs,
+            "created.replaced",
+            str_at(report, "/created/replaced/name"),
+            str_at(truth, "/created/replaces"),
+        );
+    }
+    let restarts = |v: &Value| -> Vec<(String, String, i64)> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                (
+                    r["container"].to_string(),
+                    r["reason"].to_string(),
+                    r["exit_code"].as_i64().unwrap_or(-1),
+                )
+            })
+            .collect()
+    };
+    if restarts(&report["restarts"]) != restarts(&truth["restarts"]) {
+        diffs.push(format!(
+            "restarts: got {}, want {}",
+            report["restarts"], truth["restarts"]
+        ));
+    }
+    same(
+        &mut diffs,
+        "deleted.reason",
+        str_at(report, "/deleted/reason"),
+        str_at(truth, "/deleted/reason"),
+    );
+    if !truth["deleted"].is_null() {
+        same(
+            &mut diffs,
+            "deleted.change.manager",
+            str_at(report, "/deleted/change/manager"),
+            str_at(truth, "/deleted/change_manager"),
+        );
+        same(
+            &mut diffs,
+            "deleted.replaced_by",
+            str_at(report, "/deleted/replaced_by/name"),
+            str_at(truth, "/deleted/replaced_by"),
+        );
+    }
+    diffs
+}
+
+/// Checks every pod of a scenario against the ground truth; returns the reports by pod name.
+fn check_all_pods(scenario: &str) -> Vec<(String, Value)> {
+    let truth = truth(scenario);
+    let pods = truth["pods"].as_array().expect("pods");
+    assert!(!pods.is_empty(), "{scenario} has pods");
+    let mut failures = Vec::new();
+    let mut reports = Vec::new();
+    for pod in pods {
+        let name = pod["name"].as_str().expect("name");
+        let report = analyze(scenario, name, pod["uid"].as_str().expect("uid"));
+        for diff in differences(&report, pod) {
+            failures.push(format!("{name}: {diff}"));
+        }
+        reports.push((name.to_string(), report));
+    }
+    assert!(failures.is_empty(), "{scenario}:\n{}", failures.join("\n"));
+    reports
+}
+
+/// Checks each in-trace revision change (manager, operation, subresource, fields, time).
+fn check_revision_changes(scenario: &str, reports: &[(String, Value)]) {
+    let truth = truth(scenario);
+    for deployment in truth["deployments"].as_array().expect("deployments") {
+        for revision in deployment["revisions"].as_array().expect("revisions") {
+            let Some(want) = revision["change"].as_object() else {
+                continue;
+            };
+            let number = revision["number"].as_i64();
+            let got = reports
+                .iter()
+                .map(|(_, r)| r)
+                .filter(|r| {
+                    r.pointer("/lineage")
+                        .and_then(Value::as_array)
+                        .and_then(|l| l.last())
+                        .map(|d| &d["uid"])
+                        == Some(&deployment["uid"])
+                })
+                .find_map(|r| {
+                    r.pointer("/revision/change")
+                        .filter(|c| c["revision"].as_i64() == number)
+                })
+                .unwrap_or_else(|| {
+                    panic!("{scenario}: no pod reports revision {number:?}'s change")
+                });
+            for key in ["manager", "operation", "subresource", "before_trace"] {
+                assert_eq!(got[key], want[key], "{scenario} revision {number:?} {key}");
+            }
+            let mut fields: Vec<&str> = got["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["path"].as_str().unwrap())
+                .collect();
+            let mut wanted: Vec<&str> = want["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f.as_str().unwrap())
+                .collect();
+            fields.sort_unstable();
+            wanted.sort_unstable();
+            assert_eq!(fields, wanted, "{scenario} revision {number:?} fields");
+            assert_eq!(
+                got["time"].as_str().map(|t| &t[..19]),
+                want["time"].as_str().map(|t| &t[..19]),
+                "{scenario} revision {number:?} time"
+            );
+        }
+    }
+}
+
+/// The pod whose story tells the scenario best: restarts first, then a departure, then a new pod.
+fn telling_pod(scenario: &str) -> (String, String) {
+    let truth = truth(scenario);
+    let pods = truth["pods"].as_array().expect("pods");
+    let pick = pods
+        .iter()
+        .find(|p| !p["restarts"].as_array().unwrap().is_empty())
+        .or_else(|| {
+            pods.iter()
+                .find(|p| !p["deleted"].is_null() && p["created"]["reason"] != "before-trace")
+        })
+        .or_else(|| pods.iter().find(|p| !p["deleted"].is_null()))
+        .or_else(|| {
+            pods.iter()
+                .find(|p| p["created"]["reason"] != "before-trace")
+        })
+        .unwrap_or(&pods[0]);
+    (
+        pick["name"].as_str().unwrap().to_string(),
+        pick["uid"].as_str().unwrap().to_string(),
+    )
+}
+
+fn scenario(name: &str) -> Vec<(String, Value)> {
+    let reports = check_all_pods(name);
+    check_revision_changes(name, &reports);
+    let (pod, uid) = telling_pod(name);
+    insta::assert_snapshot!(name, text(name, &pod, &uid));
+    reports
+}
+
+fn report_for<'a>(reports: &'a [(String, Value)], name: &str) -> &'a Value {
+    &reports
+        .iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no report for {name}"))
+        .1
+}
+
+#[test]
+fn seed_demo_blames_the_crash_loop_on_the_image_change_and_revision_1_keeps_serving() {
+    let reports = scenario("seed-demo");
+    let truth = truth("seed-demo");
+    let crashing = truth["pods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["revision"] == 2)
+        .unwrap();
+    let report = report_for(&reports, crashing["name"].as_str().unwrap());
+    let change = &report["created"]["change"];
+    assert_eq!(
+        change["fields"][0]["path"],
+        "spec.template.spec.containers[name=web].image"
+    );
+    assert_eq!(change["fields"][0]["from"], "nginx:1.25");
+    assert_eq!(change["fields"][0]["to"], "nginx:1.26-rc1");
+    assert_eq!(report["restart_cause"]["revision"], 2);
+    assert_eq!(report["restart_evidence"]["confidence"], "high");
+    assert_eq!(report["serving"][0]["revision"], 1);
+    assert_eq!(report["serving"][0]["ready"], 3);
+    assert!(report["deleted"].is_null());
+}
+
+#[test]
+fn rollout_restart_replaces_every_pod_for_the_restarted_at_annotation() {
+    let reports = scenario("rollout-restart");
+    let rolled: Vec<&Value> = reports
+        .iter()
+        .map(|(_, r)| r)
+        .filter(|r| r["deleted"]["reason"] == "rollout")
+        .collect();
+    assert!(!rolled.is_empty());
+    for report in rolled {
+        let path = report["deleted"]["change"]["fields"][0]["path"]
+            .as_str()
+            .unwrap();
+        assert!(
+            path.contains(r#"annotations["kubectl.kubernetes.io/restartedAt"]"#),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn rollout_undo_numbers_the_restored_revision_3_and_credits_the_undo() {
+    let reports = scenario("rollout-undo");
+    let restored = reports
+        .iter()
+        .map(|(_, r)| r)
+        .find(|r| r["revision"]["number"] == 3)
+        .expect("a pod of revision 3");
+    assert_eq!(restored["created"]["reason"], "rollout");
+    assert_eq!(restored["created"]["change"]["manager"], "kubectl");
+}
+
+#[test]
+fn oom_helm_blames_the_oom_kills_on_the_helm_memory_limit() {
+    let reports = scenario("oom-helm");
+    let oom = reports
+        .iter()
+        .map(|(_, r)| r)
+        .find(|r| r["restarts"][0]["reason"] == "OOMKilled")
+        .expect("an OOMKilled pod");
+    assert_eq!(oom["restarts"][0]["exit_code"], 137);
+    assert_eq!(oom["restart_cause"]["manager"], "helm");
+    let path = oom["restart_cause"]["fields"][0]["path"].as_str().unwrap();
+    assert!(path.ends_with("resources.limits.memory"), "{path}");
+}
+
+#[test]
+fn liveness_ssa_names_the_probe_kills_and_the_server_side_apply() {
+    let reports = scenario("liveness-ssa");
+    let killed = reports
+        .iter()
+        .map(|(_, r)| r)
+        .find(|r| r["restarts"][0]["reason"] == "LivenessProbe")
+        .expect("a probe kill");
+    assert_eq!(killed["restart_cause"]["operation"], "Apply");
+}
+
+#[test]
+fn manual_delete_is_an_external_delete_with_its_replacement() {
+    let reports = scenario("manual-delete");
+    let deleted = reports
+        .iter()
+        .map(|(_, r)| r)
+        .find(|r| r["deleted"]["reason"] == "external-delete")
+        .expect("a deleted pod");
+    assert!(deleted["deleted"]["change"].is_null());
+    assert!(deleted["deleted"]["replaced_by"]["name"].is_string());
+}
+
+#[test]
+fn scale_down_credits_the_scale_subresource_write() {
+    let reports = scenario("scale-down");
+    let gone = reports
+        .iter()
+        .map(|(_, r)| r)
+        .find(|r| r["deleted"]["reason"] == "scale-down")
+        .expect("a scaled-down pod");
+    assert_eq!(gone["deleted"]["change"]["subresource"], "scale");
+    assert_eq!(gone["deleted"]["change"]["kind"], "scale");
+}
+
+#[test]
+fn delete_recreate_tells_the_two_deployments_apart_by_uid() {
+    let reports = scenario("delete-recreate");
+    let deployments: std::collections::BTreeSet<String> = reports
+        .iter()
+        .map(|(_, r)| r["lineage"][2]["uid"].to_string())
+        .collect();
+    assert_eq!(deployments.len(), 2, "pods of both deployments");
+    assert!(reports
+        .iter()
+        .any(|(_, r)| r["deleted"]["reason"] == "cascade-delete"));
+}
+
+#[test]
+fn mid_rollout_says_the_change_came_before_the_trace() {
+    let reports = scenario("mid-rollout");
+    let new_pod = reports
+        .iter()
+        .map(|(_, r)| r)
+        .find(|r| r["revision"]["number"] == 2)
+        .expect("a pod of the new revision");
+    let change = &new_pod["revision"]["change"];
+    assert_eq!(change["before_trace"], true);
+    assert_eq!(change["manager"], "kubectl-client-side-apply");
+    assert!(change["fields"][0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with(".image"));
+    assert!(new_pod["warnings"]
+        .to_string()
+        .contains("before the trace began"));
+    let old_pod = reports
+        .iter()
+        .map(|(_, r)| r)
+        .find(|r| r["deleted"]["reason"] == "rollout")
+        .expect("an old pod scaled away during the trace");
+    assert_eq!(old_pod["deleted"]["change"]["before_trace"], true);
+    assert_eq!(old_pod["deleted"]["change"]["revision"], 2);
+}
+
+#[test]
+fn hpa_scale_up_pods_are_scale_ups_through_the_scale_subresource() {
+    let reports = scenario("hpa-scale-up");
+    let scaled = reports
+        .iter()
+        .map(|(_, r)| r)
+        .find(|r| r["created"]["reason"] == "scale-up")
+        .expect("a scaled-up pod");
+    assert_eq!(scaled["created"]["change"]["subresource"], "scale");
+    assert_eq!(
+        scaled["created"]["change"]["manager"],
+        "kube-controller-manager"
+    );
+}
+
+#[test]
+fn cut_short_trace_is_reported_as_such_by_check_and_analyze() {
+    let reports = scenario("cut-short");
+    assert!(reports[0].1["warnings"].to_string().contains("cut short"));
+    let out = kblame(&["check", &trace("cut-short")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not whole: cut short"));
+}

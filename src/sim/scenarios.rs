@@ -1,0 +1,478 @@
+//! The fixture scenarios: each a short script for the simulator plus what it demonstrates.
+
+use std::io;
+
+use super::clock::{utc, Ms, SECOND};
+use super::config::{
+    ContainerConfig, DeploymentConfig, HpaConfig, ImageProfile, IntOrPercent, ProbeConfig,
+    Propagation, Tool,
+};
+use super::truth::GroundTruth;
+use super::Sim;
+use crate::trace::WriterOptions;
+
+/// How a scenario's trace ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// With an END record.
+    Finish,
+    /// Without END, as a killed recorder leaves it.
+    Abandon,
+}
+
+/// A named script for the simulator.
+#[derive(Debug, Clone, Copy)]
+pub struct Scenario {
+    /// The fixture name, e.g. `seed-demo`.
+    pub name: &'static str,
+    /// One paragraph saying what happens.
+    pub description: &'static str,
+    /// The random seed.
+    pub seed: u64,
+    /// The script: sets up the cluster, starts the trace, acts, and says how the trace ends.
+    pub script: fn(&mut Sim) -> Ending,
+}
+
+/// A generated scenario: the compressed trace and its ground truth.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    /// The scenario name.
+    pub name: &'static str,
+    /// The trace (zstd-framed NDJSON).
+    pub trace: Vec<u8>,
+    /// How many records it holds (header excluded, END included).
+    pub records: u64,
+    /// What the simulator did.
+    pub truth: GroundTruth,
+}
+
+impl Scenario {
+    /// Runs the script and returns the trace and ground truth; the same bytes every time.
+    pub fn generate(&self) -> io::Result<Fixture> {
+        let options = WriterOptions {
+            level: 19,
+            max_frame_span: jiff::SignedDuration::from_secs(60),
+            ..WriterOptions::default()
+        };
+        let mut sim = Sim::with_output(Vec::new(), options, self.seed, 0);
+        let ending = (self.script)(&mut sim);
+        let records = sim.records() + u64::from(ending == Ending::Finish);
+        let (trace, truth) = match ending {
+            Ending::Finish => sim.finish(self.name, self.description)?,
+            Ending::Abandon => sim.abandon(self.name, self.description)?,
+        };
+        Ok(Fixture {
+            name: self.name,
+            trace,
+            records,
+            truth,
+        })
+    }
+}
+
+/// Every fixture scenario.
+pub fn all() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "seed-demo",
+            description: SEED_DEMO,
+            seed: 1,
+            script: seed_demo,
+        },
+        Scenario {
+            name: "rollout-restart",
+            description: ROLLOUT_RESTART,
+            seed: 2,
+            script: rollout_restart,
+        },
+        Scenario {
+            name: "rollout-undo",
+            description: ROLLOUT_UNDO,
+            seed: 3,
+            script: rollout_undo,
+        },
+        Scenario {
+            name: "oom-helm",
+            description: OOM_HELM,
+            seed: 4,
+            script: oom_helm,
+        },
+        Scenario {
+            name: "liveness-ssa",
+            description: LIVENESS_SSA,
+            seed: 5,
+            script: liveness_ssa,
+        },
+        Scenario {
+            name: "manual-delete",
+            description: MANUAL_DELETE,
+            seed: 6,
+            script: manual_delete,
+        },
+        Scenario {
+            name: "scale-down",
+            description: SCALE_DOWN,
+            seed: 7,
+            script: scale_down,
+        },
+        Scenario {
+            name: "delete-recreate",
+            description: DELETE_RECREATE,
+            seed: 8,
+            script: delete_recreate,
+        },
+        Scenario {
+            name: "mid-rollout",
+            description: MID_ROLLOUT,
+            seed: 9,
+            script: mid_rollout,
+        },
+        Scenario {
+            name: "hpa-scale-up",
+            description: HPA_SCALE_UP,
+            seed: 10,
+            script: hpa_scale_up,
+        },
+        Scenario {
+            name: "cut-short",
+            description: CUT_SHORT,
+            seed: 11,
+            script: cut_short,
+        },
+    ]
+}
+
+/// A web container on `port` with a readiness probe on `/` and modest resources.
+fn web_container(name: &str, image: &str, port: u16) -> ContainerConfig {
+    ContainerConfig::new(name, image)
+        .port(port)
+        .request("cpu", "100m")
+        .request("memory", "64Mi")
+        .limit("memory", "128Mi")
+        .readiness(ProbeConfig::http("/", port).period(5))
+}
+
+fn day(hour: i64, minute: i64, second: i64) -> Ms {
+    utc(2026, 11, 26, hour, minute, second)
+}
+
+const SEED_DEMO: &str = "Deployment shop/web (3 replicas, nginx:1.25, revision 1) has served since 15:21. At 16:02:11 \
+kubectl client-side apply changes the image to nginx:1.26-rc1, which exits 1 about 2 s after starting. The new \
+ReplicaSet gets one surge pod (maxSurge 1, maxUnavailable 0) that crash-loops with growing back-off and never becomes \
+ready; the three revision-1 pods keep serving. About ten minutes after the last progress the Deployment reports \
+Progressing=False ProgressDeadlineExceeded. The trace ends at 16:15.";
+
+fn seed_demo(sim: &mut Sim) -> Ending {
+    sim.image(
+        "nginx:1.26-rc1",
+        ImageProfile::healthy().crashes_after(2, 1),
+    );
+    sim.advance_to(day(15, 21, 0));
+    let config = DeploymentConfig::new("shop", "web")
+        .replicas(3)
+        .container(web_container("web", "nginx:1.25", 80));
+    sim.apply_deployment(&config, Tool::KubectlApply);
+    sim.advance_to(day(16, 0, 0)).start_trace();
+    sim.advance_to(day(16, 2, 11));
+    sim.set_image("shop", "web", "web", "nginx:1.26-rc1", Tool::KubectlApply);
+    sim.advance_to(day(16, 15, 0));
+    Ending::Finish
+}
+
+const ROLLOUT_RESTART: &str = "Deployment payments/api (4 replicas of ghcr.io/acme/payments-api:3.4.1, healthy) runs \
+since 07:52. At 09:31:20 `kubectl rollout restart` (manager kubectl-rollout) stamps \
+spec.template.metadata.annotations[\"kubectl.kubernetes.io/restartedAt\"]; that is the only difference of revision 2. \
+The rollout (maxSurge 1, maxUnavailable 1) replaces the four old pods two at a time and completes.";
+
+fn rollout_restart(sim: &mut Sim) -> Ending {
+    sim.advance_to(day(7, 52, 0));
+    let config = DeploymentConfig::new("payments", "api")
+        .replicas(4)
+        .container(
+            web_container("api", "ghcr.io/acme/payments-api:3.4.1", 8080)
+                .readiness(ProbeConfig::http("/ready", 8080).period(5)),
+        );
+    sim.apply_deployment(&config, Tool::KubectlApply);
+    sim.advance_to(day(9, 30, 0)).start_trace();
+    sim.advance_to(day(9, 31, 20))
+        .rollout_restart("payments", "api");
+    sim.advance_to(day(9, 35, 30));
+    Ending::Finish
+}
+
+const ROLLOUT_UNDO: &str = "Deployment catalog/search (4 replicas of registry.example.com/catalog/search:5.2.0) is \
+revision 1. At 13:05:40 kubectl client-side apply sets image :5.3.0, which the registry does not have: the two new pods \
+(maxSurge 1, maxUnavailable 1, so one old pod is scaled down) sit in ErrImagePull / ImagePullBackOff with Failed events. \
+At 13:08:15 `kubectl rollout undo` (manager kubectl, Update) puts the old template back: revision 1's ReplicaSet becomes \
+revision 3 with revision-history \"1\", the two bad pods are deleted by the rollout and one new pod of revision 3 comes up.";
+
+fn rollout_undo(sim: &mut Sim) -> Ending {
+    sim.image(
+        "registry.example.com/catalog/search:5.3.0",
+        ImageProfile::healthy().missing(),
+    );
+    sim.advance_to(day(12, 31, 0));
+    let container = web_container("search", "registry.example.com/catalog/search:5.2.0", 9200)
+        .limit("memory", "512Mi")
+        .request("memory", "256Mi");
+    let config = DeploymentConfig::new("catalog", "search")
+        .replicas(4)
+        .container(container);
+    sim.apply_deployment(&config, Tool::KubectlApply);
+    sim.advance_to(day(13, 4, 0)).start_trace();
+    sim.advance_to(day(13, 5, 40));
+    sim.set_image(
+        "catalog",
+        "search",
+        "search",
+        "registry.example.com/catalog/search:5.3.0",
+        Tool::KubectlApply,
+    );
+    sim.advance_to(day(13, 8, 15))
+        .rollout_undo("catalog", "search");
+    sim.advance_to(day(13, 10, 30));
+    Ending::Finish
+}
+
+const OOM_HELM: &str = "Deployment billing/invoice-worker (2 replicas, installed by helm at 10:34) runs \
+ghcr.io/acme/invoice-worker:1.8.0, which needs about 180 MiB, with a 256Mi limit; its pods have run 26 minutes without \
+a restart when the trace starts at 11:00. At 11:01:05 a helm upgrade (manager helm, Update) lowers \
+resources.limits.memory to 64Mi. The new revision's surge pod is OOMKilled (exit 137) a few seconds after every start \
+and crash-loops; the old pods keep serving and the rollout does not progress.";
+
+fn oom_helm(sim: &mut Sim) -> Ending {
+    sim.image(
+        "ghcr.io/acme/invoice-worker:1.8.0",
+        ImageProfile::healthy().memory(180),
+    );
+    sim.advance_to(day(10, 34, 0));
+    let container = ContainerConfig::new("worker", "ghcr.io/acme/invoice-worker:1.8.0")
+        .port(9090)
+        .request("cpu", "250m")
+        .request("memory", "128Mi")
+        .limit("memory", "256Mi")
+        .readiness(ProbeConfig::http("/healthz", 9090).initial_delay(8));
+    let config = DeploymentConfig::new("billing", "invoice-worker")
+        .replicas(2)
+        .label("app.kubernetes.io/managed-by", "Helm")
+        .label("helm.sh/chart", "invoice-worker-0.4.2")
+        .annotation("meta.helm.sh/release-name", "invoice-worker")
+        .annotation("meta.helm.sh/release-namespace", "billing")
+        .container(container);
+    sim.apply_deployment(&config, Tool::Helm);
+    sim.advance_to(day(11, 0, 0)).start_trace();
+    sim.advance_to(day(11, 1, 5));
+    sim.update_deployment("billing", "invoice-worker", Tool::Helm, |c| {
+        c.labels
+            .insert("helm.sh/chart".into(), "invoice-worker-0.4.3".into());
+        if let Some(worker) = c.container_mut("worker") {
+            worker.limits.insert("memory".into(), "64Mi".into());
+        }
+    });
+    sim.advance_to(day(11, 8, 30));
+    Ending::Finish
+}
+
+const LIVENESS_SSA: &str = "Deployment auth/session (3 replicas of quay.io/acme/session:2.1.0, managed with \
+server-side apply) has a liveness probe on /healthz. At 08:15:45 `kubectl apply --server-side` (manager kubectl, \
+operation Apply) changes the probe path to /livez, which the app answers with 404. The new pods pass readiness, so the \
+rollout completes, but each new container is killed by the kubelet after three failed liveness probes (Unhealthy, then \
+Killing; lastState.terminated reason Error, exit 137) and restarted with growing back-off.";
+
+fn liveness_ssa(sim: &mut Sim) -> Ending {
+    sim.advance_to(day(7, 44, 0));
+    let container = ContainerConfig::new("session", "quay.io/acme/session:2.1.0")
+        .port(8443)
+        .request("cpu", "50m")
+        .limit("memory", "96Mi")
+        .liveness(ProbeConfig::http("/healthz", 8443))
+        .readiness(ProbeConfig::http("/ready", 8443).period(5));
+    let config = DeploymentConfig::new("auth", "session")
+        .replicas(3)
+        .container(container);
+    sim.apply_deployment(&config, Tool::KubectlServerSideApply);
+    sim.advance_to(day(8, 15, 0)).start_trace();
+    sim.advance_to(day(8, 15, 45));
+    sim.set_liveness_path(
+        "auth",
+        "session",
+        "session",
+        "/livez",
+        Tool::KubectlServerSideApply,
+    );
+    sim.advance_to(day(8, 20, 0));
+    Ending::Finish
+}
+
+const MANUAL_DELETE: &str = "Deployment web/frontend (3 replicas of nginx:1.27) is healthy and unchanged. At \
+14:01:30 someone runs `kubectl delete pod` on its second-oldest pod; the pod terminates gracefully and the ReplicaSet \
+controller creates a replacement at once. No spec change, no new revision.";
+
+fn manual_delete(sim: &mut Sim) -> Ending {
+    sim.nodes(2);
+    sim.advance_to(day(13, 12, 0));
+    let config = DeploymentConfig::new("web", "frontend")
+        .replicas(3)
+        .container(web_container("nginx", "nginx:1.27", 80));
+    sim.apply_deployment(&config, Tool::KubectlApply);
+    sim.advance_to(day(14, 0, 0)).start_trace();
+    sim.advance_to(day(14, 1, 30));
+    let victim = sim
+        .pod_names("web", "frontend")
+        .get(1)
+        .cloned()
+        .unwrap_or_default();
+    sim.delete_pod("web", &victim);
+    sim.advance_to(day(14, 3, 30));
+    Ending::Finish
+}
+
+const SCALE_DOWN: &str = "Deployment jobs/worker (5 replicas of ghcr.io/acme/worker:4.0.2, which exits 143 on \
+SIGTERM) is healthy. At 17:41:00 `kubectl scale --replicas=2` (manager kubectl, Update through the scale subresource, \
+so its managedFields entry has no time) makes the ReplicaSet controller delete the three newest pods.";
+
+fn scale_down(sim: &mut Sim) -> Ending {
+    sim.nodes(4);
+    sim.image(
+        "ghcr.io/acme/worker:4.0.2",
+        ImageProfile::healthy().sigterm_exit(143),
+    );
+    sim.advance_to(day(16, 58, 0));
+    let mut config = DeploymentConfig::new("jobs", "worker")
+        .replicas(3)
+        .container(
+            ContainerConfig::new("worker", "ghcr.io/acme/worker:4.0.2")
+                .request("cpu", "500m")
+                .limit("memory", "1Gi"),
+        );
+    sim.apply_deployment(&config, Tool::KubectlApply);
+    sim.advance_to(day(17, 10, 0));
+    config = config.replicas(5);
+    sim.apply_deployment(&config, Tool::KubectlApply);
+    sim.advance_to(day(17, 40, 0)).start_trace();
+    sim.advance_to(day(17, 41, 0)).scale("jobs", "worker", 2);
+    sim.advance_to(day(17, 43, 0));
+    Ending::Finish
+}
+
+const DELETE_RECREATE: &str = "Deployment blog/ghost (2 replicas of ghost:5.96) is deleted at 20:01:00 \
+(`kubectl delete deployment`, background propagation): the garbage collector deletes its ReplicaSet and then its \
+pods. At 20:02:30 the same manifest is applied again: a new Deployment with the same name and template, so its \
+ReplicaSet has the same name (same pod-template-hash) and the new pods share the name prefix, but every UID differs.";
+
+fn delete_recreate(sim: &mut Sim) -> Ending {
+    sim.advance_to(day(19, 40, 0));
+    let config = DeploymentConfig::new("blog", "ghost")
+        .replicas(2)
+        .container(web_container("ghost", "ghost:5.96", 2368).limit("memory", "512Mi"));
+    sim.apply_deployment(&config, Tool::KubectlApply);
+    sim.advance_to(day(20, 0, 0)).start_trace();
+    sim.advance_to(day(20, 1, 0))
+        .delete_deployment("blog", "ghost", Propagation::Background);
+    sim.advance_to(day(20, 2, 30))
+        .apply_deployment(&config, Tool::KubectlApply);
+    sim.advance_to(day(20, 4, 0));
+    Ending::Finish
+}
+
+const MID_ROLLOUT: &str = "Deployment orders/checkout (6 replicas, maxSurge 2, maxUnavailable 1) was changed from \
+ghcr.io/acme/checkout:7.1.0 to :7.2.0 by kubectl client-side apply at 06:59:00, a minute before the trace starts. The \
+change itself is only visible through the managedFields time and the two ReplicaSets' revision annotations in the \
+LISTED records (old and new template both present, some pods of each). The rollout then completes during the trace; \
+new pods take about 50 s to become ready.";
+
+fn mid_rollout(sim: &mut Sim) -> Ending {
+    sim.image(
+        "ghcr.io/acme/checkout:7.2.0",
+        ImageProfile {
+            pull_seconds: 9,
+            ..ImageProfile::healthy()
+        },
+    );
+    sim.nodes(4);
+    sim.advance_to(day(5, 45, 0));
+    let container = ContainerConfig::new("checkout", "ghcr.io/acme/checkout:7.1.0")
+        .port(8080)
+        .request("cpu", "200m")
+        .limit("memory", "256Mi")
+        .readiness(ProbeConfig::http("/ready", 8080).initial_delay(45));
+    let config = DeploymentConfig::new("orders", "checkout")
+        .replicas(6)
+        .rolling(IntOrPercent::Int(2), IntOrPercent::Int(1))
+        .container(container);
+    sim.apply_deployment(&config, Tool::KubectlApply);
+    sim.advance_to(day(6, 59, 0));
+    sim.set_image(
+        "orders",
+        "checkout",
+        "checkout",
+        "ghcr.io/acme/checkout:7.2.0",
+        Tool::KubectlApply,
+    );
+    sim.advance_to(day(7, 0, 0)).start_trace();
+    sim.advance_to(day(7, 3, 0));
+    Ending::Finish
+}
+
+const HPA_SCALE_UP: &str = "Deployment media/thumbnailer (2 replicas of ghcr.io/acme/thumbnailer:0.9.3) has an \
+autoscaling/v2 HorizontalPodAutoscaler (min 2, max 6, 70% CPU). At 10:01:00 CPU load rises to 140% of requests; at its \
+next sync the HPA scales the Deployment 2 → 4 through the scale subresource (manager kube-controller-manager, Update, \
+subresource scale, no time in that managedFields entry). The two new pods are scale-ups of the current revision; no new \
+revision is made.";
+
+fn hpa_scale_up(sim: &mut Sim) -> Ending {
+    sim.advance_to(day(9, 28, 0));
+    let container = ContainerConfig::new("thumbnailer", "ghcr.io/acme/thumbnailer:0.9.3")
+        .port(8000)
+        .request("cpu", "200m")
+        .limit("memory", "384Mi")
+        .readiness(ProbeConfig::http("/healthz", 8000).period(5));
+    let config = DeploymentConfig::new("media", "thumbnailer")
+        .replicas(2)
+        .container(container);
+    sim.apply_deployment(&config, Tool::KubectlApply);
+    sim.advance(40);
+    sim.apply_hpa(&HpaConfig {
+        namespace: "media".into(),
+        name: "thumbnailer".into(),
+        target: "thumbnailer".into(),
+        min_replicas: 2,
+        max_replicas: 6,
+        cpu_utilization: 70,
+    });
+    sim.advance_to(day(10, 0, 0)).start_trace();
+    sim.advance_to(day(10, 1, 0))
+        .set_cpu_load("media", "thumbnailer", 140);
+    sim.advance_to(day(10, 3, 0));
+    Ending::Finish
+}
+
+const CUT_SHORT: &str = "Deployment ci/runner (2 replicas) gets image ghcr.io/acme/runner:2.4.0 by kubectl \
+client-side apply at 22:10:40. The rollout is under way when the recorder is killed at 22:11:05, after the first new pod became ready: the trace has no END \
+record and its last frame stops mid-rollout.";
+
+fn cut_short(sim: &mut Sim) -> Ending {
+    sim.image(
+        "ghcr.io/acme/runner:2.4.0",
+        ImageProfile {
+            pull_seconds: 12,
+            ..ImageProfile::healthy()
+        },
+    );
+    sim.advance_to(day(21, 55, 0));
+    let config = DeploymentConfig::new("ci", "runner")
+        .replicas(2)
+        .container(web_container("runner", "ghcr.io/acme/runner:2.3.0", 8080));
+    sim.apply_deployment(&config, Tool::KubectlApply);
+    sim.advance_to(day(22, 10, 0)).start_trace();
+    sim.advance_to(day(22, 10, 40));
+    sim.set_image(
+        "ci",
+        "runner",
+        "runner",
+        "ghcr.io/acme/runner:2.4.0",
+        Tool::KubectlApply,
+    );
+    sim.advance_to(day(22, 10, 40) + 25 * SECOND);
+    Ending::Abandon
+}

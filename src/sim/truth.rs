@@ -1,0 +1,123 @@
+//! Ground truth: what the simulator knows it did, written as `<scenario>.expect.json`.
+
+use serde::Serialize;
+
+/// Everything a scenario's analyzer answers should match.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct GroundTruth {
+    /// The scenario name.
+    pub scenario: String,
+    /// One paragraph saying what happens.
+    pub description: String,
+    /// Every Deployment visible in the trace.
+    pub deployments: Vec<DeploymentTruth>,
+    /// Every pod visible in the trace.
+    pub pods: Vec<PodTruth>,
+}
+
+/// A Deployment and its revisions.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DeploymentTruth {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// UID (a re-created Deployment is a separate entry).
+    pub uid: String,
+    /// Revisions in the order they were made.
+    pub revisions: Vec<RevisionTruth>,
+    /// `complete`, `failed` or `progressing` at the end of the trace (or at deletion).
+    pub final_outcome: String,
+}
+
+/// One revision of a Deployment.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RevisionTruth {
+    /// The `deployment.kubernetes.io/revision` number.
+    pub number: i64,
+    /// The pod-template-hash.
+    pub template_hash: String,
+    /// The ReplicaSet name.
+    pub replicaset: String,
+    /// The ReplicaSet UID.
+    pub replicaset_uid: String,
+    /// The change that made it; `null` for the revision the Deployment was created with.
+    pub change: Option<ChangeTruth>,
+}
+
+/// A change of a Deployment's spec.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ChangeTruth {
+    /// The field manager.
+    pub manager: String,
+    /// `Update` or `Apply`.
+    pub operation: String,
+    /// The subresource written through, if any.
+    pub subresource: Option<String>,
+    /// The ts of the first record showing it, or the managedFields time if before the trace.
+    pub time: String,
+    /// Whether it happened before the trace began.
+    pub before_trace: bool,
+    /// The leaf paths it changed under `spec`.
+    pub fields: Vec<String>,
+}
+
+/// A pod's life as far as the trace shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PodTruth {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// UID.
+    pub uid: String,
+    /// The owning ReplicaSet's UID.
+    pub replicaset_uid: String,
+    /// The revision of its ReplicaSet when the pod was created.
+    pub revision: i64,
+    /// Why it was created.
+    pub created: CreatedTruth,
+    /// Container restarts seen in the trace.
+    pub restarts: Vec<RestartTruth>,
+    /// Why it went away, if it did.
+    pub deleted: Option<DeletedTruth>,
+}
+
+/// Why a pod was created.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CreatedTruth {
+    /// The ts of its ADDED record, or its creationTimestamp if before the trace.
+    pub time: String,
+    /// `rollout`, `scale-up`, `replacement` or `before-trace`.
+    pub reason: String,
+    /// The manager of the change that caused it.
+    pub change_manager: Option<String>,
+    /// The pod it replaces.
+    pub replaces: Option<String>,
+}
+
+/// One container restart.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RestartTruth {
+    /// Container name.
+    pub container: String,
+    /// `Error`, `OOMKilled` or `LivenessProbe`.
+    pub reason: String,
+    /// The exit code of the terminated run.
+    pub exit_code: i32,
+    /// The ts of the first record showing the termination.
+    pub time: String,
+}
+
+/// Why a pod went away.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DeletedTruth {
+    /// The ts of the first record showing the deletion (deletionTimestamp, or DELETED).
+    pub time: String,
+    /// `rollout`, `scale-down`, `external-delete` or `cascade-delete`.
+    pub reason: String,
+    /// The manager of the change that caused it.
+    pub change_manager: Option<String>,
+    /// The pod created to replace it.
+    pub replaced_by: Option<String>,
+}

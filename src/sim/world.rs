@@ -1,0 +1,394 @@
+//! The simulated cluster: object stores, the clock, the task queue and the write path.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::value::{to_raw_value, RawValue};
+use serde_json::{json, Value};
+
+use super::clock::{record_time, whole_seconds, Ms};
+use super::config::ImageProfile;
+use super::fields::{diff_objects, FieldSet, Writer};
+use super::model::{
+    Deployment, Event, Hpa, Involved, Meta, Node, Object, Pod, ReplicaSet, Reporter,
+};
+use super::rng::Rng;
+use super::truth::{DeploymentTruth, PodTruth};
+use crate::trace::EventType;
+
+/// A record the simulator wants written to the trace.
+#[derive(Debug, Clone)]
+pub(crate) struct Out {
+    pub(crate) ts: Ms,
+    pub(crate) event: EventType,
+    pub(crate) object: Box<RawValue>,
+}
+
+/// A kubelet step for one container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Step {
+    Pull,
+    Pulled,
+    PullBackOff,
+    Start,
+    Exit(super::model::ExitKind),
+    Probe,
+    Ready,
+    BackOff,
+    Restart,
+}
+
+/// Work scheduled for a simulated time.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Task {
+    SyncDeployment(String),
+    SyncReplicaSet(String),
+    Schedule(String),
+    Sandbox(String),
+    Container(String, usize, u32, Step),
+    Terminate(String),
+    Stopped(String),
+    Remove(String),
+    Collect,
+    Autoscale(String),
+}
+
+/// What a commit did.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Commit {
+    pub(crate) ts: Ms,
+    pub(crate) recorded: bool,
+    pub(crate) paths: Vec<String>,
+}
+
+impl Commit {
+    /// The ground-truth time of this write: record ts in the trace, managedFields time before it.
+    pub(crate) fn truth_time(&self) -> String {
+        if self.recorded {
+            record_time(self.ts)
+        } else {
+            whole_seconds(self.ts)
+        }
+    }
+}
+
+/// The clock, randomness, resourceVersion counter, task queue and pending output.
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub(crate) now: Ms,
+    pub(crate) rng: Rng,
+    rv: u64,
+    seq: u64,
+    tasks: BTreeMap<(Ms, u64), Task>,
+    queued: BTreeSet<Task>,
+    pub(crate) out: Vec<Out>,
+    pub(crate) recording: bool,
+}
+
+impl Core {
+    fn new(seed: u64, now: Ms) -> Core {
+        Core {
+            now,
+            rng: Rng::new(seed),
+            rv: 1000 + seed % 9000,
+            seq: 0,
+            tasks: BTreeMap::new(),
+            queued: BTreeSet::new(),
+            out: Vec::new(),
+            recording: false,
+        }
+    }
+
+    /// The current resourceVersion (the last one handed out).
+    pub(crate) fn resource_version(&self) -> u64 {
+        self.rv
+    }
+
+    /// Advances the clock by the few milliseconds a write takes.
+    fn tick(&mut self) -> Ms {
+        self.now += self.rng.between(6, 38);
+        self.now
+    }
+
+    /// Runs `task` `delay` ms from now.
+    pub(crate) fn after(&mut self, delay: Ms, task: Task) {
+        self.seq += 1;
+        self.tasks.insert((self.now + delay.max(1), self.seq), task);
+    }
+
+    /// Runs `task` within a few tens of ms, unless it is already queued.
+    pub(crate) fn soon(&mut self, task: Task) {
+        if self.queued.insert(task.clone()) {
+            let delay = self.rng.between(4, 30);
+            self.after(delay, task);
+        }
+    }
+
+    /// A random delay in `lo..=hi` ms.
+    pub(crate) fn jitter(&mut self, lo: Ms, hi: Ms) -> Ms {
+        self.rng.between(lo, hi)
+    }
+
+    /// The next task due by `until`, with the clock moved to its time.
+    fn pop_due(&mut self, until: Ms) -> Option<Task> {
+        let (&(at, seq), _) = self.tasks.first_key_value()?;
+        if at > until {
+            return None;
+        }
+        let task = self.tasks.remove(&(at, seq))?;
+        self.now = self.now.max(at);
+        self.queued.remove(&task);
+        Some(task)
+    }
+
+    /// Writes `object`: new resourceVersion, generation, managedFields, and a record if recording.
+    pub(crate) fn commit<O: Object>(
+        &mut self,
+        object: &mut O,
+        writer: Option<&Writer>,
+        applied: Option<&FieldSet>,
+        event: EventType,
+    ) -> Commit {
+        let now = self.tick();
+        let mut body = object.render();
+        if O::HAS_GENERATION && body.get("spec") != object.meta().last.get("spec") {
+            object.meta_mut().generation += 1;
+            body["metadata"]["generation"] = json!(object.meta().generation);
+        }
+        let mut paths = Vec::new();
+        if let Some(writer) = writer {
+            let skip_status = writer.subresource.is_none();
+            let with_paths = O::HAS_GENERATION && skip_status;
+            let diff = diff_objects(&object.meta().last, &body, skip_status, with_paths);
+            object
+                .meta_mut()
+                .managed
+                .record(writer, &diff, applied, now);
+            paths = diff.paths;
+        }
+        self.rv += 1;
+        let meta = object.meta_mut();
+        meta.rv = self.rv;
+        fill_metadata(&mut body, meta, O::API_VERSION);
+        if let (true, Ok(object)) = (self.recording, to_raw_value(&body)) {
+            self.out.push(Out {
+                ts: now,
+                event,
+                object,
+            });
+        }
+        meta.last = body;
+        Commit {
+            ts: now,
+            recorded: self.recording,
+            paths,
+        }
+    }
+}
+
+fn fill_metadata(body: &mut Value, meta: &Meta, api_version: &str) {
+    let Some(map) = body.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    map.insert("resourceVersion".into(), json!(meta.rv.to_string()));
+    let managed = meta.managed.to_json(api_version);
+    if managed.as_array().is_some_and(Vec::is_empty) {
+        map.shift_remove("managedFields");
+    } else {
+        map.insert("managedFields".into(), managed);
+    }
+}
+
+/// `count` empty nodes `node-1`, `node-2`, ...
+pub(crate) fn make_nodes(count: usize) -> Vec<Node> {
+    (0..count.max(1))
+        .map(|i| Node {
+            name: format!("node-{}", i + 1),
+            ip: format!("10.0.1.{}", 11 + i),
+            index: i,
+            images: BTreeSet::new(),
+            pods: 0,
+            next_ip: 2,
+        })
+        .collect()
+}
+
+/// Ground truth collected while simulating.
+#[derive(Debug, Default)]
+pub(crate) struct Book {
+    pub(crate) deployments: Vec<(DeploymentTruth, bool)>,
+    pub(crate) pods: Vec<(PodTruth, bool)>,
+    /// The latest pod-truth index of each pod name (for `replaces` / `replaced_by`).
+    pub(crate) pod_names: BTreeMap<(String, String), usize>,
+}
+
+/// The whole simulated cluster.
+#[derive(Debug)]
+pub(crate) struct World {
+    pub(crate) core: Core,
+    pub(crate) deployments: BTreeMap<String, Deployment>,
+    pub(crate) replicasets: BTreeMap<String, ReplicaSet>,
+    pub(crate) pods: BTreeMap<String, Pod>,
+    pub(crate) events: BTreeMap<String, Event>,
+    event_keys: BTreeMap<String, String>,
+    pub(crate) hpas: BTreeMap<String, Hpa>,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) images: BTreeMap<String, ImageProfile>,
+    pub(crate) book: Book,
+}
+
+impl World {
+    /// An empty cluster with `nodes` nodes, its clock at `now`.
+    pub(crate) fn new(seed: u64, now: Ms, nodes: usize) -> World {
+        let nodes = make_nodes(nodes);
+        World {
+            core: Core::new(seed, now),
+            deployments: BTreeMap::new(),
+            replicasets: BTreeMap::new(),
+            pods: BTreeMap::new(),
+            events: BTreeMap::new(),
+            event_keys: BTreeMap::new(),
+            hpas: BTreeMap::new(),
+            nodes,
+            images: BTreeMap::new(),
+            book: Book::default(),
+        }
+    }
+
+    /// Runs every task due up to `until`, then sets the clock to `until`.
+    pub(crate) fn run_until(&mut self, until: Ms) {
+        while let Some(task) = self.core.pop_due(until) {
+            self.run(task);
+        }
+        self.core.now = self.core.now.max(until);
+    }
+
+    fn run(&mut self, task: Task) {
+        match task {
+            Task::SyncDeployment(uid) => self.sync_deployment(&uid),
+            Task::SyncReplicaSet(uid) => self.sync_replicaset(&uid),
+            Task::Schedule(uid) => self.schedule_pod(&uid),
+            Task::Sandbox(uid) => self.start_sandbox(&uid),
+            Task::Container(uid, index, epoch, step) => {
+                self.container_step(&uid, index, epoch, step)
+            }
+            Task::Terminate(uid) => self.terminate_pod(&uid),
+            Task::Stopped(uid) => self.pod_stopped(&uid),
+            Task::Remove(uid) => self.remove_pod(&uid),
+            Task::Collect => self.collect_garbage(),
+            Task::Autoscale(uid) => self.autoscale(&uid),
+        }
+    }
+
+    /// A fresh UID.
+    pub(crate) fn uid(&mut self) -> String {
+        self.core.rng.uid()
+    }
+
+    /// Queues the controllers that watch this pod.
+    pub(crate) fn pod_changed(&mut self, pod_uid: &str) {
+        if let Some(rs) = self.pods.get(pod_uid).map(|p| p.rs_uid.clone()) {
+            if self.replicasets.contains_key(&rs) {
+                self.core.soon(Task::SyncReplicaSet(rs));
+            }
+        }
+    }
+
+    /// Queues the controllers that watch this ReplicaSet.
+    pub(crate) fn replicaset_changed(&mut self, rs_uid: &str) {
+        let Some(owner) = self.replicasets.get(rs_uid).map(|r| r.owner_uid.clone()) else {
+            return;
+        };
+        self.core.soon(Task::SyncReplicaSet(rs_uid.to_string()));
+        if self.deployments.contains_key(&owner) {
+            self.core.soon(Task::SyncDeployment(owner));
+        }
+    }
+
+    /// Records an Event, or counts a repeat of an identical one.
+    pub(crate) fn record_event(
+        &mut self,
+        involved: Involved,
+        reporter: Reporter,
+        warning: bool,
+        reason: &'static str,
+        message: String,
+    ) {
+        let key = format!(
+            "{}|{}|{reason}|{message}|{reporter:?}",
+            involved.uid,
+            involved.field_path.as_deref().unwrap_or_default()
+        );
+        let writer = Writer::update(reporter.manager());
+        if let Some(uid) = self.event_keys.get(&key).cloned() {
+            if let Some(event) = self.events.get_mut(&uid) {
+                event.count += 1;
+                event.last_seen = self.core.now;
+                self.core
+                    .commit(event, Some(&writer), None, EventType::Modified);
+                return;
+            }
+        }
+        let uid = self.uid();
+        let now = self.core.now;
+        let nanos = i128::from(now) * 1_000_000 + i128::from(self.core.rng.between(0, 999_999));
+        let name = format!("{}.{:x}", involved.name, nanos);
+        let mut event = Event {
+            meta: Meta::new(&involved.namespace, &name, uid.clone(), now),
+            involved,
+            reason,
+            message,
+            reporter,
+            first: now,
+            last_seen: now,
+            count: 1,
+            warning,
+        };
+        self.core
+            .commit(&mut event, Some(&writer), None, EventType::Added);
+        self.events.insert(uid.clone(), event);
+        self.event_keys.insert(key, uid);
+    }
+
+    /// The Deployment `namespace/name` (not being deleted).
+    pub(crate) fn find_deployment(&self, namespace: &str, name: &str) -> Option<String> {
+        self.deployments
+            .values()
+            .find(|d| d.meta.namespace == namespace && d.meta.name == name && !d.meta.deleting())
+            .map(|d| d.meta.uid.clone())
+    }
+
+    /// The pod `namespace/name`.
+    pub(crate) fn find_pod(&self, namespace: &str, name: &str) -> Option<String> {
+        self.pods
+            .values()
+            .find(|p| p.meta.namespace == namespace && p.meta.name == name)
+            .map(|p| p.meta.uid.clone())
+    }
+
+    /// The ReplicaSets a Deployment owns, oldest first.
+    pub(crate) fn owned_replicasets(&self, deployment_uid: &str) -> Vec<String> {
+        let mut owned: Vec<&ReplicaSet> = self
+            .replicasets
+            .values()
+            .filter(|r| r.owner_uid == deployment_uid)
+            .collect();
+        owned.sort_by(|a, b| (a.meta.created, &a.meta.name).cmp(&(b.meta.created, &b.meta.name)));
+        owned.into_iter().map(|r| r.meta.uid.clone()).collect()
+    }
+
+    /// Drops Events older than the API server's one-hour TTL (as it would before a list).
+    pub(crate) fn expire_events(&mut self) {
+        let horizon = self.core.now - 3_600_000;
+        let expired: Vec<String> = self
+            .events
+            .values()
+            .filter(|e| e.last_seen < horizon)
+            .map(|e| e.meta.uid.clone())
+            .collect();
+        for uid in expired {
+            self.events.remove(&uid);
+        }
+        let events = &self.events;
+        self.event_keys.retain(|_, uid| events.contains_key(uid));
+    }
+}
