@@ -16,6 +16,7 @@ use crate::workload::pod::{
 };
 use crate::workload::replicaset::ReplicaSetTimeline;
 use crate::workload::turnover::{turnover, Arrival, Departure, DepartureInfo};
+use crate::workload::WATCH_SKEW;
 
 /// Which pod to analyze.
 #[derive(Debug, Clone, Default)]
@@ -396,7 +397,9 @@ fn revision_info(
     model: Option<&DeploymentModel>,
     at: Timestamp,
 ) -> RevisionInfo {
-    let number = timeline.revision_at(at);
+    // The controller renumbers a ReplicaSet before it creates pods for the new number; allow for
+    // the ReplicaSet watch delivering that update after the pod.
+    let number = timeline.revision_at(at + WATCH_SKEW);
     let change = number.and_then(|n| model?.revision(n)?.change.clone());
     RevisionInfo {
         number,

@@ -77,7 +77,7 @@ impl World {
         old.sort_by_key(|r| r.revision);
         let excess = old.len().saturating_sub(REVISION_HISTORY_LIMIT);
         for rs in old.into_iter().take(excess) {
-            if let Some(mut removed) = self.replicasets.remove(&rs.uid) {
+            if let Some(mut removed) = self.take_replicaset(&rs.uid) {
                 self.core
                     .commit(&mut removed, None, None, EventType::Deleted);
             }
@@ -240,8 +240,7 @@ impl World {
         );
         let cause = self.scale_up_cause(deployment_uid);
         let name = rs.meta.name.clone();
-        self.replicasets
-            .insert(rs_uid.clone(), ReplicaSet { cause, ..rs });
+        self.insert_replicaset(ReplicaSet { cause, ..rs });
         if let Some(rs) = self.replicasets.get_mut(&rs_uid) {
             self.core
                 .commit(rs, Some(&Writer::update(MANAGER)), None, EventType::Added);

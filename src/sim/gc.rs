@@ -155,7 +155,7 @@ impl World {
             }
             match self.deployments.get(&rs.owner_uid).map(|d| d.foreground) {
                 None => {
-                    if let Some(mut rs) = self.replicasets.remove(&uid) {
+                    if let Some(mut rs) = self.take_replicaset(&uid) {
                         self.core.commit(&mut rs, None, None, EventType::Deleted);
                     }
                     acted = true;
@@ -202,7 +202,7 @@ impl World {
             .map(|rs| rs.meta.uid.clone())
             .collect();
         for uid in done {
-            if let Some(mut rs) = self.replicasets.remove(&uid) {
+            if let Some(mut rs) = self.take_replicaset(&uid) {
                 rs.meta.finalizers.clear();
                 self.core.commit(&mut rs, None, None, EventType::Deleted);
                 acted = true;

@@ -231,6 +231,8 @@ pub(crate) struct World {
     pub(crate) events: BTreeMap<String, Event>,
     event_keys: BTreeMap<String, String>,
     pub(crate) hpas: BTreeMap<String, Hpa>,
+    /// ReplicaSet uids by owner uid, oldest first.
+    rs_by_owner: BTreeMap<String, Vec<String>>,
     pub(crate) nodes: Vec<Node>,
     pub(crate) images: BTreeMap<String, ImageProfile>,
     pub(crate) book: Book,
@@ -248,6 +250,7 @@ impl World {
             events: BTreeMap::new(),
             event_keys: BTreeMap::new(),
             hpas: BTreeMap::new(),
+            rs_by_owner: BTreeMap::new(),
             nodes,
             images: BTreeMap::new(),
             book: Book::default(),
@@ -367,13 +370,29 @@ impl World {
 
     /// The ReplicaSets a Deployment owns, oldest first.
     pub(crate) fn owned_replicasets(&self, deployment_uid: &str) -> Vec<String> {
-        let mut owned: Vec<&ReplicaSet> = self
-            .replicasets
-            .values()
-            .filter(|r| r.owner_uid == deployment_uid)
-            .collect();
-        owned.sort_by(|a, b| (a.meta.created, &a.meta.name).cmp(&(b.meta.created, &b.meta.name)));
-        owned.into_iter().map(|r| r.meta.uid.clone()).collect()
+        self.rs_by_owner
+            .get(deployment_uid)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Stores a new ReplicaSet.
+    pub(crate) fn insert_replicaset(&mut self, rs: ReplicaSet) {
+        let owned = self.rs_by_owner.entry(rs.owner_uid.clone()).or_default();
+        owned.push(rs.meta.uid.clone());
+        self.replicasets.insert(rs.meta.uid.clone(), rs);
+    }
+
+    /// Removes a ReplicaSet from the store.
+    pub(crate) fn take_replicaset(&mut self, uid: &str) -> Option<ReplicaSet> {
+        let rs = self.replicasets.remove(uid)?;
+        if let Some(owned) = self.rs_by_owner.get_mut(&rs.owner_uid) {
+            owned.retain(|u| u != uid);
+            if owned.is_empty() {
+                self.rs_by_owner.remove(&rs.owner_uid);
+            }
+        }
+        Some(rs)
     }
 
     /// Drops Events older than the API server's one-hour TTL (as it would before a list).

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::replicaset::{
     same_template, template_without_hash, ReplicaSetTimeline, REVISION_ANNOTATION,
 };
+use super::WATCH_SKEW;
 use crate::graph::{CausalGraph, Change, ChangeEvidence, ChangeKind, Confidence, ObjectRef};
 use crate::history::diff::{diff_at, FieldChange};
 use crate::history::managed_fields::{parse_managed_fields, ManagedEntry};
@@ -469,10 +470,12 @@ impl DeploymentModel {
     ) -> (ScaleCause, Option<&Change>) {
         let template = self.changes.iter().rfind(|c| {
             matches!(c.change.kind, ChangeKind::Template | ChangeKind::Create)
-                && c.change.time <= at
+                && c.change.time <= at + WATCH_SKEW
         });
         let scale = self.changes.iter().rfind(|c| {
-            c.change.time <= at && scales(&c.change) && c.change.kind != ChangeKind::Create
+            c.change.time <= at + WATCH_SKEW
+                && scales(&c.change)
+                && c.change.kind != ChangeKind::Create
         });
         let scale_is_newer = match (template, scale) {
             (Some(t), Some(s)) => s.change.time > t.change.time,

@@ -1,11 +1,52 @@
 //! Event occurrences: each new Event, and each repeat (a `count` or `series` increment), with its time.
 
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::Event;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::graph::CausalGraph;
 use crate::history::{History, ObjectId};
+
+/// The fields of an Event kblame reads, in either shape: core/v1 (`involvedObject`, `message`,
+/// `count`) or events.k8s.io/v1 (`regarding`, `note`, `deprecatedCount`, `series.count`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct EventView {
+    reason: Option<String>,
+    message: Option<String>,
+    note: Option<String>,
+    #[serde(rename = "type")]
+    event_type: Option<String>,
+    count: Option<i64>,
+    deprecated_count: Option<i64>,
+    series: Option<SeriesView>,
+    involved_object: Option<SubjectView>,
+    regarding: Option<SubjectView>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SeriesView {
+    count: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct SubjectView {
+    field_path: Option<String>,
+}
+
+impl EventView {
+    /// How many times it has happened: the largest of the counts either API version carries.
+    fn count(&self) -> i64 {
+        let series = self.series.as_ref().and_then(|s| s.count);
+        [self.count, self.deprecated_count, series]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(1)
+            .max(1)
+    }
+}
 
 /// One occurrence of an Event (a first report or a repeat).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -60,22 +101,29 @@ pub fn occurrences_of(history: &History, event: ObjectId) -> Vec<Occurrence> {
     let mut seen_count = 0i64;
     let mut out = Vec::new();
     for version in &object.versions {
-        let Ok(parsed) = history.parse::<Event>(version) else {
+        let Ok(parsed) = history.parse::<EventView>(version) else {
             continue;
         };
-        let count = event_count(&parsed);
+        let count = parsed.count();
         if count <= seen_count {
             continue;
         }
-        // A repeat first seen in a list happened before the trace; count it once at its record time.
         seen_count = count;
+        let subject = parsed
+            .involved_object
+            .as_ref()
+            .or(parsed.regarding.as_ref());
         out.push(Occurrence {
             ts: version.ts,
             reason: parsed.reason.clone().unwrap_or_default(),
-            message: parsed.message.clone().unwrap_or_default(),
-            event_type: parsed.type_.clone().unwrap_or_default(),
+            message: parsed
+                .message
+                .clone()
+                .or(parsed.note.clone())
+                .unwrap_or_default(),
+            event_type: parsed.event_type.clone().unwrap_or_default(),
             count,
-            field_path: parsed.involved_object.field_path.clone(),
+            field_path: subject.and_then(|s| s.field_path.clone()),
             line: version.line,
             event_name: object.name.clone(),
         });
@@ -83,7 +131,49 @@ pub fn occurrences_of(history: &History, event: ObjectId) -> Vec<Occurrence> {
     out
 }
 
-fn event_count(event: &Event) -> i64 {
-    let series = event.series.as_ref().and_then(|s| s.count).unwrap_or(0);
-    i64::from(event.count.unwrap_or(1).max(series).max(1))
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{EventType, Record};
+    use serde_json::{json, value::RawValue};
+
+    fn apply(history: &mut History, line: u64, secs: i64, object: serde_json::Value) {
+        let text = object.to_string();
+        let raw: &RawValue = serde_json::from_str(&text).unwrap();
+        let ts = "2026-11-26T16:00:00Z".parse::<Timestamp>().unwrap()
+            + jiff::SignedDuration::from_secs(secs);
+        history.apply(
+            line,
+            &Record::Object {
+                ts,
+                event: EventType::Modified,
+                object: raw,
+            },
+        );
+    }
+
+    #[test]
+    fn events_k8s_io_events_count_their_series_and_name_the_container() {
+        let mut history = History::new(None);
+        let event = |count: i64| {
+            json!({"apiVersion": "events.k8s.io/v1", "kind": "Event",
+                "metadata": {"name": "web-1.abc", "namespace": "shop", "uid": "ev-1"},
+                "regarding": {"kind": "Pod", "name": "web-1", "uid": "pod-1", "fieldPath": "spec.containers{web}"},
+                "reason": "Killing", "note": "Container web failed liveness probe, will be restarted",
+                "type": "Normal", "series": {"count": count, "lastObservedTime": "2026-11-26T16:00:00.000000Z"}})
+        };
+        apply(&mut history, 1, 0, event(1));
+        apply(&mut history, 2, 30, event(2));
+        apply(&mut history, 3, 31, event(2));
+        let found = occurrences_of(&history, 0);
+        assert_eq!(
+            found.len(),
+            2,
+            "a repeat without a new count is not a new occurrence"
+        );
+        assert_eq!(found[1].count, 2);
+        assert_eq!(found[1].container(), Some("web"));
+        assert!(found[0].message.contains("liveness probe"));
+        assert_eq!(history.object(0).subject_uid.as_deref(), Some("pod-1"));
+    }
 }

@@ -5,3 +5,13 @@ pub mod events;
 pub mod pod;
 pub mod replicaset;
 pub mod turnover;
+
+use jiff::SignedDuration;
+
+/// How far apart in receive time two causally ordered records of different resources may land
+/// in the wrong order.
+///
+/// Each resource is watched on its own stream, so a pod deletion can be received a few
+/// milliseconds before the ReplicaSet update that caused it, and a ReplicaSet update before the
+/// Deployment change behind it. Within one resource the API server's order is kept.
+pub const WATCH_SKEW: SignedDuration = SignedDuration::from_secs(1);

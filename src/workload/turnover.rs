@@ -15,6 +15,7 @@ use super::deployment::{DeploymentModel, ScaleCause};
 use super::events::occurrences_about;
 use super::pod::{departure_time, disruption, Disruption};
 use super::replicaset::ReplicaSetTimeline;
+use super::WATCH_SKEW;
 use crate::graph::{CausalGraph, Change};
 use crate::history::{Gone, History, ObjectId};
 use crate::trace::EventType;
@@ -97,7 +98,7 @@ enum Slot {
     Replace(ObjectId),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
     Replicas { from: i64, to: i64 },
     Leave(ObjectId),
@@ -204,7 +205,12 @@ impl<'a> Replay<'a> {
                 steps.push((ts, line, Step::Leave(pod)));
             }
         }
-        steps.sort();
+        // A replica change is the cause of the pod steps around it: let it go first even if
+        // another watch stream delivered those a little earlier.
+        steps.sort_by_key(|(ts, line, step)| match step {
+            Step::Replicas { .. } => (*ts - WATCH_SKEW, *line),
+            _ => (*ts, *line),
+        });
         steps
     }
 

@@ -20,20 +20,17 @@ fn trace(scenario: &str) -> String {
 
 /// Runs `analyze --pod` for the pod with this UID and returns the JSON report.
 fn analyze(scenario: &str, name: &str, uid: &str) -> Value {
-    let out = kblame(&[
-        "analyze",
-        &trace(scenario),
-        "--pod",
-        name,
-        "--uid",
-        uid,
-        "-o",
-        "json",
-    ]);
+    analyze_trace(&trace(scenario), name, uid)
+}
+
+/// Runs `analyze --pod` on any trace file.
+fn analyze_trace(trace: &str, name: &str, uid: &str) -> Value {
+    let args = ["analyze", trace, "--pod", name, "--uid", uid, "-o", "json"];
+    let out = kblame(&args);
     assert_eq!(
         out.status.code(),
         Some(0),
-        "{scenario} {name}: {}",
+        "{trace} {name}: {}",
         stderr(&out)
     );
     serde_json::from_slice(&out.stdout).expect("JSON report")
@@ -132,6 +129,10 @@ fn differences(report: &Value, truth: &Value) -> Vec<String> {
 
 /// Checks every pod of a scenario against the ground truth; returns the reports by pod name.
 fn check_all_pods(scenario: &str) -> Vec<(String, Value)> {
+    check_pods_of(scenario, &trace(scenario))
+}
+
+fn check_pods_of(scenario: &str, trace: &str) -> Vec<(String, Value)> {
     let truth = truth(scenario);
     let pods = truth["pods"].as_array().expect("pods");
     assert!(!pods.is_empty(), "{scenario} has pods");
@@ -139,7 +140,7 @@ fn check_all_pods(scenario: &str) -> Vec<(String, Value)> {
     let mut reports = Vec::new();
     for pod in pods {
         let name = pod["name"].as_str().expect("name");
-        let report = analyze(scenario, name, pod["uid"].as_str().expect("uid"));
+        let report = analyze_trace(trace, name, pod["uid"].as_str().expect("uid"));
         for diff in differences(&report, pod) {
             failures.push(format!("{name}: {diff}"));
         }
@@ -409,4 +410,74 @@ fn cut_short_trace_is_reported_as_such_by_check_and_analyze() {
     let out = kblame(&["check", &trace("cut-short")]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("not whole: cut short"));
+}
+
+/// Rewrites a fixture as a recorder with a lagging ReplicaSet watch would have received it: every
+/// pod record received within `window_ms` after a ReplicaSet record is moved just before it.
+fn with_lagging_replicaset_watch(scenario: &str, window_ms: i64, dir: &std::path::Path) -> String {
+    use std::io::Read;
+    let mut text = String::new();
+    let file = std::fs::File::open(trace(scenario)).unwrap();
+    zstd::stream::read::Decoder::new(file)
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    let mut lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ts = |v: &Value| {
+        v["ts"]
+            .as_str()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+    };
+    let kind = |v: &Value| v["object"]["kind"].as_str().map(str::to_string);
+    let mut moved = 0;
+    let mut i = 1;
+    while i < lines.len() {
+        let is_rs =
+            kind(&lines[i]).as_deref() == Some("ReplicaSet") && lines[i]["type"] != "LISTED";
+        if !is_rs {
+            i += 1;
+            continue;
+        }
+        let rs_ts = ts(&lines[i]).unwrap();
+        let mut j = i + 1;
+        while j < lines.len() {
+            let Some(t) = ts(&lines[j]) else { break };
+            if rs_ts.duration_until(t).as_millis() as i64 > window_ms {
+                break;
+            }
+            if kind(&lines[j]).as_deref() == Some("Pod") {
+                let mut pod = lines.remove(j);
+                let earlier = rs_ts - jiff::SignedDuration::from_millis(1);
+                pod["ts"] = Value::from(kblame::trace::format_ts(earlier));
+                lines.insert(i, pod);
+                i += 1;
+                moved += 1;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    assert!(moved > 0, "{scenario}: the perturbation moved nothing");
+    let path = dir.join(format!("{scenario}-lagging.ndjson"));
+    let body: Vec<String> = lines.iter().map(|v| v.to_string()).collect();
+    std::fs::write(&path, body.join("\n") + "\n").unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn pod_records_received_before_the_replicaset_update_that_caused_them_keep_their_causes() {
+    let dir = tempfile::tempdir().unwrap();
+    for scenario in [
+        "scale-down",
+        "rollout-restart",
+        "hpa-scale-up",
+        "manual-delete",
+        "rollout-undo",
+    ] {
+        let lagging = with_lagging_replicaset_watch(scenario, 300, dir.path());
+        check_pods_of(scenario, &lagging);
+    }
 }
