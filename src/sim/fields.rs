@@ -174,11 +174,12 @@ pub(crate) struct FieldDiff {
 }
 
 /// Compares two whole objects (`Value::Null` for "did not exist").
-/// With `skip_status`, a top-level `status` is left out (writes to the main resource).
+/// A write to the main resource (`subresource` none) leaves out `status`; one through `status`
+/// leaves out `spec`.
 pub(crate) fn diff_objects(
     old: &Value,
     new: &Value,
-    skip_status: bool,
+    subresource: Option<&str>,
     with_paths: bool,
 ) -> FieldDiff {
     let mut diff = FieldDiff::default();
@@ -187,7 +188,11 @@ pub(crate) fn diff_objects(
         enabled: with_paths,
         list: Vec::new(),
     };
-    let top = Some(skip_status);
+    let top = Some(match subresource {
+        None => Scope::Main,
+        Some("status") => Scope::Status,
+        Some(_) => Scope::All,
+    });
     let changed = &mut diff.changed;
     walk_object(
         old.as_object(),
@@ -225,11 +230,25 @@ impl Paths {
     }
 }
 
-/// Whether a key is left out at this level; `top` is `Some(skip_status)` at the object root.
-fn skipped(key: &str, value: &Value, top: Option<bool>) -> bool {
+/// Which top-level sections a write can change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Everything but `status`.
+    Main,
+    /// Everything but `spec`.
+    Status,
+    /// Everything.
+    All,
+}
+
+/// Whether a key is left out at this level; `top` is `Some(scope)` at the object root.
+fn skipped(key: &str, value: &Value, top: Option<Scope>) -> bool {
     let at_top = match top {
-        Some(skip_status) => {
-            key == "kind" || key == "apiVersion" || (skip_status && key == "status")
+        Some(scope) => {
+            key == "kind"
+                || key == "apiVersion"
+                || (scope == Scope::Main && key == "status")
+                || (scope == Scope::Status && key == "spec")
         }
         None => false,
     };
@@ -239,7 +258,7 @@ fn skipped(key: &str, value: &Value, top: Option<bool>) -> bool {
 
 /// The field set of a whole value, as if it had just been created.
 pub(crate) fn full_set(value: &Value) -> FieldSet {
-    diff_objects(&Value::Null, value, true, false).changed
+    diff_objects(&Value::Null, value, None, false).changed
 }
 
 /// The `fieldsV1` JSON of a whole value (every field it sets).
@@ -269,7 +288,7 @@ fn push_path(path: &mut String, segment: &str) -> usize {
 fn walk_object(
     old: Option<&Map<String, Value>>,
     new: Option<&Map<String, Value>>,
-    top: Option<bool>,
+    top: Option<Scope>,
     path: &mut String,
     set: &mut FieldSet,
     paths: &mut Paths,
@@ -400,7 +419,7 @@ fn item_label(item: &Value, keys: &[&str]) -> String {
 fn walk_removed(
     old: &Map<String, Value>,
     new: &Map<String, Value>,
-    top: Option<bool>,
+    top: Option<Scope>,
     path: &mut String,
     set: &mut FieldSet,
     paths: &mut Paths,
@@ -659,7 +678,7 @@ mod tests {
     fn a_changed_image_moves_to_the_writer_and_names_its_path() {
         let old = json!({"spec": {"containers": [{"name": "web", "image": "a"}]}});
         let new = json!({"spec": {"containers": [{"name": "web", "image": "b"}]}});
-        let diff = diff_objects(&old, &new, true, true);
+        let diff = diff_objects(&old, &new, None, true);
         assert_eq!(
             diff.paths,
             vec!["spec.containers[name=web].image".to_string()]
@@ -667,7 +686,7 @@ mod tests {
         let mut managed = ManagedFields::default();
         managed.record(
             &Writer::update("helm"),
-            &diff_objects(&Value::Null, &old, true, false),
+            &diff_objects(&Value::Null, &old, None, false),
             None,
             0,
         );
@@ -689,7 +708,7 @@ mod tests {
     fn map_keys_with_dots_are_quoted_in_paths() {
         let old = json!({"spec": {"template": {"metadata": {}}}});
         let new = json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "t"}}}}});
-        let diff = diff_objects(&old, &new, true, true);
+        let diff = diff_objects(&old, &new, None, true);
         assert_eq!(
             diff.paths,
             vec![

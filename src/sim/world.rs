@@ -156,9 +156,8 @@ impl Core {
         }
         let mut paths = Vec::new();
         if let Some(writer) = writer {
-            let skip_status = writer.subresource.is_none();
-            let with_paths = O::HAS_GENERATION && skip_status;
-            let diff = diff_objects(&object.meta().last, &body, skip_status, with_paths);
+            let with_paths = O::HAS_GENERATION && writer.subresource.is_none();
+            let diff = diff_objects(&object.meta().last, &body, writer.subresource, with_paths);
             object
                 .meta_mut()
                 .managed

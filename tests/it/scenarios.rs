@@ -19,10 +19,6 @@ fn trace(scenario: &str) -> String {
 }
 
 /// Runs `analyze --pod` for the pod with this UID and returns the JSON report.
-fn analyze(scenario: &str, name: &str, uid: &str) -> Value {
-    analyze_trace(&trace(scenario), name, uid)
-}
-
 /// Runs `analyze --pod` on any trace file.
 fn analyze_trace(trace: &str, name: &str, uid: &str) -> Value {
     let args = ["analyze", trace, "--pod", name, "--uid", uid, "-o", "json"];
