@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use cli::{AnalyzeArgs, CheckArgs, Cli, Command, OutputFormat};
-use kblame::query::{self, pod::PodQuery};
+use kblame::query;
+use kblame::query::pod::{PodQuery, QueryError};
 use kblame::render::{self, Format};
 use kblame::trace::TraceSource;
 
@@ -30,22 +31,19 @@ fn main() -> ExitCode {
         Err(err) if is_broken_pipe(&err) => ExitCode::from(EXIT_OK),
         Err(err) => {
             report(&err);
-            ExitCode::from(err.downcast_ref::<Exit>().map_or(EXIT_ERROR, |e| e.0))
+            ExitCode::from(exit_code(&err))
         }
     }
 }
 
-/// An error that carries its own exit code.
-#[derive(Debug)]
-struct Exit(u8);
-
-impl std::fmt::Display for Exit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}", self.0)
+/// A question the trace cannot answer exits 1; input that cannot be read exits 2.
+fn exit_code(err: &anyhow::Error) -> u8 {
+    if err.downcast_ref::<QueryError>().is_some() {
+        EXIT_NOT_ANSWERED
+    } else {
+        EXIT_ERROR
     }
 }
-
-impl std::error::Error for Exit {}
 
 fn format(output: OutputFormat) -> Format {
     match output {
@@ -87,10 +85,7 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
         namespace,
         uid,
     };
-    let report = match query::pod::analyze_pod(&mut loaded, &pod_query) {
-        Ok(report) => report,
-        Err(err) => return Err(anyhow::Error::new(err).context(Exit(EXIT_NOT_ANSWERED))),
-    };
+    let report = query::pod::analyze_pod(&mut loaded, &pod_query)?;
     let mut out = io::stdout().lock();
     match format(output) {
         Format::Text => render::pod::text(&report, &mut out)?,
@@ -109,7 +104,7 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 /// Prints `error: …`, each cause, and a hint when one helps.
 fn report(err: &anyhow::Error) {
-    let mut causes = err.chain().filter(|c| c.downcast_ref::<Exit>().is_none());
+    let mut causes = err.chain();
     if let Some(top) = causes.next() {
         eprintln!("error: {top}");
     }
