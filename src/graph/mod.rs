@@ -32,6 +32,14 @@ pub enum Node {
         /// Its name, from the reference.
         name: String,
     },
+    /// A change of an object's spec: `index` into that object's change list
+    /// ([`crate::workload::deployment::DeploymentModel::changes`] for Deployments).
+    Change {
+        /// The changed object.
+        object: ObjectId,
+        /// Its position in the object's change list.
+        index: usize,
+    },
     /// A Deployment revision.
     Revision {
         /// The Deployment.
@@ -57,6 +65,10 @@ pub enum Edge {
     HasRevision,
     /// Revision → the ReplicaSet that carries its template.
     CarriedBy,
+    /// Change → the object it changed.
+    Changed,
+    /// Change → the revision it made.
+    Made,
 }
 
 /// Objects, revisions and Events, linked.
@@ -200,6 +212,28 @@ impl CausalGraph {
             self.graph
                 .add_edge(node, self.objects[&rs], Edge::CarriedBy);
         }
+    }
+
+    /// Records change number `index` of `object`, and the revision it made, if any.
+    pub fn add_change(&mut self, object: ObjectId, index: usize, made: Option<i64>) {
+        let node = self.graph.add_node(Node::Change { object, index });
+        self.graph
+            .add_edge(node, self.objects[&object], Edge::Changed);
+        if let Some(revision) = made.and_then(|n| self.revisions.get(&(object, n))) {
+            self.graph.add_edge(node, *revision, Edge::Made);
+        }
+    }
+
+    /// The change (index into the object's change list) that made revision `number` of `deployment`.
+    pub fn change_that_made(&self, deployment: ObjectId, number: i64) -> Option<usize> {
+        let revision = *self.revisions.get(&(deployment, number))?;
+        self.graph
+            .edges_directed(revision, Direction::Incoming)
+            .filter(|edge| *edge.weight() == Edge::Made)
+            .find_map(|edge| match self.graph[edge.source()] {
+                Node::Change { index, .. } => Some(index),
+                _ => None,
+            })
     }
 
     /// The revisions recorded for `deployment`, ascending.

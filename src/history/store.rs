@@ -447,3 +447,89 @@ fn object_key(head: &ObjectHead<'_>, kind: &str) -> Option<String> {
         meta.namespace.as_deref().unwrap_or("")
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{ResourceInfo, SourceInfo};
+    use serde_json::{json, value::RawValue};
+
+    fn at(secs: i64) -> Timestamp {
+        "2026-11-26T16:00:00Z".parse::<Timestamp>().unwrap() + jiff::SignedDuration::from_secs(secs)
+    }
+
+    fn pod(name: &str) -> String {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "ns", "uid": format!("uid-{name}")}})
+            .to_string()
+    }
+
+    fn object(history: &mut History, line: u64, secs: i64, event: EventType, text: &str) {
+        let raw: &RawValue = serde_json::from_str(text).unwrap();
+        history.apply(
+            line,
+            &Record::Object {
+                ts: at(secs),
+                event,
+                object: raw,
+            },
+        );
+    }
+
+    fn synced(history: &mut History, line: u64, secs: i64) {
+        let record = Record::Synced {
+            ts: at(secs),
+            resource: "v1/pods".into(),
+            resource_version: None,
+        };
+        history.apply(line, &record);
+    }
+
+    fn header() -> Header {
+        let mut header = Header::new(at(0), SourceInfo::default());
+        header.resources.push(ResourceInfo {
+            group: String::new(),
+            version: "v1".into(),
+            resource: "pods".into(),
+            kind: "Pod".into(),
+            namespaced: true,
+        });
+        header
+    }
+
+    #[test]
+    fn an_object_missing_from_a_relist_is_gone_at_an_unknown_time() {
+        let mut history = History::new(Some(&header()));
+        object(&mut history, 2, 0, EventType::Listed, &pod("a"));
+        object(&mut history, 3, 0, EventType::Listed, &pod("b"));
+        synced(&mut history, 4, 0);
+        history.apply(
+            5,
+            &Record::Gap {
+                ts: at(50),
+                resource: "v1/pods".into(),
+                reason: "410 Gone".into(),
+            },
+        );
+        object(&mut history, 6, 60, EventType::Listed, &pod("a"));
+        synced(&mut history, 7, 60);
+        let b = history.by_uid("uid-b").unwrap();
+        assert_eq!(history.object(b).gone, Some(Gone::MissingAtRelist(at(60))));
+        assert_eq!(history.object(history.by_uid("uid-a").unwrap()).gone, None);
+        assert_eq!(history.facts.syncs.iter().filter(|s| s.relist).count(), 1);
+    }
+
+    #[test]
+    fn names_reused_after_deletion_are_separate_objects() {
+        let mut history = History::new(None);
+        let first = pod("a");
+        let second = first.replace("uid-a", "uid-a2");
+        object(&mut history, 1, 0, EventType::Added, &first);
+        object(&mut history, 2, 5, EventType::Deleted, &first);
+        object(&mut history, 3, 9, EventType::Added, &second);
+        let found = history.by_name("pod", Some("ns"), "a");
+        assert_eq!(found.len(), 2);
+        assert_eq!(history.object(found[0]).gone, Some(Gone::Deleted(at(5))));
+        assert_eq!(history.object(found[1]).uid, "uid-a2");
+        assert_eq!(history.body(history.object(found[1]).first()), second);
+    }
+}

@@ -205,3 +205,84 @@ impl<W: Write> TraceWriter<W> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{read_trace, Record, SourceInfo, TraceSource};
+    use serde_json::json;
+
+    fn at(millis: i64) -> Timestamp {
+        "2026-11-26T16:00:00Z".parse::<Timestamp>().unwrap() + SignedDuration::from_millis(millis)
+    }
+
+    fn frames(bytes: &[u8]) -> usize {
+        bytes
+            .windows(4)
+            .filter(|w| *w == [0x28, 0xB5, 0x2F, 0xFD])
+            .count()
+    }
+
+    #[test]
+    fn a_frame_ends_once_its_records_span_a_second() {
+        let header = Header::new(at(0), SourceInfo::default());
+        let mut writer = TraceWriter::new(Vec::new(), &header, WriterOptions::default()).unwrap();
+        for millis in (0..3000).step_by(250) {
+            writer
+                .write_object(at(millis), EventType::Added, &json!({"kind": "Pod"}))
+                .unwrap();
+        }
+        let bytes = writer.finish(at(3000)).unwrap();
+        // The header's frame, then one frame per second of records.
+        assert_eq!(frames(&bytes), 1 + 4);
+    }
+
+    #[test]
+    fn every_record_reads_back_and_end_counts_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.ndjson.zst");
+        let header = Header::new(at(0), SourceInfo::default());
+        let file = std::fs::File::create(&path).unwrap();
+        let mut writer = TraceWriter::new(file, &header, WriterOptions::default()).unwrap();
+        writer
+            .write_object(at(1), EventType::Listed, &json!({"kind": "Pod"}))
+            .unwrap();
+        writer.write_synced(at(2), "v1/pods", Some("7")).unwrap();
+        writer.write_gap(at(3), "v1/pods", "410 Gone").unwrap();
+        writer.finish(at(4)).unwrap();
+        let mut seen = Vec::new();
+        let summary = read_trace(&TraceSource::Path(path), |entry| {
+            seen.push(match entry.record {
+                Record::Header(_) => "HEADER".to_string(),
+                Record::Object { event, .. } => event.as_str().to_string(),
+                Record::Synced { .. } => "SYNCED".to_string(),
+                Record::Gap { reason, .. } => format!("GAP {reason}"),
+                Record::End { records, .. } => format!("END {}", records.unwrap_or(0)),
+                Record::Unknown { record_type } => record_type,
+            })
+        })
+        .unwrap();
+        assert_eq!(
+            seen,
+            ["HEADER", "LISTED", "SYNCED", "GAP 410 Gone", "END 3"]
+        );
+        assert!(summary.compressed && summary.cut_short.is_none());
+    }
+
+    #[test]
+    fn a_frame_flushed_by_age_leaves_a_readable_file_without_end() {
+        let header = Header::new(at(0), SourceInfo::default());
+        let options = WriterOptions {
+            max_frame_age: Duration::ZERO,
+            ..WriterOptions::default()
+        };
+        let mut writer = TraceWriter::new(Vec::new(), &header, options).unwrap();
+        writer
+            .write_object(at(1), EventType::Added, &json!({"kind": "Pod"}))
+            .unwrap();
+        writer.flush_if_due().unwrap();
+        let bytes = writer.abandon().unwrap();
+        let text = zstd::stream::decode_all(&bytes[..]).unwrap();
+        assert_eq!(String::from_utf8(text).unwrap().lines().count(), 2);
+    }
+}

@@ -91,6 +91,17 @@ impl DeploymentModel {
         for revision in &model.revisions {
             graph.add_revision(id, revision.number, revision.replicaset);
         }
+        for (index, tracked) in model.changes.iter().enumerate() {
+            let makes_revision = matches!(
+                tracked.change.kind,
+                ChangeKind::Template | ChangeKind::Create
+            );
+            graph.add_change(
+                id,
+                index,
+                tracked.change.revision.filter(|_| makes_revision),
+            );
+        }
         model
     }
 
@@ -655,5 +666,54 @@ fn entry_moved(entry: &ManagedEntry, previous: &[ManagedEntry]) -> bool {
     match same {
         None => true,
         Some(p) => p.time != entry.time || p.fields != entry.fields,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::load;
+    use crate::trace::TraceSource;
+
+    fn seed_demo() -> crate::query::Loaded {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/seed-demo.ndjson.zst");
+        load(&TraceSource::Path(path)).unwrap()
+    }
+
+    #[test]
+    fn the_graph_links_each_revision_to_the_change_that_made_it() {
+        let mut loaded = seed_demo();
+        let web = loaded.history.by_name("Deployment", Some("shop"), "web")[0];
+        let model = DeploymentModel::build(&loaded.history, &mut loaded.graph, web);
+        assert_eq!(loaded.graph.revisions_of(web), [1, 2]);
+        let index = loaded.graph.change_that_made(web, 2).unwrap();
+        let change = &model.changes[index].change;
+        assert_eq!(change.kind, ChangeKind::Template);
+        assert_eq!(change.manager.as_deref(), Some("kubectl-client-side-apply"));
+        assert!(!change.before_trace);
+    }
+
+    #[test]
+    fn a_scale_never_makes_a_revision() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scale-down.ndjson.zst");
+        let mut loaded = load(&TraceSource::Path(path)).unwrap();
+        let deployment = loaded.history.of_kind("Deployment").next().unwrap();
+        let model = DeploymentModel::build(&loaded.history, &mut loaded.graph, deployment);
+        let scales: Vec<&Change> = model
+            .changes
+            .iter()
+            .map(|c| &c.change)
+            .filter(|c| c.kind == ChangeKind::Scale)
+            .collect();
+        assert_eq!(scales.len(), 1);
+        assert_eq!(
+            scales[0].revision,
+            Some(1),
+            "a scale keeps the current revision"
+        );
+        assert_eq!(scales[0].subresource.as_deref(), Some("scale"));
+        assert_eq!(loaded.graph.revisions_of(deployment), [1]);
     }
 }
