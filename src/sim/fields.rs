@@ -32,18 +32,22 @@ impl FieldSet {
     }
 
     /// Removes every path of `other`, dropping nodes left empty.
-    pub(crate) fn subtract(&mut self, other: &FieldSet) {
-        if other.member {
+    /// Returns whether anything was removed.
+    pub(crate) fn subtract(&mut self, other: &FieldSet) -> bool {
+        let mut changed = false;
+        if other.member && self.member {
             self.member = false;
+            changed = true;
         }
         for (key, theirs) in &other.children {
             if let Some(mine) = self.children.get_mut(key) {
-                mine.subtract(theirs);
+                changed |= mine.subtract(theirs);
                 if mine.is_empty() {
                     self.children.remove(key);
                 }
             }
         }
+        changed
     }
 
     /// The `fieldsV1` JSON of this set.
@@ -572,6 +576,8 @@ struct Entry {
     writer: Writer,
     time: Option<Ms>,
     fields: FieldSet,
+    /// The rendered entry, until the entry changes.
+    json: Option<Value>,
 }
 
 /// The managedFields of one object.
@@ -590,13 +596,19 @@ impl ManagedFields {
         now: Ms,
     ) {
         for entry in &mut self.entries {
-            entry.fields.subtract(&diff.removed);
+            let mut changed = entry.fields.subtract(&diff.removed);
             if entry.writer != *writer {
-                entry.fields.subtract(&diff.changed);
+                changed |= entry.fields.subtract(&diff.changed);
+            }
+            if changed {
+                entry.json = None;
             }
         }
         let touched = !diff.changed.is_empty() || applied.is_some();
         let entry = self.entry_for(writer);
+        if touched {
+            entry.json = None;
+        }
         match applied {
             Some(set) => entry.fields = set.clone(),
             None => entry.fields.union(&diff.changed),
@@ -623,6 +635,7 @@ impl ManagedFields {
                     writer: writer.clone(),
                     time: None,
                     fields: FieldSet::default(),
+                    json: None,
                 });
                 self.entries.len() - 1
             }
@@ -630,25 +643,32 @@ impl ManagedFields {
         &mut self.entries[index]
     }
 
-    /// The `metadata.managedFields` JSON.
-    pub(crate) fn to_json(&self, api_version: &str) -> Value {
-        let entries = self.entries.iter().map(|e| {
-            let mut map = Map::new();
-            map.insert("manager".into(), json!(e.writer.manager));
-            map.insert("operation".into(), json!(e.writer.operation.as_str()));
-            map.insert("apiVersion".into(), json!(api_version));
-            if let Some(time) = e.time {
-                map.insert("time".into(), json!(whole_seconds(time)));
-            }
-            map.insert("fieldsType".into(), json!("FieldsV1"));
-            map.insert("fieldsV1".into(), e.fields.to_json());
-            if let Some(sub) = e.writer.subresource {
-                map.insert("subresource".into(), json!(sub));
-            }
-            Value::Object(map)
+    /// The `metadata.managedFields` JSON (entries are rendered once per change).
+    pub(crate) fn render(&mut self, api_version: &str) -> Value {
+        let entries = self.entries.iter_mut().map(|e| {
+            e.json
+                .get_or_insert_with(|| entry_json(e.writer.clone(), e.time, &e.fields, api_version))
+                .clone()
         });
         Value::Array(entries.collect())
     }
+}
+
+/// One rendered managedFields entry.
+fn entry_json(writer: Writer, time: Option<Ms>, fields: &FieldSet, api_version: &str) -> Value {
+    let mut map = Map::new();
+    map.insert("manager".into(), json!(writer.manager));
+    map.insert("operation".into(), json!(writer.operation.as_str()));
+    map.insert("apiVersion".into(), json!(api_version));
+    if let Some(time) = time {
+        map.insert("time".into(), json!(whole_seconds(time)));
+    }
+    map.insert("fieldsType".into(), json!("FieldsV1"));
+    map.insert("fieldsV1".into(), fields.to_json());
+    if let Some(sub) = writer.subresource {
+        map.insert("subresource".into(), json!(sub));
+    }
+    Value::Object(map)
 }
 
 #[cfg(test)]
@@ -691,7 +711,7 @@ mod tests {
             0,
         );
         managed.record(&Writer::update("kubectl"), &diff, None, 1000);
-        let json = managed.to_json("apps/v1");
+        let json = managed.render("apps/v1");
         assert_eq!(json[1]["manager"], "kubectl");
         assert_eq!(
             json[1]["fieldsV1"],

@@ -49,12 +49,9 @@ pub struct Fixture {
 impl Scenario {
     /// Runs the script and returns the trace and ground truth; the same bytes every time.
     pub fn generate(&self) -> io::Result<Fixture> {
-        let options = WriterOptions {
-            level: 19,
-            max_frame_span: jiff::SignedDuration::from_secs(60),
-            ..WriterOptions::default()
-        };
-        let mut sim = Sim::with_output(Vec::new(), options, self.seed, 0);
+        // Framed like a live recording (a frame per second of records), so the fixtures exercise
+        // multi-frame reading the way real traces do.
+        let mut sim = Sim::with_output(Vec::new(), WriterOptions::default(), self.seed, 0);
         let ending = (self.script)(&mut sim);
         let records = sim.records() + u64::from(ending == Ending::Finish);
         let (trace, truth) = match ending {

@@ -184,12 +184,12 @@ impl Core {
     }
 }
 
-fn fill_metadata(body: &mut Value, meta: &Meta, api_version: &str) {
+fn fill_metadata(body: &mut Value, meta: &mut Meta, api_version: &str) {
     let Some(map) = body.get_mut("metadata").and_then(Value::as_object_mut) else {
         return;
     };
     map.insert("resourceVersion".into(), json!(meta.rv.to_string()));
-    let managed = meta.managed.to_json(api_version);
+    let managed = meta.managed.render(api_version);
     if managed.as_array().is_some_and(Vec::is_empty) {
         map.shift_remove("managedFields");
     } else {
@@ -229,6 +229,7 @@ pub(crate) struct World {
     pub(crate) pods: BTreeMap<String, Pod>,
     pub(crate) events: BTreeMap<String, Event>,
     event_keys: BTreeMap<String, String>,
+    events_created: u64,
     pub(crate) hpas: BTreeMap<String, Hpa>,
     /// ReplicaSet uids by owner uid, oldest first.
     rs_by_owner: BTreeMap<String, Vec<String>>,
@@ -248,6 +249,7 @@ impl World {
             pods: BTreeMap::new(),
             events: BTreeMap::new(),
             event_keys: BTreeMap::new(),
+            events_created: 0,
             hpas: BTreeMap::new(),
             rs_by_owner: BTreeMap::new(),
             nodes,
@@ -349,6 +351,10 @@ impl World {
             .commit(&mut event, Some(&writer), None, EventType::Added);
         self.events.insert(uid.clone(), event);
         self.event_keys.insert(key, uid);
+        self.events_created += 1;
+        if self.events_created % 1024 == 0 {
+            self.expire_events();
+        }
     }
 
     /// The Deployment `namespace/name` (not being deleted).
@@ -394,7 +400,8 @@ impl World {
         Some(rs)
     }
 
-    /// Drops Events older than the API server's one-hour TTL (as it would before a list).
+    /// Deletes Events whose last update is older than the API server's one-hour TTL
+    /// (a DELETED record each when recording).
     pub(crate) fn expire_events(&mut self) {
         let horizon = self.core.now - 3_600_000;
         let expired: Vec<String> = self
@@ -404,7 +411,12 @@ impl World {
             .map(|e| e.meta.uid.clone())
             .collect();
         for uid in expired {
-            self.events.remove(&uid);
+            let Some(mut event) = self.events.remove(&uid) else {
+                continue;
+            };
+            if self.core.recording {
+                self.core.commit(&mut event, None, None, EventType::Deleted);
+            }
         }
         let events = &self.events;
         self.event_keys.retain(|_, uid| events.contains_key(uid));
