@@ -178,7 +178,7 @@ pub struct History {
     /// Trace-wide facts.
     pub facts: TraceFacts,
     listing: HashMap<String, HashSet<ObjectId>>,
-    synced_once: HashSet<String>,
+    first_sync_line: HashMap<String, u64>,
     kind_resources: HashMap<(String, String), String>,
 }
 
@@ -212,7 +212,7 @@ impl History {
             }
             Record::Synced { ts, resource, .. } => {
                 self.count_type("SYNCED");
-                self.apply_synced(*ts, resource);
+                self.apply_synced(line, *ts, resource);
             }
             Record::Gap {
                 ts,
@@ -319,8 +319,11 @@ impl History {
         id
     }
 
-    fn apply_synced(&mut self, ts: Timestamp, resource: &str) {
-        let relist = !self.synced_once.insert(resource.to_string());
+    fn apply_synced(&mut self, line: u64, ts: Timestamp, resource: &str) {
+        let relist = self.first_sync_line.contains_key(resource);
+        self.first_sync_line
+            .entry(resource.to_string())
+            .or_insert(line);
         self.facts.syncs.push(SyncInfo {
             ts,
             resource: resource.to_string(),
@@ -371,6 +374,21 @@ impl History {
             offset,
             len: json.len(),
         }
+    }
+
+    /// Whether the object was in the first list of its resource: it existed before recording began.
+    pub fn listed_at_start(&self, id: ObjectId) -> bool {
+        self.objects[id].first().event == EventType::Listed && !self.first_seen_in_relist(id)
+    }
+
+    /// Whether the object was first seen in a re-list: it appeared while its watch was down.
+    pub fn first_seen_in_relist(&self, id: ObjectId) -> bool {
+        let first = self.objects[id].first();
+        first.event == EventType::Listed
+            && self
+                .resource_of(id)
+                .and_then(|resource| self.first_sync_line.get(&resource))
+                .is_some_and(|&sync_line| sync_line < first.line)
     }
 
     /// All objects, indexed by [`ObjectId`].

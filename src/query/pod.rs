@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{trace_warnings, Loaded};
 use crate::graph::{Change, ChangeKind, Confidence, Owner};
-use crate::history::{History, ObjectId};
+use crate::history::{Gone, History, ObjectId};
 use crate::render::duration_words;
 use crate::workload::deployment::{DeploymentModel, ScaleCause};
 use crate::workload::events::occurrences_about;
@@ -247,6 +247,16 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
         &restarts.before_trace,
         &restarts.notes,
     );
+    if history.first_seen_in_relist(pod) {
+        let object = history.object(pod);
+        let created = object
+            .created
+            .map_or("unknown".to_string(), |c| c.to_string());
+        warnings.push(format!(
+            "the pod was created while its watch was down: first seen in a re-list at {} (creationTimestamp {created}); its early records are missing",
+            object.first().ts
+        ));
+    }
     warnings.extend(trace_warnings(loaded));
     let object = history.object(pod);
     Ok(PodReport {
@@ -294,7 +304,10 @@ fn resolve(
     let found = history.by_name("Pod", query.namespace.as_deref(), &query.name);
     match found.as_slice() {
         [] => Err(QueryError::NotFound {
-            name: query.name.clone(),
+            name: match &query.namespace {
+                Some(ns) => format!("{ns}/{}", query.name),
+                None => query.name.clone(),
+            },
             near: near_matches(history, query),
         }),
         [only] => Ok(*only),
@@ -319,26 +332,30 @@ fn resolve(
 
 /// Pods whose names are close to the one asked for (shared prefix or small edit distance).
 fn near_matches(history: &History, query: &PodQuery) -> Vec<String> {
-    let mut scored: Vec<(usize, String)> = history
+    // Rank by edit distance, preferring the namespace asked for; the exact name in another
+    // namespace is the best hint when `-n` was wrong.
+    let mut scored: Vec<(bool, usize, String)> = history
         .of_kind("Pod")
         .map(|id| history.object(id))
-        .filter(|o| {
-            query
+        .map(|o| {
+            let elsewhere = query
                 .namespace
                 .as_deref()
-                .is_none_or(|ns| ns == o.namespace)
+                .is_some_and(|ns| ns != o.namespace);
+            let distance = strsim::levenshtein(&o.name, &query.name);
+            (elsewhere, distance, format!("{}/{}", o.namespace, o.name))
         })
-        .map(|o| {
-            (
-                strsim::levenshtein(&o.name, &query.name),
-                format!("{}/{}", o.namespace, o.name),
-            )
+        .filter(|(elsewhere, distance, _)| {
+            *distance <= query.name.len().max(4) / 2 && (!elsewhere || *distance == 0)
         })
-        .filter(|(distance, _)| *distance <= query.name.len().max(4) / 2)
         .collect();
     scored.sort();
     scored.dedup();
-    scored.into_iter().take(5).map(|(_, name)| name).collect()
+    scored
+        .into_iter()
+        .take(5)
+        .map(|(_, _, name)| name)
+        .collect()
 }
 
 type Lineage = (Vec<LineageEntry>, Option<ObjectId>, Option<ObjectId>);
@@ -457,10 +474,16 @@ fn created(
                     name: old.name.clone(),
                     uid: old.uid.clone(),
                 }),
-                format!(
-                    "pod {} went away while the spec did not change; the ReplicaSet replaced it",
-                    old.name
-                ),
+                match old.gone {
+                    Some(Gone::MissingAtRelist(relist)) => format!(
+                        "pod {} vanished while the pod watch was down (missing from the re-list at {relist}) and nothing in the spec changed; the ReplicaSet replaced it",
+                        old.name
+                    ),
+                    _ => format!(
+                        "pod {} went away while the spec did not change; the ReplicaSet replaced it",
+                        old.name
+                    ),
+                },
             )
         }
         Some(Arrival::BeforeTrace) => (

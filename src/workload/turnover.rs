@@ -18,7 +18,6 @@ use super::replicaset::ReplicaSetTimeline;
 use super::WATCH_SKEW;
 use crate::graph::{CausalGraph, Change};
 use crate::history::{Gone, History, ObjectId};
-use crate::trace::EventType;
 
 /// Why a pod was created.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,7 +116,7 @@ pub fn turnover(
         match step {
             Step::Replicas { from, to } => state.scale(ts, from, to),
             Step::Leave(pod) => state.leave(ts, pod),
-            Step::Arrive(pod) => state.arrive(pod),
+            Step::Arrive(pod) => state.arrive(ts, pod),
         }
     }
     state.out
@@ -131,6 +130,8 @@ struct Replay<'a> {
     pods: Vec<ObjectId>,
     up: VecDeque<Slot>,
     down: VecDeque<Slot>,
+    /// Pods that arrived with no open slot, and when: a later-noticed departure may explain them.
+    unexplained: Vec<(ObjectId, Timestamp)>,
     out: Turnover,
 }
 
@@ -154,6 +155,7 @@ impl<'a> Replay<'a> {
             pods,
             up: VecDeque::new(),
             down: VecDeque::new(),
+            unexplained: Vec::new(),
             out: Turnover::default(),
         }
     }
@@ -161,7 +163,7 @@ impl<'a> Replay<'a> {
     /// Every step in trace order; pods listed at the start count as already there.
     fn steps(&mut self) -> Vec<(Timestamp, u64, Step)> {
         let mut steps = Vec::new();
-        let listed_rs = self.history.object(self.rs.id).seen_from_start();
+        let listed_rs = self.history.listed_at_start(self.rs.id);
         let mut replicas = 0;
         for (index, point) in self.rs.points.iter().enumerate() {
             if index == 0 && listed_rs {
@@ -191,10 +193,14 @@ impl<'a> Replay<'a> {
         }
         for &pod in &self.pods {
             let object = self.history.object(pod);
-            if self.is_baseline(pod) {
+            if self.history.listed_at_start(pod) {
                 self.out.arrivals.insert(pod, Arrival::BeforeTrace);
             } else {
-                steps.push((object.first().ts, object.first().line, Step::Arrive(pod)));
+                steps.push((
+                    self.arrival_time(pod),
+                    object.first().line,
+                    Step::Arrive(pod),
+                ));
             }
             if let Some(ts) = departure_time(self.history, pod) {
                 let line = object
@@ -214,17 +220,21 @@ impl<'a> Replay<'a> {
         steps
     }
 
-    fn is_baseline(&self, pod: ObjectId) -> bool {
+    /// When a pod arrived: its first record, or, when a re-list after a watch gap first showed it,
+    /// its creationTimestamp (it was created while nobody watched).
+    fn arrival_time(&self, pod: ObjectId) -> Timestamp {
         let object = self.history.object(pod);
-        let first_gap = self.history.facts.gaps.first().map(|g| g.ts);
-        object.first().event == EventType::Listed
-            && first_gap.is_none_or(|gap| object.first().ts < gap)
+        let first = object.first().ts;
+        match object.created {
+            Some(created) if self.history.first_seen_in_relist(pod) && created < first => created,
+            _ => first,
+        }
     }
 
     fn baseline_alive(&self) -> usize {
         self.pods
             .iter()
-            .filter(|&&p| self.is_baseline(p))
+            .filter(|&&p| self.history.listed_at_start(p))
             .filter(|&&p| {
                 let first = self.history.object(p).first();
                 first.deletion_timestamp.is_none()
@@ -270,18 +280,39 @@ impl<'a> Replay<'a> {
 
     fn leave(&mut self, ts: Timestamp, pod: ObjectId) {
         let why = self.departure_reason(ts, pod);
-        let replaced = matches!(why, Departure::External | Departure::Disrupted(_));
-        if replaced {
-            self.up.push_back(Slot::Replace(pod));
-        }
-        self.out.departures.insert(
-            pod,
-            DepartureInfo {
-                time: ts,
-                why,
-                replaced_by: None,
-            },
+        // A pod that vanished during a watch gap was replaced too, whatever removed it.
+        let replaced = matches!(
+            why,
+            Departure::External | Departure::Disrupted(_) | Departure::Unknown(_)
         );
+        let mut replaced_by = None;
+        if replaced {
+            replaced_by = self.adopt_unexplained_arrival(pod);
+            if replaced_by.is_none() {
+                self.up.push_back(Slot::Replace(pod));
+            }
+        }
+        let info = DepartureInfo {
+            time: ts,
+            why,
+            replaced_by,
+        };
+        self.out.departures.insert(pod, info);
+    }
+
+    /// A departure noticed late (at a re-list) explains a pod that arrived after the departed
+    /// pod's last record with no open slot: that pod was its replacement.
+    fn adopt_unexplained_arrival(&mut self, departed: ObjectId) -> Option<ObjectId> {
+        let last_seen = self.history.object(departed).last().ts;
+        let index = self
+            .unexplained
+            .iter()
+            .position(|(_, at)| *at >= last_seen)?;
+        let (pod, _) = self.unexplained.remove(index);
+        self.out
+            .arrivals
+            .insert(pod, Arrival::Replaced { pod: departed });
+        Some(pod)
     }
 
     fn departure_reason(&mut self, ts: Timestamp, pod: ObjectId) -> Departure {
@@ -296,9 +327,10 @@ impl<'a> Replay<'a> {
             return Departure::Scaled { cause, change, at };
         }
         if let Some(Gone::MissingAtRelist(_)) = self.history.object(pod).gone {
-            return Departure::Unknown(
-                "deleted while the watch was down (missing from a re-list)".to_string(),
-            );
+            let last = self.history.object(pod).last().ts;
+            return Departure::Unknown(format!(
+                "deleted while its watch was down, at an unknown time between its last record ({last}) and the re-list ({ts})"
+            ));
         }
         Departure::External
     }
@@ -319,7 +351,7 @@ impl<'a> Replay<'a> {
         })
     }
 
-    fn arrive(&mut self, pod: ObjectId) {
+    fn arrive(&mut self, ts: Timestamp, pod: ObjectId) {
         let arrival = match self.up.pop_front() {
             Some(Slot::Scaled { cause, change, at }) => Arrival::Scaled { cause, change, at },
             Some(Slot::Replace(old)) => {
@@ -328,9 +360,13 @@ impl<'a> Replay<'a> {
                 }
                 Arrival::Replaced { pod: old }
             }
-            None => Arrival::Unknown(
-                "its ReplicaSet had no open slot: no replica increase or pod loss recorded before it".to_string(),
-            ),
+            None => {
+                self.unexplained.push((pod, ts));
+                Arrival::Unknown(
+                    "its ReplicaSet had no open slot: no replica increase or pod loss recorded before it"
+                        .to_string(),
+                )
+            }
         };
         self.out.arrivals.insert(pod, arrival);
     }

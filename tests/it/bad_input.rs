@@ -231,3 +231,24 @@ fn stdin_is_read_when_the_trace_is_a_dash() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains("whole: END present"));
 }
+
+#[test]
+fn a_wrong_namespace_suggests_the_same_name_in_its_real_namespace() {
+    let dir = temp();
+    let path = dir.path().join("t.ndjson.zst");
+    write_trace(&path, &two_pods(), true, true);
+    let out = kblame(&[
+        "analyze",
+        path.to_str().unwrap(),
+        "--pod",
+        "app-abc-22222",
+        "-n",
+        "prod",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("no pod prod/app-abc-22222 in the trace; did you mean demo/app-abc-22222?"),
+        "{err}"
+    );
+}
