@@ -130,6 +130,9 @@ pub struct Deleted {
     pub evidence: String,
     /// The pod's state in its last record before its deletion began.
     pub state_before: Option<PodState>,
+    /// False when the deletion was not seen (it vanished during a watch gap) and `time` is only
+    /// the re-list that noticed it.
+    pub time_exact: bool,
 }
 
 /// Why the restarts are (or are not) blamed on the revision's change.
@@ -568,6 +571,13 @@ fn deleted(context: &Context<'_>, info: &DepartureInfo) -> Deleted {
         .take_while(|v| v.ts < info.time)
         .last()
         .map(|v| state_of(&pod_at(history, v)));
+    let object = history.object(context.pod);
+    let seen_leaving = object
+        .versions
+        .iter()
+        .any(|v| v.deletion_timestamp.is_some())
+        || object.last().event == crate::trace::EventType::Deleted;
+    let time_exact = seen_leaving || !matches!(object.gone, Some(Gone::MissingAtRelist(_)));
     Deleted {
         time: info.time,
         reason,
@@ -575,6 +585,7 @@ fn deleted(context: &Context<'_>, info: &DepartureInfo) -> Deleted {
         replaced_by,
         evidence,
         state_before,
+        time_exact,
     }
 }
 

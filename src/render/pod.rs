@@ -259,7 +259,12 @@ fn ending<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
                 "preempted" => "by preemption".to_string(),
                 _ => "for an unknown reason".to_string(),
             };
-            writeln!(out, "went away {} {why}", clock(d.time))?;
+            let when = if d.time_exact {
+                clock(d.time)
+            } else {
+                format!("by {} (unseen: its watch was down)", clock(d.time))
+            };
+            writeln!(out, "went away {when} {why}")?;
             writeln!(out, "  evidence: {}", d.evidence)?;
             if let Some(state) = d.state_before.as_ref().filter(|s| !s.ready) {
                 writeln!(out, "  it was not ready then: {}", describe(state))?;

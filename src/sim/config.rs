@@ -283,6 +283,8 @@ pub struct DeploymentConfig {
     pub max_unavailable: Option<IntOrPercent>,
     /// `progressDeadlineSeconds` if the user sets it (default 600).
     pub progress_deadline_seconds: Option<i64>,
+    /// The pod template's `priorityClassName`, if any.
+    pub priority_class: Option<String>,
 }
 
 impl DeploymentConfig {
@@ -301,6 +303,7 @@ impl DeploymentConfig {
             max_surge: None,
             max_unavailable: None,
             progress_deadline_seconds: None,
+            priority_class: None,
         }
     }
 
@@ -337,6 +340,12 @@ impl DeploymentConfig {
     ) -> DeploymentConfig {
         self.max_surge = Some(max_surge);
         self.max_unavailable = Some(max_unavailable);
+        self
+    }
+
+    /// Sets the pod template's `priorityClassName`.
+    pub fn priority_class(mut self, name: &str) -> DeploymentConfig {
+        self.priority_class = Some(name.to_string());
         self
     }
 
@@ -409,7 +418,12 @@ impl DeploymentConfig {
             .iter()
             .map(ContainerConfig::manifest)
             .collect();
-        json!({"metadata": metadata, "spec": {"containers": containers}})
+        let mut spec = Map::new();
+        spec.insert("containers".into(), Value::Array(containers));
+        if let Some(class) = &self.priority_class {
+            spec.insert("priorityClassName".into(), json!(class));
+        }
+        json!({"metadata": metadata, "spec": spec})
     }
 
     /// The pod template as the API server stores it, defaults filled in.
@@ -425,17 +439,18 @@ impl DeploymentConfig {
             .iter()
             .map(ContainerConfig::stored)
             .collect();
-        json!({
-            "metadata": metadata,
-            "spec": {
-                "containers": containers,
-                "restartPolicy": "Always",
-                "terminationGracePeriodSeconds": 30,
-                "dnsPolicy": "ClusterFirst",
-                "securityContext": {},
-                "schedulerName": "default-scheduler"
-            }
-        })
+        let mut spec = json!({
+            "containers": containers,
+            "restartPolicy": "Always",
+            "terminationGracePeriodSeconds": 30,
+            "dnsPolicy": "ClusterFirst",
+            "securityContext": {},
+            "schedulerName": "default-scheduler"
+        });
+        if let (Some(class), Some(map)) = (&self.priority_class, spec.as_object_mut()) {
+            map.insert("priorityClassName".into(), json!(class));
+        }
+        json!({"metadata": metadata, "spec": spec})
     }
 
     /// The `kubectl.kubernetes.io/last-applied-configuration` text kubectl writes for this manifest.
@@ -566,4 +581,16 @@ pub(crate) fn memory_mib(quantity: &str) -> Option<i64> {
         _ => return None,
     };
     Some(number * unit)
+}
+
+/// Parses a CPU quantity such as `250m`, `1` or `1.5` into millicores.
+pub(crate) fn cpu_millis(quantity: &str) -> Option<i64> {
+    if let Some(milli) = quantity.strip_suffix('m') {
+        return milli.parse().ok();
+    }
+    let (whole, fraction) = quantity.split_once('.').unwrap_or((quantity, ""));
+    let whole: i64 = whole.parse().ok()?;
+    let digits = format!("{fraction:0<3}");
+    let fraction: i64 = digits.get(..3)?.parse().ok()?;
+    Some(whole * 1000 + fraction)
 }

@@ -16,6 +16,10 @@ pub(crate) enum Deletion {
     External,
     /// The garbage collector, because the owner went away.
     Cascade,
+    /// The scheduler, to make room for a higher-priority pod.
+    Preempted,
+    /// Not a deletion: the kubelet evicted it under node pressure (it stays, `Failed`).
+    Evicted,
 }
 
 const FOREGROUND: &str = "foregroundDeletion";
@@ -46,7 +50,7 @@ impl World {
             self.core.commit(&mut pod, None, None, EventType::Deleted)
         };
         self.record_deletion(truth, &commit, &why);
-        if why == Deletion::External {
+        if matches!(why, Deletion::External | Deletion::Preempted) {
             if let Some(rs) = self.replicasets.get_mut(&rs_uid) {
                 rs.debts.push_back(name.clone());
             }
@@ -73,13 +77,17 @@ impl World {
         }
     }
 
-    fn record_deletion(&mut self, truth: usize, commit: &Commit, why: &Deletion) {
+    /// Notes in the ground truth why the pod went away, at the time of this commit.
+    pub(crate) fn record_deletion(&mut self, truth: usize, commit: &Commit, why: &Deletion) {
         let (reason, manager) = match why {
             Deletion::Controller(Cause::Rollout(m)) => ("rollout", Some(m.clone())),
             Deletion::Controller(Cause::Scale(m)) => ("scale-down", Some(m.clone())),
             Deletion::External => ("external-delete", None),
             Deletion::Cascade => ("cascade-delete", None),
+            Deletion::Preempted => ("preempted", None),
+            Deletion::Evicted => ("evicted", None),
         };
+        self.mark_hidden(truth, commit);
         if let Some(entry) = self.book.pods.get_mut(truth) {
             entry.0.deleted = Some(DeletedTruth {
                 time: commit.truth_time(),
@@ -92,6 +100,8 @@ impl World {
 
     /// Bookkeeping once a pod object no longer exists.
     pub(crate) fn pod_gone(&mut self, rs_uid: &str, pod_uid: &str) {
+        self.unschedulable.remove(pod_uid);
+        self.retry_unschedulable();
         let Some(rs) = self.replicasets.get_mut(rs_uid) else {
             return;
         };

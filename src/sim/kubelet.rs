@@ -1,4 +1,4 @@
-//! The scheduler and the kubelet: binding, pulls, container runs, crashes, probes, back-off, stop.
+//! The kubelet: pulls, container runs, crashes, probes, back-off, stop.
 
 use serde_json::Value;
 
@@ -71,38 +71,6 @@ impl World {
         }
     }
 
-    /// The scheduler binds a pending pod to the least loaded node.
-    pub(crate) fn schedule_pod(&mut self, uid: &str) {
-        let Some(pod) = self.pods.get_mut(uid) else {
-            return;
-        };
-        if pod.node.is_some() || pod.meta.deleting() {
-            return;
-        }
-        let Some(node) = self.nodes.iter_mut().min_by_key(|n| (n.pods, n.index)) else {
-            return;
-        };
-        node.pods += 1;
-        pod.node = Some(node.index);
-        pod.node_name = Some(node.name.clone());
-        let message = format!(
-            "Successfully assigned {}/{} to {}",
-            pod.meta.namespace, pod.meta.name, node.name
-        );
-        pod.set_condition("PodScheduled", true, self.core.now, None, None);
-        self.core.commit(
-            pod,
-            Some(&Writer::status("kube-scheduler")),
-            None,
-            EventType::Modified,
-        );
-        let involved = Involved::of(&*pod, None);
-        self.record_event(involved, Reporter::Scheduler, false, "Scheduled", message);
-        self.pod_changed(uid);
-        let delay = self.core.jitter(400, 1200);
-        self.core.after(delay, Task::Sandbox(uid.to_string()));
-    }
-
     /// The kubelet admits the pod: first status, then each container's pull.
     pub(crate) fn start_sandbox(&mut self, uid: &str) {
         let now = self.core.now;
@@ -130,7 +98,7 @@ impl World {
     }
 
     /// Commits the pod's status as the kubelet.
-    fn write_pod_status(&mut self, uid: &str) -> Commit {
+    pub(crate) fn write_pod_status(&mut self, uid: &str) -> Commit {
         let Some(pod) = self.pods.get_mut(uid) else {
             return Commit::default();
         };
@@ -425,6 +393,7 @@ impl World {
         let first = c.exits == 1;
         pod.refresh_readiness(now);
         let commit = self.write_pod_status(uid);
+        self.note_hidden(uid, &commit);
         if let Some(c) = self.container(uid, index) {
             c.last_exit = Some((kind, commit.ts, commit.recorded));
         }
@@ -478,7 +447,7 @@ impl World {
             let time = Commit {
                 ts: at,
                 recorded,
-                paths: Vec::new(),
+                ..Commit::default()
             }
             .truth_time();
             let restart = RestartTruth {
@@ -568,8 +537,34 @@ impl World {
         self.core.after(delay, Task::Stopped(uid.to_string()));
     }
 
-    /// The containers of a deleted pod have exited; the kubelet reports the terminal phase.
+    /// The containers of a deleted or evicted pod have exited; the kubelet reports the terminal
+    /// phase. A deleted pod is then removed; an evicted one stays until the pod GC removes it.
     pub(crate) fn pod_stopped(&mut self, uid: &str) {
+        let Some(clean) = self.stop_containers(uid) else {
+            return;
+        };
+        if self.pods.get(uid).is_some_and(|p| p.eviction.is_some()) {
+            self.finish_eviction(uid);
+            return;
+        }
+        let now = self.core.now;
+        let Some(pod) = self.pods.get_mut(uid) else {
+            return;
+        };
+        pod.phase = if clean { "Succeeded" } else { "Failed" };
+        let reason = if clean { "PodCompleted" } else { "PodFailed" };
+        pod.set_condition("PodReadyToStartContainers", false, now, None, None);
+        pod.set_condition("Ready", false, now, Some(reason), None);
+        pod.set_condition("ContainersReady", false, now, Some(reason), None);
+        pod.ready_since = None;
+        self.write_pod_status(uid);
+        let delay = self.core.jitter(40, 300);
+        self.core.after(delay, Task::Remove(uid.to_string()));
+    }
+
+    /// Marks the running containers terminated with their SIGTERM exit codes; returns whether
+    /// every container exited 0 (`None` if the pod is gone).
+    fn stop_containers(&mut self, uid: &str) -> Option<bool> {
         let now = self.core.now;
         let exits: Vec<i32> = match self.pods.get(uid) {
             Some(pod) => pod
@@ -577,11 +572,9 @@ impl World {
                 .iter()
                 .map(|c| self.profile(&c.image).sigterm_exit)
                 .collect(),
-            None => return,
+            None => return None,
         };
-        let Some(pod) = self.pods.get_mut(uid) else {
-            return;
-        };
+        let pod = self.pods.get_mut(uid)?;
         let mut clean = true;
         for (c, code) in pod.containers.iter_mut().zip(exits) {
             if let ContainerState::Running { started_at } = c.state {
@@ -601,15 +594,7 @@ impl World {
             c.ready = false;
             c.started = false;
         }
-        pod.phase = if clean { "Succeeded" } else { "Failed" };
-        let reason = if clean { "PodCompleted" } else { "PodFailed" };
-        pod.set_condition("PodReadyToStartContainers", false, now, None, None);
-        pod.set_condition("Ready", false, now, Some(reason), None);
-        pod.set_condition("ContainersReady", false, now, Some(reason), None);
-        pod.ready_since = None;
-        self.write_pod_status(uid);
-        let delay = self.core.jitter(40, 300);
-        self.core.after(delay, Task::Remove(uid.to_string()));
+        Some(clean)
     }
 
     /// The kubelet's final delete (grace period 0): the pod is gone.

@@ -2,13 +2,16 @@
 //!
 //! [`Sim`] runs users' tools (kubectl client- and server-side apply, helm, rollout restart/undo,
 //! scale, delete), the deployment, ReplicaSet, garbage-collector and HPA controllers, the
-//! scheduler and the kubelet on a simulated clock with a fixed seed, and writes what a watch
-//! would deliver as a kblame trace. It also keeps ground truth ([`GroundTruth`]) of why each pod
-//! was created, restarted and removed. [`scenarios::all`] lists the fixture scenarios.
+//! scheduler (with CPU capacity, priorities and preemption) and the kubelet (with memory-pressure
+//! eviction) on a simulated clock with a fixed seed, and writes what a watch would deliver as a
+//! kblame trace, including broken watches and re-lists. It also keeps ground truth
+//! ([`GroundTruth`]) of why each pod was created, restarted and removed. [`scenarios::all`] lists
+//! the fixture scenarios.
 
 mod clock;
 mod config;
 mod deploy_ctrl;
+mod eviction;
 mod fields;
 mod gc;
 mod hpa;
@@ -17,16 +20,16 @@ mod model;
 mod rng;
 mod rs_ctrl;
 pub mod scenarios;
+mod scheduler;
 mod truth;
 mod user;
+mod watch;
 mod world;
 
 #[cfg(test)]
 mod tests;
 
 use std::io::{self, Write};
-
-use serde_json::Value;
 
 pub use clock::{parse_time, record_time, to_timestamp, utc, whole_seconds, Ms, MINUTE, SECOND};
 pub use config::{
@@ -40,7 +43,6 @@ pub use truth::{
 };
 
 use crate::trace::{EventType, Header, ResourceInfo, SourceInfo, TraceWriter, WriterOptions};
-use model::Object;
 use world::World;
 
 /// Where the trace goes: not started yet, being written, or finished.
@@ -83,6 +85,32 @@ impl<W: Write> Sim<W> {
             self.world.nodes = world::make_nodes(count);
         }
         self
+    }
+
+    /// Gives every node `millicores` of allocatable CPU (call after [`Sim::nodes`]); without it
+    /// nodes never run out of room.
+    pub fn allocatable_cpu(&mut self, millicores: i64) -> &mut Self {
+        for node in &mut self.world.nodes {
+            node.allocatable_cpu = Some(millicores);
+        }
+        self
+    }
+
+    /// Defines a PriorityClass (not recorded): pods whose template names it get its value as
+    /// `spec.priority` and may preempt lower-priority pods.
+    pub fn priority_class(&mut self, name: &str, value: i32) -> &mut Self {
+        self.world.priority_classes.insert(name.to_string(), value);
+        self
+    }
+
+    /// The kubelet of `node` sees only `available_mib` MiB of memory left. Below its 100Mi
+    /// hard-eviction threshold it reports MemoryPressure and evicts one pod, which stays
+    /// `Failed` / `Evicted`; the pressure ends five minutes later.
+    pub fn memory_pressure(&mut self, node: &str, available_mib: i64) -> &mut Self {
+        if let Some(index) = self.world.nodes.iter().position(|n| n.name == node) {
+            self.world.memory_pressure(index, available_mib);
+        }
+        self.drain()
     }
 
     /// Registers how an image behaves (unregistered images are healthy web servers).
@@ -306,55 +334,22 @@ impl<W: Write> Sim<W> {
         list
     }
 
-    fn list_everything(&mut self) {
-        for (info, store) in self.resources() {
-            let objects = self.listed(store);
-            for object in objects {
-                self.world.core.now += self.world.core.jitter(1, 4);
-                self.write(self.world.core.now, EventType::Listed, &object);
-            }
-            self.world.core.now += self.world.core.jitter(1, 4);
-            let rv = self.world.core.resource_version().to_string();
-            let ts = to_timestamp(self.world.core.now);
-            if let (Sink::Writing(writer), None) = (&mut self.sink, &self.error) {
-                if let Err(error) = writer.write_synced(ts, &info.path(), Some(&rv)) {
-                    self.error = Some(error);
-                }
-            }
-        }
-    }
-
-    /// The last written form of every object of a store, sorted by namespace and name.
-    fn listed(&self, store: &str) -> Vec<Value> {
-        fn collect<'a, O: Object + 'a>(objects: impl Iterator<Item = &'a O>) -> Vec<Value> {
-            let mut list: Vec<(&str, &str, &Value)> = objects
-                .map(|o| {
-                    (
-                        o.meta().namespace.as_str(),
-                        o.meta().name.as_str(),
-                        &o.meta().last,
-                    )
-                })
-                .collect();
-            list.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-            list.into_iter().map(|(_, _, v)| v.clone()).collect()
-        }
-        match store {
-            "deployments" => collect(self.world.deployments.values()),
-            "replicasets" => collect(self.world.replicasets.values()),
-            "pods" => collect(self.world.pods.values()),
-            "events" => collect(self.world.events.values()),
-            _ => collect(self.world.hpas.values()),
-        }
-    }
-
     fn mark_visible(&mut self) {
+        self.mark_deployments_visible();
+        self.mark_pods_visible();
+    }
+
+    fn mark_deployments_visible(&mut self) {
         let book = &mut self.world.book;
         for d in self.world.deployments.values() {
             if let Some(entry) = book.deployments.get_mut(d.truth) {
                 entry.1 = true;
             }
         }
+    }
+
+    fn mark_pods_visible(&mut self) {
+        let book = &mut self.world.book;
         for p in self.world.pods.values() {
             if let Some(entry) = book.pods.get_mut(p.truth) {
                 entry.1 = true;

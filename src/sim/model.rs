@@ -14,6 +14,8 @@ pub(crate) trait Object {
     const KIND: &'static str;
     /// `apiVersion`, e.g. `apps/v1`.
     const API_VERSION: &'static str;
+    /// The watched resource, as trace records name it, e.g. `apps/v1/deployments`.
+    const RESOURCE: &'static str;
     /// Whether spec changes bump `metadata.generation`.
     const HAS_GENERATION: bool = false;
     /// The object's metadata.
@@ -307,6 +309,7 @@ impl Deployment {
 impl Object for Deployment {
     const KIND: &'static str = "Deployment";
     const API_VERSION: &'static str = "apps/v1";
+    const RESOURCE: &'static str = "apps/v1/deployments";
     const HAS_GENERATION: bool = true;
 
     fn meta(&self) -> &Meta {
@@ -378,6 +381,7 @@ impl ReplicaSet {
 impl Object for ReplicaSet {
     const KIND: &'static str = "ReplicaSet";
     const API_VERSION: &'static str = "apps/v1";
+    const RESOURCE: &'static str = "apps/v1/replicasets";
     const HAS_GENERATION: bool = true;
 
     fn meta(&self) -> &Meta {
@@ -606,12 +610,48 @@ pub(crate) struct Pod {
     pub(crate) rs_uid: String,
     pub(crate) ready_since: Option<Ms>,
     pub(crate) truth: usize,
+    /// `spec.priority`.
+    pub(crate) priority: i32,
+    /// The CPU its containers request, in millicores.
+    pub(crate) cpu_millis: i64,
+    /// `status.reason` and `status.message` (e.g. `Evicted`), once terminal.
+    pub(crate) reason: Option<&'static str>,
+    /// See `reason`.
+    pub(crate) message: Option<String>,
+    /// `status.nominatedNodeName`, set when it preempted pods on that node.
+    pub(crate) nominated: Option<String>,
+    /// The kubelet's eviction message while it stops the pod's containers.
+    pub(crate) eviction: Option<String>,
 }
 
 impl Pod {
     /// Whether every container is ready.
     pub(crate) fn is_ready(&self) -> bool {
         !self.containers.is_empty() && self.containers.iter().all(|c| c.ready)
+    }
+
+    /// Whether it reached `Succeeded` or `Failed`.
+    pub(crate) fn is_terminal(&self) -> bool {
+        matches!(self.phase, "Succeeded" | "Failed")
+    }
+
+    /// Appends a condition set by another component (e.g. the scheduler's `DisruptionTarget`)
+    /// as `UpdatePodCondition` does; the kubelet's next write moves it before its own.
+    pub(crate) fn append_condition(
+        &mut self,
+        kind: &'static str,
+        reason: &'static str,
+        message: String,
+        now: Ms,
+    ) {
+        self.conditions.retain(|c| c.kind != kind);
+        self.conditions.push(PodCondition {
+            kind,
+            status: true,
+            last_transition: now,
+            reason: Some(reason),
+            message: Some(message),
+        });
     }
 
     /// Sets a condition, keeping its transition time when the status does not change.
@@ -687,6 +727,15 @@ impl Pod {
             let list = self.conditions.iter().map(pod_condition_json).collect();
             map.insert("conditions".into(), Value::Array(list));
         }
+        if let Some(message) = &self.message {
+            map.insert("message".into(), json!(message));
+        }
+        if let Some(reason) = self.reason {
+            map.insert("reason".into(), json!(reason));
+        }
+        if let Some(node) = &self.nominated {
+            map.insert("nominatedNodeName".into(), json!(node));
+        }
         if let Some(ip) = &self.host_ip {
             map.insert("hostIP".into(), json!(ip));
             map.insert("hostIPs".into(), json!([{"ip": ip}]));
@@ -731,6 +780,7 @@ fn pod_condition_json(c: &PodCondition) -> Value {
 impl Object for Pod {
     const KIND: &'static str = "Pod";
     const API_VERSION: &'static str = "v1";
+    const RESOURCE: &'static str = "v1/pods";
 
     fn meta(&self) -> &Meta {
         &self.meta
@@ -794,6 +844,28 @@ impl Involved {
             field_path,
         }
     }
+
+    /// The kubelet's reference to its Node (cluster-scoped; the UID is the node name).
+    pub(crate) fn node(name: &str) -> Involved {
+        Involved {
+            kind: "Node",
+            api_version: "",
+            namespace: String::new(),
+            name: name.to_string(),
+            uid: name.to_string(),
+            rv: 0,
+            field_path: None,
+        }
+    }
+
+    /// The namespace of Events about it: its own, or `default` for cluster-scoped objects.
+    pub(crate) fn event_namespace(&self) -> &str {
+        if self.namespace.is_empty() {
+            "default"
+        } else {
+            &self.namespace
+        }
+    }
 }
 
 /// A core/v1 Event.
@@ -813,6 +885,7 @@ pub(crate) struct Event {
 impl Object for Event {
     const KIND: &'static str = "Event";
     const API_VERSION: &'static str = "v1";
+    const RESOURCE: &'static str = "v1/events";
 
     fn meta(&self) -> &Meta {
         &self.meta
@@ -823,18 +896,7 @@ impl Object for Event {
     }
 
     fn body(&self, out: &mut Map<String, Value>) {
-        let i = &self.involved;
-        let mut involved = Map::new();
-        involved.insert("kind".into(), json!(i.kind));
-        involved.insert("namespace".into(), json!(i.namespace));
-        involved.insert("name".into(), json!(i.name));
-        involved.insert("uid".into(), json!(i.uid));
-        involved.insert("apiVersion".into(), json!(i.api_version));
-        involved.insert("resourceVersion".into(), json!(i.rv.to_string()));
-        if let Some(path) = &i.field_path {
-            involved.insert("fieldPath".into(), json!(path));
-        }
-        out.insert("involvedObject".into(), Value::Object(involved));
+        out.insert("involvedObject".into(), involved_json(&self.involved));
         out.insert("reason".into(), json!(self.reason));
         out.insert("message".into(), json!(self.message));
         let (component, host, instance) = match &self.reporter {
@@ -858,6 +920,27 @@ impl Object for Event {
         out.insert("reportingComponent".into(), json!(component));
         out.insert("reportingInstance".into(), json!(instance));
     }
+}
+
+/// An `involvedObject`, leaving out what a cluster-scoped reference lacks.
+fn involved_json(i: &Involved) -> Value {
+    let mut involved = Map::new();
+    involved.insert("kind".into(), json!(i.kind));
+    if !i.namespace.is_empty() {
+        involved.insert("namespace".into(), json!(i.namespace));
+    }
+    involved.insert("name".into(), json!(i.name));
+    involved.insert("uid".into(), json!(i.uid));
+    if !i.api_version.is_empty() {
+        involved.insert("apiVersion".into(), json!(i.api_version));
+    }
+    if i.rv > 0 {
+        involved.insert("resourceVersion".into(), json!(i.rv.to_string()));
+    }
+    if let Some(path) = &i.field_path {
+        involved.insert("fieldPath".into(), json!(path));
+    }
+    Value::Object(involved)
 }
 
 /// The HPA status fields its controller writes.
@@ -886,6 +969,7 @@ pub(crate) struct Hpa {
 impl Object for Hpa {
     const KIND: &'static str = "HorizontalPodAutoscaler";
     const API_VERSION: &'static str = "autoscaling/v2";
+    const RESOURCE: &'static str = "autoscaling/v2/horizontalpodautoscalers";
 
     fn meta(&self) -> &Meta {
         &self.meta
@@ -935,4 +1019,10 @@ pub(crate) struct Node {
     pub(crate) images: BTreeSet<String>,
     pub(crate) pods: usize,
     pub(crate) next_ip: u32,
+    /// Allocatable CPU in millicores; `None` for room without limit.
+    pub(crate) allocatable_cpu: Option<i64>,
+    /// Whether it reports MemoryPressure (tainted `node.kubernetes.io/memory-pressure:NoSchedule`).
+    pub(crate) memory_pressure: bool,
+    /// When the kubelet may report the pressure over (the pressure transition period).
+    pub(crate) pressure_until: Ms,
 }

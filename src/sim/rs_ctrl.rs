@@ -4,6 +4,7 @@ use std::cmp::Reverse;
 
 use serde_json::{json, Map, Value};
 
+use super::config::cpu_millis;
 use super::fields::Writer;
 use super::gc::Deletion;
 use super::model::{Cause, Involved, Meta, OwnerRef, Pod, Reporter, RsStatus};
@@ -138,9 +139,10 @@ impl World {
         rs.pods.insert(uid.clone());
         let template_spec = rs.template["spec"].clone();
         let containers = self.containers_for(&template_spec);
+        let priority = self.priority_of(&template_spec);
         let mut pod = Pod {
             meta,
-            spec: pod_spec(&template_spec, &token),
+            spec: pod_spec(&template_spec, &token, priority),
             node: None,
             node_name: None,
             phase: "Pending",
@@ -154,6 +156,12 @@ impl World {
             rs_uid: rs_uid.to_string(),
             ready_since: None,
             truth: self.book.pods.len(),
+            priority,
+            cpu_millis: requested_cpu(&template_spec),
+            reason: None,
+            message: None,
+            nominated: None,
+            eviction: None,
         };
         let commit = self.core.commit(
             &mut pod,
@@ -171,6 +179,7 @@ impl World {
             created,
             restarts: Vec::new(),
             deleted: None,
+            hidden_by_gap: commit.hidden,
         };
         if let Some(old) = &truth.created.replaces {
             self.note_replacement(&truth.namespace, old, &name);
@@ -179,7 +188,9 @@ impl World {
             (truth.namespace.clone(), name.clone()),
             self.book.pods.len(),
         );
-        self.book.pods.push((truth, commit.recorded));
+        self.book
+            .pods
+            .push((truth, commit.recorded && !commit.hidden));
         self.pods.insert(uid.clone(), pod);
         if let Some(rs) = self.replicasets.get(rs_uid) {
             let involved = Involved::of(rs, None);
@@ -194,6 +205,15 @@ impl World {
         }
         let delay = self.core.jitter(15, 60);
         self.core.after(delay, Task::Schedule(uid));
+    }
+
+    /// The value of the PriorityClass a pod template names (0 without one).
+    fn priority_of(&self, template_spec: &Value) -> i32 {
+        template_spec["priorityClassName"]
+            .as_str()
+            .and_then(|class| self.priority_classes.get(class))
+            .copied()
+            .unwrap_or(0)
     }
 
     fn note_replacement(&mut self, namespace: &str, old: &str, new: &str) {
@@ -258,9 +278,9 @@ fn string_map(value: &Value) -> std::collections::BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-/// The pod spec the API server stores for a template: service-account token volume, tolerations
-/// and the other admission defaults, in Go field order.
-fn pod_spec(template_spec: &Value, token: &str) -> Value {
+/// The pod spec the API server stores for a template: service-account token volume, tolerations,
+/// the priority of its PriorityClass and the other admission defaults, in Go field order.
+fn pod_spec(template_spec: &Value, token: &str, priority: i32) -> Value {
     let volume = format!("kube-api-access-{token}");
     let mut spec = Map::new();
     spec.insert("volumes".into(), json!([{"name": volume, "projected": {"sources": [
@@ -295,7 +315,10 @@ fn pod_spec(template_spec: &Value, token: &str) -> Value {
         {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
         {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}
     ]));
-    spec.insert("priority".into(), json!(0));
+    if let Some(class) = template_spec.get("priorityClassName") {
+        spec.insert("priorityClassName".into(), class.clone());
+    }
+    spec.insert("priority".into(), json!(priority));
     spec.insert("enableServiceLinks".into(), json!(true));
     spec.insert("preemptionPolicy".into(), json!("PreemptLowerPriority"));
     Value::Object(spec)
@@ -313,6 +336,17 @@ fn with_mount(container: &Value, mount: &Value) -> Value {
         }
     }
     Value::Object(out)
+}
+
+/// The CPU the containers request, in millicores.
+fn requested_cpu(template_spec: &Value) -> i64 {
+    template_spec["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["resources"]["requests"]["cpu"].as_str())
+        .filter_map(cpu_millis)
+        .sum()
 }
 
 /// Guaranteed, Burstable or BestEffort, from the containers' requests and limits.

@@ -136,6 +136,24 @@ pub fn all() -> Vec<Scenario> {
             seed: 11,
             script: cut_short,
         },
+        Scenario {
+            name: "evicted",
+            description: EVICTED,
+            seed: 12,
+            script: evicted,
+        },
+        Scenario {
+            name: "preempted",
+            description: PREEMPTED,
+            seed: 13,
+            script: preempted,
+        },
+        Scenario {
+            name: "watch-gap",
+            description: WATCH_GAP,
+            seed: 14,
+            script: watch_gap,
+        },
     ]
 }
 
@@ -472,4 +490,102 @@ fn cut_short(sim: &mut Sim) -> Ending {
     );
     sim.advance_to(day(22, 10, 40) + 25 * SECOND);
     Ending::Abandon
+}
+
+const EVICTED: &str = "Deployment reports/pdf-render (4 replicas of ghcr.io/acme/pdf-render:2.7.1, which uses about \
+180 MiB while its container `app` requests 64Mi) is healthy. At 12:03:17 node-1 runs low on memory (91Mi available, \
+below the kubelet's 100Mi hard-eviction threshold): the kubelet reports EvictionThresholdMet and evicts the node's pod \
+using the most memory above its request (Evicted event, then the pod's status: phase Failed, reason Evicted, \
+DisruptionTarget TerminationByKubelet, containers terminated). The pod is not deleted; the ReplicaSet controller no \
+longer counts it and creates a replacement, scheduled away from the tainted node. The pressure ends five minutes later.";
+
+fn evicted(sim: &mut Sim) -> Ending {
+    sim.image(
+        "ghcr.io/acme/pdf-render:2.7.1",
+        ImageProfile::healthy().memory(180),
+    );
+    sim.advance_to(day(11, 12, 0));
+    let container = ContainerConfig::new("app", "ghcr.io/acme/pdf-render:2.7.1")
+        .port(8080)
+        .request("cpu", "150m")
+        .request("memory", "64Mi")
+        .limit("memory", "512Mi")
+        .readiness(ProbeConfig::http("/healthz", 8080).period(5));
+    let config = DeploymentConfig::new("reports", "pdf-render")
+        .replicas(4)
+        .container(container);
+    sim.apply_deployment(&config, Tool::KubectlServerSideApply);
+    sim.advance_to(day(12, 0, 0)).start_trace();
+    sim.advance_to(day(12, 3, 17)).memory_pressure("node-1", 91);
+    sim.advance_to(day(12, 9, 0));
+    Ending::Finish
+}
+
+const PREEMPTED: &str = "Two nodes with 1930m allocatable CPU each run Deployment warehouse/etl-runner (4 replicas \
+requesting 800m, no PriorityClass, priority 0), two pods per node. At 06:02:05 helm installs \
+checkout/payment-gateway (1 replica requesting 500m, priorityClassName business-critical = 1000000). No node has room, \
+so the scheduler preempts the newest etl-runner pod on the node whose victims started last: a status patch adds \
+DisruptionTarget PreemptionByScheduler, the pod is deleted (graceful, 30 s) with a Preempted event, and the gateway pod \
+gets nominatedNodeName. The ReplicaSet creates a replacement at once, which stays Pending (FailedScheduling: \
+Insufficient cpu, no preemption victims); the gateway pod is bound once the victim is gone.";
+
+fn preempted(sim: &mut Sim) -> Ending {
+    sim.nodes(2)
+        .allocatable_cpu(1930)
+        .priority_class("business-critical", 1_000_000);
+    sim.image(
+        "ghcr.io/acme/etl-runner:5.0.3",
+        ImageProfile::healthy().sigterm_exit(143),
+    );
+    sim.advance_to(day(5, 10, 0));
+    let runner = ContainerConfig::new("runner", "ghcr.io/acme/etl-runner:5.0.3")
+        .request("cpu", "800m")
+        .request("memory", "512Mi")
+        .limit("memory", "1Gi");
+    let etl = DeploymentConfig::new("warehouse", "etl-runner")
+        .replicas(4)
+        .container(runner);
+    sim.apply_deployment(&etl, Tool::KubectlApply);
+    sim.advance_to(day(6, 0, 0)).start_trace();
+    sim.advance_to(day(6, 2, 5));
+    let gateway =
+        web_container("gateway", "ghcr.io/acme/payment-gateway:3.2.0", 8443).request("cpu", "500m");
+    let config = DeploymentConfig::new("checkout", "payment-gateway")
+        .priority_class("business-critical")
+        .container(gateway);
+    sim.apply_deployment(&config, Tool::Helm);
+    sim.advance_to(day(6, 5, 0));
+    Ending::Finish
+}
+
+const WATCH_GAP: &str = "Deployment inventory/stock-api (server-side applied) is scaled from 2 to 3 replicas at \
+15:30:25. At 15:31:10 the recorder's pod watch breaks: GAP for v1/pods (410 Gone, its resourceVersion was compacted \
+away), and its re-list only succeeds 40 s later. Meanwhile, at 15:31:22, `kubectl delete pod` removes the oldest pod \
+and the ReplicaSet creates a replacement: no pod record shows either (the Deployment, ReplicaSet and Event watches \
+keep recording). At 15:31:50 the recorder lists pods again (LISTED for the three pods that exist, then SYNCED): the \
+deleted pod is simply missing from the list and the replacement first appears there. Ground truth marks both \
+`hidden_by_gap`.";
+
+fn watch_gap(sim: &mut Sim) -> Ending {
+    sim.advance_to(day(14, 47, 0));
+    let config = DeploymentConfig::new("inventory", "stock-api")
+        .replicas(2)
+        .container(web_container("api", "ghcr.io/acme/stock-api:1.14.2", 8080));
+    sim.apply_deployment(&config, Tool::KubectlServerSideApply);
+    sim.advance_to(day(15, 30, 0)).start_trace();
+    sim.advance_to(day(15, 30, 25))
+        .scale("inventory", "stock-api", 3);
+    sim.advance_to(day(15, 31, 10));
+    let reason = sim.expired_watch_reason("v1/pods");
+    sim.break_watch("v1/pods", &reason);
+    sim.advance_to(day(15, 31, 22));
+    let victim = sim
+        .pod_names("inventory", "stock-api")
+        .first()
+        .cloned()
+        .unwrap_or_default();
+    sim.delete_pod("inventory", &victim);
+    sim.advance_to(day(15, 31, 50)).resume_watch("v1/pods");
+    sim.advance_to(day(15, 33, 30));
+    Ending::Finish
 }

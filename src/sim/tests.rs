@@ -97,3 +97,206 @@ fn the_seed_demo_rollout_times_out_while_revision_one_keeps_serving() {
         .filter(|p| p.revision == 1)
         .all(|p| p.deleted.is_none()));
 }
+
+fn generate(name: &str) -> super::scenarios::Fixture {
+    let scenario = all().into_iter().find(|s| s.name == name);
+    scenario
+        .expect("scenario exists")
+        .generate()
+        .expect("generates")
+}
+
+/// The records about the pod called `name`, in trace order.
+fn pod_records<'a>(lines: &'a [Value], name: &str) -> Vec<&'a Value> {
+    lines
+        .iter()
+        .filter(|l| l["object"]["kind"] == "Pod" && l["object"]["metadata"]["name"] == name)
+        .collect()
+}
+
+fn truth_of<'a>(fixture: &'a super::scenarios::Fixture, reason: &str) -> &'a super::PodTruth {
+    let found = fixture
+        .truth
+        .pods
+        .iter()
+        .find(|p| p.deleted.as_ref().is_some_and(|d| d.reason == reason));
+    found.expect("a pod with that deletion reason")
+}
+
+fn condition<'a>(status: &'a Value, kind: &str) -> Option<&'a Value> {
+    status["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == kind)
+}
+
+/// Phase Failed, reason Evicted, the kubelet's message, DisruptionTarget, containers terminated.
+fn assert_evicted_status(status: &Value) {
+    assert_eq!(status["phase"], "Failed");
+    assert_eq!(status["reason"], "Evicted");
+    let message = status["message"].as_str().expect("a message");
+    let expected = "The node was low on resource: memory. Threshold quantity: 100Mi, available: \
+        91Mi. Container app was using 180Mi, request is 64Mi, has larger consumption of memory. ";
+    assert_eq!(message, expected);
+    let target = condition(status, "DisruptionTarget").expect("DisruptionTarget");
+    assert_eq!(target["status"], "True");
+    assert_eq!(target["reason"], "TerminationByKubelet");
+    assert_eq!(target["message"], status["message"]);
+    assert_eq!(
+        condition(status, "Ready").expect("Ready")["status"],
+        "False"
+    );
+    let containers = status["containerStatuses"].as_array().expect("containers");
+    assert!(containers
+        .iter()
+        .all(|c| c["state"]["terminated"].is_object()));
+}
+
+/// The record's managedFields show the kubelet wrote `status.reason` through `status`.
+fn assert_kubelet_wrote_reason(record: &Value) {
+    let entries = record["object"]["metadata"]["managedFields"].as_array();
+    let kubelet = entries
+        .into_iter()
+        .flatten()
+        .find(|e| e["manager"] == "kubelet" && e["subresource"] == "status")
+        .expect("a kubelet status entry");
+    assert!(kubelet["fieldsV1"]["f:status"]["f:reason"].is_object());
+}
+
+#[test]
+fn the_evicted_pod_is_reported_failed_and_evicted_by_the_kubelet_and_stays() {
+    let fixture = generate("evicted");
+    let lines = lines(&fixture.trace);
+    let victim = truth_of(&fixture, "evicted");
+    let records = pod_records(&lines, &victim.name);
+    let failed = records
+        .iter()
+        .find(|r| r["object"]["status"]["phase"] == "Failed")
+        .expect("a record shows phase Failed");
+    let deleted = victim.deleted.as_ref().expect("deleted");
+    assert_eq!(failed["ts"].as_str(), Some(deleted.time.as_str()));
+    assert_eq!(deleted.change_manager, None);
+    let status = &failed["object"]["status"];
+    assert_evicted_status(status);
+    assert_kubelet_wrote_reason(failed);
+    assert!(
+        records.iter().all(|r| r["type"] != "DELETED"),
+        "the pod stays"
+    );
+    let event = lines
+        .iter()
+        .find(|l| l["object"]["kind"] == "Event" && l["object"]["reason"] == "Evicted");
+    let event = &event.expect("an Evicted event")["object"];
+    assert_eq!(event["type"], "Warning");
+    assert_eq!(event["source"]["component"], "kubelet");
+    assert_eq!(event["message"], status["message"]);
+    let replacement = deleted.replaced_by.as_deref().expect("replaced");
+    let new = fixture.truth.pods.iter().find(|p| p.name == replacement);
+    let new = new.expect("the replacement's truth");
+    assert_eq!(new.created.reason, "replacement");
+    assert_eq!(new.created.replaces.as_deref(), Some(victim.name.as_str()));
+}
+
+#[test]
+fn the_preemption_victim_is_marked_by_the_scheduler_before_it_is_deleted() {
+    let fixture = generate("preempted");
+    let lines = lines(&fixture.trace);
+    let victim = truth_of(&fixture, "preempted");
+    let records = pod_records(&lines, &victim.name);
+    let marked = records
+        .iter()
+        .position(|r| condition(&r["object"]["status"], "DisruptionTarget").is_some())
+        .expect("a record shows DisruptionTarget");
+    let target = condition(&records[marked]["object"]["status"], "DisruptionTarget");
+    assert_eq!(
+        target.expect("condition")["reason"],
+        "PreemptionByScheduler"
+    );
+    assert!(records[marked]["object"]["metadata"]["deletionTimestamp"].is_null());
+    let deleting = &records[marked + 1];
+    assert!(deleting["object"]["metadata"]["deletionTimestamp"].is_string());
+    let deleted = victim.deleted.as_ref().expect("deleted");
+    assert_eq!(deleting["ts"].as_str(), Some(deleted.time.as_str()));
+    assert_eq!(
+        records.last().map(|r| &r["type"]),
+        Some(&Value::from("DELETED"))
+    );
+    let preempted = lines.iter().any(|l| {
+        l["object"]["reason"] == "Preempted"
+            && l["object"]["involvedObject"]["name"] == victim.name.as_str()
+    });
+    assert!(preempted, "a Preempted event on the victim");
+    let replacement = deleted.replaced_by.as_deref().expect("replaced");
+    let new = fixture
+        .truth
+        .pods
+        .iter()
+        .find(|p| p.name == replacement)
+        .expect("truth");
+    assert_eq!(new.created.reason, "replacement");
+}
+
+#[test]
+fn the_watch_gap_writes_gap_then_relists_pods_then_synced_with_no_pod_record_between() {
+    let fixture = generate("watch-gap");
+    let lines = lines(&fixture.trace);
+    let gap = lines
+        .iter()
+        .position(|l| l["type"] == "GAP" && l["resource"] == "v1/pods")
+        .expect("a GAP for v1/pods");
+    let relist = gap
+        + lines[gap..]
+            .iter()
+            .position(|l| l["type"] == "LISTED")
+            .expect("a re-list after the GAP");
+    assert!(lines[gap..relist]
+        .iter()
+        .all(|l| l["object"]["kind"] != "Pod"));
+    assert!(lines[gap..relist]
+        .iter()
+        .any(|l| l["object"]["kind"] == "ReplicaSet"));
+    let synced = relist
+        + lines[relist..]
+            .iter()
+            .position(|l| l["type"] == "SYNCED")
+            .expect("SYNCED after the re-list");
+    assert_eq!(lines[synced]["resource"], "v1/pods");
+    let listed: Vec<&str> = lines[relist..synced]
+        .iter()
+        .map(|l| {
+            assert_eq!(l["type"], "LISTED");
+            l["object"]["metadata"]["name"].as_str().expect("name")
+        })
+        .collect();
+    let hidden: Vec<&super::PodTruth> = fixture
+        .truth
+        .pods
+        .iter()
+        .filter(|p| p.hidden_by_gap)
+        .collect();
+    assert_eq!(hidden.len(), 2);
+    let gone = truth_of(&fixture, "external-delete");
+    assert!(gone.hidden_by_gap && !listed.contains(&gone.name.as_str()));
+    let new = gone.deleted.as_ref().and_then(|d| d.replaced_by.as_deref());
+    assert!(new.is_some_and(|n| listed.contains(&n)));
+    assert_eq!(listed.len(), 3);
+}
+
+#[test]
+fn the_eviction_preemption_and_gap_scenarios_produce_the_same_bytes_twice() {
+    for name in ["evicted", "preempted", "watch-gap"] {
+        let (a, b) = (generate(name), generate(name));
+        assert_eq!(a.trace, b.trace, "{name}");
+        assert_eq!(a.truth, b.truth, "{name}");
+    }
+}
+
+#[test]
+fn cpu_quantities_parse_into_millicores() {
+    use super::config::cpu_millis;
+    assert_eq!(cpu_millis("250m"), Some(250));
+    assert_eq!(cpu_millis("2"), Some(2000));
+    assert_eq!(cpu_millis("1.5"), Some(1500));
+    assert_eq!(cpu_millis("0.25"), Some(250));
+    assert_eq!(cpu_millis("lots"), None);
+}

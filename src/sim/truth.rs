@@ -81,6 +81,10 @@ pub struct PodTruth {
     pub restarts: Vec<RestartTruth>,
     /// Why it went away, if it did.
     pub deleted: Option<DeletedTruth>,
+    /// Whether a fact above (creation, deletion or a restart) happened while the watch of pods
+    /// was broken, so the trace cannot show it (left out of the JSON when false).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub hidden_by_gap: bool,
 }
 
 /// Why a pod was created.
@@ -88,7 +92,8 @@ pub struct PodTruth {
 pub struct CreatedTruth {
     /// The ts of its ADDED record, or its creationTimestamp if before the trace.
     pub time: String,
-    /// `rollout`, `scale-up`, `replacement` or `before-trace`.
+    /// `rollout`, `scale-up`, `replacement` (of a deleted, evicted or preempted pod) or
+    /// `before-trace`.
     pub reason: String,
     /// The manager of the change that caused it.
     pub change_manager: Option<String>,
@@ -112,9 +117,10 @@ pub struct RestartTruth {
 /// Why a pod went away.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct DeletedTruth {
-    /// The ts of the first record showing the deletion (deletionTimestamp, or DELETED).
+    /// The ts of the first record showing the deletion (deletionTimestamp, or DELETED), or for
+    /// an eviction the first record showing phase Failed with reason Evicted.
     pub time: String,
-    /// `rollout`, `scale-down`, `external-delete` or `cascade-delete`.
+    /// `rollout`, `scale-down`, `external-delete`, `cascade-delete`, `preempted` or `evicted`.
     pub reason: String,
     /// The manager of the change that caused it.
     pub change_manager: Option<String>,

@@ -50,6 +50,8 @@ pub(crate) enum Task {
     Remove(String),
     Collect,
     Autoscale(String),
+    /// The kubelet of a node reports MemoryPressure (true) or its end (false).
+    NodeCondition(usize, bool),
 }
 
 /// What a commit did.
@@ -57,6 +59,8 @@ pub(crate) enum Task {
 pub(crate) struct Commit {
     pub(crate) ts: Ms,
     pub(crate) recorded: bool,
+    /// Whether its record was lost because the watch of its resource was broken.
+    pub(crate) hidden: bool,
     pub(crate) paths: Vec<String>,
 }
 
@@ -82,6 +86,10 @@ pub(crate) struct Core {
     queued: BTreeSet<Task>,
     pub(crate) out: Vec<Out>,
     pub(crate) recording: bool,
+    /// Resources (e.g. `v1/pods`) whose watch is broken: their changes are not recorded.
+    pub(crate) broken: BTreeSet<String>,
+    /// The last resourceVersion the recorder saw of each resource (record or list).
+    pub(crate) last_recorded: BTreeMap<String, u64>,
 }
 
 impl Core {
@@ -95,6 +103,8 @@ impl Core {
             queued: BTreeSet::new(),
             out: Vec::new(),
             recording: false,
+            broken: BTreeSet::new(),
+            last_recorded: BTreeMap::new(),
         }
     }
 
@@ -113,6 +123,13 @@ impl Core {
     pub(crate) fn after(&mut self, delay: Ms, task: Task) {
         self.seq += 1;
         self.tasks.insert((self.now + delay.max(1), self.seq), task);
+    }
+
+    /// Runs `task` `delay` ms from now, unless it is already queued.
+    pub(crate) fn once_after(&mut self, delay: Ms, task: Task) {
+        if self.queued.insert(task.clone()) {
+            self.after(delay, task);
+        }
     }
 
     /// Runs `task` within a few tens of ms, unless it is already queued.
@@ -168,17 +185,20 @@ impl Core {
         let meta = object.meta_mut();
         meta.rv = self.rv;
         fill_metadata(&mut body, meta, O::API_VERSION);
-        if let (true, Ok(object)) = (self.recording, to_raw_value(&body)) {
+        let hidden = self.recording && self.broken.contains(O::RESOURCE);
+        if let (true, false, Ok(object)) = (self.recording, hidden, to_raw_value(&body)) {
             self.out.push(Out {
                 ts: now,
                 event,
                 object,
             });
+            self.last_recorded.insert(O::RESOURCE.to_string(), self.rv);
         }
         meta.last = body;
         Commit {
             ts: now,
             recorded: self.recording,
+            hidden,
             paths,
         }
     }
@@ -207,6 +227,9 @@ pub(crate) fn make_nodes(count: usize) -> Vec<Node> {
             images: BTreeSet::new(),
             pods: 0,
             next_ip: 2,
+            allocatable_cpu: None,
+            memory_pressure: false,
+            pressure_until: 0,
         })
         .collect()
 }
@@ -235,6 +258,10 @@ pub(crate) struct World {
     rs_by_owner: BTreeMap<String, Vec<String>>,
     pub(crate) nodes: Vec<Node>,
     pub(crate) images: BTreeMap<String, ImageProfile>,
+    /// PriorityClass values by name.
+    pub(crate) priority_classes: BTreeMap<String, i32>,
+    /// Pods the scheduler could not place, retried when room may have been freed.
+    pub(crate) unschedulable: BTreeSet<String>,
     pub(crate) book: Book,
 }
 
@@ -254,6 +281,8 @@ impl World {
             rs_by_owner: BTreeMap::new(),
             nodes,
             images: BTreeMap::new(),
+            priority_classes: BTreeMap::new(),
+            unschedulable: BTreeSet::new(),
             book: Book::default(),
         }
     }
@@ -280,6 +309,7 @@ impl World {
             Task::Remove(uid) => self.remove_pod(&uid),
             Task::Collect => self.collect_garbage(),
             Task::Autoscale(uid) => self.autoscale(&uid),
+            Task::NodeCondition(node, pressure) => self.report_memory_pressure(node, pressure),
         }
     }
 
@@ -317,6 +347,20 @@ impl World {
         reason: &'static str,
         message: String,
     ) {
+        let annotations = BTreeMap::new();
+        self.record_annotated_event(involved, reporter, warning, reason, message, annotations);
+    }
+
+    /// Records an Event with annotations (as the kubelet's `AnnotatedEventf`), or counts a repeat.
+    pub(crate) fn record_annotated_event(
+        &mut self,
+        involved: Involved,
+        reporter: Reporter,
+        warning: bool,
+        reason: &'static str,
+        message: String,
+        annotations: BTreeMap<String, String>,
+    ) {
         let key = format!(
             "{}|{}|{reason}|{message}|{reporter:?}",
             involved.uid,
@@ -336,8 +380,10 @@ impl World {
         let now = self.core.now;
         let nanos = i128::from(now) * 1_000_000 + i128::from(self.core.rng.between(0, 999_999));
         let name = format!("{}.{:x}", involved.name, nanos);
+        let mut meta = Meta::new(involved.event_namespace(), &name, uid.clone(), now);
+        meta.annotations = annotations;
         let mut event = Event {
-            meta: Meta::new(&involved.namespace, &name, uid.clone(), now),
+            meta,
             involved,
             reason,
             message,
@@ -363,6 +409,21 @@ impl World {
             .values()
             .find(|d| d.meta.namespace == namespace && d.meta.name == name && !d.meta.deleting())
             .map(|d| d.meta.uid.clone())
+    }
+
+    /// Marks the pod's ground truth `hidden_by_gap` if this commit's record was lost to a
+    /// broken watch.
+    pub(crate) fn note_hidden(&mut self, pod_uid: &str, commit: &Commit) {
+        if let Some(truth) = self.pods.get(pod_uid).map(|p| p.truth) {
+            self.mark_hidden(truth, commit);
+        }
+    }
+
+    /// Marks ground-truth entry `truth` `hidden_by_gap` if this commit's record was lost.
+    pub(crate) fn mark_hidden(&mut self, truth: usize, commit: &Commit) {
+        if let (true, Some(entry)) = (commit.hidden, self.book.pods.get_mut(truth)) {
+            entry.0.hidden_by_gap = true;
+        }
     }
 
     /// The pod `namespace/name`.
