@@ -1,0 +1,155 @@
+//! Restart blame: are the restarts the revision's fault? Compared with other revisions' pods.
+
+use std::collections::BTreeMap;
+
+use super::report::{RestartEvidence, RevisionInfo};
+use super::Context;
+use crate::graph::{Change, Confidence};
+use crate::history::History;
+use crate::render::duration_words;
+use crate::workload::pod::{pod_at, running_since, total_restarts, Restart};
+use crate::workload::replicaset::ReplicaSetTimeline;
+
+/// Blames the restarts on the revision's change when other revisions' pods ran without restarts.
+pub(super) fn blame(
+    context: &Context<'_>,
+    restarts: &[Restart],
+    before: &BTreeMap<String, i64>,
+    revision: Option<&RevisionInfo>,
+) -> (Option<Change>, Option<RestartEvidence>) {
+    if restarts.is_empty() && before.is_empty() {
+        return (None, None);
+    }
+    let (Some(model), Some(timeline), Some(revision)) = (context.model, context.timeline, revision)
+    else {
+        return (
+            None,
+            Some(unknown_blame(
+                "the pod has no recorded Deployment to compare revisions",
+            )),
+        );
+    };
+    let Some(change) = revision.change.clone() else {
+        return (
+            None,
+            Some(unknown_blame(
+                "the change that made its revision is not known",
+            )),
+        );
+    };
+    let others: Vec<&ReplicaSetTimeline> = model
+        .replicasets
+        .iter()
+        .filter(|rs| rs.id != timeline.id)
+        .collect();
+    let runs: Vec<PeerRun> = others
+        .iter()
+        .flat_map(|rs| peer_runs(context.history, rs))
+        .collect();
+    if runs.is_empty() {
+        return (
+            None,
+            Some(unknown_blame(
+                "no other revision's pods are in the trace to compare with",
+            )),
+        );
+    }
+    let restarted: Vec<&PeerRun> = runs.iter().filter(|r| r.restarts > 0).collect();
+    if !restarted.is_empty() {
+        let text = format!(
+            "not blamed on the change: {} pod(s) of other revisions restarted too (e.g. {} of revision {})",
+            restarted.len(),
+            restarted[0].name,
+            restarted[0].revision.map_or("?".to_string(), |n| n.to_string())
+        );
+        return (
+            None,
+            Some(RestartEvidence {
+                confidence: Confidence::Medium,
+                text,
+            }),
+        );
+    }
+    let longest = runs.iter().map(|r| r.seconds).max().unwrap_or(0);
+    let first_restart = restarts.first().map(|r| r.time);
+    let made = change.time;
+    let quick = first_restart
+        .map(|t| made.duration_until(t).as_secs())
+        .unwrap_or(i64::MAX);
+    let confidence = if longest > quick {
+        Confidence::High
+    } else {
+        Confidence::Medium
+    };
+    let mut by_revision: BTreeMap<Option<i64>, usize> = BTreeMap::new();
+    for run in &runs {
+        *by_revision.entry(run.revision).or_insert(0) += 1;
+    }
+    let described: Vec<String> = by_revision
+        .iter()
+        .map(|(rev, n)| {
+            format!(
+                "revision {}'s {n} pod(s)",
+                rev.map_or("?".to_string(), |r| r.to_string())
+            )
+        })
+        .collect();
+    let text = format!(
+        "{} ran up to {} without a restart",
+        described.join(" and "),
+        duration_words(longest)
+    );
+    (Some(change), Some(RestartEvidence { confidence, text }))
+}
+
+fn unknown_blame(why: &str) -> RestartEvidence {
+    RestartEvidence {
+        confidence: Confidence::Low,
+        text: format!("cannot tell what caused the restarts: {why}"),
+    }
+}
+
+/// How long a pod of another revision was seen running, and how often it restarted meanwhile.
+struct PeerRun {
+    name: String,
+    revision: Option<i64>,
+    seconds: i64,
+    restarts: i64,
+}
+
+fn peer_runs(history: &History, rs: &ReplicaSetTimeline) -> Vec<PeerRun> {
+    let rs_uid = history.object(rs.id).uid.as_str();
+    let trace_end = history.facts.end;
+    history
+        .of_kind("Pod")
+        .filter(|&pod| {
+            let object = history.object(pod);
+            object
+                .versions
+                .iter()
+                .any(|v| v.controller_uid.as_deref() == Some(rs_uid))
+        })
+        .filter_map(|pod| {
+            let object = history.object(pod);
+            let first = pod_at(history, object.first());
+            let last = pod_at(history, object.last());
+            let since = running_since(&first).or(object.created)?;
+            // A pod still there at the end was watched until then: a restart would have been recorded.
+            let until = match object.gone {
+                None => trace_end.unwrap_or(object.last().ts),
+                Some(_) => object.deletion_started().unwrap_or(object.last().ts),
+            };
+            let before = if object.seen_from_start() {
+                total_restarts(&first)
+            } else {
+                0
+            };
+            Some(PeerRun {
+                name: object.name.clone(),
+                revision: rs.revision_at(object.first().ts),
+                seconds: since.duration_until(until).as_secs(),
+                restarts: total_restarts(&last) - before,
+            })
+        })
+        .collect()
+}

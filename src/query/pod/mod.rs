@@ -1,0 +1,354 @@
+//! `kblame analyze --pod`: which revision a pod belongs to, which change made it, why it restarted and why it went away.
+
+mod blame;
+mod find;
+mod report;
+
+pub use report::{
+    Created, Deleted, FinalState, LineageEntry, NameUid, PodQuery, PodRef, PodReport, QueryError,
+    RestartEvidence, RevisionInfo, Serving,
+};
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+
+use super::{trace_warnings, Loaded};
+use crate::graph::ChangeKind;
+use crate::history::{Gone, History, ObjectId};
+use crate::workload::deployment::{DeploymentModel, ScaleCause};
+use crate::workload::events::occurrences_about;
+use crate::workload::pod::{pod_at, restart_history, state_of};
+use crate::workload::replicaset::ReplicaSetTimeline;
+use crate::workload::turnover::{turnover, Arrival, Departure, DepartureInfo};
+use crate::workload::WATCH_SKEW;
+
+/// Answers `analyze --pod` on a loaded trace.
+pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, QueryError> {
+    let mut warnings = Vec::new();
+    let pod = find::resolve(&loaded.history, query, &mut warnings)?;
+    let history = &loaded.history;
+    let first = history.object(pod).first().ts;
+    let (lineage, replicaset, deployment) = find::lineage(loaded, pod, first, &mut warnings);
+    let model = deployment.map(|d| DeploymentModel::build(&loaded.history, &mut loaded.graph, d));
+    let history = &loaded.history;
+    let graph = &loaded.graph;
+    let timeline = replicaset.map(|rs| {
+        model
+            .as_ref()
+            .and_then(|m| m.replicasets.iter().find(|t| t.id == rs).cloned())
+            .unwrap_or_else(|| ReplicaSetTimeline::read(history, rs))
+    });
+    let moves = timeline
+        .as_ref()
+        .map(|t| turnover(history, graph, t, model.as_ref()))
+        .unwrap_or_default();
+    let revision = timeline
+        .as_ref()
+        .map(|t| revision_info(t, model.as_ref(), first));
+    let events = occurrences_about(history, graph, pod);
+    let restarts = restart_history(history, pod, &events);
+    let context = Context {
+        history,
+        model: model.as_ref(),
+        timeline: timeline.as_ref(),
+        pod,
+    };
+    let created = created(&context, moves.arrivals.get(&pod), revision.as_ref());
+    let deleted = moves
+        .departures
+        .get(&pod)
+        .map(|info| deleted(&context, info));
+    let (restart_cause, restart_evidence) = blame::blame(
+        &context,
+        &restarts.restarts,
+        &restarts.before_trace,
+        revision.as_ref(),
+    );
+    if let Some(model) = &model {
+        warnings.extend(model.notes.iter().cloned());
+    }
+    collect_warnings(
+        &mut warnings,
+        &revision,
+        &restarts.before_trace,
+        &restarts.notes,
+    );
+    if history.first_seen_in_relist(pod) {
+        let object = history.object(pod);
+        let created = object
+            .created
+            .map_or("unknown".to_string(), |c| c.to_string());
+        warnings.push(format!(
+            "the pod was created while its watch was down: first seen in a re-list at {} (creationTimestamp {created}); its early records are missing",
+            object.first().ts
+        ));
+    }
+    warnings.extend(trace_warnings(loaded));
+    let object = history.object(pod);
+    Ok(PodReport {
+        pod: PodRef {
+            namespace: object.namespace.clone(),
+            name: object.name.clone(),
+            uid: object.uid.clone(),
+        },
+        lineage,
+        revision,
+        created,
+        restarts: restarts.restarts,
+        restarts_before_trace: restarts.before_trace,
+        restart_cause,
+        restart_evidence,
+        deleted,
+        state: final_state(history, pod),
+        serving: serving(history, model.as_ref()),
+        warnings,
+    })
+}
+
+/// What the per-part functions share.
+pub(super) struct Context<'a> {
+    pub(super) history: &'a History,
+    pub(super) model: Option<&'a DeploymentModel>,
+    pub(super) timeline: Option<&'a ReplicaSetTimeline>,
+    pub(super) pod: ObjectId,
+}
+
+fn revision_info(
+    timeline: &ReplicaSetTimeline,
+    model: Option<&DeploymentModel>,
+    at: Timestamp,
+) -> RevisionInfo {
+    // The controller renumbers a ReplicaSet before it creates pods for the new number; allow for
+    // the ReplicaSet watch delivering that update after the pod.
+    let number = timeline.revision_at(at + WATCH_SKEW);
+    let change = number.and_then(|n| model?.revision(n)?.change.clone());
+    RevisionInfo {
+        number,
+        template_hash: timeline.template_hash.clone(),
+        change,
+        current_number: timeline.last().and_then(|p| p.revision),
+    }
+}
+
+fn created(
+    context: &Context<'_>,
+    arrival: Option<&Arrival>,
+    revision: Option<&RevisionInfo>,
+) -> Created {
+    let object = context.history.object(context.pod);
+    let time = if object.seen_from_start() {
+        object.created
+    } else {
+        Some(object.first().ts)
+    };
+    let made = revision.and_then(|r| r.change.clone());
+    let (reason, change, replaced, evidence) = match arrival {
+        Some(Arrival::Scaled {
+            cause: ScaleCause::Rollout,
+            change,
+            at,
+        }) => (
+            "rollout",
+            made.or_else(|| change.as_deref().cloned()),
+            None,
+            format!("its ReplicaSet was scaled up at {at} for the rollout of its revision"),
+        ),
+        Some(Arrival::Scaled {
+            cause: ScaleCause::ScaleUp,
+            change,
+            at,
+        }) => (
+            "scale-up",
+            change.as_deref().cloned(),
+            None,
+            format!("its ReplicaSet was scaled up at {at} after the Deployment's replicas went up"),
+        ),
+        Some(Arrival::Scaled { at, .. }) => (
+            "unknown",
+            None,
+            None,
+            format!("its ReplicaSet was scaled up at {at}, but the trace does not show why"),
+        ),
+        Some(Arrival::Replaced { pod }) => {
+            let old = context.history.object(*pod);
+            (
+                "replacement",
+                None,
+                Some(NameUid {
+                    name: old.name.clone(),
+                    uid: old.uid.clone(),
+                }),
+                match old.gone {
+                    Some(Gone::MissingAtRelist(relist)) => format!(
+                        "pod {} vanished while the pod watch was down (missing from the re-list at {relist}) and nothing in the spec changed; the ReplicaSet replaced it",
+                        old.name
+                    ),
+                    _ => format!(
+                        "pod {} went away while the spec did not change; the ReplicaSet replaced it",
+                        old.name
+                    ),
+                },
+            )
+        }
+        Some(Arrival::BeforeTrace) => (
+            "unknown",
+            None,
+            None,
+            "the pod already existed when the trace began".to_string(),
+        ),
+        Some(Arrival::Unknown(why)) => ("unknown", None, None, why.clone()),
+        None => (
+            "unknown",
+            None,
+            None,
+            "the pod has no recorded ReplicaSet".to_string(),
+        ),
+    };
+    Created {
+        time,
+        reason,
+        change,
+        replaced,
+        evidence,
+    }
+}
+
+fn deleted(context: &Context<'_>, info: &DepartureInfo) -> Deleted {
+    let history = context.history;
+    let replaced_by = info.replaced_by.map(|id| {
+        let o = history.object(id);
+        NameUid {
+            name: o.name.clone(),
+            uid: o.uid.clone(),
+        }
+    });
+    let (reason, change, evidence) = match &info.why {
+        Departure::Scaled {
+            cause: ScaleCause::Rollout,
+            change,
+            at,
+        } => (
+            "rollout",
+            change.as_deref().cloned(),
+            format!("its ReplicaSet was scaled down at {at} as a newer revision rolled out"),
+        ),
+        Departure::Scaled {
+            cause: ScaleCause::ScaleDown,
+            change,
+            at,
+        } => (
+            "scale-down",
+            change.as_deref().cloned(),
+            format!(
+                "its ReplicaSet was scaled down at {at} after the Deployment's replicas went down"
+            ),
+        ),
+        Departure::Scaled { at, .. } => (
+            "unknown",
+            None,
+            format!("its ReplicaSet was scaled down at {at}, but the trace does not show why"),
+        ),
+        Departure::Disrupted(d) => (d.reason, None, d.evidence.clone()),
+        Departure::External => (
+            "external-delete",
+            None,
+            "deleted while its ReplicaSet still wanted it and nothing in the spec changed"
+                .to_string(),
+        ),
+        Departure::Cascade { owner } => (
+            "cascade-delete",
+            None,
+            format!(
+                "its owner {} was being deleted",
+                history.object(*owner).display_name()
+            ),
+        ),
+        Departure::Unknown(why) => ("unknown", None, why.clone()),
+    };
+    let state_before = history
+        .object(context.pod)
+        .versions
+        .iter()
+        .take_while(|v| v.ts < info.time)
+        .last()
+        .map(|v| state_of(&pod_at(history, v)));
+    let object = history.object(context.pod);
+    let seen_leaving = object
+        .versions
+        .iter()
+        .any(|v| v.deletion_timestamp.is_some())
+        || object.last().event == crate::trace::EventType::Deleted;
+    let time_exact = seen_leaving || !matches!(object.gone, Some(Gone::MissingAtRelist(_)));
+    Deleted {
+        time: info.time,
+        reason,
+        change,
+        replaced_by,
+        evidence,
+        state_before,
+        time_exact,
+    }
+}
+
+fn final_state(history: &History, pod: ObjectId) -> FinalState {
+    let object = history.object(pod);
+    let last = object.last();
+    FinalState {
+        time: last.ts,
+        exists: object.gone.is_none(),
+        state: state_of(&pod_at(history, last)),
+    }
+}
+
+fn serving(history: &History, model: Option<&DeploymentModel>) -> Vec<Serving> {
+    let Some(model) = model else {
+        return Vec::new();
+    };
+    let mut out: Vec<Serving> = model
+        .replicasets
+        .iter()
+        .filter(|rs| history.object(rs.id).gone.is_none())
+        .filter_map(|rs| {
+            let last = rs.last()?;
+            (last.ready > 0).then(|| Serving {
+                revision: last.revision,
+                replicaset: history.object(rs.id).name.clone(),
+                ready: last.ready,
+                desired: last.replicas,
+            })
+        })
+        .collect();
+    out.sort_by_key(|s| s.revision);
+    out
+}
+
+fn collect_warnings(
+    warnings: &mut Vec<String>,
+    revision: &Option<RevisionInfo>,
+    before: &BTreeMap<String, i64>,
+    notes: &[String],
+) {
+    if let Some(change) = revision
+        .as_ref()
+        .and_then(|r| r.change.as_ref())
+        .filter(|c| c.before_trace)
+    {
+        let number = change.revision.map_or("?".to_string(), |n| n.to_string());
+        let what = match change.kind {
+            ChangeKind::Create => {
+                "it is the Deployment's first revision, with nothing to diff against"
+            }
+            _ => "its diff is against the previous revision's ReplicaSet template",
+        };
+        warnings.push(format!(
+            "revision {number} was made before the trace began; {what}"
+        ));
+    }
+    for (container, count) in before {
+        warnings.push(format!(
+            "container {container} had restarted {count} time(s) before the trace began; those restarts are not itemised"
+        ));
+    }
+    warnings.extend(notes.iter().cloned());
+}

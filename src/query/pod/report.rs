@@ -1,0 +1,190 @@
+//! The answer to `analyze --pod`, as plain serializable data (the JSON contract).
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::graph::{Change, Confidence};
+use crate::workload::pod::{PodState, Restart};
+
+/// Which pod to analyze.
+#[derive(Debug, Clone, Default)]
+pub struct PodQuery {
+    /// The pod's name.
+    pub name: String,
+    /// Its namespace; any namespace when `None`.
+    pub namespace: Option<String>,
+    /// Its UID, to choose among pods that shared the name.
+    pub uid: Option<String>,
+}
+
+/// A query that cannot be answered from the trace.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// No pod of that name (and namespace/UID) is in the trace.
+    #[error("no pod {name} in the trace{}", suggestion_text(.near))]
+    NotFound {
+        /// What was asked for.
+        name: String,
+        /// Pods with similar names, `namespace/name`.
+        near: Vec<String>,
+    },
+}
+
+fn suggestion_text(near: &[String]) -> String {
+    if near.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean {}?", near.join(", "))
+    }
+}
+
+/// namespace, name and UID of a pod.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PodRef {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// UID.
+    pub uid: String,
+}
+
+/// One step of the ownership chain, pod first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LineageEntry {
+    /// Kind.
+    pub kind: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// UID.
+    pub uid: String,
+    /// Whether the trace recorded this object (false: only named by an ownerReference).
+    pub recorded: bool,
+}
+
+/// The revision a pod belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RevisionInfo {
+    /// The revision number, from the ReplicaSet's annotation when the pod was created.
+    pub number: Option<i64>,
+    /// The `pod-template-hash`.
+    pub template_hash: Option<String>,
+    /// The change that made the revision.
+    pub change: Option<Change>,
+    /// The revision number the ReplicaSet carries at the end (differs after a rollback).
+    pub current_number: Option<i64>,
+}
+
+/// Why and when the pod was created.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Created {
+    /// When: the first record of the pod, or its creationTimestamp when it predates the trace.
+    #[serde(serialize_with = "crate::render::serialize_opt_ts")]
+    pub time: Option<Timestamp>,
+    /// `rollout`, `scale-up`, `replacement` or `unknown`.
+    pub reason: &'static str,
+    /// The change behind it.
+    pub change: Option<Change>,
+    /// For a replacement: the pod it replaced.
+    pub replaced: Option<NameUid>,
+    /// What this rests on, in words.
+    pub evidence: String,
+}
+
+/// A name and UID.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NameUid {
+    /// Name.
+    pub name: String,
+    /// UID.
+    pub uid: String,
+}
+
+/// Why and when the pod went away.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Deleted {
+    /// When its deletion began.
+    #[serde(serialize_with = "crate::render::serialize_ts")]
+    pub time: Timestamp,
+    /// `rollout`, `scale-down`, `evicted`, `preempted`, `external-delete`, `cascade-delete` or `unknown`.
+    pub reason: &'static str,
+    /// The change behind it.
+    pub change: Option<Change>,
+    /// The pod the ReplicaSet created in its place.
+    pub replaced_by: Option<NameUid>,
+    /// What this rests on, in words.
+    pub evidence: String,
+    /// The pod's state in its last record before its deletion began.
+    pub state_before: Option<PodState>,
+    /// False when the deletion was not seen (it vanished during a watch gap) and `time` is only
+    /// the re-list that noticed it.
+    pub time_exact: bool,
+}
+
+/// Why the restarts are (or are not) blamed on the revision's change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RestartEvidence {
+    /// How sure.
+    pub confidence: Confidence,
+    /// In words, e.g. "revision 1's 3 pods ran 41 min without a restart".
+    pub text: String,
+}
+
+/// The pod at the end of the trace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FinalState {
+    /// Time of its last record.
+    #[serde(serialize_with = "crate::render::serialize_ts")]
+    pub time: Timestamp,
+    /// Whether it still existed then.
+    pub exists: bool,
+    /// Its state.
+    #[serde(flatten)]
+    pub state: PodState,
+}
+
+/// A revision with ready pods at the end of the trace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Serving {
+    /// Revision number.
+    pub revision: Option<i64>,
+    /// Its ReplicaSet.
+    pub replicaset: String,
+    /// Ready pods.
+    pub ready: i64,
+    /// Desired pods.
+    pub desired: i64,
+}
+
+/// The answer to `analyze --pod`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PodReport {
+    /// The pod.
+    pub pod: PodRef,
+    /// Pod → ReplicaSet → Deployment.
+    pub lineage: Vec<LineageEntry>,
+    /// Its revision.
+    pub revision: Option<RevisionInfo>,
+    /// Why it was created.
+    pub created: Created,
+    /// Restarts seen during the trace.
+    pub restarts: Vec<Restart>,
+    /// Restarts before the pod's first record, by container.
+    pub restarts_before_trace: BTreeMap<String, i64>,
+    /// The change the restarts are blamed on.
+    pub restart_cause: Option<Change>,
+    /// Why (or why not).
+    pub restart_evidence: Option<RestartEvidence>,
+    /// Why it went away, if it did.
+    pub deleted: Option<Deleted>,
+    /// Its last recorded state.
+    pub state: FinalState,
+    /// Revisions with ready pods at the end.
+    pub serving: Vec<Serving>,
+    /// What the trace cannot know.
+    pub warnings: Vec<String>,
+}
