@@ -9,13 +9,13 @@
 use jiff::Timestamp;
 use serde_json::Value;
 
+use super::attribution::{attribute, Attribution, BeforeTraceClocks};
 use super::replicaset::{
     same_template, template_without_hash, ReplicaSetTimeline, REVISION_ANNOTATION,
 };
 use super::WATCH_SKEW;
-use crate::graph::{CausalGraph, Change, ChangeEvidence, ChangeKind, Confidence, ObjectRef};
+use crate::graph::{CausalGraph, Change, ChangeEvidence, ChangeKind, ObjectRef};
 use crate::history::diff::{diff_at, FieldChange};
-use crate::history::managed_fields::{parse_managed_fields, ManagedEntry};
 use crate::history::path::FieldPath;
 use crate::history::{History, ObjectId, Version};
 use crate::trace::EventType;
@@ -528,144 +528,6 @@ fn spec_changed(before: &Version, after: &Version) -> bool {
     match (before.generation, after.generation) {
         (Some(a), Some(b)) => a != b,
         _ => true,
-    }
-}
-
-/// Who made a change, as read from managedFields.
-#[derive(Debug, Clone, Default)]
-pub struct Attribution {
-    /// The manager.
-    pub manager: Option<String>,
-    /// Its operation.
-    pub operation: Option<String>,
-    /// Its subresource.
-    pub subresource: Option<String>,
-    /// The entry's time.
-    pub time: Option<Timestamp>,
-    /// Why, in words.
-    pub text: String,
-    /// How sure.
-    pub confidence: Confidence,
-}
-
-/// The clocks that can date a change made before the trace began.
-struct BeforeTraceClocks {
-    /// The `time` of the managedFields entry that owns the changed fields (its last write).
-    manager: Option<Timestamp>,
-    /// The creationTimestamp of the ReplicaSet carrying the revision.
-    replicaset: Option<Timestamp>,
-    /// The Deployment's creationTimestamp.
-    deployment: Option<Timestamp>,
-    /// Whether the ReplicaSet was reused by a rollback (its creation then predates the change).
-    rollback: bool,
-}
-
-impl BeforeTraceClocks {
-    /// Slack between a template change and the ReplicaSet the controller creates for it.
-    const CONTROLLER_SLACK: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
-
-    /// The best time for a change of `kind`, and which clock it came from.
-    fn pick(&self, kind: ChangeKind) -> Option<(Timestamp, &'static str)> {
-        if kind == ChangeKind::Create {
-            if let Some(created) = self.deployment {
-                return Some((created, "time is the Deployment's creationTimestamp"));
-            }
-        }
-        match (self.manager, self.replicaset) {
-            (Some(manager), Some(rs)) if !self.rollback && manager > rs + Self::CONTROLLER_SLACK => Some((
-                rs,
-                "the manager has written since, so the time is the ReplicaSet's creationTimestamp",
-            )),
-            (Some(manager), _) => Some((manager, "time is the managedFields entry's")),
-            (None, Some(rs)) => Some((rs, "time is the ReplicaSet's creationTimestamp")),
-            (None, None) => None,
-        }
-    }
-}
-
-/// Picks the managedFields entry of `after` that made the change `fields`, comparing with `before`.
-pub fn attribute(before: Option<&Value>, after: &Value, fields: &[FieldChange]) -> Attribution {
-    let entries = managed_entries(after);
-    let previous = before.map(managed_entries).unwrap_or_default();
-    // A creation changes no fields: credit whoever owns the pod template.
-    let template = FieldPath::parse("spec.template").unwrap_or_default();
-    let mut set_paths: Vec<&FieldPath> = fields
-        .iter()
-        .filter(|f| !f.to.is_null())
-        .map(|f| &f.path)
-        .collect();
-    if fields.is_empty() {
-        set_paths.push(&template);
-    }
-    let best = entries
-        .iter()
-        .filter(|e| e.subresource.as_deref() != Some("status"))
-        .map(|e| {
-            let moved = before.is_some() && entry_moved(e, &previous);
-            let owned = set_paths.iter().filter(|p| e.fields.covers(p)).count();
-            (moved, owned, e.time, e)
-        })
-        .filter(|(moved, owned, _, _)| *moved || *owned > 0)
-        .max_by_key(|(moved, owned, time, _)| (*owned, *moved, *time));
-    let Some((moved, owned, _, entry)) = best else {
-        return Attribution {
-            text: "no managedFields entry owns the changed fields".to_string(),
-            ..Attribution::default()
-        };
-    };
-    let total = set_paths.len();
-    let owns = if fields.is_empty() {
-        "owns spec.template".to_string()
-    } else {
-        format!("owns {owned} of {total} changed fields")
-    };
-    let confidence = match (moved, owned == total) {
-        (true, true) => Confidence::High,
-        (true, false) | (false, true) if owned > 0 || total == 0 => Confidence::Medium,
-        _ => Confidence::Low,
-    };
-    let how = if moved {
-        "changed in this version and"
-    } else {
-        ""
-    };
-    Attribution {
-        manager: entry.manager.clone(),
-        operation: entry.operation.clone(),
-        subresource: entry.subresource.clone(),
-        time: entry.time,
-        text: format!(
-            "managedFields entry {} ({}{}) {how} {owns}",
-            entry.manager.as_deref().unwrap_or("?"),
-            entry.operation.as_deref().unwrap_or("?"),
-            entry
-                .subresource
-                .as_deref()
-                .map(|s| format!(", /{s}"))
-                .unwrap_or_default(),
-        )
-        .replace("  ", " "),
-        confidence,
-    }
-}
-
-fn managed_entries(object: &Value) -> Vec<ManagedEntry> {
-    object
-        .pointer("/metadata/managedFields")
-        .and_then(|mf| parse_managed_fields(mf).ok())
-        .unwrap_or_default()
-}
-
-/// Whether an entry is new or its time or field set differs from the same manager's previous entry.
-fn entry_moved(entry: &ManagedEntry, previous: &[ManagedEntry]) -> bool {
-    let same = previous.iter().find(|p| {
-        p.manager == entry.manager
-            && p.operation == entry.operation
-            && p.subresource == entry.subresource
-    });
-    match same {
-        None => true,
-        Some(p) => p.time != entry.time || p.fields != entry.fields,
     }
 }
 

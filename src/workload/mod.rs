@@ -1,5 +1,6 @@
 //! Per-kind controller knowledge: Deployments and their revisions, ReplicaSet turnover, Pod restarts, Events.
 
+pub mod attribution;
 pub mod deployment;
 pub mod events;
 pub mod pod;

@@ -134,7 +134,7 @@ fn real_managed_fields_attribute_each_container_to_its_own_manager() {
     use kblame::graph::Confidence;
     use kblame::history::diff::diff_at;
     use kblame::history::path::FieldPath;
-    use kblame::workload::deployment::attribute;
+    use kblame::workload::attribution::attribute;
 
     let Some(dir) = reference_dir() else { return };
     let text =
