@@ -1,33 +1,45 @@
 //! Writes every simulator scenario as `<name>.ndjson.zst` and `<name>.expect.json`.
 //!
-//! Usage: `cargo run --example gen-fixtures [-- OUTDIR]` (default `fixtures/`).
+//! Usage: `cargo run --example gen-fixtures [-- OUTDIR]` (default `fixtures/`). Scenarios are
+//! independent, so they are simulated in parallel; each one's bytes depend only on its seed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use kblame::sim::scenarios::{self, Scenario};
+use rayon::prelude::*;
 
 fn main() -> anyhow::Result<()> {
     let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "fixtures".into()));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    for scenario in kblame::sim::scenarios::all() {
-        let fixture = scenario
-            .generate()
-            .with_context(|| format!("generating {}", scenario.name))?;
-        let trace_path = dir.join(format!("{}.ndjson.zst", scenario.name));
-        std::fs::write(&trace_path, &fixture.trace)
-            .with_context(|| format!("writing {}", trace_path.display()))?;
-        let mut expect = serde_json::to_vec_pretty(&fixture.truth)?;
-        expect.push(b'\n');
-        let expect_path = dir.join(format!("{}.expect.json", scenario.name));
-        std::fs::write(&expect_path, expect)
-            .with_context(|| format!("writing {}", expect_path.display()))?;
-        println!(
-            "{:<16} {:>7} bytes {:>5} records  {} pods",
-            scenario.name,
-            fixture.trace.len(),
-            fixture.records,
-            fixture.truth.pods.len()
-        );
+    let lines: Vec<String> = scenarios::all()
+        .par_iter()
+        .map(|scenario| write_fixture(scenario, &dir))
+        .collect::<anyhow::Result<_>>()?;
+    for line in lines {
+        println!("{line}");
     }
     Ok(())
+}
+
+/// Simulates one scenario and writes its trace and ground truth; returns a summary line.
+fn write_fixture(scenario: &Scenario, dir: &Path) -> anyhow::Result<String> {
+    let fixture = scenario
+        .generate()
+        .with_context(|| format!("generating {}", scenario.name))?;
+    let trace_path = dir.join(format!("{}.ndjson.zst", scenario.name));
+    std::fs::write(&trace_path, &fixture.trace)
+        .with_context(|| format!("writing {}", trace_path.display()))?;
+    let mut expect = serde_json::to_vec_pretty(&fixture.truth)?;
+    expect.push(b'\n');
+    let expect_path = dir.join(format!("{}.expect.json", scenario.name));
+    std::fs::write(&expect_path, expect)
+        .with_context(|| format!("writing {}", expect_path.display()))?;
+    Ok(format!(
+        "{:<16} {:>7} bytes {:>5} records  {} pods",
+        scenario.name,
+        fixture.trace.len(),
+        fixture.records,
+        fixture.truth.pods.len()
+    ))
 }
