@@ -85,9 +85,9 @@ impl ObjectHistory {
         &self.versions[self.versions.len() - 1]
     }
 
-    /// Whether the object already existed when the trace began (first seen in a list).
-    pub fn seen_from_start(&self) -> bool {
-        self.first().event == EventType::Listed
+    /// Whether the object existed before its first record (that record is not an ADDED).
+    pub fn existed_before_first_record(&self) -> bool {
+        self.first().event != EventType::Added
     }
 
     /// The latest version recorded at or before `at`.
@@ -376,19 +376,29 @@ impl History {
         }
     }
 
-    /// Whether the object was in the first list of its resource: it existed before recording began.
-    pub fn listed_at_start(&self, id: ObjectId) -> bool {
-        self.objects[id].first().event == EventType::Listed && !self.first_seen_in_relist(id)
+    /// Whether the object existed when recording of its resource began: it was in the first list,
+    /// or (in a trace without lists, such as converted `kubectl get -w` output) its first record
+    /// is a change or deletion of an object created earlier.
+    pub fn existed_at_start(&self, id: ObjectId) -> bool {
+        let first = self.objects[id].first();
+        match first.event {
+            EventType::Listed => !self.first_seen_in_relist(id),
+            EventType::Modified | EventType::Deleted => !self.listed_before(id, first.line),
+            EventType::Added => false,
+        }
+    }
+
+    /// Whether a list of the object's resource completed before `line`.
+    fn listed_before(&self, id: ObjectId, line: u64) -> bool {
+        self.resource_of(id)
+            .and_then(|resource| self.first_sync_line.get(&resource))
+            .is_some_and(|&sync_line| sync_line < line)
     }
 
     /// Whether the object was first seen in a re-list: it appeared while its watch was down.
     pub fn first_seen_in_relist(&self, id: ObjectId) -> bool {
         let first = self.objects[id].first();
-        first.event == EventType::Listed
-            && self
-                .resource_of(id)
-                .and_then(|resource| self.first_sync_line.get(&resource))
-                .is_some_and(|&sync_line| sync_line < first.line)
+        first.event == EventType::Listed && self.listed_before(id, first.line)
     }
 
     /// All objects, indexed by [`ObjectId`].

@@ -74,7 +74,7 @@ pub fn restart_history(history: &History, pod: ObjectId, events: &[Occurrence]) 
             let count = i64::from(status.restart_count);
             let Some(&previous) = counts.get(&status.name) else {
                 counts.insert(status.name.clone(), count);
-                if count > 0 && index == 0 && object.seen_from_start() {
+                if count > 0 && index == 0 && object.existed_before_first_record() {
                     out.before_trace.insert(status.name.clone(), count);
                 } else if count > 0 {
                     push_restarts(&mut out, status, version, 0, count);

@@ -163,7 +163,7 @@ impl<'a> Replay<'a> {
     /// Every step in trace order; pods listed at the start count as already there.
     fn steps(&mut self) -> Vec<(Timestamp, u64, Step)> {
         let mut steps = Vec::new();
-        let listed_rs = self.history.listed_at_start(self.rs.id);
+        let listed_rs = self.history.existed_at_start(self.rs.id);
         let mut replicas = 0;
         for (index, point) in self.rs.points.iter().enumerate() {
             if index == 0 && listed_rs {
@@ -193,7 +193,7 @@ impl<'a> Replay<'a> {
         }
         for &pod in &self.pods {
             let object = self.history.object(pod);
-            if self.history.listed_at_start(pod) {
+            if self.history.existed_at_start(pod) {
                 self.out.arrivals.insert(pod, Arrival::BeforeTrace);
             } else {
                 steps.push((
@@ -234,7 +234,7 @@ impl<'a> Replay<'a> {
     fn baseline_alive(&self) -> usize {
         self.pods
             .iter()
-            .filter(|&&p| self.history.listed_at_start(p))
+            .filter(|&&p| self.history.existed_at_start(p))
             .filter(|&&p| {
                 let first = self.history.object(p).first();
                 first.deletion_timestamp.is_none()

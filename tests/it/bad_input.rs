@@ -252,3 +252,38 @@ fn a_wrong_namespace_suggests_the_same_name_in_its_real_namespace() {
         "{err}"
     );
 }
+
+#[test]
+fn a_trace_without_lists_treats_pods_first_seen_modified_as_already_there() {
+    let dir = temp();
+    let path = dir.path().join("t.ndjson");
+    let records = vec![
+        (
+            5,
+            EventType::Modified,
+            pod("app-abc-11111", "uid-1", "rs-uid", 0),
+        ),
+        (
+            9,
+            EventType::Modified,
+            pod("app-abc-11111", "uid-1", "rs-uid", 1),
+        ),
+    ];
+    write_trace(&path, &records, true, false);
+    let out = kblame(&[
+        "analyze",
+        path.to_str().unwrap(),
+        "--pod",
+        "app-abc-11111",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["created"]["reason"], "unknown");
+    assert_eq!(
+        report["created"]["time"], "2026-11-26T15:00:00Z",
+        "dated by creationTimestamp"
+    );
+    assert_eq!(report["restarts"].as_array().unwrap().len(), 1);
+}

@@ -139,7 +139,7 @@ fn peer_runs(history: &History, rs: &ReplicaSetTimeline) -> Vec<PeerRun> {
                 None => trace_end.unwrap_or(object.last().ts),
                 Some(_) => object.deletion_started().unwrap_or(object.last().ts),
             };
-            let before = if object.seen_from_start() {
+            let before = if object.existed_before_first_record() {
                 total_restarts(&first)
             } else {
                 0

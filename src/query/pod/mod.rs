@@ -137,7 +137,7 @@ fn created(
     revision: Option<&RevisionInfo>,
 ) -> Created {
     let object = context.history.object(context.pod);
-    let time = if object.seen_from_start() {
+    let time = if object.existed_before_first_record() {
         object.created
     } else {
         Some(object.first().ts)
