@@ -9,8 +9,6 @@ pub use report::{
     RestartEvidence, RevisionInfo, Serving,
 };
 
-use std::collections::BTreeMap;
-
 use jiff::Timestamp;
 
 use super::{trace_warnings, Loaded};
@@ -18,7 +16,7 @@ use crate::graph::ChangeKind;
 use crate::history::{Gone, History, ObjectId};
 use crate::workload::deployment::{DeploymentModel, ScaleCause};
 use crate::workload::events::occurrences_about;
-use crate::workload::pod::{pod_at, restart_history, state_of};
+use crate::workload::pod::{pod_at, restart_history, state_of, RestartHistory};
 use crate::workload::replicaset::ReplicaSetTimeline;
 use crate::workload::turnover::{turnover, Arrival, Departure, DepartureInfo};
 use crate::workload::WATCH_SKEW;
@@ -68,22 +66,7 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
     if let Some(model) = &model {
         warnings.extend(model.notes.iter().cloned());
     }
-    collect_warnings(
-        &mut warnings,
-        &revision,
-        &restarts.before_trace,
-        &restarts.notes,
-    );
-    if history.first_seen_in_relist(pod) {
-        let object = history.object(pod);
-        let created = object
-            .created
-            .map_or("unknown".to_string(), |c| c.to_string());
-        warnings.push(format!(
-            "the pod was created while its watch was down: first seen in a re-list at {} (creationTimestamp {created}); its early records are missing",
-            object.first().ts
-        ));
-    }
+    warnings.extend(pod_warnings(&context, revision.as_ref(), &restarts));
     warnings.extend(trace_warnings(loaded));
     let object = history.object(pod);
     Ok(PodReport {
@@ -323,17 +306,18 @@ fn serving(history: &History, model: Option<&DeploymentModel>) -> Vec<Serving> {
     out
 }
 
-fn collect_warnings(
-    warnings: &mut Vec<String>,
-    revision: &Option<RevisionInfo>,
-    before: &BTreeMap<String, i64>,
-    notes: &[String],
-) {
-    if let Some(change) = revision
-        .as_ref()
+/// What the trace cannot show about this pod: a revision made before recording, restarts
+/// before its first record, several restarts between two records, a creation during a gap.
+fn pod_warnings(
+    context: &Context<'_>,
+    revision: Option<&RevisionInfo>,
+    restarts: &RestartHistory,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let before_trace = revision
         .and_then(|r| r.change.as_ref())
-        .filter(|c| c.before_trace)
-    {
+        .filter(|c| c.before_trace);
+    if let Some(change) = before_trace {
         let number = change.revision.map_or("?".to_string(), |n| n.to_string());
         let what = match change.kind {
             ChangeKind::Create => {
@@ -345,10 +329,21 @@ fn collect_warnings(
             "revision {number} was made before the trace began; {what}"
         ));
     }
-    for (container, count) in before {
+    for (container, count) in &restarts.before_trace {
         warnings.push(format!(
-            "container {container} had restarted {count} time(s) before the trace began; those restarts are not itemised"
+            "container {container} had restarted {count} time(s) before the pod's first record; those restarts are not itemised"
         ));
     }
-    warnings.extend(notes.iter().cloned());
+    warnings.extend(restarts.notes.iter().cloned());
+    if context.history.first_seen_in_relist(context.pod) {
+        let object = context.history.object(context.pod);
+        let created = object
+            .created
+            .map_or("unknown".to_string(), |c| c.to_string());
+        warnings.push(format!(
+            "the pod was created while its watch was down: first seen in a re-list at {} (creationTimestamp {created}); its early records are missing",
+            object.first().ts
+        ));
+    }
+    warnings
 }
