@@ -19,6 +19,9 @@ pub enum Command {
     Check(CheckArgs),
     /// Answer a question about one object of a trace.
     Analyze(AnalyzeArgs),
+    /// List and watch a live cluster into a trace until stopped (Ctrl-C, --duration, or the command's exit).
+    #[cfg(feature = "record")]
+    Record(RecordArgs),
 }
 
 /// Output formats.
@@ -59,4 +62,66 @@ pub struct AnalyzeArgs {
     /// Output format. Default is text.
     #[arg(short, long, value_enum, default_value = "text")]
     pub output: OutputFormat,
+}
+
+/// `kblame record [-o TRACE] [-- COMMAND ARGS...]`.
+#[cfg(feature = "record")]
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// The trace to write; a name ending in `.ndjson` is written uncompressed. Default is trace.ndjson.zst.
+    #[arg(
+        short,
+        long,
+        default_value = "trace.ndjson.zst",
+        hide_default_value = true
+    )]
+    pub output: std::path::PathBuf,
+    /// The kubeconfig file. Default is $KUBECONFIG, else ~/.kube/config.
+    #[arg(long)]
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// The kubeconfig context. Default is the current context.
+    #[arg(long)]
+    pub context: Option<String>,
+    /// A namespace to record (repeatable). Default is the context's namespace.
+    #[arg(short = 'n', long = "namespace", conflicts_with = "all_namespaces")]
+    pub namespaces: Vec<String>,
+    /// Record every namespace.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Only objects matching this label selector (e.g. `app=web,tier!=db`). Default is all.
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
+    /// Resources to record, comma-separated (`pods`, `deployments`, `deployments.apps`). Default is what a rollout post-mortem needs.
+    #[arg(long, value_delimiter = ',', conflicts_with = "all_resources")]
+    pub resources: Vec<String>,
+    /// Record every listable and watchable resource, CRDs included (also those created while recording).
+    #[arg(long)]
+    pub all_resources: bool,
+    /// Stop after this long, e.g. `10m`, `90s`, `1h 30m`. Default is until stopped.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// End a zstd frame at least this often: the most a killed recorder can lose. Default is 1s.
+    #[arg(long, default_value = "1s", value_parser = parse_duration, hide_default_value = true)]
+    pub flush_interval: std::time::Duration,
+    /// Store Secret values instead of their SHA-256 hashes.
+    #[arg(long)]
+    pub record_secret_values: bool,
+    /// No status line on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// How often --all-resources looks for new resources (CRDs). Default is 30s.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, hide = true)]
+    pub rediscover_interval: std::time::Duration,
+    /// A command to run while recording (after the first lists are written); recording stops when it exits, with its exit code.
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+/// Parses `10m`, `90s`, `1h 30m`, `500ms` (and ISO 8601 `PT10M`).
+#[cfg(feature = "record")]
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let parsed: jiff::SignedDuration = text
+        .parse()
+        .map_err(|e| format!("{text:?} is not a duration like 10m, 90s or 1h 30m: {e}"))?;
+    std::time::Duration::try_from(parsed).map_err(|_| format!("{text:?} is negative"))
 }

@@ -8,6 +8,8 @@
 pub mod graph;
 pub mod history;
 pub mod query;
+#[cfg(feature = "record")]
+pub mod record;
 pub mod render;
 pub mod sim;
 pub mod trace;

@@ -22,9 +22,12 @@ const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     let outcome = match cli.command {
         Command::Check(args) => check(args),
         Command::Analyze(args) => analyze(args),
+        #[cfg(feature = "record")]
+        Command::Record(args) => record(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
@@ -94,6 +97,66 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
     }
     out.flush()?;
     Ok(EXIT_OK)
+}
+
+/// Logs go to stderr; `KBLAME_LOG` (e.g. `debug`) sets the level. Default is warnings.
+fn init_logging() {
+    #[cfg(feature = "record")]
+    {
+        let filter = tracing_subscriber::EnvFilter::try_from_env("KBLAME_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        tracing_subscriber::fmt()
+            .with_writer(io::stderr)
+            .with_env_filter(filter)
+            .with_target(false)
+            .init();
+    }
+}
+
+#[cfg(feature = "record")]
+fn record(args: cli::RecordArgs) -> anyhow::Result<u8> {
+    use kblame::record::{RecordSettings, Selection};
+    let cli::RecordArgs {
+        output,
+        kubeconfig,
+        context,
+        namespaces,
+        all_namespaces,
+        selector,
+        resources,
+        all_resources,
+        duration,
+        flush_interval,
+        record_secret_values,
+        quiet,
+        rediscover_interval,
+        command,
+    } = args;
+    let resources = match (all_resources, resources.is_empty()) {
+        (true, _) => Selection::All,
+        (false, true) => Selection::Defaults,
+        (false, false) => Selection::Named(resources),
+    };
+    let settings = RecordSettings {
+        output: output.clone(),
+        kubeconfig,
+        context,
+        namespaces,
+        all_namespaces,
+        selector,
+        resources,
+        duration,
+        flush_interval,
+        record_secret_values,
+        command,
+        quiet,
+        rediscover_interval,
+    };
+    let outcome = kblame::record::record(settings)?;
+    if !quiet {
+        eprintln!("wrote {} records to {}", outcome.records, output.display());
+    }
+    Ok(u8::try_from(outcome.exit_code.clamp(0, 255)).unwrap_or(1))
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

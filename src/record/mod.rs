@@ -1,0 +1,441 @@
+//! `kblame record`: list and watch a live cluster with kube-rs into a crash-safe trace.
+//!
+//! Each resource (per namespace) is driven by the state machine in `state.rs`; all
+//! of them feed one writer thread (`sink.rs`) through a bounded channel. The writer
+//! ends a zstd frame at least every `--flush-interval`, so a killed recorder leaves a
+//! readable trace. Recording stops on SIGINT/SIGTERM, after `--duration`, or when the
+//! command given after `--` exits; END is written and the file closed.
+
+mod connect;
+mod redact;
+mod resources;
+mod sink;
+mod state;
+mod status;
+mod watcher;
+
+pub use resources::{Selection, DEFAULT_RESOURCES};
+
+use std::fs::File;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use kube::Client;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::trace::{Header, ResourceInfo, SourceInfo, WriterOptions};
+use sink::{Message, Sink, Stats};
+use watcher::Target;
+
+/// Everything `kblame record` was asked to do.
+#[derive(Debug, Clone)]
+pub struct RecordSettings {
+    /// Where to write the trace; a name ending in `.ndjson` is written uncompressed.
+    pub output: PathBuf,
+    /// The kubeconfig file. Default is `$KUBECONFIG` or `~/.kube/config`.
+    pub kubeconfig: Option<PathBuf>,
+    /// The context to use. Default is the current context.
+    pub context: Option<String>,
+    /// Namespaces to record; empty means the context's namespace (unless `all_namespaces`).
+    pub namespaces: Vec<String>,
+    /// Record every namespace. Default is false.
+    pub all_namespaces: bool,
+    /// A label selector applied to every resource. Default is none.
+    pub selector: Option<String>,
+    /// Which resources. Default is [`Selection::Defaults`].
+    pub resources: Selection,
+    /// Stop after this long. Default is until stopped.
+    pub duration: Option<Duration>,
+    /// End a frame at least this often. Default is 1 s.
+    pub flush_interval: Duration,
+    /// Keep Secret values instead of hashing them. Default is false.
+    pub record_secret_values: bool,
+    /// Run this command while recording and stop when it exits. Default is none.
+    pub command: Vec<String>,
+    /// No status line. Default is false (a status line when stderr is a terminal).
+    pub quiet: bool,
+    /// How often `--all-resources` looks for resources (such as new CRDs) that appeared.
+    /// Default is 30 s.
+    pub rediscover_interval: Duration,
+}
+
+/// A recording that could not start or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The kubeconfig could not be read or has no usable context.
+    #[error("cannot use the kubeconfig: {0}")]
+    Kubeconfig(String),
+    /// No client could be built.
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    /// The discovery documents could not be read.
+    #[error("cannot discover the server's resources: {0}")]
+    Discovery(String),
+    /// Resources named with `--resources` that the server does not offer.
+    #[error("the server has no resource named {}", .0.join(", "))]
+    UnknownResources(Vec<String>),
+    /// Nothing is left to record (all denied or none selected).
+    #[error("nothing to record: {0}")]
+    NothingToRecord(String),
+    /// The trace file could not be written.
+    #[error("cannot write {path}")]
+    Output {
+        /// The trace path.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The command after `--` could not be started.
+    #[error("cannot run {command}")]
+    Command {
+        /// The command.
+        command: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The async runtime could not start.
+    #[error("cannot start the runtime")]
+    Runtime(#[source] std::io::Error),
+}
+
+/// How a recording ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordOutcome {
+    /// Records written, END included.
+    pub records: u64,
+    /// The exit code to return: the command's, or 0.
+    pub exit_code: i32,
+}
+
+/// Records until stopped; blocks the calling thread.
+pub fn record(settings: RecordSettings) -> Result<RecordOutcome, RecordError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(RecordError::Runtime)?;
+    runtime.block_on(run(settings))
+}
+
+async fn run(settings: RecordSettings) -> Result<RecordOutcome, RecordError> {
+    let connection =
+        connect::connect(settings.kubeconfig.as_deref(), settings.context.as_deref()).await?;
+    let client = connection.client.clone();
+    let resources = choose_resources(&client, &settings).await?;
+    let namespaces = namespaces(&settings, &connection.default_namespace);
+    let targets = targets(&resources, &namespaces, &settings);
+    let targets = drop_denied(&client, targets).await;
+    if targets.is_empty() {
+        return Err(RecordError::NothingToRecord(
+            "every selected resource was denied".into(),
+        ));
+    }
+    let header = header(
+        &client,
+        &connection.server,
+        &targets,
+        &namespaces,
+        &settings,
+    )
+    .await;
+    let stats = Arc::new(Stats::default());
+    let sink = start_sink(&settings, &header, Arc::clone(&stats))?;
+    let status = show_status(&settings, &stats);
+    let (synced_tx, synced_rx) = mpsc::channel(targets.len().max(1));
+    let mut watchers = JoinSet::new();
+    let mut recorded: Vec<ResourceInfo> = Vec::new();
+    for target in targets {
+        recorded.push(target.info.clone());
+        watchers.spawn(watcher::record(
+            client.clone(),
+            target,
+            sink.sender(),
+            synced_tx.clone(),
+        ));
+    }
+    let ticker = tokio::spawn(tick(sink.sender(), settings.flush_interval));
+    let rediscovery = settings.resources.eq(&Selection::All).then(|| {
+        tokio::spawn(rediscover(
+            client.clone(),
+            settings.clone(),
+            namespaces.clone(),
+            recorded,
+            sink.sender(),
+            synced_tx.clone(),
+        ))
+    });
+    drop(synced_tx);
+    let exit_code = wait_for_stop(&settings, synced_rx, watchers.len()).await?;
+    watchers.abort_all();
+    while watchers.join_next().await.is_some() {}
+    ticker.abort();
+    let _ = ticker.await;
+    if let Some(task) = rediscovery {
+        task.abort();
+        let _ = task.await;
+    }
+    if let Some(status) = status {
+        status.abort();
+    }
+    let output = settings.output.display().to_string();
+    let records = tokio::task::spawn_blocking(move || sink.finish())
+        .await
+        .map_err(|e| RecordError::Output {
+            path: output.clone(),
+            source: std::io::Error::other(e),
+        })?
+        .map_err(|source| RecordError::Output {
+            path: output,
+            source,
+        })?;
+    Ok(RecordOutcome { records, exit_code })
+}
+
+async fn choose_resources(
+    client: &Client,
+    settings: &RecordSettings,
+) -> Result<Vec<ResourceInfo>, RecordError> {
+    let available = resources::discover(client).await?;
+    let (chosen, unknown) = resources::select(&available, &settings.resources);
+    if !unknown.is_empty() {
+        return Err(RecordError::UnknownResources(unknown));
+    }
+    if chosen.is_empty() {
+        return Err(RecordError::NothingToRecord(
+            "the server offers none of the selected resources".into(),
+        ));
+    }
+    Ok(chosen)
+}
+
+/// `None` for all namespaces, else the namespaces to record.
+fn namespaces(settings: &RecordSettings, default_namespace: &str) -> Option<Vec<String>> {
+    if settings.all_namespaces {
+        None
+    } else if settings.namespaces.is_empty() {
+        Some(vec![default_namespace.to_string()])
+    } else {
+        Some(settings.namespaces.clone())
+    }
+}
+
+fn targets(
+    resources: &[ResourceInfo],
+    namespaces: &Option<Vec<String>>,
+    settings: &RecordSettings,
+) -> Vec<Target> {
+    let mut targets = Vec::new();
+    for info in resources {
+        let scopes: Vec<Option<String>> = match namespaces {
+            Some(list) if info.namespaced => list.iter().cloned().map(Some).collect(),
+            _ => vec![None],
+        };
+        for namespace in scopes {
+            targets.push(Target {
+                info: info.clone(),
+                namespace,
+                selector: settings.selector.clone(),
+                keep_secret_values: settings.record_secret_values,
+            });
+        }
+    }
+    targets
+}
+
+/// Resources the user may not list are skipped with a warning, before the header names them.
+async fn drop_denied(client: &Client, targets: Vec<Target>) -> Vec<Target> {
+    let mut allowed = Vec::new();
+    for target in targets {
+        match watcher::probe(client, &target).await {
+            Ok(()) => allowed.push(target),
+            Err(message) => tracing::warn!(resource = %target.info.path(), "skipped: {message}"),
+        }
+    }
+    allowed
+}
+
+async fn header(
+    client: &Client,
+    server: &str,
+    targets: &[Target],
+    namespaces: &Option<Vec<String>>,
+    settings: &RecordSettings,
+) -> Header {
+    let server_version = client
+        .apiserver_version()
+        .await
+        .ok()
+        .map(|info| info.git_version);
+    let source = SourceInfo {
+        kind: "watch".to_string(),
+        tool: Some(format!("kblame {}", env!("CARGO_PKG_VERSION"))),
+        server: Some(server.to_string()),
+        server_version,
+    };
+    let mut header = Header::new(Timestamp::now(), source);
+    for target in targets {
+        if !header.resources.contains(&target.info) {
+            header.resources.push(target.info.clone());
+        }
+    }
+    header.namespaces = namespaces.clone();
+    if !settings.record_secret_values {
+        header.redacted = redact::REDACTED_FIELDS
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
+    }
+    header
+}
+
+fn start_sink(
+    settings: &RecordSettings,
+    header: &Header,
+    stats: Arc<Stats>,
+) -> Result<Sink, RecordError> {
+    let path = settings.output.display().to_string();
+    let file = File::create(&settings.output).map_err(|source| RecordError::Output {
+        path: path.clone(),
+        source,
+    })?;
+    let options = WriterOptions {
+        compress: !path.ends_with(".ndjson"),
+        max_frame_span: jiff::SignedDuration::try_from(settings.flush_interval)
+            .unwrap_or(jiff::SignedDuration::from_secs(1)),
+        max_frame_age: settings.flush_interval,
+        ..WriterOptions::default()
+    };
+    Sink::start(file, header, options, stats).map_err(|source| RecordError::Output { path, source })
+}
+
+fn show_status(
+    settings: &RecordSettings,
+    stats: &Arc<Stats>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let show = !settings.quiet && std::io::stderr().is_terminal();
+    show.then(|| {
+        tokio::spawn(status::show(
+            Arc::clone(stats),
+            settings.output.display().to_string(),
+        ))
+    })
+}
+
+/// Asks the writer to end old frames every `interval`.
+async fn tick(sender: mpsc::Sender<Message>, interval: Duration) {
+    let mut timer = tokio::time::interval(interval.max(Duration::from_millis(10)));
+    loop {
+        timer.tick().await;
+        if sender.send(Message::Tick).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// With `--all-resources`, records resources that appear later (e.g. a CRD created while recording).
+async fn rediscover(
+    client: Client,
+    settings: RecordSettings,
+    namespaces: Option<Vec<String>>,
+    mut recorded: Vec<ResourceInfo>,
+    sender: mpsc::Sender<Message>,
+    synced: mpsc::Sender<()>,
+) {
+    let mut watchers = JoinSet::new();
+    loop {
+        tokio::time::sleep(settings.rediscover_interval).await;
+        let Ok(available) = resources::discover(&client).await else {
+            continue;
+        };
+        let new: Vec<ResourceInfo> = available
+            .into_iter()
+            .filter(|r| !recorded.contains(r))
+            .collect();
+        for target in drop_denied(&client, targets(&new, &namespaces, &settings)).await {
+            tracing::info!(resource = %target.info.path(), "recording a resource that appeared");
+            watchers.spawn(watcher::record(
+                client.clone(),
+                target,
+                sender.clone(),
+                synced.clone(),
+            ));
+        }
+        recorded.extend(new);
+    }
+}
+
+/// Waits for SIGINT/SIGTERM, the duration, or the command's exit; returns the exit code to use.
+async fn wait_for_stop(
+    settings: &RecordSettings,
+    synced: mpsc::Receiver<()>,
+    watchers: usize,
+) -> Result<i32, RecordError> {
+    let stop_signal = stop_signal();
+    let duration = async {
+        match settings.duration {
+            Some(limit) => tokio::time::sleep(limit).await,
+            None => std::future::pending().await,
+        }
+    };
+    let command = run_command(&settings.command, synced, watchers);
+    tokio::select! {
+        _ = stop_signal => Ok(0),
+        _ = duration => Ok(0),
+        code = command => code,
+    }
+}
+
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let terminate = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
+    match (terminate, interrupt) {
+        (Ok(mut terminate), Ok(mut interrupt)) => {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// Runs the command once every resource has its first list written; pends forever without one.
+async fn run_command(
+    command: &[String],
+    mut synced: mpsc::Receiver<()>,
+    watchers: usize,
+) -> Result<i32, RecordError> {
+    let Some((program, args)) = command.split_first() else {
+        return std::future::pending().await;
+    };
+    for _ in 0..watchers {
+        if synced.recv().await.is_none() {
+            break;
+        }
+    }
+    let status = tokio::process::Command::new(program)
+        .args(args)
+        .status()
+        .await
+        .map_err(|source| RecordError::Command {
+            command: command.join(" "),
+            source,
+        })?;
+    Ok(exit_code_of(status))
+}
+
+fn exit_code_of(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(1)
+}
