@@ -31,8 +31,8 @@ pub enum Message {
         event: EventType,
         /// The resource, e.g. `v1/pods`, for the counters.
         resource: Arc<str>,
-        /// The object's JSON.
-        json: String,
+        /// The object's JSON, already validated by the watcher.
+        json: Box<RawValue>,
     },
     /// A list of `resource` completed.
     Synced {
@@ -134,8 +134,7 @@ fn write_message(
             resource,
             json,
         } => {
-            let raw = RawValue::from_string(json).map_err(io::Error::other)?;
-            writer.write_object(ts, event, &*raw)?;
+            writer.write_object(ts, event, &*json)?;
             count(stats, &resource);
         }
         Message::Synced {
@@ -161,7 +160,10 @@ fn write_message(
 
 fn count(stats: &Stats, resource: &str) {
     if let Ok(mut per_resource) = stats.per_resource.lock() {
-        *per_resource.entry(resource.to_string()).or_insert(0) += 1;
+        match per_resource.get_mut(resource) {
+            Some(n) => *n += 1,
+            None => _ = per_resource.insert(resource.to_string(), 1),
+        }
     }
 }
 

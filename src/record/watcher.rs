@@ -290,7 +290,7 @@ impl Driver {
                     ts,
                     event,
                     resource: Arc::clone(&self.resource),
-                    json: self.stored_json(object),
+                    json: self.stored_json(event, object),
                 },
                 Emit::Synced { resource_version } => {
                     if let Some(synced) = self.synced.take() {
@@ -316,21 +316,28 @@ impl Driver {
         Some(())
     }
 
-    /// The object as stored: `apiVersion`/`kind` filled in (list items lack them), Secrets redacted.
-    fn stored_json(&self, object: &RawValue) -> String {
-        let text = object.get();
-        let head: Head = serde_json::from_str(text).unwrap_or_default();
-        let mut json = if head.kind.is_some() {
-            text.to_string()
-        } else {
-            with_type_meta(text, &self.target.api_version(), &self.target.info.kind)
-        };
-        if !self.target.keep_secret_values && self.target.info.kind == "Secret" {
-            if let Some(redacted) = redact_secret(&json) {
-                json = redacted;
-            }
+    /// The object as stored: `apiVersion`/`kind` filled in (list items lack them), Secrets
+    /// redacted. Watch events arrive whole and are copied without another parse.
+    fn stored_json(&self, event: EventType, object: &RawValue) -> Box<RawValue> {
+        let redact = !self.target.keep_secret_values && self.target.info.kind == "Secret";
+        let needs_type = event == EventType::Listed
+            && serde_json::from_str::<Head>(object.get()).map_or(true, |head| head.kind.is_none());
+        if !redact && !needs_type {
+            return object.to_owned();
         }
-        json
+        let mut json = if needs_type {
+            with_type_meta(
+                object.get(),
+                &self.target.api_version(),
+                &self.target.info.kind,
+            )
+        } else {
+            object.get().to_string()
+        };
+        if redact {
+            json = redact_secret(&json).unwrap_or(json);
+        }
+        RawValue::from_string(json).unwrap_or_else(|_| object.to_owned())
     }
 }
 

@@ -145,6 +145,8 @@ struct State {
     /// New watch requests wait while this is set.
     watches_paused: bool,
     requests: Vec<String>,
+    /// Watch lines handed to clients (events and bookmarks).
+    lines_sent: u64,
     /// Open watches per resource key.
     watchers: HashMap<String, usize>,
     /// List snapshots behind `continue` tokens: (resourceVersion, items).
@@ -400,6 +402,12 @@ impl ApiServer {
     pub fn expire_history(&self) {
         self.shared
             .mutate(|s| (s.compacted, s.epoch) = (s.rv, s.epoch + 1));
+    }
+
+    /// How many watch lines (events, bookmarks, errors) have been sent to clients.
+    #[allow(dead_code)] // used by the record bench, not by every test binary
+    pub fn lines_sent(&self) -> u64 {
+        self.shared.lock().lines_sent
     }
 
     /// New watch requests are held (not answered) until [`ApiServer::resume_watches`].

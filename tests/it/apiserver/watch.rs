@@ -133,7 +133,10 @@ impl Watch {
     async fn next(mut self) -> Option<(Result<Frame<Bytes>, std::io::Error>, Watch)> {
         loop {
             let (epoch, delay) = {
-                let state = self.shared.lock();
+                let mut state = self.shared.lock();
+                if !self.queue.is_empty() {
+                    state.lines_sent += 1;
+                }
                 (state.epoch, state.watch_delay)
             };
             if epoch != self.epoch {
