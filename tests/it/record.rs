@@ -494,3 +494,89 @@ fn all_resources_picks_up_a_resource_that_appears_while_recording() {
     let history = replay(&trace);
     assert_eq!(history.by_name("Widget", Some("shop"), "w1").len(), 1);
 }
+
+#[test]
+fn duration_stops_the_recording_cleanly_and_the_context_namespace_is_the_default() {
+    let server = ApiServer::start();
+    server.create("v1/pods", pod("a", json!({})));
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig);
+    let trace = dir.path().join("t.ndjson");
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_kblame"))
+        .args([
+            "record",
+            "-o",
+            trace.to_str().unwrap(),
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+        ])
+        .args([
+            "--resources",
+            "pods,deployments.apps",
+            "--duration",
+            "1s",
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let text = std::fs::read_to_string(&trace).expect("a .ndjson name is written uncompressed");
+    assert!(text.lines().last().unwrap().contains(r#""type":"END""#));
+    let history = replay(&trace);
+    let header = history.facts.header.as_ref().unwrap();
+    assert_eq!(
+        header.namespaces,
+        Some(vec!["default".to_string()]),
+        "the context's namespace"
+    );
+    assert_eq!(header.resources.len(), 2);
+    assert!(server
+        .requests()
+        .iter()
+        .any(|r| r.contains("/api/v1/namespaces/default/pods")));
+}
+
+#[test]
+fn sigint_stops_the_recording_like_sigterm() {
+    let server = ApiServer::start();
+    server.create("v1/pods", pod("a", json!({})));
+    let mut recorder = Recorder::start(&server, &["v1/pods"], &[]);
+    settle();
+    recorder.signal("INT");
+    let (code, stderr) = wait_with_timeout(&mut recorder.child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(replay(&recorder.trace).facts.ended);
+}
+
+#[test]
+fn an_unknown_resource_name_is_a_clear_error() {
+    let server = ApiServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig);
+    let out = Command::new(env!("CARGO_BIN_EXE_kblame"))
+        .args([
+            "record",
+            "-o",
+            dir.path().join("t.zst").to_str().unwrap(),
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+        ])
+        .args(["--resources", "pods,gizmos", "--quiet"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the server has no resource named gizmos"),
+        "{stderr}"
+    );
+}
