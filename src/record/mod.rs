@@ -31,6 +31,9 @@ use crate::trace::{Header, ResourceInfo, SourceInfo, WriterOptions};
 use sink::{Message, Sink, Stats};
 use watcher::Target;
 
+/// How long `-- COMMAND` waits for every resource's first list before starting anyway.
+const FIRST_LISTS_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Everything `kblame record` was asked to do.
 #[derive(Debug, Clone)]
 pub struct RecordSettings {
@@ -170,7 +173,9 @@ async fn run(settings: RecordSettings) -> Result<RecordOutcome, RecordError> {
         ))
     });
     drop(synced_tx);
-    let exit_code = wait_for_stop(&settings, synced_rx, watchers.len()).await?;
+    let writer_gone = sink.sender();
+    let exit_code = wait_for_stop(&settings, synced_rx, watchers.len(), &writer_gone).await;
+    drop(writer_gone);
     watchers.abort_all();
     while watchers.join_next().await.is_some() {}
     ticker.abort();
@@ -193,6 +198,7 @@ async fn run(settings: RecordSettings) -> Result<RecordOutcome, RecordError> {
             path: output,
             source,
         })?;
+    let exit_code = exit_code?;
     Ok(RecordOutcome { records, exit_code })
 }
 
@@ -370,10 +376,12 @@ async fn rediscover(
 }
 
 /// Waits for SIGINT/SIGTERM, the duration, or the command's exit; returns the exit code to use.
+/// Also stops when the writer is gone (a write failed): its error is then reported by `finish`.
 async fn wait_for_stop(
     settings: &RecordSettings,
     synced: mpsc::Receiver<()>,
     watchers: usize,
+    writer: &mpsc::Sender<Message>,
 ) -> Result<i32, RecordError> {
     let stop_signal = stop_signal();
     let duration = async {
@@ -386,6 +394,7 @@ async fn wait_for_stop(
     tokio::select! {
         _ = stop_signal => Ok(0),
         _ = duration => Ok(0),
+        _ = writer.closed() => Ok(1),
         code = command => code,
     }
 }
@@ -416,10 +425,18 @@ async fn run_command(
     let Some((program, args)) = command.split_first() else {
         return std::future::pending().await;
     };
-    for _ in 0..watchers {
-        if synced.recv().await.is_none() {
-            break;
+    let first_lists = async {
+        for _ in 0..watchers {
+            if synced.recv().await.is_none() {
+                break;
+            }
         }
+    };
+    if tokio::time::timeout(FIRST_LISTS_TIMEOUT, first_lists)
+        .await
+        .is_err()
+    {
+        tracing::warn!("not every resource has been listed yet; starting the command anyway");
     }
     let status = tokio::process::Command::new(program)
         .args(args)

@@ -580,3 +580,28 @@ fn an_unknown_resource_name_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_trace_that_cannot_be_written_is_a_clear_error() {
+    let server = ApiServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig);
+    let out = Command::new(env!("CARGO_BIN_EXE_kblame"))
+        .args([
+            "record",
+            "-o",
+            "/dev/full",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot write /dev/full") && stderr.contains("No space left"),
+        "{stderr}"
+    );
+}
