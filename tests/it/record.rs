@@ -605,3 +605,69 @@ fn a_trace_that_cannot_be_written_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn context_chooses_among_the_kubeconfig_contexts_like_kubectl() {
+    let server = ApiServer::start();
+    server.create(
+        "v1/pods",
+        json!({"metadata": {"name": "p", "namespace": "team-a"}, "spec": {"containers": []}}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let config = json!({
+        "apiVersion": "v1", "kind": "Config", "current-context": "dead",
+        "clusters": [
+            {"name": "dead", "cluster": {"server": "http://127.0.0.1:9"}},
+            {"name": "live", "cluster": {"server": server.url()}}],
+        "users": [{"name": "anonymous", "user": {}}],
+        "contexts": [
+            {"name": "dead", "context": {"cluster": "dead", "user": "anonymous"}},
+            {"name": "team-a", "context": {"cluster": "live", "user": "anonymous", "namespace": "team-a"}}]});
+    std::fs::write(&kubeconfig, config.to_string()).unwrap();
+    let trace = dir.path().join("t.ndjson.zst");
+    let out = Command::new(env!("CARGO_BIN_EXE_kblame"))
+        .args([
+            "record",
+            "-o",
+            trace.to_str().unwrap(),
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+        ])
+        .args([
+            "--context",
+            "team-a",
+            "--resources",
+            "pods",
+            "--duration",
+            "500ms",
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let history = replay(&trace);
+    assert_eq!(
+        history.facts.header.as_ref().unwrap().namespaces,
+        Some(vec!["team-a".to_string()])
+    );
+    assert_eq!(history.by_name("Pod", Some("team-a"), "p").len(), 1);
+    let missing = Command::new(env!("CARGO_BIN_EXE_kblame"))
+        .args([
+            "record",
+            "-o",
+            trace.to_str().unwrap(),
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+        ])
+        .args(["--context", "nope", "--quiet"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot use the kubeconfig"));
+}
