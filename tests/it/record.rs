@@ -93,6 +93,35 @@ fn wait_with_timeout(child: &mut Child) -> (Option<i32>, String) {
     }
 }
 
+/// Runs `kblame record -o OUTPUT --kubeconfig K ARGS` to completion against `server`; OUTPUT
+/// is a name in a fresh temp dir, or an absolute path.
+fn record_once(
+    server: &ApiServer,
+    output: &str,
+    args: &[&str],
+) -> (std::process::Output, PathBuf, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig);
+    let trace = if output.starts_with('/') {
+        PathBuf::from(output)
+    } else {
+        dir.path().join(output)
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_kblame"))
+        .args([
+            "record",
+            "-o",
+            trace.to_str().unwrap(),
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+        ])
+        .args(args)
+        .output()
+        .expect("kblame record runs");
+    (out, trace, dir)
+}
+
 /// Lets the recorder receive and flush what the server just did.
 fn settle() {
     std::thread::sleep(Duration::from_millis(700));
@@ -397,31 +426,18 @@ fn a_sigkilled_recorder_leaves_a_readable_trace_missing_at_most_the_flush_interv
 fn the_command_after_double_dash_runs_after_the_first_lists_and_its_exit_code_is_returned() {
     let server = ApiServer::start();
     server.create("v1/pods", pod("a", json!({})));
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig);
-    let trace = dir.path().join("t.ndjson.zst");
-    let out = Command::new(env!("CARGO_BIN_EXE_kblame"))
-        .args([
-            "record",
-            "-o",
-            trace.to_str().unwrap(),
-            "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
-        ])
-        .args([
-            "-n",
-            "shop",
-            "--resources",
-            "pods",
-            "--quiet",
-            "--",
-            "sh",
-            "-c",
-            "sleep 0.3; exit 3",
-        ])
-        .output()
-        .unwrap();
+    let args = [
+        "-n",
+        "shop",
+        "--resources",
+        "pods",
+        "--quiet",
+        "--",
+        "sh",
+        "-c",
+        "sleep 0.3; exit 3",
+    ];
+    let (out, trace, _dir) = record_once(&server, "t.ndjson.zst", &args);
     assert_eq!(
         out.status.code(),
         Some(3),
@@ -499,28 +515,15 @@ fn all_resources_picks_up_a_resource_that_appears_while_recording() {
 fn duration_stops_the_recording_cleanly_and_the_context_namespace_is_the_default() {
     let server = ApiServer::start();
     server.create("v1/pods", pod("a", json!({})));
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig);
-    let trace = dir.path().join("t.ndjson");
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_kblame"))
-        .args([
-            "record",
-            "-o",
-            trace.to_str().unwrap(),
-            "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
-        ])
-        .args([
-            "--resources",
-            "pods,deployments.apps",
-            "--duration",
-            "1s",
-            "--quiet",
-        ])
-        .output()
-        .unwrap();
+    let args = [
+        "--resources",
+        "pods,deployments.apps",
+        "--duration",
+        "1s",
+        "--quiet",
+    ];
+    let (out, trace, _dir) = record_once(&server, "t.ndjson", &args);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -559,20 +562,7 @@ fn sigint_stops_the_recording_like_sigterm() {
 #[test]
 fn an_unknown_resource_name_is_a_clear_error() {
     let server = ApiServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig);
-    let out = Command::new(env!("CARGO_BIN_EXE_kblame"))
-        .args([
-            "record",
-            "-o",
-            dir.path().join("t.zst").to_str().unwrap(),
-            "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
-        ])
-        .args(["--resources", "pods,gizmos", "--quiet"])
-        .output()
-        .unwrap();
+    let (out, _, _dir) = record_once(&server, "t.zst", &["--resources", "pods,gizmos", "--quiet"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -584,20 +574,7 @@ fn an_unknown_resource_name_is_a_clear_error() {
 #[test]
 fn a_trace_that_cannot_be_written_is_a_clear_error() {
     let server = ApiServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig);
-    let out = Command::new(env!("CARGO_BIN_EXE_kblame"))
-        .args([
-            "record",
-            "-o",
-            "/dev/full",
-            "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
-            "--quiet",
-        ])
-        .output()
-        .unwrap();
+    let (out, _, _dir) = record_once(&server, "/dev/full", &["--quiet"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
