@@ -9,7 +9,8 @@ use clap::Parser;
 
 use cli::{AnalyzeArgs, CheckArgs, Cli, Command, OutputFormat};
 use kblame::query;
-use kblame::query::pod::{PodQuery, QueryError};
+use kblame::query::pod::PodQuery;
+use kblame::query::QueryError;
 use kblame::render::{self, Format};
 use kblame::trace::TraceSource;
 

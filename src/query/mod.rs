@@ -1,7 +1,12 @@
 //! The questions kblame answers, each returning a plain serializable report.
 
+pub mod at;
 pub mod check;
+mod error;
 pub mod pod;
+pub mod select;
+
+pub use error::QueryError;
 
 use crate::graph::CausalGraph;
 use crate::history::History;

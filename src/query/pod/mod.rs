@@ -4,13 +4,15 @@ mod blame;
 mod find;
 mod report;
 
+pub use crate::query::QueryError;
 pub use report::{
-    Created, Deleted, FinalState, LineageEntry, NameUid, PodQuery, PodRef, PodReport, QueryError,
+    Created, Deleted, FinalState, LineageEntry, NameUid, PodQuery, PodRef, PodReport,
     RestartEvidence, RevisionInfo, Serving,
 };
 
 use jiff::Timestamp;
 
+use super::select::{self, ObjectQuery};
 use super::{trace_warnings, Loaded};
 use crate::graph::ChangeKind;
 use crate::history::{Gone, History, ObjectId};
@@ -24,7 +26,13 @@ use crate::workload::WATCH_SKEW;
 /// Answers `analyze --pod` on a loaded trace.
 pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, QueryError> {
     let mut warnings = Vec::new();
-    let pod = find::resolve(&loaded.history, query, &mut warnings)?;
+    let object = ObjectQuery {
+        kind: "Pod".to_string(),
+        name: query.name.clone(),
+        namespace: query.namespace.clone(),
+        uid: query.uid.clone(),
+    };
+    let pod = select::resolve(&loaded.history, &object, &mut warnings)?;
     let history = &loaded.history;
     let first = history.object(pod).first().ts;
     let (lineage, replicaset, deployment) = find::lineage(loaded, pod, first, &mut warnings);

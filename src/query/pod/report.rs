@@ -19,27 +19,6 @@ pub struct PodQuery {
     pub uid: Option<String>,
 }
 
-/// A query that cannot be answered from the trace.
-#[derive(Debug, thiserror::Error)]
-pub enum QueryError {
-    /// No pod of that name (and namespace/UID) is in the trace.
-    #[error("no pod {name} in the trace{}", suggestion_text(.near))]
-    NotFound {
-        /// What was asked for.
-        name: String,
-        /// Pods with similar names, `namespace/name`.
-        near: Vec<String>,
-    },
-}
-
-fn suggestion_text(near: &[String]) -> String {
-    if near.is_empty() {
-        String::new()
-    } else {
-        format!("; did you mean {}?", near.join(", "))
-    }
-}
-
 /// namespace, name and UID of a pod.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PodRef {

@@ -1,0 +1,51 @@
+//! Questions a trace cannot answer: unknown objects, bad times, times outside the trace.
+
+use jiff::Timestamp;
+
+/// A query that cannot be answered from the trace (exit code 1).
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// No object of that kind and name (and namespace/UID) is in the trace.
+    #[error("no {kind} {name} in the trace{}", suggestion_text(.near))]
+    NotFound {
+        /// The kind asked for, lower case (`pod`, `deployment`).
+        kind: String,
+        /// What was asked for.
+        name: String,
+        /// Objects of that kind with similar names, `namespace/name`.
+        near: Vec<String>,
+    },
+    /// `KIND/NAME` names a kind kblame does not know and the trace does not hold.
+    #[error("{0:?} is not KIND/NAME with a kind in the trace (e.g. deployment/web, pod/web-7c9f8d6b5-x2x7p)")]
+    BadObject(String),
+    /// A time that is neither RFC 3339 nor an offset.
+    #[error("{text:?} is not a time: use RFC 3339 (2026-11-26T16:05:00Z) or an offset from the trace start (+5m)")]
+    BadTime {
+        /// What was given.
+        text: String,
+    },
+    /// A time outside the trace.
+    #[error("{time} is outside the trace, which runs from {start} to {end}")]
+    OutsideTrace {
+        /// The time asked for.
+        time: Timestamp,
+        /// The trace's first record.
+        start: Timestamp,
+        /// The trace's last record.
+        end: Timestamp,
+    },
+    /// The trace holds no records at all.
+    #[error("the trace holds no records")]
+    EmptyTrace,
+    /// The question does not apply to this object.
+    #[error("{0}")]
+    NotApplicable(String),
+}
+
+fn suggestion_text(near: &[String]) -> String {
+    if near.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean {}?", near.join(", "))
+    }
+}

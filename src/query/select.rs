@@ -1,0 +1,168 @@
+//! Choosing the object a question is about: `KIND/NAME` with kubectl's short names, a
+//! namespace, or a UID; names are reused, so several UIDs may match.
+
+use super::QueryError;
+use crate::history::{History, ObjectId};
+
+/// kubectl's names for the kinds kblame knows: (alias, Kind).
+const KIND_ALIASES: &[(&str, &str)] = &[
+    ("deployment", "Deployment"),
+    ("deployments", "Deployment"),
+    ("deploy", "Deployment"),
+    ("replicaset", "ReplicaSet"),
+    ("replicasets", "ReplicaSet"),
+    ("rs", "ReplicaSet"),
+    ("pod", "Pod"),
+    ("pods", "Pod"),
+    ("po", "Pod"),
+    ("statefulset", "StatefulSet"),
+    ("statefulsets", "StatefulSet"),
+    ("sts", "StatefulSet"),
+    ("daemonset", "DaemonSet"),
+    ("daemonsets", "DaemonSet"),
+    ("ds", "DaemonSet"),
+    ("job", "Job"),
+    ("jobs", "Job"),
+    ("cronjob", "CronJob"),
+    ("cronjobs", "CronJob"),
+    ("cj", "CronJob"),
+    ("service", "Service"),
+    ("services", "Service"),
+    ("svc", "Service"),
+    ("configmap", "ConfigMap"),
+    ("configmaps", "ConfigMap"),
+    ("cm", "ConfigMap"),
+    ("secret", "Secret"),
+    ("secrets", "Secret"),
+    ("horizontalpodautoscaler", "HorizontalPodAutoscaler"),
+    ("hpa", "HorizontalPodAutoscaler"),
+    ("node", "Node"),
+    ("nodes", "Node"),
+    ("no", "Node"),
+    ("namespace", "Namespace"),
+    ("namespaces", "Namespace"),
+    ("ns", "Namespace"),
+    ("event", "Event"),
+    ("events", "Event"),
+    ("ev", "Event"),
+];
+
+/// Which object: a kind (as in the trace, e.g. `Deployment`), a name, and optionally a namespace or UID.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectQuery {
+    /// The kind, e.g. `Deployment`.
+    pub kind: String,
+    /// The name.
+    pub name: String,
+    /// The namespace; any namespace when `None`.
+    pub namespace: Option<String>,
+    /// The UID, to choose among objects that shared the name.
+    pub uid: Option<String>,
+}
+
+impl ObjectQuery {
+    /// Reads `KIND/NAME` (`deployment/web`, `deploy/web`, `rs/web-7c9f8d6b5`, `Widget/w1`).
+    pub fn parse(spec: &str, history: &History) -> Result<ObjectQuery, QueryError> {
+        let (kind, name) = spec
+            .split_once('/')
+            .filter(|(k, n)| !k.is_empty() && !n.is_empty())
+            .ok_or_else(|| QueryError::BadObject(spec.to_string()))?;
+        let kind =
+            canonical_kind(kind, history).ok_or_else(|| QueryError::BadObject(spec.to_string()))?;
+        Ok(ObjectQuery {
+            kind,
+            name: name.to_string(),
+            ..ObjectQuery::default()
+        })
+    }
+}
+
+/// The kind a user's word names: a kubectl alias, or any kind in the trace (case-insensitive).
+fn canonical_kind(word: &str, history: &History) -> Option<String> {
+    let lower = word.to_lowercase();
+    if let Some((_, kind)) = KIND_ALIASES.iter().find(|(alias, _)| *alias == lower) {
+        return Some(kind.to_string());
+    }
+    history
+        .objects()
+        .iter()
+        .map(|o| o.kind.as_str())
+        .find(|kind| {
+            kind.eq_ignore_ascii_case(&lower) || format!("{}s", kind.to_lowercase()) == lower
+        })
+        .map(str::to_string)
+}
+
+/// Finds the object; when several UIDs share the name, answers for the newest with a warning.
+pub fn resolve(
+    history: &History,
+    query: &ObjectQuery,
+    warnings: &mut Vec<String>,
+) -> Result<ObjectId, QueryError> {
+    let kind_word = query.kind.to_lowercase();
+    if let Some(uid) = &query.uid {
+        return history
+            .by_uid(uid)
+            .filter(|&id| history.object(id).kind == query.kind)
+            .ok_or_else(|| QueryError::NotFound {
+                kind: kind_word,
+                name: format!("with UID {uid}"),
+                near: Vec::new(),
+            });
+    }
+    let found = history.by_name(&query.kind, query.namespace.as_deref(), &query.name);
+    match found.as_slice() {
+        [] => Err(QueryError::NotFound {
+            kind: kind_word,
+            name: match &query.namespace {
+                Some(ns) => format!("{ns}/{}", query.name),
+                None => query.name.clone(),
+            },
+            near: near_matches(history, query),
+        }),
+        [only] => Ok(*only),
+        [.., newest] => {
+            let uids: Vec<String> = found
+                .iter()
+                .map(|&id| {
+                    let o = history.object(id);
+                    format!("{}/{} {}", o.namespace, o.name, o.uid)
+                })
+                .collect();
+            warnings.push(format!(
+                "{} {kind_word}s are named {} ({}); answering for the newest, choose another with --uid",
+                found.len(),
+                query.name,
+                uids.join(", ")
+            ));
+            Ok(*newest)
+        }
+    }
+}
+
+/// Objects of the kind whose names are close to the one asked for; the exact name in another
+/// namespace is the best hint when `-n` was wrong.
+fn near_matches(history: &History, query: &ObjectQuery) -> Vec<String> {
+    let mut scored: Vec<(bool, usize, String)> = history
+        .of_kind(&query.kind)
+        .map(|id| history.object(id))
+        .map(|o| {
+            let elsewhere = query
+                .namespace
+                .as_deref()
+                .is_some_and(|ns| ns != o.namespace);
+            let distance = strsim::levenshtein(&o.name, &query.name);
+            (elsewhere, distance, format!("{}/{}", o.namespace, o.name))
+        })
+        .filter(|(elsewhere, distance, _)| {
+            *distance <= query.name.len().max(4) / 2 && (!elsewhere || *distance == 0)
+        })
+        .collect();
+    scored.sort();
+    scored.dedup();
+    scored
+        .into_iter()
+        .take(5)
+        .map(|(_, _, name)| name)
+        .collect()
+}
