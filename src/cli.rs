@@ -19,6 +19,12 @@ pub enum Command {
     Check(CheckArgs),
     /// Answer a question about one object of a trace.
     Analyze(AnalyzeArgs),
+    /// The owner tree of an object at a moment (like kubectl-tree, for any time in the trace).
+    Tree(TreeArgs),
+    /// Field diff between two versions of an object (revisions, times or resourceVersions).
+    Diff(DiffArgs),
+    /// A chronological story: spec changes, rollout steps, pod lifecycle, Events (folded), GAPs.
+    Timeline(TimelineArgs),
     /// List and watch a live cluster into a trace until stopped (Ctrl-C, --duration, or the command's exit).
     #[cfg(feature = "record")]
     Record(RecordArgs),
@@ -45,14 +51,22 @@ pub struct CheckArgs {
     pub output: OutputFormat,
 }
 
-/// `kblame analyze TRACE --pod NAME`.
+/// `kblame analyze TRACE --pod NAME | --object KIND/NAME`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["pod", "object"])))]
 pub struct AnalyzeArgs {
     /// The trace file (zstd or plain NDJSON), or `-` for stdin.
     pub trace: String,
-    /// The pod to explain.
+    /// The pod to explain: its revision, the change that made it, restarts, why it went away.
     #[arg(long)]
-    pub pod: String,
+    pub pod: Option<String>,
+    /// The object to explain: `deployment/NAME` (or `replicaset/NAME`) for the rollout history
+    /// and verdict, `pod/NAME` as --pod.
+    #[arg(long)]
+    pub object: Option<String>,
+    /// Judge the rollout at this time: RFC 3339 or an offset from the trace start (`+5m`). Default is the end.
+    #[arg(long)]
+    pub at: Option<String>,
     /// The pod's namespace. Default is any namespace.
     #[arg(short, long)]
     pub namespace: Option<String>,
@@ -124,4 +138,75 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         .parse()
         .map_err(|e| format!("{text:?} is not a duration like 10m, 90s or 1h 30m: {e}"))?;
     std::time::Duration::try_from(parsed).map_err(|_| format!("{text:?} is negative"))
+}
+
+/// Which object: `KIND/NAME` with an optional namespace and UID.
+#[derive(Debug, Args)]
+pub struct ObjectArgs {
+    /// The trace file (zstd or plain NDJSON), or `-` for stdin.
+    pub trace: String,
+    /// The object, e.g. `deployment/web`, `rs/web-7c9f8d6b5`, `pod/web-7c9f8d6b5-x2x7p`.
+    pub object: String,
+    /// Its namespace. Default is any namespace.
+    #[arg(short, long)]
+    pub namespace: Option<String>,
+    /// Its UID, to choose among objects that shared the name.
+    #[arg(long)]
+    pub uid: Option<String>,
+    /// Output format. Default is text.
+    #[arg(short, long, value_enum, default_value = "text")]
+    pub output: OutputFormat,
+}
+
+/// `kblame tree TRACE KIND/NAME [--at T] [--deleted]`.
+#[derive(Debug, Args)]
+pub struct TreeArgs {
+    /// The object and where to find it.
+    #[command(flatten)]
+    pub target: ObjectArgs,
+    /// The moment: RFC 3339 or an offset from the trace start (`+5m`). Default is the end.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Also show objects already deleted at that moment.
+    #[arg(long)]
+    pub deleted: bool,
+}
+
+/// `kblame diff TRACE KIND/NAME --from REV|TIME|rv:N --to REV|TIME|rv:N`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The object and where to find it.
+    #[command(flatten)]
+    pub target: ObjectArgs,
+    /// The older version: a Deployment revision number, a time, or `rv:RESOURCEVERSION`.
+    #[arg(long)]
+    pub from: String,
+    /// The newer version: a Deployment revision number, a time, or `rv:RESOURCEVERSION`.
+    #[arg(long)]
+    pub to: String,
+}
+
+/// `kblame timeline TRACE [--object KIND/NAME] [--since T] [--until T]`.
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    /// The trace file (zstd or plain NDJSON), or `-` for stdin.
+    pub trace: String,
+    /// Only this object and everything it owns (with their Events). Default is the whole trace.
+    #[arg(long)]
+    pub object: Option<String>,
+    /// The object's namespace (with --object). Default is any namespace.
+    #[arg(short, long, requires = "object")]
+    pub namespace: Option<String>,
+    /// The object's UID (with --object), to choose among objects that shared the name.
+    #[arg(long, requires = "object")]
+    pub uid: Option<String>,
+    /// From this time: RFC 3339 or an offset from the trace start (`+5m`). Default is the start.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Until this time: RFC 3339 or an offset (`+10m`, or `-1m` from the end). Default is the end.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Output format. Default is text.
+    #[arg(short, long, value_enum, default_value = "text")]
+    pub output: OutputFormat,
 }

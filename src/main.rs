@@ -10,6 +10,8 @@ use clap::Parser;
 use cli::{AnalyzeArgs, CheckArgs, Cli, Command, OutputFormat};
 use kblame::query;
 use kblame::query::pod::PodQuery;
+use kblame::query::rollout::RolloutQuery;
+use kblame::query::select::ObjectQuery;
 use kblame::query::QueryError;
 use kblame::render::{self, Format};
 use kblame::trace::TraceSource;
@@ -27,6 +29,9 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Check(args) => check(args),
         Command::Analyze(args) => analyze(args),
+        Command::Tree(args) => tree(args),
+        Command::Diff(args) => diff(args),
+        Command::Timeline(args) => timeline(args),
         #[cfg(feature = "record")]
         Command::Record(args) => record(args),
     };
@@ -79,25 +84,152 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
     let AnalyzeArgs {
         trace,
         pod,
+        object,
+        at,
         namespace,
         uid,
         output,
     } = args;
     let mut loaded = query::load(&TraceSource::from_arg(&trace))?;
-    let pod_query = PodQuery {
-        name: pod,
+    let mut target = match (&pod, &object) {
+        (Some(name), _) => ObjectQuery {
+            kind: "Pod".to_string(),
+            name: name.clone(),
+            ..ObjectQuery::default()
+        },
+        (None, Some(spec)) => ObjectQuery::parse(spec, &loaded.history)?,
+        (None, None) => anyhow::bail!("give --pod NAME or --object KIND/NAME"),
+    };
+    target.namespace = namespace;
+    target.uid = uid;
+    if target.kind == "Pod" {
+        if at.is_some() {
+            return Err(QueryError::NotApplicable(
+                "--at judges a rollout; the pod query always covers the whole trace".to_string(),
+            )
+            .into());
+        }
+        let pod_query = PodQuery {
+            name: target.name,
+            namespace: target.namespace,
+            uid: target.uid,
+        };
+        let report = query::pod::analyze_pod(&mut loaded, &pod_query)?;
+        return emit(&report, output, render::pod::text);
+    }
+    let at = at
+        .map(|text| query::at::parse_time(&text, &loaded.history.facts))
+        .transpose()?;
+    let rollout_query = RolloutQuery { object: target, at };
+    let report = query::rollout::rollout(&mut loaded, &rollout_query)?;
+    let color = use_color();
+    emit(&report, output, |r, out| {
+        render::rollout::text(r, out, color)
+    })
+}
+
+/// Loads the trace and resolves `KIND/NAME` (with namespace and UID) against it.
+fn load_object(target: &cli::ObjectArgs) -> anyhow::Result<(query::Loaded, ObjectQuery)> {
+    let loaded = query::load(&TraceSource::from_arg(&target.trace))?;
+    let mut object = ObjectQuery::parse(&target.object, &loaded.history)?;
+    object.namespace = target.namespace.clone();
+    object.uid = target.uid.clone();
+    Ok((loaded, object))
+}
+
+fn tree(args: cli::TreeArgs) -> anyhow::Result<u8> {
+    let cli::TreeArgs {
+        target,
+        at,
+        deleted,
+    } = args;
+    let (mut loaded, object) = load_object(&target)?;
+    let at = at
+        .map(|text| query::at::parse_time(&text, &loaded.history.facts))
+        .transpose()?;
+    let report = query::tree::tree(
+        &mut loaded,
+        &query::tree::TreeQuery {
+            object,
+            at,
+            deleted,
+        },
+    )?;
+    let color = use_color();
+    emit(&report, target.output, |r, out| {
+        render::tree::text(r, out, color)
+    })
+}
+
+fn diff(args: cli::DiffArgs) -> anyhow::Result<u8> {
+    let cli::DiffArgs { target, from, to } = args;
+    let (mut loaded, object) = load_object(&target)?;
+    let report = query::diff::diff(&mut loaded, &query::diff::DiffQuery { object, from, to })?;
+    let color = use_color();
+    emit(&report, target.output, |r, out| {
+        render::diff::text(r, out, color)
+    })
+}
+
+fn timeline(args: cli::TimelineArgs) -> anyhow::Result<u8> {
+    let cli::TimelineArgs {
+        trace,
+        object,
         namespace,
         uid,
+        since,
+        until,
+        output,
+    } = args;
+    let mut loaded = query::load(&TraceSource::from_arg(&trace))?;
+    let object = match object {
+        Some(spec) => {
+            let mut object = ObjectQuery::parse(&spec, &loaded.history)?;
+            object.namespace = namespace;
+            object.uid = uid;
+            Some(object)
+        }
+        None => None,
     };
-    let report = query::pod::analyze_pod(&mut loaded, &pod_query)?;
+    let facts = &loaded.history.facts;
+    let since = since
+        .map(|t| query::at::parse_time(&t, facts))
+        .transpose()?;
+    let until = until
+        .map(|t| query::at::parse_time(&t, facts))
+        .transpose()?;
+    let query = query::timeline::TimelineQuery {
+        object,
+        since,
+        until,
+    };
+    let report = query::timeline::timeline(&mut loaded, &query)?;
+    let color = use_color();
+    emit(&report, output, |r, out| {
+        render::timeline::text(r, out, color)
+    })
+}
+
+/// Writes a report in the chosen format to stdout.
+fn emit<T: serde::Serialize>(
+    report: &T,
+    output: OutputFormat,
+    text: impl Fn(&T, &mut io::StdoutLock<'static>) -> io::Result<()>,
+) -> anyhow::Result<u8> {
     let mut out = io::stdout().lock();
     match format(output) {
-        Format::Text => render::pod::text(&report, &mut out)?,
-        Format::Json => render::json(&report, &mut out)?,
-        Format::Yaml => render::yaml(&report, &mut out)?,
+        Format::Text => text(report, &mut out)?,
+        Format::Json => render::json(report, &mut out)?,
+        Format::Yaml => render::yaml(report, &mut out)?,
     }
     out.flush()?;
     Ok(EXIT_OK)
+}
+
+/// Colour on a terminal, unless `NO_COLOR` is set.
+fn use_color() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none() && io::stdout().is_terminal()
 }
 
 /// Logs go to stderr; `KBLAME_LOG` (e.g. `debug`) sets the level. Default is warnings.

@@ -1,10 +1,15 @@
 //! The questions kblame answers, each returning a plain serializable report.
 
 pub mod at;
+pub mod blame;
 pub mod check;
+pub mod diff;
 mod error;
 pub mod pod;
+pub mod rollout;
 pub mod select;
+pub mod timeline;
+pub mod tree;
 
 pub use error::QueryError;
 

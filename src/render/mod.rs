@@ -1,7 +1,12 @@
 //! Renderers: text for people, JSON and YAML for programs. Renderers only format; queries compute.
 
+pub mod blame;
 pub mod check;
+pub mod diff;
 pub mod pod;
+pub mod rollout;
+pub mod timeline;
+pub mod tree;
 
 use jiff::Timestamp;
 use serde::Serializer;

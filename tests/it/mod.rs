@@ -3,8 +3,12 @@
 mod apiserver;
 mod apiserver_selftest;
 mod bad_input;
+mod blame;
 mod readme;
 mod record;
 mod reference;
+mod rollout;
 mod scenarios;
 mod support;
+mod timeline;
+mod tree_diff;

@@ -1,0 +1,305 @@
+//! Walking an object's versions: for every leaf, the last recorded change of its value and who made it.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use serde_json::{json, Value};
+
+use super::{Credit, FieldHistoryEntry, Source};
+use crate::graph::ChangeKind;
+use crate::history::diff::{diff, FieldChange};
+use crate::history::managed_fields::{parse_managed_fields, ManagedEntry};
+use crate::history::path::FieldPath;
+use crate::history::{History, Version};
+use crate::trace::EventType;
+use crate::workload::attribution::attribute;
+use crate::workload::deployment::DeploymentModel;
+
+/// One version, parsed: its body without `managedFields`, and those entries.
+pub(super) struct Parsed<'h> {
+    /// The recorded version.
+    pub version: &'h Version,
+    /// The body with `metadata.managedFields` removed.
+    pub body: Value,
+    /// `{"metadata": {"managedFields": ...}}`, the part [`attribute`] reads.
+    managed: Value,
+    /// The decoded entries.
+    pub entries: Vec<ManagedEntry>,
+}
+
+/// Parses every version, skipping (with a warning) bodies that do not parse.
+pub(super) fn parse_versions<'h>(
+    history: &History,
+    versions: &'h [Version],
+    warnings: &mut Vec<String>,
+) -> Vec<Parsed<'h>> {
+    let mut parsed = Vec::with_capacity(versions.len());
+    for version in versions {
+        match history.parse::<Value>(version) {
+            Ok(body) => parsed.push(split_managed(version, body)),
+            Err(error) => warnings.push(format!(
+                "line {}: the body does not parse ({error}); that version is skipped",
+                version.line
+            )),
+        }
+    }
+    parsed
+}
+
+fn split_managed(version: &Version, mut body: Value) -> Parsed<'_> {
+    let raw = body
+        .get_mut("metadata")
+        .and_then(Value::as_object_mut)
+        .and_then(|metadata| metadata.shift_remove("managedFields"))
+        .unwrap_or(Value::Null);
+    let entries = parse_managed_fields(&raw).unwrap_or_default();
+    Parsed {
+        version,
+        body,
+        managed: json!({"metadata": {"managedFields": raw}}),
+        entries,
+    }
+}
+
+/// How a line's change is numbered: Deployment revisions, or the object's generation.
+pub(super) enum Numbering {
+    /// Revision-making changes of a Deployment: (record line, time, revision), in time order.
+    Revisions(Vec<(Option<u64>, Timestamp, i64)>),
+    /// `metadata.generation` of the version.
+    Generation,
+}
+
+impl Numbering {
+    /// The revisions a Deployment's changes made.
+    pub(super) fn of_deployment(model: &DeploymentModel) -> Numbering {
+        let steps = model
+            .changes
+            .iter()
+            .map(|tracked| &tracked.change)
+            .filter(|c| matches!(c.kind, ChangeKind::Template | ChangeKind::Create))
+            .filter_map(|c| Some((c.evidence.record_line, c.time, c.revision?)))
+            .collect();
+        Numbering::Revisions(steps)
+    }
+
+    /// The number of a change first seen in `version`.
+    fn of_version(&self, version: &Version) -> Option<i64> {
+        match self {
+            Numbering::Revisions(steps) => steps
+                .iter()
+                .filter(|(line, _, _)| line.is_none_or(|line| line <= version.line))
+                .map(|(_, _, revision)| *revision)
+                .next_back(),
+            Numbering::Generation => version.generation,
+        }
+    }
+
+    /// The revision current at `time` (a managedFields entry's time); generations are not dated.
+    fn at_time(&self, time: Option<Timestamp>) -> Option<i64> {
+        let (Numbering::Revisions(steps), Some(time)) = (self, time) else {
+            return None;
+        };
+        steps
+            .iter()
+            .filter(|(_, at, _)| *at <= time)
+            .map(|(_, _, revision)| *revision)
+            .next_back()
+    }
+}
+
+/// What the walk found: the credit of every leaf that changed, and the changes under one path.
+#[derive(Default)]
+pub(super) struct Walk {
+    /// The last recorded change of each leaf present at the end.
+    pub credits: HashMap<FieldPath, Credit>,
+    /// Every change of a leaf under the `--history` path, in trace order.
+    pub changes: Vec<FieldHistoryEntry>,
+}
+
+/// Diffs consecutive versions (and a creation seen in the trace against nothing).
+pub(super) fn walk(
+    parsed: &[Parsed<'_>],
+    numbering: &Numbering,
+    wanted: Option<&FieldPath>,
+) -> Walk {
+    let mut walk = Walk::default();
+    for (index, after) in parsed.iter().enumerate() {
+        let before = match index {
+            0 if after.version.event != EventType::Added => continue,
+            0 => None,
+            _ => Some(&parsed[index - 1]),
+        };
+        walk.step(before, after, numbering, wanted);
+    }
+    walk
+}
+
+impl Walk {
+    fn step(
+        &mut self,
+        before: Option<&Parsed<'_>>,
+        after: &Parsed<'_>,
+        numbering: &Numbering,
+        wanted: Option<&FieldPath>,
+    ) {
+        let old = before.map_or(&Value::Null, |b| &b.body);
+        let changes = diff(old, &after.body);
+        let mut credits: Vec<Credit> = changes
+            .iter()
+            .map(|change| credit_change(before, after, change, numbering))
+            .collect();
+        share_writer(&mut credits);
+        for (change, credit) in changes.into_iter().zip(credits) {
+            if wanted.is_some_and(|w| change.path.starts_with(w)) {
+                self.changes
+                    .push(history_entry(&change, &credit, after.version));
+            }
+            if change.to.is_null() {
+                self.credits.remove(&change.path);
+            } else {
+                self.credits.insert(change.path, credit);
+            }
+        }
+    }
+}
+
+/// Fields no entry owns and no entry visibly moved for (`resourceVersion`, a status write within
+/// the same second) changed in the same write as the owned ones: they share its writer.
+fn share_writer(credits: &mut [Credit]) {
+    let Some(writer) = credits.iter().find(|c| c.manager.is_some()).cloned() else {
+        return;
+    };
+    for credit in credits.iter_mut().filter(|c| c.manager.is_none()) {
+        credit.manager.clone_from(&writer.manager);
+        credit.operation.clone_from(&writer.operation);
+        credit.subresource.clone_from(&writer.subresource);
+    }
+}
+
+fn history_entry(change: &FieldChange, credit: &Credit, version: &Version) -> FieldHistoryEntry {
+    FieldHistoryEntry {
+        path: change.path.clone(),
+        time: version.ts,
+        manager: credit.manager.clone(),
+        operation: credit.operation.clone(),
+        from: change.from.clone(),
+        to: change.to.clone(),
+        revision: credit.revision,
+        generation: credit.generation,
+        line: version.line,
+    }
+}
+
+/// Who made `change`, first seen in `after`: the entry that owns the field (preferring one that
+/// moved), else the entry [`attribute`] picks for this one field, else the newest entry that moved.
+fn credit_change(
+    before: Option<&Parsed<'_>>,
+    after: &Parsed<'_>,
+    change: &FieldChange,
+    numbering: &Numbering,
+) -> Credit {
+    let previous = before.map_or(&[][..], |b| b.entries.as_slice());
+    let owner = if change.to.is_null() {
+        None
+    } else {
+        owner_of(&after.entries, previous, &change.path)
+    };
+    let entry = owner
+        .or_else(|| attributed(before, after, change))
+        .or_else(|| newest_moved(&after.entries, previous, &change.path));
+    let version = after.version;
+    Credit {
+        time: Some(version.ts),
+        revision: numbering.of_version(version),
+        generation: version.generation,
+        source: Some(Source::History),
+        line: Some(version.line),
+        ..Credit::of_entry(entry)
+    }
+}
+
+fn owner_of<'e>(
+    entries: &'e [ManagedEntry],
+    previous: &[ManagedEntry],
+    path: &FieldPath,
+) -> Option<&'e ManagedEntry> {
+    entries
+        .iter()
+        .filter(|e| e.fields.covers(path))
+        .max_by_key(|e| (moved(e, previous), e.time))
+}
+
+fn attributed<'e>(
+    before: Option<&Parsed<'_>>,
+    after: &'e Parsed<'_>,
+    change: &FieldChange,
+) -> Option<&'e ManagedEntry> {
+    let found = attribute(
+        before.map(|b| &b.managed),
+        &after.managed,
+        std::slice::from_ref(change),
+    );
+    found.manager.as_ref()?;
+    after.entries.iter().find(|e| {
+        e.manager == found.manager
+            && e.operation == found.operation
+            && e.subresource == found.subresource
+    })
+}
+
+/// The newest entry that moved in this version, preferring the status writer for status fields.
+fn newest_moved<'e>(
+    entries: &'e [ManagedEntry],
+    previous: &[ManagedEntry],
+    path: &FieldPath,
+) -> Option<&'e ManagedEntry> {
+    let in_status = path.starts_with(&FieldPath::root().child_field("status"));
+    entries
+        .iter()
+        .filter(|e| moved(e, previous))
+        .max_by_key(|e| {
+            (
+                (e.subresource.as_deref() == Some("status")) == in_status,
+                e.time,
+            )
+        })
+}
+
+/// Whether an entry is new in this version, or its time or field set differs from before.
+fn moved(entry: &ManagedEntry, previous: &[ManagedEntry]) -> bool {
+    previous
+        .iter()
+        .find(|p| same_writer(p, entry))
+        .is_none_or(|p| p.time != entry.time || p.fields != entry.fields)
+}
+
+fn same_writer(a: &ManagedEntry, b: &ManagedEntry) -> bool {
+    a.manager == b.manager && a.operation == b.operation && a.subresource == b.subresource
+}
+
+/// Credit for a value unchanged in the trace: the entry of the version at T that owns it, dated
+/// by that writer's entry in the first version when it already owned the field there (its time
+/// at T may have moved with later writes of other fields).
+pub(super) fn before_trace(
+    first: &Parsed<'_>,
+    shown: &Parsed<'_>,
+    path: &FieldPath,
+    numbering: &Numbering,
+) -> Option<Credit> {
+    let owner = shown
+        .entries
+        .iter()
+        .filter(|e| e.fields.covers(path))
+        .max_by_key(|e| e.time)?;
+    let earlier = first
+        .entries
+        .iter()
+        .find(|e| same_writer(e, owner) && e.fields.covers(path));
+    let time = earlier.and_then(|e| e.time).or(owner.time);
+    Some(Credit {
+        time,
+        revision: numbering.at_time(time),
+        source: Some(Source::ManagedFields),
+        ..Credit::of_entry(Some(owner))
+    })
+}

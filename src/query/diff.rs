@@ -1,0 +1,349 @@
+//! `kblame diff`: the fields that differ between two versions of one object, chosen by Deployment
+//! revision, resourceVersion or time.
+//!
+//! The whole object is compared except `metadata.managedFields` and `metadata.resourceVersion`,
+//! which change with every write and say nothing about what changed; `metadata.generation`,
+//! annotations and `status` are kept. A revision made before the trace began that no
+//! Deployment version shows is compared through its ReplicaSet's pod template, and then only
+//! `spec.template` is compared (the report's `notes` say so).
+
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::at::parse_time;
+use super::select::{self, ObjectQuery};
+use super::tree::revision_of;
+use super::{trace_warnings, Loaded, QueryError};
+use crate::graph::ObjectRef;
+use crate::history::diff::{diff_at, FieldChange};
+use crate::history::path::FieldPath;
+use crate::history::{History, ObjectId, Version};
+use crate::workload::deployment::{DeploymentModel, Revision};
+use crate::workload::replicaset::template_without_hash;
+
+/// Which object, and the two versions to compare.
+#[derive(Debug, Clone, Default)]
+pub struct DiffQuery {
+    /// The object.
+    pub object: ObjectQuery,
+    /// The old side: a Deployment revision (`2`), a resourceVersion (`rv:1046`) or a time (`+5m`, RFC 3339).
+    pub from: String,
+    /// The new side, written like `from`.
+    pub to: String,
+}
+
+/// The differences between two versions of one object.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffReport {
+    /// The object compared.
+    pub object: ObjectRef,
+    /// The old version.
+    pub from: VersionRef,
+    /// The new version.
+    pub to: VersionRef,
+    /// Every leaf that differs, in the new version's order.
+    pub fields: Vec<FieldChange>,
+    /// How the versions were chosen, when that needs saying.
+    pub notes: Vec<String>,
+    /// What the trace cannot show.
+    pub warnings: Vec<String>,
+}
+
+/// One recorded version, as chosen for a diff.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionRef {
+    /// The record time.
+    #[serde(serialize_with = "crate::render::serialize_ts")]
+    pub time: Timestamp,
+    /// Its `metadata.resourceVersion`.
+    pub resource_version: Option<String>,
+    /// Its trace line.
+    pub line: u64,
+    /// The Deployment revision it shows (asked for, or its revision annotation).
+    pub revision: Option<i64>,
+}
+
+/// What one side of the diff resolved to.
+struct Side {
+    version: VersionRef,
+    body: Value,
+    /// Only a pod template (a ReplicaSet's), not the whole object.
+    template_only: bool,
+}
+
+/// Compares two versions of one object.
+pub fn diff(loaded: &mut Loaded, query: &DiffQuery) -> Result<DiffReport, QueryError> {
+    let mut warnings = Vec::new();
+    let id = select::resolve(&loaded.history, &query.object, &mut warnings)?;
+    let model = (loaded.history.object(id).kind == "Deployment")
+        .then(|| DeploymentModel::build(&loaded.history, &mut loaded.graph, id));
+    let picker = Picker {
+        history: &loaded.history,
+        id,
+        model: model.as_ref(),
+    };
+    let mut notes = Vec::new();
+    let from = picker.side(&query.from, "--from", &mut notes)?;
+    let to = picker.side(&query.to, "--to", &mut notes)?;
+    let fields = compare(&from, &to, &mut notes);
+    if from.version.time > to.version.time && !from.template_only && !to.template_only {
+        notes.push("--from is later than --to: the diff runs backwards in time".to_string());
+    }
+    warnings.extend(trace_warnings(loaded));
+    Ok(DiffReport {
+        object: ObjectRef::of(loaded.history.object(id)),
+        from: from.version,
+        to: to.version,
+        fields,
+        notes,
+        warnings,
+    })
+}
+
+/// The changed leaves: whole objects, or pod templates when either side is only a template.
+fn compare(from: &Side, to: &Side, notes: &mut Vec<String>) -> Vec<FieldChange> {
+    if from.version.line == to.version.line && from.template_only == to.template_only {
+        notes.push(format!(
+            "both sides are the same version (line {})",
+            from.version.line
+        ));
+    }
+    if !from.template_only && !to.template_only {
+        return diff_at(
+            &comparable(&from.body),
+            &comparable(&to.body),
+            &FieldPath::root(),
+        );
+    }
+    let base = FieldPath::parse("spec.template").unwrap_or_default();
+    let template = |side: &Side| match side.template_only {
+        true => side.body.clone(),
+        false => side
+            .body
+            .pointer("/spec/template")
+            .cloned()
+            .unwrap_or(Value::Null),
+    };
+    notes.push(
+        "only spec.template is compared, since one side is a ReplicaSet's pod template".into(),
+    );
+    diff_at(&template(from), &template(to), &base)
+}
+
+/// The body without `metadata.managedFields` and `metadata.resourceVersion`.
+fn comparable(body: &Value) -> Value {
+    let mut body = body.clone();
+    if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+        meta.remove("resourceVersion");
+    }
+    body
+}
+
+/// Finds the version a `--from`/`--to` argument names.
+struct Picker<'a> {
+    history: &'a History,
+    id: ObjectId,
+    model: Option<&'a DeploymentModel>,
+}
+
+impl Picker<'_> {
+    fn side(&self, text: &str, flag: &str, notes: &mut Vec<String>) -> Result<Side, QueryError> {
+        let text = text.trim();
+        if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit()) {
+            let number = text
+                .parse::<i64>()
+                .map_err(|_| QueryError::NotApplicable(format!("{flag} {text}: too large")))?;
+            return self.by_revision(number, flag, notes);
+        }
+        let version = match text.strip_prefix("rv:") {
+            Some(rv) => self.by_resource_version(rv.trim())?,
+            None => self.by_time(text, flag, notes)?,
+        };
+        Ok(self.whole(version, None))
+    }
+
+    fn whole(&self, version: &Version, revision: Option<i64>) -> Side {
+        let body: Value = self.history.parse(version).unwrap_or(Value::Null);
+        Side {
+            version: VersionRef {
+                time: version.ts,
+                resource_version: version.resource_version.as_deref().map(str::to_string),
+                line: version.line,
+                revision: revision.or_else(|| revision_of(&body)),
+            },
+            body,
+            template_only: false,
+        }
+    }
+
+    fn name(&self) -> String {
+        self.history.object(self.id).display_name()
+    }
+
+    fn by_resource_version(&self, rv: &str) -> Result<&Version, QueryError> {
+        let versions = &self.history.object(self.id).versions;
+        versions
+            .iter()
+            .find(|v| v.resource_version.as_deref() == Some(rv))
+            .ok_or_else(|| QueryError::NotFound {
+                kind: "resourceVersion".to_string(),
+                name: format!("{rv} of {}", self.name()),
+                near: nearest_resource_versions(versions, rv),
+            })
+    }
+
+    fn by_time(
+        &self,
+        text: &str,
+        flag: &str,
+        notes: &mut Vec<String>,
+    ) -> Result<&Version, QueryError> {
+        let time = parse_time(text, &self.history.facts)?;
+        let object = self.history.object(self.id);
+        let version = object.version_at(time).ok_or_else(|| {
+            QueryError::NotApplicable(format!(
+                "{} was not recorded yet at {time} ({flag}): its first record is at {}",
+                self.name(),
+                object.first().ts
+            ))
+        })?;
+        if version.event == crate::trace::EventType::Deleted {
+            notes.push(format!(
+                "{flag}: {} was deleted at {}, before {time}; its last recorded state is used",
+                self.name(),
+                version.ts
+            ));
+        }
+        Ok(version)
+    }
+}
+
+impl Picker<'_> {
+    /// The Deployment version right after the change that made revision `number`; for a revision
+    /// made before the trace, the first version showing it, else its ReplicaSet's pod template.
+    fn by_revision(
+        &self,
+        number: i64,
+        flag: &str,
+        notes: &mut Vec<String>,
+    ) -> Result<Side, QueryError> {
+        let revision = self.revision(number, flag)?;
+        let made_in_trace = revision.change.as_ref().filter(|c| !c.before_trace);
+        if let Some(change) = made_in_trace {
+            let version = self.version_after_change(change.evidence.record_line, change.time);
+            if let Some(version) = version {
+                return Ok(self.whole(version, Some(number)));
+            }
+        }
+        if let Some(version) = self.first_annotated(number) {
+            notes.push(format!(
+                "{flag} {number}: revision {number} was made before the trace began; using the first Deployment version that shows it (line {})",
+                version.line
+            ));
+            return Ok(self.whole(version, Some(number)));
+        }
+        self.replicaset_template(number, revision.replicaset, flag, notes)
+    }
+
+    /// Revision `number` of the Deployment; revision numbers mean nothing for other kinds.
+    fn revision(&self, number: i64, flag: &str) -> Result<&Revision, QueryError> {
+        let Some(model) = self.model else {
+            return Err(QueryError::NotApplicable(format!(
+                "{flag} {number}: revision numbers only apply to Deployments, and {} is a {}; use a time or rv:RESOURCEVERSION",
+                self.name(),
+                self.history.object(self.id).kind
+            )));
+        };
+        model.revision(number).ok_or_else(|| {
+            let known: Vec<String> = model
+                .revisions
+                .iter()
+                .map(|r| r.number.to_string())
+                .collect();
+            let known = match known.is_empty() {
+                true => "none".to_string(),
+                false => known.join(", "),
+            };
+            QueryError::NotApplicable(format!(
+                "{} has no revision {number} in the trace (revisions seen: {known})",
+                self.name()
+            ))
+        })
+    }
+
+    /// The version recorded at the change's line, else the first at or after its time.
+    fn version_after_change(&self, line: Option<u64>, time: Timestamp) -> Option<&Version> {
+        let versions = &self.history.object(self.id).versions;
+        line.and_then(|line| versions.iter().find(|v| v.line == line))
+            .or_else(|| versions.iter().find(|v| v.ts >= time))
+    }
+
+    /// The first Deployment version whose revision annotation is `number`.
+    fn first_annotated(&self, number: i64) -> Option<&Version> {
+        self.history.object(self.id).versions.iter().find(|v| {
+            self.history
+                .parse::<Value>(v)
+                .is_ok_and(|body| revision_of(&body) == Some(number))
+        })
+    }
+
+    /// The pod template of the ReplicaSet carrying revision `number`.
+    fn replicaset_template(
+        &self,
+        number: i64,
+        replicaset: Option<ObjectId>,
+        flag: &str,
+        notes: &mut Vec<String>,
+    ) -> Result<Side, QueryError> {
+        let no_version = || {
+            QueryError::NotApplicable(format!(
+                "{flag} {number}: no version of {} shows revision {number}, and no ReplicaSet carrying it was recorded",
+                self.name()
+            ))
+        };
+        let rs = replicaset.ok_or_else(no_version)?;
+        let object = self.history.object(rs);
+        let version = object.first();
+        let body: Value = self.history.parse(version).map_err(|_| no_version())?;
+        let template = template_without_hash(&body).ok_or_else(no_version)?;
+        notes.push(format!(
+            "{flag} {number}: no Deployment version shows revision {number} (made before the trace began); compared through ReplicaSet {}'s pod template (line {})",
+            object.name, version.line
+        ));
+        Ok(Side {
+            version: VersionRef {
+                time: version.ts,
+                resource_version: version.resource_version.as_deref().map(str::to_string),
+                line: version.line,
+                revision: Some(number),
+            },
+            body: template,
+            template_only: true,
+        })
+    }
+}
+
+/// Up to three recorded resourceVersions numerically closest to `rv`, as `rv:N`.
+fn nearest_resource_versions(versions: &[Version], rv: &str) -> Vec<String> {
+    let Ok(wanted) = rv.parse::<i128>() else {
+        return Vec::new();
+    };
+    let mut known: Vec<(i128, &str)> = versions
+        .iter()
+        .filter_map(|v| v.resource_version.as_deref())
+        .filter_map(|text| {
+            text.parse::<i128>()
+                .ok()
+                .map(|n| ((n - wanted).abs(), text))
+        })
+        .collect();
+    known.sort();
+    known.dedup();
+    known
+        .into_iter()
+        .take(3)
+        .map(|(_, text)| format!("rv:{text}"))
+        .collect()
+}

@@ -1,0 +1,633 @@
+//! `kblame analyze --object deployment/NAME`: each revision's outcome with its evidence, the
+//! controller's own verdict at a time, and what is still serving.
+//!
+//! The verdict follows `kubectl rollout status`: the spec must be observed, then
+//! ProgressDeadlineExceeded means failed, and the updated/old/available counts decide
+//! between progressing and complete. A revision's `outcome` goes further: it is `failing`
+//! as soon as its pods show failure (crash loops, image pulls, unschedulable, failing
+//! probes, rejected creations), before the deadline says so.
+
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::select::{self, ObjectQuery};
+use super::{trace_warnings, Loaded, QueryError};
+use crate::graph::{Change, ObjectRef};
+use crate::history::{History, ObjectId};
+use crate::workload::deployment::{DeploymentModel, Revision};
+use crate::workload::events::{occurrences_about, Occurrence};
+use crate::workload::pod::{departure_time, pod_at, restart_history, statuses, total_restarts};
+use crate::workload::replicaset::ReplicaSetTimeline;
+
+/// Which rollout, and when.
+#[derive(Debug, Clone, Default)]
+pub struct RolloutQuery {
+    /// The Deployment (or one of its ReplicaSets).
+    pub object: ObjectQuery,
+    /// The moment to judge; the end of the trace when `None`.
+    pub at: Option<Timestamp>,
+}
+
+/// A name and UID.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NamedObject {
+    /// Name.
+    pub name: String,
+    /// UID.
+    pub uid: String,
+}
+
+/// A pod of a revision at the time asked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RevisionPod {
+    /// Name.
+    pub name: String,
+    /// UID.
+    pub uid: String,
+    /// `status.phase`.
+    pub phase: String,
+    /// Whether Ready is True.
+    pub ready: bool,
+    /// Container restarts (all containers).
+    pub restarts: i64,
+    /// Containers waiting or terminated, e.g. `web: CrashLoopBackOff`.
+    pub waiting: Vec<String>,
+}
+
+/// One piece of evidence, with the record it comes from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    /// When the trace first showed it.
+    #[serde(serialize_with = "crate::render::serialize_ts")]
+    pub time: Timestamp,
+    /// What it shows, in words.
+    pub text: String,
+    /// The trace line of the record.
+    pub line: u64,
+}
+
+/// One revision of the Deployment and how it went.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RevisionReport {
+    /// Revision number.
+    pub number: i64,
+    /// `pod-template-hash`.
+    pub template_hash: Option<String>,
+    /// Its ReplicaSet.
+    pub replicaset: Option<NamedObject>,
+    /// The change that made it.
+    pub change: Option<Change>,
+    /// `complete`, `failed`, `failing`, `progressing`, `superseded` or `paused`.
+    pub outcome: &'static str,
+    /// When the evidence first showed failure.
+    #[serde(serialize_with = "crate::render::serialize_opt_ts")]
+    pub failing_since: Option<Timestamp>,
+    /// Why it failed or is failing, in words.
+    pub reason: Option<String>,
+    /// Its pods alive at the time asked.
+    pub pods: Vec<RevisionPod>,
+    /// Ready pods / desired at the time asked.
+    pub ready: i64,
+    /// Desired pods at the time asked.
+    pub desired: i64,
+    /// The records behind the outcome.
+    pub evidence: Vec<Evidence>,
+}
+
+/// The answer to `analyze --object deployment/NAME`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RolloutReport {
+    /// The Deployment.
+    pub object: ObjectRef,
+    /// The moment judged.
+    #[serde(serialize_with = "crate::render::serialize_ts")]
+    pub at: Timestamp,
+    /// Every revision seen, newest first.
+    pub revisions: Vec<RevisionReport>,
+    /// The controller's own view at `at`: `complete`, `failed`, `progressing` or `paused`.
+    pub verdict: &'static str,
+    /// What `kubectl rollout status` would print.
+    pub status_message: String,
+    /// Revisions with ready pods at `at`.
+    pub serving_revisions: Vec<i64>,
+    /// What the trace cannot show.
+    pub warnings: Vec<String>,
+}
+
+/// Judges the rollout of a Deployment (or of a ReplicaSet's Deployment).
+pub fn rollout(loaded: &mut Loaded, query: &RolloutQuery) -> Result<RolloutReport, QueryError> {
+    let mut warnings = Vec::new();
+    let found = select::resolve(&loaded.history, &query.object, &mut warnings)?;
+    let deployment = deployment_of(loaded, found, &mut warnings)?;
+    let at = query
+        .at
+        .or(loaded.history.facts.end)
+        .ok_or(QueryError::EmptyTrace)?;
+    let model = DeploymentModel::build(&loaded.history, &mut loaded.graph, deployment);
+    let history = &loaded.history;
+    let object = history.object(deployment);
+    let Some(version) = object.version_at(at) else {
+        return Err(QueryError::NotApplicable(format!(
+            "{} did not exist yet at {at}",
+            object.display_name()
+        )));
+    };
+    let body: Value = history.parse(version).unwrap_or(Value::Null);
+    let (verdict, status_message) = controller_verdict(&body);
+    let current = revision_annotation(&body);
+    let mut revisions: Vec<RevisionReport> = model
+        .revisions
+        .iter()
+        .filter(|r| revision_existed(history, &model, r, at))
+        .map(|r| revision_report(loaded, &model, r, current, verdict, &body, at))
+        .collect();
+    revisions.sort_by_key(|r| std::cmp::Reverse(r.number));
+    let serving_revisions = revisions
+        .iter()
+        .filter(|r| r.ready > 0)
+        .map(|r| r.number)
+        .collect();
+    warnings.extend(model.notes.iter().cloned());
+    warnings.extend(trace_warnings(loaded));
+    Ok(RolloutReport {
+        object: ObjectRef::of(object),
+        at,
+        revisions,
+        verdict,
+        status_message,
+        serving_revisions,
+        warnings,
+    })
+}
+
+/// The Deployment to judge: the object itself, or the controller of a ReplicaSet.
+fn deployment_of(
+    loaded: &Loaded,
+    id: ObjectId,
+    warnings: &mut Vec<String>,
+) -> Result<ObjectId, QueryError> {
+    let history = &loaded.history;
+    let object = history.object(id);
+    match object.kind.as_str() {
+        "Deployment" => Ok(id),
+        "ReplicaSet" => {
+            let owner = object
+                .last()
+                .controller_uid
+                .as_deref()
+                .and_then(|uid| history.by_uid(uid));
+            match owner.filter(|&o| history.object(o).kind == "Deployment") {
+                Some(deployment) => {
+                    warnings.push(format!(
+                        "replicaset {} belongs to deployment {}; answering for the deployment",
+                        object.name,
+                        history.object(deployment).name
+                    ));
+                    Ok(deployment)
+                }
+                None => Err(QueryError::NotApplicable(format!(
+                    "replicaset {} has no recorded Deployment to judge",
+                    object.name
+                ))),
+            }
+        }
+        other => Err(QueryError::NotApplicable(format!(
+            "rollouts are judged for Deployments (and their ReplicaSets), not {other}"
+        ))),
+    }
+}
+
+/// What `kubectl rollout status` concludes from one Deployment version.
+pub fn controller_verdict(body: &Value) -> (&'static str, String) {
+    let int = |pointer: &str| body.pointer(pointer).and_then(Value::as_i64);
+    if body.pointer("/spec/paused").and_then(Value::as_bool) == Some(true) {
+        return ("paused", "the deployment is paused".to_string());
+    }
+    let generation = int("/metadata/generation").unwrap_or(0);
+    if int("/status/observedGeneration").unwrap_or(0) < generation {
+        return (
+            "progressing",
+            "waiting for the deployment spec update to be observed".to_string(),
+        );
+    }
+    if let Some(progressing) = condition(body, "Progressing") {
+        if progressing.reason == "ProgressDeadlineExceeded" {
+            return (
+                "failed",
+                format!("ProgressDeadlineExceeded: {}", progressing.message),
+            );
+        }
+    }
+    let desired = int("/spec/replicas").unwrap_or(1);
+    let updated = int("/status/updatedReplicas").unwrap_or(0);
+    let replicas = int("/status/replicas").unwrap_or(0);
+    let available = int("/status/availableReplicas").unwrap_or(0);
+    if updated < desired {
+        (
+            "progressing",
+            format!("{updated} out of {desired} new replicas have been updated"),
+        )
+    } else if replicas > updated {
+        (
+            "progressing",
+            format!(
+                "{} old replicas are pending termination",
+                replicas - updated
+            ),
+        )
+    } else if available < updated {
+        (
+            "progressing",
+            format!("{available} of {updated} updated replicas are available"),
+        )
+    } else {
+        ("complete", "successfully rolled out".to_string())
+    }
+}
+
+/// A status condition, read loosely.
+#[derive(Debug, Default)]
+struct Condition {
+    status: String,
+    reason: String,
+    message: String,
+}
+
+fn condition(body: &Value, kind: &str) -> Option<Condition> {
+    let found = body
+        .pointer("/status/conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some(kind))?;
+    let text = |key: &str| {
+        found
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    Some(Condition {
+        status: text("status"),
+        reason: text("reason"),
+        message: text("message"),
+    })
+}
+
+fn revision_annotation(body: &Value) -> Option<i64> {
+    body.pointer("/metadata/annotations")?
+        .get(crate::workload::replicaset::REVISION_ANNOTATION)?
+        .as_str()?
+        .parse()
+        .ok()
+}
+
+fn revision_existed(
+    history: &History,
+    model: &DeploymentModel,
+    revision: &Revision,
+    at: Timestamp,
+) -> bool {
+    let made = revision.change.as_ref().map(|c| c.time);
+    let rs_seen = revision
+        .replicaset
+        .and_then(|rs| timeline(model, rs))
+        .and_then(|t| t.points.first())
+        .map(|p| p.ts);
+    let rs_created = revision
+        .replicaset
+        .and_then(|rs| history.object(rs).created);
+    [made, rs_seen, rs_created]
+        .into_iter()
+        .flatten()
+        .min()
+        .is_some_and(|t| t <= at)
+}
+
+fn timeline(model: &DeploymentModel, rs: ObjectId) -> Option<&ReplicaSetTimeline> {
+    model.replicasets.iter().find(|t| t.id == rs)
+}
+
+fn revision_report(
+    loaded: &Loaded,
+    model: &DeploymentModel,
+    revision: &Revision,
+    current: Option<i64>,
+    verdict: &'static str,
+    deployment: &Value,
+    at: Timestamp,
+) -> RevisionReport {
+    let history = &loaded.history;
+    let rs = revision.replicaset;
+    let point = rs
+        .and_then(|id| timeline(model, id))
+        .and_then(|t| t.point_at(at));
+    // After a rollback the ReplicaSet carries a newer number: its pods belong to that revision.
+    let renumbered = point
+        .and_then(|p| p.revision)
+        .filter(|&n| n != revision.number);
+    let is_current = current == Some(revision.number);
+    let mut evidence = match (rs, renumbered) {
+        (Some(id), None) => failure_evidence(loaded, id, at),
+        _ => Vec::new(),
+    };
+    if is_current {
+        evidence.extend(deployment_failure(deployment, at, verdict));
+    }
+    evidence.sort_by_key(|e| (e.time, e.line));
+    let outcome = outcome(is_current, verdict, &evidence);
+    let failing = !evidence.is_empty() && outcome != "superseded";
+    let reason = match renumbered {
+        Some(newer) => Some(format!(
+            "rolled back: its ReplicaSet is now revision {newer}"
+        )),
+        None => failing.then(|| summarize(&evidence)),
+    };
+    let (pods, ready, desired) = match (rs, renumbered) {
+        (Some(id), None) => (
+            alive_pods(loaded, id, at),
+            point.map_or(0, |p| p.ready),
+            point.map_or(0, |p| p.replicas),
+        ),
+        _ => (Vec::new(), 0, 0),
+    };
+    RevisionReport {
+        number: revision.number,
+        template_hash: revision.template_hash.clone(),
+        replicaset: rs.map(|id| {
+            let o = history.object(id);
+            NamedObject {
+                name: o.name.clone(),
+                uid: o.uid.clone(),
+            }
+        }),
+        change: revision.change.clone(),
+        outcome,
+        failing_since: evidence.first().filter(|_| failing).map(|e| e.time),
+        reason,
+        ready,
+        desired,
+        pods,
+        evidence,
+    }
+}
+
+/// The revision's outcome: the controller's verdict for the current revision, sharpened by evidence.
+fn outcome(is_current: bool, verdict: &'static str, evidence: &[Evidence]) -> &'static str {
+    if !is_current {
+        return "superseded";
+    }
+    match (verdict, evidence.is_empty()) {
+        ("paused", _) => "paused",
+        ("failed", _) => "failed",
+        ("progressing", false) => "failing",
+        (verdict, _) => verdict,
+    }
+}
+
+fn summarize(evidence: &[Evidence]) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for item in evidence {
+        if !parts.contains(&item.text.as_str()) {
+            parts.push(&item.text);
+        }
+    }
+    parts.truncate(4);
+    parts.join("; ")
+}
+
+/// Pods of ReplicaSet `rs` that existed at `at` and had not begun to go away.
+fn alive_pods(loaded: &Loaded, rs: ObjectId, at: Timestamp) -> Vec<RevisionPod> {
+    let history = &loaded.history;
+    let mut pods: Vec<RevisionPod> = loaded
+        .graph
+        .controlled_by(rs)
+        .into_iter()
+        .filter(|&p| history.object(p).kind == "Pod")
+        .filter(|&p| {
+            history.object(p).first().ts <= at && departure_time(history, p).is_none_or(|d| d > at)
+        })
+        .filter_map(|p| {
+            let object = history.object(p);
+            let pod = pod_at(history, object.version_at(at)?);
+            let state = crate::workload::pod::state_of(&pod);
+            Some(RevisionPod {
+                name: object.name.clone(),
+                uid: object.uid.clone(),
+                phase: state.phase.clone(),
+                ready: state.ready,
+                restarts: total_restarts(&pod),
+                waiting: state
+                    .containers
+                    .iter()
+                    .filter(|(_, s)| s.starts_with("waiting") || s.starts_with("terminated"))
+                    .map(|(name, s)| format!("{name}: {s}"))
+                    .collect(),
+            })
+        })
+        .collect();
+    pods.sort_by(|a, b| a.name.cmp(&b.name));
+    pods
+}
+
+/// Waiting reasons that mean the revision cannot run, not just that it is starting.
+const FAILING_WAITS: &[&str] = &[
+    "CrashLoopBackOff",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+];
+
+/// Everything up to `at` that shows the revision's pods failing, from pod statuses and Events.
+fn failure_evidence(loaded: &Loaded, rs: ObjectId, at: Timestamp) -> Vec<Evidence> {
+    let history = &loaded.history;
+    let mut evidence = Vec::new();
+    let events = occurrences_about(history, &loaded.graph, rs);
+    evidence.extend(event_evidence(&events, at, &["FailedCreate"], "replicaset"));
+    for pod in loaded.graph.controlled_by(rs) {
+        if history.object(pod).kind != "Pod" {
+            continue;
+        }
+        let events = occurrences_about(history, &loaded.graph, pod);
+        evidence.extend(pod_status_evidence(history, pod, at, &events));
+        evidence.extend(event_evidence(
+            &events,
+            at,
+            &["FailedScheduling", "Unhealthy", "Failed"],
+            "pod",
+        ));
+    }
+    evidence
+}
+
+/// The first record where each container of the pod showed a failing wait or a restart.
+fn pod_status_evidence(
+    history: &History,
+    pod: ObjectId,
+    at: Timestamp,
+    events: &[Occurrence],
+) -> Vec<Evidence> {
+    let object = history.object(pod);
+    let mut found: Vec<Evidence> = Vec::new();
+    let mut seen_reasons: Vec<String> = Vec::new();
+    for version in object.versions.iter().take_while(|v| v.ts <= at) {
+        let parsed = pod_at(history, version);
+        for status in statuses(&parsed) {
+            let Some(waiting) = status.state.as_ref().and_then(|s| s.waiting.as_ref()) else {
+                continue;
+            };
+            let reason = waiting.reason.clone().unwrap_or_default();
+            let key = format!("{}/{reason}", status.name);
+            if FAILING_WAITS.contains(&reason.as_str()) && !seen_reasons.contains(&key) {
+                seen_reasons.push(key);
+                found.push(Evidence {
+                    time: version.ts,
+                    text: waiting_text(
+                        &object.name,
+                        &status.name,
+                        &reason,
+                        waiting.message.as_deref(),
+                        status,
+                    ),
+                    line: version.line,
+                });
+            }
+        }
+    }
+    let restarts = restart_history(history, pod, events);
+    let seen: Vec<_> = restarts.restarts.iter().filter(|r| r.time <= at).collect();
+    if let Some(first) = seen.first() {
+        let exit = first
+            .exit_code
+            .map(|c| format!(", exit {c}"))
+            .unwrap_or_default();
+        found.push(Evidence {
+            time: first.time,
+            text: format!(
+                "pod {} restarted {}× ({}{exit})",
+                object.name,
+                seen.len(),
+                first.reason
+            ),
+            line: first.line,
+        });
+    }
+    found
+}
+
+fn waiting_text(
+    pod: &str,
+    container: &str,
+    reason: &str,
+    message: Option<&str>,
+    status: &k8s_openapi::api::core::v1::ContainerStatus,
+) -> String {
+    let last = status
+        .last_state
+        .as_ref()
+        .and_then(|s| s.terminated.as_ref());
+    match (reason, last, message) {
+        ("CrashLoopBackOff", Some(t), _) => format!(
+            "pod {pod} {container}: CrashLoopBackOff (last exit {}, {})",
+            t.exit_code,
+            t.reason.as_deref().unwrap_or("?")
+        ),
+        (_, _, Some(message)) if !message.is_empty() => {
+            format!("pod {pod} {container}: {reason} `{}`", short(message))
+        }
+        _ => format!("pod {pod} {container}: {reason}"),
+    }
+}
+
+fn short(text: &str) -> String {
+    let text = text.trim();
+    if text.chars().count() > 100 {
+        format!("{}…", text.chars().take(99).collect::<String>())
+    } else {
+        text.to_string()
+    }
+}
+
+/// Events whose reason signals failure, folded: the first occurrence's time, the total count.
+fn event_evidence(
+    events: &[Occurrence],
+    at: Timestamp,
+    reasons: &[&str],
+    what: &str,
+) -> Vec<Evidence> {
+    let mut folded: Vec<(String, Evidence, i64)> = Vec::new();
+    for event in events
+        .iter()
+        .filter(|e| e.ts <= at && reasons.contains(&e.reason.as_str()))
+    {
+        if event.reason == "Unhealthy" && !event.message.to_lowercase().contains("readiness") {
+            continue;
+        }
+        match folded
+            .iter_mut()
+            .find(|(name, _, _)| *name == event.event_name)
+        {
+            Some((_, _, count)) => *count = (*count).max(event.count),
+            None => folded.push((
+                event.event_name.clone(),
+                Evidence {
+                    time: event.ts,
+                    text: String::new(),
+                    line: event.line,
+                },
+                event.count,
+            )),
+        }
+    }
+    folded
+        .into_iter()
+        .filter_map(|(name, mut item, count)| {
+            let event = events.iter().find(|e| e.event_name == name)?;
+            item.text = format!(
+                "{what} Event {} ×{count}: `{}`",
+                event.reason,
+                short(&event.message)
+            );
+            Some(item)
+        })
+        .collect()
+}
+
+/// The Deployment's own failure conditions (deadline, ReplicaFailure) as evidence.
+fn deployment_failure(body: &Value, at: Timestamp, verdict: &str) -> Vec<Evidence> {
+    let mut found = Vec::new();
+    if let Some(failure) = condition(body, "ReplicaFailure").filter(|c| c.status == "True") {
+        found.push(Evidence {
+            time: at,
+            text: format!(
+                "ReplicaFailure {}: `{}`",
+                failure.reason,
+                short(&failure.message)
+            ),
+            line: 0,
+        });
+    }
+    if verdict == "failed" {
+        if let Some(progressing) = condition(body, "Progressing") {
+            let since = body
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .and_then(|cs| {
+                    cs.iter()
+                        .find(|c| c.get("type").and_then(Value::as_str) == Some("Progressing"))
+                })
+                .and_then(|c| c.get("lastUpdateTime").and_then(Value::as_str))
+                .and_then(|t| t.parse::<Timestamp>().ok())
+                .unwrap_or(at);
+            found.push(Evidence {
+                time: since,
+                text: format!("{}: {}", progressing.reason, short(&progressing.message)),
+                line: 0,
+            });
+        }
+    }
+    found
+}

@@ -1,0 +1,362 @@
+//! `kblame tree`: the owner tree of an object at one moment, like kubectl-tree for any time in the trace.
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::ContainerStatus;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::select::{self, ObjectQuery};
+use super::{trace_warnings, Loaded, QueryError};
+use crate::graph::{CausalGraph, Owner};
+use crate::history::{Gone, History, ObjectId, Version};
+use crate::workload::pod::{pod_at, state_of, statuses};
+use crate::workload::replicaset::REVISION_ANNOTATION;
+
+/// What to draw: an object, a moment (the end of the trace when `None`), and whether to keep deleted objects.
+#[derive(Debug, Clone, Default)]
+pub struct TreeQuery {
+    /// The root object.
+    pub object: ObjectQuery,
+    /// The moment; the trace's last record when `None`.
+    pub at: Option<Timestamp>,
+    /// Whether objects already deleted at `at` are shown (marked with their deletion time).
+    pub deleted: bool,
+}
+
+/// The owner tree at one moment.
+#[derive(Debug, Clone, Serialize)]
+pub struct TreeReport {
+    /// The moment the tree shows.
+    #[serde(serialize_with = "crate::render::serialize_ts")]
+    pub at: Timestamp,
+    /// The object asked about, with everything it controlled at `at`.
+    pub root: TreeNode,
+    /// What the trace cannot show.
+    pub warnings: Vec<String>,
+}
+
+/// One object of the tree and the objects it controlled at the moment.
+#[derive(Debug, Clone, Serialize)]
+pub struct TreeNode {
+    /// Kind.
+    pub kind: String,
+    /// Namespace (empty for cluster-scoped objects).
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// UID.
+    pub uid: String,
+    /// A short status at the moment, e.g. `3/3 ready, revision 2` or `Running, ready`.
+    pub status: String,
+    /// Time from `creationTimestamp` to the moment (or to its deletion, if earlier), kubectl style
+    /// (`41m`), when known.
+    pub age: Option<String>,
+    /// When it was deleted, if it was already gone at the moment.
+    #[serde(serialize_with = "crate::render::serialize_opt_ts")]
+    pub deleted_at: Option<Timestamp>,
+    /// The objects it controlled at the moment, sorted by kind then name.
+    pub children: Vec<TreeNode>,
+}
+
+/// Draws the owner tree of one object at one moment.
+pub fn tree(loaded: &mut Loaded, query: &TreeQuery) -> Result<TreeReport, QueryError> {
+    let history = &loaded.history;
+    let at = moment(history, query.at)?;
+    let mut warnings = Vec::new();
+    let root = choose_root(history, query, at, &mut warnings)?;
+    let walk = Walk {
+        history,
+        graph: &loaded.graph,
+        at,
+        deleted: query.deleted,
+    };
+    if let Some(gone) = walk.gone_at(root) {
+        warnings.push(format!(
+            "{} was already deleted at {at} (gone {gone})",
+            history.object(root).display_name()
+        ));
+    }
+    let root = walk.node(root, &mut vec![root]);
+    warnings.extend(trace_warnings(loaded));
+    Ok(TreeReport { at, root, warnings })
+}
+
+/// The moment asked for, checked against the trace's span; the trace's end by default.
+fn moment(history: &History, at: Option<Timestamp>) -> Result<Timestamp, QueryError> {
+    let (Some(start), Some(end)) = (history.facts.start, history.facts.end) else {
+        return Err(QueryError::EmptyTrace);
+    };
+    let time = at.unwrap_or(end);
+    if time < start || time > end {
+        return Err(QueryError::OutsideTrace { time, start, end });
+    }
+    Ok(time)
+}
+
+/// The object named by the query: among objects sharing the name, the newest that existed at `at`.
+fn choose_root(
+    history: &History,
+    query: &TreeQuery,
+    at: Timestamp,
+    warnings: &mut Vec<String>,
+) -> Result<ObjectId, QueryError> {
+    let object = &query.object;
+    if object.uid.is_none() {
+        let found = history.by_name(&object.kind, object.namespace.as_deref(), &object.name);
+        let mut alive = found
+            .iter()
+            .copied()
+            .filter(|&id| state_version(history, id, at).is_some());
+        if let Some(id) = alive.next_back() {
+            if found.len() > 1 {
+                warnings.push(format!(
+                    "{} {}s are named {}; showing {}, the newest that existed at {at}",
+                    found.len(),
+                    object.kind.to_lowercase(),
+                    object.name,
+                    history.object(id).uid
+                ));
+            }
+            return Ok(id);
+        }
+    }
+    let id = select::resolve(history, object, warnings)?;
+    if state_version(history, id, at).is_none() {
+        let first = history.object(id).first().ts;
+        return Err(QueryError::NotApplicable(format!(
+            "{} did not exist yet at {at}: it was first recorded at {first}",
+            history.object(id).display_name()
+        )));
+    }
+    Ok(id)
+}
+
+/// The version in force at `at`; an object listed at the trace's start counts from that start.
+fn state_version(history: &History, id: ObjectId, at: Timestamp) -> Option<&Version> {
+    let object = history.object(id);
+    object.version_at(at).or_else(|| {
+        let listed = history.existed_at_start(id) && object.created.is_some_and(|c| c <= at);
+        listed.then(|| object.first())
+    })
+}
+
+/// What walking the tree needs.
+struct Walk<'a> {
+    history: &'a History,
+    graph: &'a CausalGraph,
+    at: Timestamp,
+    deleted: bool,
+}
+
+impl Walk<'_> {
+    /// When the object went away, if that was at or before the moment.
+    fn gone_at(&self, id: ObjectId) -> Option<Timestamp> {
+        match self.history.object(id).gone.as_ref()? {
+            Gone::Deleted(ts) | Gone::MissingAtRelist(ts) => Some(*ts).filter(|ts| *ts <= self.at),
+        }
+    }
+
+    /// The node for `id` and, below it, every object it controlled at the moment; `path`
+    /// holds the ancestors, so an ownership cycle in a damaged trace cannot loop.
+    fn node(&self, id: ObjectId, path: &mut Vec<ObjectId>) -> TreeNode {
+        let object = self.history.object(id);
+        let mut children = Vec::new();
+        for child in self.children(id) {
+            if path.contains(&child) {
+                continue;
+            }
+            path.push(child);
+            children.push(self.node(child, path));
+            path.pop();
+        }
+        children.sort_by(|a, b| (&a.kind, &a.name, &a.uid).cmp(&(&b.kind, &b.name, &b.uid)));
+        let gone = self.gone_at(id);
+        let status = state_version(self.history, id, self.at)
+            .map(|version| status_of(self.history, &object.kind, version))
+            .unwrap_or_default();
+        TreeNode {
+            kind: object.kind.clone(),
+            namespace: object.namespace.clone(),
+            name: object.name.clone(),
+            uid: object.uid.clone(),
+            status,
+            age: object
+                .created
+                .map(|created| age(gone.unwrap_or(self.at), created)),
+            deleted_at: gone,
+            children,
+        }
+    }
+
+    /// The objects `id` controlled at the moment: existing then (or deleted, when asked for).
+    fn children(&self, id: ObjectId) -> Vec<ObjectId> {
+        self.graph
+            .controlled_by(id)
+            .into_iter()
+            .filter(|&child| state_version(self.history, child, self.at).is_some())
+            .filter(|&child| self.deleted || self.gone_at(child).is_none())
+            .filter(|&child| {
+                self.graph.controller_at(self.history, child, self.at) == Some(Owner::Recorded(id))
+            })
+            .collect()
+    }
+}
+
+/// A short status of one version, by kind.
+fn status_of(history: &History, kind: &str, version: &Version) -> String {
+    if kind == "Pod" {
+        return pod_status(history, version);
+    }
+    let Ok(body) = history.parse::<Value>(version) else {
+        return "unreadable".to_string();
+    };
+    let mut parts = match kind {
+        "Deployment" => deployment_status(&body),
+        "ReplicaSet" => replicaset_status(&body),
+        _ => conditions(&body, &["Ready", "Available"], false),
+    };
+    if version.deletion_timestamp.is_some() {
+        parts.push("Terminating".to_string());
+    }
+    parts.join(", ")
+}
+
+/// `3/3 ready, revision 2, Progressing=False ProgressDeadlineExceeded`.
+fn deployment_status(body: &Value) -> Vec<String> {
+    let mut parts = vec![ready_count(body)];
+    if let Some(revision) = revision_of(body) {
+        parts.push(format!("revision {revision}"));
+    }
+    parts.extend(conditions(body, &["Progressing", "Available"], true));
+    parts
+}
+
+/// `rev 2, 1/1 ready`.
+fn replicaset_status(body: &Value) -> Vec<String> {
+    let revision = revision_of(body).map_or("?".to_string(), |n| n.to_string());
+    vec![format!("rev {revision}"), ready_count(body)]
+}
+
+/// `ready/desired ready` from `status.readyReplicas` and `spec.replicas`.
+fn ready_count(body: &Value) -> String {
+    let desired = body.pointer("/spec/replicas").and_then(Value::as_i64);
+    let ready = body
+        .pointer("/status/readyReplicas")
+        .and_then(Value::as_i64);
+    format!("{}/{} ready", ready.unwrap_or(0), desired.unwrap_or(1))
+}
+
+/// The `deployment.kubernetes.io/revision` annotation.
+pub(crate) fn revision_of(body: &Value) -> Option<i64> {
+    body.pointer("/metadata/annotations")?
+        .get(REVISION_ANNOTATION)?
+        .as_str()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Conditions of the given types as `Type=Status Reason`; only those not True when `only_bad`.
+fn conditions(body: &Value, types: &[&str], only_bad: bool) -> Vec<String> {
+    let listed = body
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    listed
+        .iter()
+        .filter(|c| types.iter().any(|t| c["type"].as_str() == Some(t)))
+        .filter(|c| !only_bad || c["status"].as_str() != Some("True"))
+        .map(|c| {
+            let text = format!(
+                "{}={}",
+                c["type"].as_str().unwrap_or("?"),
+                c["status"].as_str().unwrap_or("?")
+            );
+            match c["reason"].as_str() {
+                Some(reason) if only_bad => format!("{text} {reason}"),
+                _ => text,
+            }
+        })
+        .collect()
+}
+
+/// `Running, not ready, web: CrashLoopBackOff (5 restarts)`.
+fn pod_status(history: &History, version: &Version) -> String {
+    let pod = pod_at(history, version);
+    let state = state_of(&pod);
+    let mut parts = vec![state.phase.clone()];
+    parts.push(if state.ready { "ready" } else { "not ready" }.to_string());
+    parts.extend(statuses(&pod).filter_map(container_trouble));
+    if state.terminating {
+        parts.push("Terminating".to_string());
+    }
+    parts.join(", ")
+}
+
+/// A container that is waiting, terminated or has restarted: `web: CrashLoopBackOff (5 restarts)`.
+fn container_trouble(status: &ContainerStatus) -> Option<String> {
+    let state = status.state.as_ref();
+    let waiting = state.and_then(|s| s.waiting.as_ref());
+    let terminated = state.and_then(|s| s.terminated.as_ref());
+    let what = match (waiting, terminated) {
+        (Some(w), _) => w.reason.clone().unwrap_or_else(|| "waiting".to_string()),
+        (None, Some(t)) => format!(
+            "{} (exit {})",
+            t.reason.as_deref().unwrap_or("terminated"),
+            t.exit_code
+        ),
+        (None, None) if status.restart_count > 0 => "running".to_string(),
+        (None, None) => return None,
+    };
+    let restarts = match status.restart_count {
+        0 => String::new(),
+        1 => " (1 restart)".to_string(),
+        n => format!(" ({n} restarts)"),
+    };
+    Some(format!("{}: {what}{restarts}", status.name))
+}
+
+/// kubectl's age: `35s`, `5m30s`, `41m`, `5h3m`, `30h`, `3d5h`, `12d`.
+pub fn age(at: Timestamp, created: Timestamp) -> String {
+    let s = at.as_second().saturating_sub(created.as_second()).max(0);
+    let (m, h, d) = (s / 60, s / 3600, s / 86400);
+    match s {
+        _ if s < 120 => format!("{s}s"),
+        _ if m < 10 && s % 60 == 0 => format!("{m}m"),
+        _ if m < 10 => format!("{m}m{}s", s % 60),
+        _ if h < 3 => format!("{m}m"),
+        _ if h < 8 && m % 60 == 0 => format!("{h}h"),
+        _ if h < 8 => format!("{h}h{}m", m % 60),
+        _ if h < 48 => format!("{h}h"),
+        _ if d < 8 && h % 24 == 0 => format!("{d}d"),
+        _ if d < 8 => format!("{d}d{}h", h % 24),
+        _ => format!("{d}d"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(secs: i64) -> Timestamp {
+        Timestamp::from_second(1_000_000 + secs).unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn ages_read_like_kubectl() {
+        let cases = [
+            (35, "35s"),
+            (330, "5m30s"),
+            (300, "5m"),
+            (41 * 60 + 7, "41m"),
+            (5 * 3600 + 180, "5h3m"),
+            (30 * 3600, "30h"),
+            (3 * 86400 + 5 * 3600, "3d5h"),
+            (12 * 86400, "12d"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(age(t(secs), t(0)), want, "{secs} s");
+        }
+    }
+}

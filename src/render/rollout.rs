@@ -1,0 +1,157 @@
+//! Text rendering of the rollout report: the verdict first, then each revision with its evidence.
+
+use std::io::{self, Write};
+
+use super::clock;
+use crate::query::rollout::{RevisionReport, RolloutReport};
+
+/// ANSI colours, used only when asked for.
+struct Paint(bool);
+
+impl Paint {
+    fn outcome(&self, outcome: &str) -> String {
+        let code = match outcome {
+            "complete" => "32",
+            "failed" | "failing" => "31",
+            "progressing" | "paused" => "33",
+            _ => "2",
+        };
+        self.wrap(code, outcome)
+    }
+
+    fn dim(&self, text: &str) -> String {
+        self.wrap("2", text)
+    }
+
+    fn wrap(&self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// Writes the rollout report as text.
+pub fn text<W: Write>(report: &RolloutReport, out: &mut W, color: bool) -> io::Result<()> {
+    let paint = Paint(color);
+    let object = &report.object;
+    writeln!(
+        out,
+        "deployment {}/{}  {} at {}: {}",
+        object.namespace,
+        object.name,
+        paint.outcome(report.verdict),
+        clock(report.at),
+        report.status_message
+    )?;
+    for revision in &report.revisions {
+        revision_block(revision, &paint, out)?;
+    }
+    let serving: Vec<String> = report
+        .revisions
+        .iter()
+        .filter(|r| r.ready > 0)
+        .map(|r| format!("revision {} ({}/{} ready)", r.number, r.ready, r.desired))
+        .collect();
+    if serving.is_empty() {
+        writeln!(out, "serving: nothing (no ready pods)")?;
+    } else {
+        writeln!(out, "serving: {}", serving.join(", "))?;
+    }
+    for warning in &report.warnings {
+        writeln!(out, "warning: {warning}")?;
+    }
+    Ok(())
+}
+
+fn revision_block<W: Write>(
+    revision: &RevisionReport,
+    paint: &Paint,
+    out: &mut W,
+) -> io::Result<()> {
+    let rs = revision
+        .replicaset
+        .as_ref()
+        .map_or("?", |r| r.name.as_str());
+    write!(
+        out,
+        "  revision {}  {rs}  {}",
+        revision.number,
+        paint.outcome(revision.outcome)
+    )?;
+    if let Some(since) = revision.failing_since {
+        write!(out, ", failing since {}", clock(since))?;
+    }
+    writeln!(out, "  ({}/{} ready)", revision.ready, revision.desired)?;
+    if let Some(change) = &revision.change {
+        let who = change.manager.as_deref().unwrap_or("an unknown manager");
+        let op = change
+            .operation
+            .as_deref()
+            .map(|o| format!(" ({o})"))
+            .unwrap_or_default();
+        let before = if change.before_trace {
+            ", before the trace"
+        } else {
+            ""
+        };
+        writeln!(out, "    made {} by {who}{op}{before}", clock(change.time))?;
+        for field in change.fields.iter().take(4) {
+            writeln!(
+                out,
+                "      {}  {} → {}",
+                field.path,
+                value(&field.from),
+                value(&field.to)
+            )?;
+        }
+        if change.fields.len() > 4 {
+            writeln!(out, "      … {} more fields", change.fields.len() - 4)?;
+        }
+    }
+    // The evidence lines say it with their times; `why` is for what has no record of its own.
+    if let Some(reason) = revision
+        .reason
+        .as_ref()
+        .filter(|_| revision.evidence.is_empty())
+    {
+        writeln!(out, "    why: {reason}")?;
+    }
+    for item in revision.evidence.iter().take(6) {
+        let line = if item.line > 0 {
+            format!(" (line {})", item.line)
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "    {} {}{}",
+            paint.dim(&clock(item.time)),
+            item.text,
+            paint.dim(&line)
+        )?;
+    }
+    for pod in &revision.pods {
+        let ready = if pod.ready { "ready" } else { "not ready" };
+        let waiting = if pod.waiting.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", pod.waiting.join(", "))
+        };
+        writeln!(
+            out,
+            "    pod {}  {} {ready}, {} restarts{waiting}",
+            pod.name, pod.phase, pod.restarts
+        )?;
+    }
+    Ok(())
+}
+
+fn value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "(none)".to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

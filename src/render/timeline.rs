@@ -1,0 +1,109 @@
+//! Text rendering of the timeline: one aligned line per entry, with a date line whenever the day changes.
+
+use std::io::{self, Write};
+
+use jiff::Timestamp;
+
+use super::clock;
+use crate::graph::ObjectRef;
+use crate::query::timeline::{Entry, EntryKind, Severity, TimelineReport};
+
+/// The widest the object column is padded to; longer names push their summary right.
+const MAX_OBJECT_WIDTH: usize = 44;
+
+/// ANSI SGR codes used when colour is on.
+const DIM: &str = "2";
+const BOLD: &str = "1";
+const YELLOW: &str = "33";
+const RED: &str = "31";
+
+/// Writes the timeline as text; with `color`, times are dim, warnings yellow and failures red.
+pub fn text<W: Write>(report: &TimelineReport, out: &mut W, color: bool) -> io::Result<()> {
+    let time_width = report
+        .entries
+        .iter()
+        .map(|e| when(e).chars().count())
+        .max()
+        .unwrap_or(0);
+    let object_width = report
+        .entries
+        .iter()
+        .filter_map(|e| e.object.as_ref().map(|o| label(o).chars().count()))
+        .max()
+        .unwrap_or(0)
+        .min(MAX_OBJECT_WIDTH);
+    let mut day = None;
+    for entry in &report.entries {
+        let today = date(entry.time);
+        if day.as_ref() != Some(&today) {
+            writeln!(out, "{}", paint(&today, BOLD, color))?;
+            day = Some(today);
+        }
+        line(entry, time_width, object_width, out, color)?;
+    }
+    if report.entries.is_empty() {
+        writeln!(out, "nothing happened in the chosen window")?;
+    }
+    for warning in &report.warnings {
+        writeln!(
+            out,
+            "{}",
+            paint(&format!("warning: {warning}"), YELLOW, color)
+        )?;
+    }
+    Ok(())
+}
+
+fn line<W: Write>(
+    entry: &Entry,
+    time_width: usize,
+    object_width: usize,
+    out: &mut W,
+    color: bool,
+) -> io::Result<()> {
+    let time = format!("{:<time_width$}", when(entry));
+    let object = entry.object.as_ref().map(label).unwrap_or_default();
+    let object = format!("{object:<object_width$}");
+    let summary = match entry.severity {
+        Severity::Normal => entry.summary.clone(),
+        Severity::Warning => paint(&entry.summary, YELLOW, color),
+        Severity::Failure => paint(&entry.summary, RED, color),
+    };
+    let object = match entry.kind {
+        EntryKind::TraceStart | EntryKind::TraceEnd => paint(&object, BOLD, color),
+        _ => object,
+    };
+    let text = format!("{}  {object}  {summary}", paint(&time, DIM, color));
+    writeln!(out, "{}", text.trim_end())
+}
+
+/// `16:02:11`, or `16:02:23–16:12:53` for a folded Event.
+fn when(entry: &Entry) -> String {
+    match entry.until {
+        Some(until) => format!("{}–{}", clock(entry.time), clock(until)),
+        None => clock(entry.time),
+    }
+}
+
+/// `pod shop/web-7cd8774fb8-znhz4`, or `node node-1` for a cluster-scoped object.
+fn label(object: &ObjectRef) -> String {
+    let kind = object.kind.to_lowercase();
+    if object.namespace.is_empty() {
+        format!("{kind} {}", object.name)
+    } else {
+        format!("{kind} {}/{}", object.namespace, object.name)
+    }
+}
+
+fn date(ts: Timestamp) -> String {
+    ts.strftime("%Y-%m-%d").to_string()
+}
+
+/// Wraps `text` in an SGR code when colour is on.
+fn paint(text: &str, code: &str, color: bool) -> String {
+    if color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}

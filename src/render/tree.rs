@@ -1,0 +1,125 @@
+//! Text rendering of the owner tree: a kubectl-tree style table, one object per row.
+
+use std::io::{self, Write};
+
+use super::clock;
+use crate::query::tree::{TreeNode, TreeReport};
+
+/// ANSI SGR: faint, for objects already deleted at the moment.
+const FAINT: &str = "2";
+/// ANSI SGR: bold, for the header row.
+const BOLD: &str = "1";
+
+/// One table row before padding.
+struct Row {
+    namespace: String,
+    name: String,
+    status: String,
+    age: String,
+    deleted: bool,
+}
+
+/// Writes the tree report as text; `color` adds ANSI styles.
+pub fn text<W: Write>(report: &TreeReport, out: &mut W, color: bool) -> io::Result<()> {
+    let root = &report.root;
+    writeln!(
+        out,
+        "owner tree of {} {} at {}",
+        root.kind.to_lowercase(),
+        qualified(root),
+        report.at
+    )?;
+    let mut rows = vec![Row {
+        namespace: "NAMESPACE".into(),
+        name: "NAME".into(),
+        status: "STATUS".into(),
+        age: "AGE".into(),
+        deleted: false,
+    }];
+    collect(root, "", "", &mut rows);
+    let widths = [
+        width(&rows, |r| &r.namespace),
+        width(&rows, |r| &r.name),
+        width(&rows, |r| &r.status),
+    ];
+    for (index, row) in rows.iter().enumerate() {
+        let line = format!(
+            "{}  {}  {}  {}",
+            pad(&row.namespace, widths[0]),
+            pad(&row.name, widths[1]),
+            pad(&row.status, widths[2]),
+            row.age
+        );
+        let style = match (index, row.deleted) {
+            (0, _) => Some(BOLD),
+            (_, true) => Some(FAINT),
+            _ => None,
+        };
+        writeln!(out, "{}", paint(line.trim_end(), style, color))?;
+    }
+    for warning in &report.warnings {
+        writeln!(out, "warning: {warning}")?;
+    }
+    Ok(())
+}
+
+fn qualified(node: &TreeNode) -> String {
+    if node.namespace.is_empty() {
+        node.name.clone()
+    } else {
+        format!("{}/{}", node.namespace, node.name)
+    }
+}
+
+/// Adds `node` and its subtree; `lead` draws this row's branch, `indent` the branches of its children.
+fn collect(node: &TreeNode, lead: &str, indent: &str, rows: &mut Vec<Row>) {
+    let mut status = if node.status.is_empty() {
+        "-".to_string()
+    } else {
+        node.status.clone()
+    };
+    if let Some(deleted) = node.deleted_at {
+        status = format!("{status} (deleted {})", clock(deleted));
+    }
+    rows.push(Row {
+        namespace: if node.namespace.is_empty() {
+            "-".into()
+        } else {
+            node.namespace.clone()
+        },
+        name: format!("{lead}{}/{}", node.kind, node.name),
+        status,
+        age: node.age.clone().unwrap_or_else(|| "?".into()),
+        deleted: node.deleted_at.is_some(),
+    });
+    let last = node.children.len().saturating_sub(1);
+    for (index, child) in node.children.iter().enumerate() {
+        let (branch, rest) = if index == last {
+            ("└─", "  ")
+        } else {
+            ("├─", "│ ")
+        };
+        let child_indent = format!("{indent}{rest}");
+        collect(child, &format!("{indent}{branch}"), &child_indent, rows);
+    }
+}
+
+fn width(rows: &[Row], field: impl Fn(&Row) -> &String) -> usize {
+    rows.iter()
+        .map(|r| field(r).chars().count())
+        .max()
+        .unwrap_or(0)
+}
+
+fn pad(text: &str, width: usize) -> String {
+    let fill = width.saturating_sub(text.chars().count());
+    format!("{text}{}", " ".repeat(fill))
+}
+
+/// Wraps `text` in an ANSI SGR style when `color` is on.
+fn paint(text: &str, style: Option<&str>, color: bool) -> String {
+    match style {
+        Some(code) if color => format!("\x1b[{code}m{text}\x1b[0m"),
+        _ => text.to_string(),
+    }
+}
