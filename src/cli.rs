@@ -19,6 +19,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Answer a question about one object of a trace.
     Analyze(AnalyzeArgs),
+    /// git blame for an object: its YAML with who last changed each line, when, in which revision.
+    Blame(BlameArgs),
     /// The owner tree of an object at a moment (like kubectl-tree, for any time in the trace).
     Tree(TreeArgs),
     /// Field diff between two versions of an object (revisions, times or resourceVersions).
@@ -194,8 +196,8 @@ pub struct TimelineArgs {
     /// Only this object and everything it owns (with their Events). Default is the whole trace.
     #[arg(long)]
     pub object: Option<String>,
-    /// The object's namespace (with --object). Default is any namespace.
-    #[arg(short, long, requires = "object")]
+    /// The namespace: of the --object, or, without it, only objects in this namespace. Default is all.
+    #[arg(short, long)]
     pub namespace: Option<String>,
     /// The object's UID (with --object), to choose among objects that shared the name.
     #[arg(long, requires = "object")]
@@ -209,4 +211,34 @@ pub struct TimelineArgs {
     /// Output format. Default is text.
     #[arg(short, long, value_enum, default_value = "text")]
     pub output: OutputFormat,
+}
+
+/// How blame writes times in its gutter.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TimeArg {
+    /// Time of day, UTC (`16:02:11`).
+    Clock,
+    /// Relative to the version shown (`13m ago`).
+    Relative,
+    /// RFC 3339.
+    Full,
+    /// No time column.
+    None,
+}
+
+/// `kblame blame TRACE KIND/NAME [--at T] [--time …] [--history PATH]`.
+#[derive(Debug, Args)]
+pub struct BlameArgs {
+    /// The object and where to find it.
+    #[command(flatten)]
+    pub target: ObjectArgs,
+    /// Blame the version in force at this time: RFC 3339 or an offset (`+5m`). Default is the last version.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// How to write times in the gutter. Default is clock.
+    #[arg(long, value_enum, default_value = "clock", hide_default_value = true)]
+    pub time: TimeArg,
+    /// Every change of one field instead, e.g. `spec.template.spec.containers[name=web].image`.
+    #[arg(long)]
+    pub history: Option<String>,
 }

@@ -29,6 +29,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Check(args) => check(args),
         Command::Analyze(args) => analyze(args),
+        Command::Blame(args) => blame(args),
         Command::Tree(args) => tree(args),
         Command::Diff(args) => diff(args),
         Command::Timeline(args) => timeline(args),
@@ -137,6 +138,44 @@ fn load_object(target: &cli::ObjectArgs) -> anyhow::Result<(query::Loaded, Objec
     Ok((loaded, object))
 }
 
+fn blame(args: cli::BlameArgs) -> anyhow::Result<u8> {
+    use kblame::history::path::FieldPath;
+    use kblame::render::blame::TimeStyle;
+    let cli::BlameArgs {
+        target,
+        at,
+        time,
+        history,
+    } = args;
+    let (mut loaded, object) = load_object(&target)?;
+    let at = at
+        .map(|text| query::at::parse_time(&text, &loaded.history.facts))
+        .transpose()?;
+    let history = history
+        .map(|path| {
+            FieldPath::parse(&path).map_err(|e| {
+                QueryError::NotApplicable(format!("--history {path:?} is not a field path: {e}"))
+            })
+        })
+        .transpose()?;
+    let query = query::blame::BlameQuery {
+        object,
+        at,
+        history,
+    };
+    let report = query::blame::blame(&mut loaded, &query)?;
+    let style = match time {
+        cli::TimeArg::Clock => TimeStyle::Clock,
+        cli::TimeArg::Relative => TimeStyle::Relative,
+        cli::TimeArg::Full => TimeStyle::Full,
+        cli::TimeArg::None => TimeStyle::None,
+    };
+    let color = use_color();
+    emit(&report, target.output, |r, out| {
+        render::blame::text(r, out, color, style)
+    })
+}
+
 fn tree(args: cli::TreeArgs) -> anyhow::Result<u8> {
     let cli::TreeArgs {
         target,
@@ -185,7 +224,7 @@ fn timeline(args: cli::TimelineArgs) -> anyhow::Result<u8> {
     let object = match object {
         Some(spec) => {
             let mut object = ObjectQuery::parse(&spec, &loaded.history)?;
-            object.namespace = namespace;
+            object.namespace = namespace.clone();
             object.uid = uid;
             Some(object)
         }
@@ -202,6 +241,7 @@ fn timeline(args: cli::TimelineArgs) -> anyhow::Result<u8> {
         object,
         since,
         until,
+        namespace,
     };
     let report = query::timeline::timeline(&mut loaded, &query)?;
     let color = use_color();

@@ -38,6 +38,8 @@ pub struct TimelineQuery {
     pub since: Option<Timestamp>,
     /// Leave out entries that began after this time.
     pub until: Option<Timestamp>,
+    /// Without `object`: only objects in this namespace (trace-wide entries stay). Default is all.
+    pub namespace: Option<String>,
 }
 
 /// The timeline: entries in time order, and what the trace cannot show.
@@ -150,9 +152,17 @@ pub fn timeline(loaded: &mut Loaded, query: &TimelineQuery) -> Result<TimelineRe
         ..
     } = builder;
     warnings.extend(trace_warnings(loaded));
-    entries.retain(|e| in_window(e, query));
+    entries.retain(|e| in_window(e, query) && in_namespace(e, query));
     entries.sort_by_key(|e| (e.time, rank(e.kind), e.line.unwrap_or(0)));
     Ok(TimelineReport { entries, warnings })
+}
+
+/// Whether an entry is about an object in the namespace asked for (or about no object).
+fn in_namespace(entry: &Entry, query: &TimelineQuery) -> bool {
+    match (&query.namespace, &entry.object) {
+        (Some(namespace), Some(object)) if query.object.is_none() => object.namespace == *namespace,
+        _ => true,
+    }
 }
 
 /// Whether an entry overlaps the `--since`/`--until` window.

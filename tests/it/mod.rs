@@ -4,6 +4,7 @@ mod apiserver;
 mod apiserver_selftest;
 mod bad_input;
 mod blame;
+mod commands;
 mod readme;
 mod record;
 mod reference;

@@ -142,6 +142,7 @@ fn since_and_until_keep_only_the_entries_in_the_window() {
         object: Some(object(&loaded, "deployment/web")),
         since: Some(since),
         until: Some(until),
+        namespace: None,
     };
     let report = timeline(&mut loaded, &query).expect("a timeline");
     assert!(!report.entries.is_empty());
@@ -263,4 +264,24 @@ fn the_manual_delete_timeline_reads_as_a_story() {
         e.kind == EntryKind::PodCreated && about(e, "frontend-6d7c989786-m8b75")
     });
     insta::assert_snapshot!("manual-delete", text);
+}
+
+#[test]
+fn a_namespace_without_an_object_keeps_only_that_namespace_and_the_trace_wide_entries() {
+    let mut loaded = loaded("preempted");
+    let query = TimelineQuery {
+        namespace: Some("checkout".to_string()),
+        ..TimelineQuery::default()
+    };
+    let report = timeline(&mut loaded, &query).expect("a timeline");
+    assert!(report.entries.iter().any(|e| e.object.is_some()));
+    for entry in &report.entries {
+        if let Some(object) = &entry.object {
+            assert!(
+                object.namespace == "checkout" || object.namespace.is_empty(),
+                "{}",
+                object.namespace
+            );
+        }
+    }
 }
