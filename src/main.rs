@@ -170,6 +170,16 @@ fn blame(args: cli::BlameArgs) -> anyhow::Result<u8> {
         cli::TimeArg::Full => TimeStyle::Full,
         cli::TimeArg::None => TimeStyle::None,
     };
+    // The JSON contract of blame is the list itself: lines, or with --history the changes.
+    if !matches!(target.output, OutputFormat::Text) {
+        for warning in &report.warnings {
+            eprintln!("warning: {warning}");
+        }
+        return match &report.history {
+            Some(changes) => emit(changes, target.output, |_, _| Ok(())),
+            None => emit(&report.lines, target.output, |_, _| Ok(())),
+        };
+    }
     let color = use_color();
     emit(&report, target.output, |r, out| {
         render::blame::text(r, out, color, style)

@@ -19,7 +19,7 @@ fn json(args: &[&str]) -> Value {
 fn blame_json_credits_the_image_line_to_the_apply_that_changed_it() {
     let seed = seed();
     let report = json(&["blame", &seed, "deployment/web", "-o", "json"]);
-    let line = report["lines"]
+    let line = report
         .as_array()
         .unwrap()
         .iter()
@@ -44,7 +44,7 @@ fn blame_history_lists_every_change_of_one_field() {
         "-o",
         "json",
     ]);
-    let managers: Vec<&str> = report["history"]
+    let managers: Vec<&str> = report
         .as_array()
         .unwrap()
         .iter()
