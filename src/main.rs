@@ -65,7 +65,7 @@ fn format(output: OutputFormat) -> Format {
 
 fn check(args: CheckArgs) -> anyhow::Result<u8> {
     let CheckArgs { trace, output } = args;
-    let loaded = query::load(&TraceSource::from_arg(&trace))?;
+    let loaded = load(&trace)?;
     let report = query::check::check(&loaded);
     let mut out = io::stdout().lock();
     match format(output) {
@@ -91,7 +91,7 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
         uid,
         output,
     } = args;
-    let mut loaded = query::load(&TraceSource::from_arg(&trace))?;
+    let mut loaded = load(&trace)?;
     let mut target = match (&pod, &object) {
         (Some(name), _) => ObjectQuery {
             kind: "Pod".to_string(),
@@ -131,7 +131,7 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
 
 /// Loads the trace and resolves `KIND/NAME` (with namespace and UID) against it.
 fn load_object(target: &cli::ObjectArgs) -> anyhow::Result<(query::Loaded, ObjectQuery)> {
-    let loaded = query::load(&TraceSource::from_arg(&target.trace))?;
+    let loaded = load(&target.trace)?;
     let mut object = ObjectQuery::parse(&target.object, &loaded.history)?;
     object.namespace = target.namespace.clone();
     object.uid = target.uid.clone();
@@ -230,7 +230,7 @@ fn timeline(args: cli::TimelineArgs) -> anyhow::Result<u8> {
         until,
         output,
     } = args;
-    let mut loaded = query::load(&TraceSource::from_arg(&trace))?;
+    let mut loaded = load(&trace)?;
     let object = match object {
         Some(spec) => {
             let mut object = ObjectQuery::parse(&spec, &loaded.history)?;
@@ -274,6 +274,24 @@ fn emit<T: serde::Serialize>(
     }
     out.flush()?;
     Ok(EXIT_OK)
+}
+
+/// Reads and replays a trace; on a terminal, a spinner appears once reading takes over a second.
+fn load(trace: &str) -> anyhow::Result<query::Loaded> {
+    use std::io::IsTerminal;
+    use std::time::{Duration, Instant};
+    let started = Instant::now();
+    let show = io::stderr().is_terminal();
+    let bar = indicatif::ProgressBar::hidden();
+    let loaded = query::load_with_progress(&TraceSource::from_arg(trace), |records| {
+        if show && bar.is_hidden() && started.elapsed() > Duration::from_secs(1) {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            bar.enable_steady_tick(Duration::from_millis(120));
+        }
+        bar.set_message(format!("reading {trace}: {records} records"));
+    });
+    bar.finish_and_clear();
+    Ok(loaded?)
 }
 
 /// Colour on a terminal, unless `NO_COLOR` is set.

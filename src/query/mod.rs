@@ -32,8 +32,26 @@ pub struct Loaded {
 
 /// Reads and replays a trace in one streaming pass.
 pub fn load(source: &TraceSource) -> Result<Loaded, TraceError> {
+    load_with_progress(source, |_| {})
+}
+
+/// How many records [`load_with_progress`] reports progress after.
+const PROGRESS_EVERY: u64 = 4096;
+
+/// Like [`load`], calling `progress` with the number of records read so far, every few thousand.
+pub fn load_with_progress(
+    source: &TraceSource,
+    mut progress: impl FnMut(u64),
+) -> Result<Loaded, TraceError> {
     let mut history = History::new(None);
-    let read = read_trace(source, |entry| history.apply(entry.line, &entry.record))?;
+    let mut records = 0u64;
+    let read = read_trace(source, |entry| {
+        history.apply(entry.line, &entry.record);
+        records += 1;
+        if records % PROGRESS_EVERY == 0 {
+            progress(records);
+        }
+    })?;
     let graph = CausalGraph::build(&history);
     Ok(Loaded {
         source: source.display_name(),
