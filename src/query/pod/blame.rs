@@ -81,25 +81,44 @@ pub(super) fn blame(
     } else {
         Confidence::Medium
     };
-    let mut by_revision: BTreeMap<Option<i64>, usize> = BTreeMap::new();
-    for run in &runs {
-        *by_revision.entry(run.revision).or_insert(0) += 1;
-    }
-    let described: Vec<String> = by_revision
-        .iter()
-        .map(|(rev, n)| {
-            format!(
-                "revision {}'s {n} pod(s)",
-                rev.map_or("?".to_string(), |r| r.to_string())
-            )
-        })
-        .collect();
     let text = format!(
         "{} ran up to {} without a restart",
-        described.join(" and "),
+        describe_peers(&runs, revision.number),
         duration_words(longest)
     );
     (Some(change), Some(RestartEvidence { confidence, text }))
+}
+
+/// "revision 1's 3 pod(s)", naming at most two revisions — the closest below this one first —
+/// and counting the rest.
+fn describe_peers(runs: &[PeerRun], this: Option<i64>) -> String {
+    let mut by_revision: BTreeMap<Option<i64>, usize> = BTreeMap::new();
+    for run in runs {
+        *by_revision.entry(run.revision).or_insert(0) += 1;
+    }
+    let mut revisions: Vec<(Option<i64>, usize)> = by_revision.into_iter().collect();
+    // Closest older revision first, then newer ones, then the rest by distance.
+    revisions.sort_by_key(|(rev, _)| match (rev, this) {
+        (Some(r), Some(t)) if *r < t => (0, t - r),
+        (Some(r), Some(t)) => (1, r - t),
+        _ => (2, 0),
+    });
+    let name = |(rev, n): &(Option<i64>, usize)| {
+        format!(
+            "revision {}'s {n} pod(s)",
+            rev.map_or("?".to_string(), |r| r.to_string())
+        )
+    };
+    let named: Vec<String> = revisions.iter().take(2).map(name).collect();
+    let rest: Vec<&(Option<i64>, usize)> = revisions.iter().skip(2).collect();
+    match rest.len() {
+        0 => named.join(" and "),
+        n => format!(
+            "{} and {} pod(s) of {n} other revisions",
+            named.join(", "),
+            rest.iter().map(|(_, count)| count).sum::<usize>()
+        ),
+    }
 }
 
 fn unknown_blame(why: &str) -> RestartEvidence {
@@ -152,4 +171,28 @@ fn peer_runs(history: &History, rs: &ReplicaSetTimeline) -> Vec<PeerRun> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(revision: i64) -> PeerRun {
+        PeerRun {
+            name: format!("pod-{revision}"),
+            revision: Some(revision),
+            seconds: 60,
+            restarts: 0,
+        }
+    }
+
+    #[test]
+    fn peers_name_the_closest_older_revision_first_and_count_the_rest() {
+        let runs: Vec<PeerRun> = [1, 1, 2, 3, 5, 5, 6].into_iter().map(run).collect();
+        assert_eq!(
+            describe_peers(&runs, Some(4)),
+            "revision 3's 1 pod(s), revision 2's 1 pod(s) and 5 pod(s) of 3 other revisions"
+        );
+        assert_eq!(describe_peers(&runs[..2], Some(2)), "revision 1's 2 pod(s)");
+    }
 }
