@@ -118,9 +118,7 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
         let report = query::pod::analyze_pod(&mut loaded, &pod_query)?;
         return emit(&report, output, render::pod::text);
     }
-    let at = at
-        .map(|text| query::at::parse_time(&text, &loaded.history.facts))
-        .transpose()?;
+    let at = parse_time(at, &loaded)?;
     let rollout_query = RolloutQuery { object: target, at };
     let report = query::rollout::rollout(&mut loaded, &rollout_query)?;
     let color = use_color();
@@ -148,9 +146,7 @@ fn blame(args: cli::BlameArgs) -> anyhow::Result<u8> {
         history,
     } = args;
     let (mut loaded, object) = load_object(&target)?;
-    let at = at
-        .map(|text| query::at::parse_time(&text, &loaded.history.facts))
-        .transpose()?;
+    let at = parse_time(at, &loaded)?;
     let history = history
         .map(|path| {
             FieldPath::parse(&path).map_err(|e| {
@@ -193,9 +189,7 @@ fn tree(args: cli::TreeArgs) -> anyhow::Result<u8> {
         deleted,
     } = args;
     let (mut loaded, object) = load_object(&target)?;
-    let at = at
-        .map(|text| query::at::parse_time(&text, &loaded.history.facts))
-        .transpose()?;
+    let at = parse_time(at, &loaded)?;
     let report = query::tree::tree(
         &mut loaded,
         &query::tree::TreeQuery {
@@ -240,13 +234,8 @@ fn timeline(args: cli::TimelineArgs) -> anyhow::Result<u8> {
         }
         None => None,
     };
-    let facts = &loaded.history.facts;
-    let since = since
-        .map(|t| query::at::parse_time(&t, facts))
-        .transpose()?;
-    let until = until
-        .map(|t| query::at::parse_time(&t, facts))
-        .transpose()?;
+    let since = parse_time(since, &loaded)?;
+    let until = parse_time(until, &loaded)?;
     let query = query::timeline::TimelineQuery {
         object,
         since,
@@ -292,6 +281,15 @@ fn load(trace: &str) -> anyhow::Result<query::Loaded> {
     });
     bar.finish_and_clear();
     Ok(loaded?)
+}
+
+/// Reads an optional `--at`/`--since`/`--until` time against the trace's span.
+fn parse_time(
+    text: Option<String>,
+    loaded: &query::Loaded,
+) -> Result<Option<jiff::Timestamp>, QueryError> {
+    text.map(|text| query::at::parse_time(&text, &loaded.history.facts))
+        .transpose()
 }
 
 /// Colour on a terminal, unless `NO_COLOR` is set.
