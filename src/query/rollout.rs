@@ -15,6 +15,7 @@ use super::select::{self, ObjectQuery};
 use super::{trace_warnings, Loaded, QueryError};
 use crate::graph::{Change, ObjectRef};
 use crate::history::{History, ObjectId};
+use crate::render::truncate;
 use crate::workload::deployment::{DeploymentModel, Revision};
 use crate::workload::events::{occurrences_about, Occurrence};
 use crate::workload::pod::{departure_time, pod_at, restart_history, statuses, total_restarts};
@@ -536,18 +537,12 @@ fn waiting_text(
             t.reason.as_deref().unwrap_or("?")
         ),
         (_, _, Some(message)) if !message.is_empty() => {
-            format!("pod {pod} {container}: {reason} `{}`", short(message))
+            format!(
+                "pod {pod} {container}: {reason} `{}`",
+                truncate(message.trim(), 100)
+            )
         }
         _ => format!("pod {pod} {container}: {reason}"),
-    }
-}
-
-fn short(text: &str) -> String {
-    let text = text.trim();
-    if text.chars().count() > 100 {
-        format!("{}…", text.chars().take(99).collect::<String>())
-    } else {
-        text.to_string()
     }
 }
 
@@ -589,7 +584,7 @@ fn event_evidence(
             item.text = format!(
                 "{what} Event {} ×{count}: `{}`",
                 event.reason,
-                short(&event.message)
+                truncate(event.message.trim(), 100)
             );
             Some(item)
         })
@@ -605,7 +600,7 @@ fn deployment_failure(body: &Value, at: Timestamp, verdict: &str) -> Vec<Evidenc
             text: format!(
                 "ReplicaFailure {}: `{}`",
                 failure.reason,
-                short(&failure.message)
+                truncate(failure.message.trim(), 100)
             ),
             line: 0,
         });
@@ -624,7 +619,11 @@ fn deployment_failure(body: &Value, at: Timestamp, verdict: &str) -> Vec<Evidenc
                 .unwrap_or(at);
             found.push(Evidence {
                 time: since,
-                text: format!("{}: {}", progressing.reason, short(&progressing.message)),
+                text: format!(
+                    "{}: {}",
+                    progressing.reason,
+                    truncate(progressing.message.trim(), 100)
+                ),
                 line: 0,
             });
         }

@@ -17,6 +17,7 @@ use crate::graph::{CausalGraph, Change, ChangeKind, ObjectRef};
 use crate::history::diff::{diff_at, FieldChange};
 use crate::history::path::FieldPath;
 use crate::history::{Gone, History, ObjectId, Version};
+use crate::render::{truncate, value_text};
 use crate::trace::EventType;
 use crate::workload::attribution::attribute;
 use crate::workload::deployment::DeploymentModel;
@@ -345,7 +346,11 @@ fn change_summary(change: &Change) -> String {
         ),
         ChangeKind::Scale => match change.fields.iter().find(|f| f.path == replicas) {
             Some(f) => (
-                format!("scaled {} → {} {who}", short(&f.from), short(&f.to)),
+                format!(
+                    "scaled {} → {} {who}",
+                    truncate(&value_text(&f.from), VALUE_CHARS),
+                    truncate(&value_text(&f.to), VALUE_CHARS)
+                ),
                 change
                     .fields
                     .iter()
@@ -385,29 +390,19 @@ fn field_diff(fields: &[&FieldChange]) -> String {
     let mut parts: Vec<String> = fields
         .iter()
         .take(LISTED_FIELDS)
-        .map(|f| format!("{} {} → {}", f.path, short(&f.from), short(&f.to)))
+        .map(|f| {
+            format!(
+                "{} {} → {}",
+                f.path,
+                truncate(&value_text(&f.from), VALUE_CHARS),
+                truncate(&value_text(&f.to), VALUE_CHARS)
+            )
+        })
         .collect();
     if fields.len() > LISTED_FIELDS {
         parts.push(format!("+{} more", fields.len() - LISTED_FIELDS));
     }
     format!(": {}", parts.join("; "))
-}
-
-/// A JSON value in a few characters: strings bare, absent as `(none)`.
-fn short(value: &Value) -> String {
-    let text = match value {
-        Value::Null => "(none)".to_string(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    if text.chars().count() > VALUE_CHARS {
-        format!(
-            "{}…",
-            text.chars().take(VALUE_CHARS - 1).collect::<String>()
-        )
-    } else {
-        text
-    }
 }
 
 #[derive(Debug, Default, Deserialize)]

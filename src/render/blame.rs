@@ -3,9 +3,8 @@
 use std::io::{self, Write};
 
 use jiff::Timestamp;
-use serde_json::Value;
 
-use super::clock;
+use super::{clock, value_text};
 use crate::query::blame::{BlameLine, BlameReport, FieldHistoryEntry, Source};
 
 /// How times are written in the gutter.
@@ -239,7 +238,11 @@ fn history_row(
     if path != field {
         cells.push(path);
     }
-    cells.push(format!("{} → {}", value(&change.from), value(&change.to)));
+    cells.push(format!(
+        "{} → {}",
+        value_text(&change.from),
+        value_text(&change.to)
+    ));
     cells
 }
 
@@ -257,14 +260,5 @@ fn who(change: &FieldHistoryEntry) -> String {
         (Some(m), Some(op)) => format!("{m} ({op})"),
         (Some(m), None) => m.clone(),
         _ => "an unknown manager".to_string(),
-    }
-}
-
-/// A value in a change line: strings bare, `(unset)` for null, other JSON as JSON.
-fn value(value: &Value) -> String {
-    match value {
-        Value::Null => "(unset)".to_string(),
-        Value::String(text) => text.clone(),
-        other => other.to_string(),
     }
 }

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use serde_json::Value;
 
-use super::clock;
+use super::{clock, paint, value_text};
 use crate::query::diff::{DiffReport, VersionRef};
 
 /// ANSI SGR: red, for old values.
@@ -65,7 +65,7 @@ fn version(v: &VersionRef) -> String {
 /// Old and new value in a few characters each; long values that share a beginning are shown from
 /// a little before the first character that differs, so the difference stays visible.
 fn pair(from: &Value, to: &Value) -> (String, String) {
-    let (from, to) = (plain(from), plain(to));
+    let (from, to) = (value_text(from), value_text(to));
     let same = from
         .chars()
         .zip(to.chars())
@@ -83,15 +83,6 @@ const SHOWN: usize = 60;
 /// How many equal characters are kept before the first difference.
 const CONTEXT: usize = 20;
 
-/// A JSON value as text: strings bare, absent as `(none)`.
-fn plain(value: &Value) -> String {
-    match value {
-        Value::Null => "(none)".to_string(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// `text` from character `skip`, at most [`SHOWN`] characters, with `…` where it was cut.
 fn window(text: &str, skip: usize) -> String {
     let total = text.chars().count();
@@ -104,13 +95,4 @@ fn window(text: &str, skip: usize) -> String {
         shown.push('…');
     }
     shown
-}
-
-/// Wraps `text` in an ANSI SGR colour when `color` is on.
-fn paint(text: &str, code: &str, color: bool) -> String {
-    if color {
-        format!("\x1b[{code}m{text}\x1b[0m")
-    } else {
-        text.to_string()
-    }
 }

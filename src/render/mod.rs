@@ -50,6 +50,34 @@ pub fn yaml<W: std::io::Write, T: serde::Serialize>(value: &T, out: &mut W) -> s
     out.write_all(text.as_bytes())
 }
 
+/// A JSON value as a person reads it: strings bare, absent as `(none)`, anything else as JSON.
+pub fn value_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Null => "(none)".to_string(),
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `text` cut to at most `max_chars` characters, ending in `…` when cut.
+pub fn truncate(text: &str, max_chars: usize) -> String {
+    if text.chars().count() > max_chars {
+        let kept: String = text.chars().take(max_chars.saturating_sub(1)).collect();
+        format!("{kept}…")
+    } else {
+        text.to_string()
+    }
+}
+
+/// Wraps `text` in an ANSI SGR code (`"31"` red, `"2"` dim, …) when `color` is on.
+pub fn paint(text: &str, code: &str, color: bool) -> String {
+    if color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
 /// `16:02:11` — the time of day of a timestamp, UTC.
 pub fn clock(ts: Timestamp) -> String {
     ts.strftime("%H:%M:%S").to_string()

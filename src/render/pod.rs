@@ -2,9 +2,7 @@
 
 use std::io::{self, Write};
 
-use serde_json::Value;
-
-use super::clock;
+use super::{clock, truncate, value_text};
 use crate::graph::Change;
 use crate::query::pod::PodReport;
 
@@ -131,8 +129,8 @@ fn change_block<W: Write>(change: &Change, verb: &str, out: &mut W) -> io::Resul
             out,
             "    {}  {} → {}",
             field.path,
-            short(&field.from),
-            short(&field.to)
+            truncate(&value_text(&field.from), 60),
+            truncate(&value_text(&field.to), 60)
         )?;
     }
     writeln!(
@@ -149,20 +147,6 @@ fn confidence_word(change: &Change) -> &'static str {
         crate::graph::Confidence::High => "high",
         crate::graph::Confidence::Medium => "medium",
         crate::graph::Confidence::Low => "low",
-    }
-}
-
-/// A JSON value in a few characters: strings bare, absent as `(none)`.
-fn short(value: &Value) -> String {
-    let text = match value {
-        Value::Null => "(none)".to_string(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    if text.chars().count() > 60 {
-        format!("{}…", text.chars().take(59).collect::<String>())
-    } else {
-        text
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::clock;
+use super::{clock, paint, value_text};
 use crate::query::rollout::{RevisionReport, RolloutReport};
 
 /// ANSI colours, used only when asked for.
@@ -24,11 +24,7 @@ impl Paint {
     }
 
     fn wrap(&self, code: &str, text: &str) -> String {
-        if self.0 {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
+        paint(text, code, self.0)
     }
 }
 
@@ -102,8 +98,8 @@ fn revision_block<W: Write>(
                 out,
                 "      {}  {} → {}",
                 field.path,
-                value(&field.from),
-                value(&field.to)
+                value_text(&field.from),
+                value_text(&field.to)
             )?;
         }
         if change.fields.len() > 4 {
@@ -146,12 +142,4 @@ fn revision_block<W: Write>(
         )?;
     }
     Ok(())
-}
-
-fn value(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => "(none)".to_string(),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use jiff::Timestamp;
 
-use super::clock;
+use super::{clock, paint};
 use crate::graph::ObjectRef;
 use crate::query::timeline::{Entry, EntryKind, Severity, TimelineReport};
 
@@ -97,13 +97,4 @@ fn label(object: &ObjectRef) -> String {
 
 fn date(ts: Timestamp) -> String {
     ts.strftime("%Y-%m-%d").to_string()
-}
-
-/// Wraps `text` in an SGR code when colour is on.
-fn paint(text: &str, code: &str, color: bool) -> String {
-    if color {
-        format!("\x1b[{code}m{text}\x1b[0m")
-    } else {
-        text.to_string()
-    }
 }

@@ -119,7 +119,7 @@ fn pad(text: &str, width: usize) -> String {
 /// Wraps `text` in an ANSI SGR style when `color` is on.
 fn paint(text: &str, style: Option<&str>, color: bool) -> String {
     match style {
-        Some(code) if color => format!("\x1b[{code}m{text}\x1b[0m"),
-        _ => text.to_string(),
+        Some(code) => super::paint(text, code, color),
+        None => text.to_string(),
     }
 }
