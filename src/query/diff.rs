@@ -13,13 +13,13 @@ use serde_json::Value;
 
 use super::at::parse_time;
 use super::select::{self, ObjectQuery};
-use super::tree::revision_of;
 use super::{trace_warnings, Loaded, QueryError};
 use crate::graph::ObjectRef;
 use crate::history::diff::{diff_at, FieldChange};
 use crate::history::path::FieldPath;
 use crate::history::{History, ObjectId, Version};
 use crate::workload::deployment::{DeploymentModel, Revision};
+use crate::workload::replicaset::revision_of;
 use crate::workload::replicaset::template_without_hash;
 
 /// Which object, and the two versions to compare.

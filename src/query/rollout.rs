@@ -16,10 +16,11 @@ use super::{trace_warnings, Loaded, QueryError};
 use crate::graph::{Change, ObjectRef};
 use crate::history::{History, ObjectId};
 use crate::render::truncate;
+use crate::workload::conditions::condition;
 use crate::workload::deployment::{DeploymentModel, Revision};
 use crate::workload::events::{occurrences_about, Occurrence};
 use crate::workload::pod::{departure_time, pod_at, restart_history, statuses, total_restarts};
-use crate::workload::replicaset::ReplicaSetTimeline;
+use crate::workload::replicaset::{revision_of, ReplicaSetTimeline};
 
 /// Which rollout, and when.
 #[derive(Debug, Clone, Default)]
@@ -136,7 +137,7 @@ pub fn rollout(loaded: &mut Loaded, query: &RolloutQuery) -> Result<RolloutRepor
     };
     let body: Value = history.parse(version).unwrap_or(Value::Null);
     let (verdict, status_message) = controller_verdict(&body);
-    let current = revision_annotation(&body);
+    let current = revision_of(&body);
     let mut revisions: Vec<RevisionReport> = model
         .revisions
         .iter()
@@ -213,10 +214,10 @@ pub fn controller_verdict(body: &Value) -> (&'static str, String) {
         );
     }
     if let Some(progressing) = condition(body, "Progressing") {
-        if progressing.reason == "ProgressDeadlineExceeded" {
+        if progressing.reason() == "ProgressDeadlineExceeded" {
             return (
                 "failed",
-                format!("ProgressDeadlineExceeded: {}", progressing.message),
+                format!("ProgressDeadlineExceeded: {}", progressing.message()),
             );
         }
     }
@@ -245,42 +246,6 @@ pub fn controller_verdict(body: &Value) -> (&'static str, String) {
     } else {
         ("complete", "successfully rolled out".to_string())
     }
-}
-
-/// A status condition, read loosely.
-#[derive(Debug, Default)]
-struct Condition {
-    status: String,
-    reason: String,
-    message: String,
-}
-
-fn condition(body: &Value, kind: &str) -> Option<Condition> {
-    let found = body
-        .pointer("/status/conditions")?
-        .as_array()?
-        .iter()
-        .find(|c| c.get("type").and_then(Value::as_str) == Some(kind))?;
-    let text = |key: &str| {
-        found
-            .get(key)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
-    Some(Condition {
-        status: text("status"),
-        reason: text("reason"),
-        message: text("message"),
-    })
-}
-
-fn revision_annotation(body: &Value) -> Option<i64> {
-    body.pointer("/metadata/annotations")?
-        .get(crate::workload::replicaset::REVISION_ANNOTATION)?
-        .as_str()?
-        .parse()
-        .ok()
 }
 
 fn revision_existed(
@@ -599,30 +564,25 @@ fn deployment_failure(body: &Value, at: Timestamp, verdict: &str) -> Vec<Evidenc
             time: at,
             text: format!(
                 "ReplicaFailure {}: `{}`",
-                failure.reason,
-                truncate(failure.message.trim(), 100)
+                failure.reason(),
+                truncate(failure.message().trim(), 100)
             ),
             line: 0,
         });
     }
     if verdict == "failed" {
         if let Some(progressing) = condition(body, "Progressing") {
-            let since = body
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .and_then(|cs| {
-                    cs.iter()
-                        .find(|c| c.get("type").and_then(Value::as_str) == Some("Progressing"))
-                })
-                .and_then(|c| c.get("lastUpdateTime").and_then(Value::as_str))
+            let since = progressing
+                .last_update_time
+                .as_deref()
                 .and_then(|t| t.parse::<Timestamp>().ok())
                 .unwrap_or(at);
             found.push(Evidence {
                 time: since,
                 text: format!(
                     "{}: {}",
-                    progressing.reason,
-                    truncate(progressing.message.trim(), 100)
+                    progressing.reason(),
+                    truncate(progressing.message().trim(), 100)
                 ),
                 line: 0,
             });

@@ -20,6 +20,7 @@ use crate::history::{Gone, History, ObjectId, Version};
 use crate::render::{truncate, value_text};
 use crate::trace::EventType;
 use crate::workload::attribution::attribute;
+use crate::workload::conditions::{parse_conditions, Condition};
 use crate::workload::deployment::DeploymentModel;
 use crate::workload::events::{occurrences_about, occurrences_of, Occurrence};
 use crate::workload::pod::{disruption, pod_at, restart_history, state_of, statuses, Restart};
@@ -307,12 +308,12 @@ impl Builder<'_> {
 
     fn conditions(&mut self, id: ObjectId) {
         let object = self.history.object(id);
-        let mut previous: Option<BTreeMap<String, ConditionView>> = None;
+        let mut previous: Option<BTreeMap<String, Condition>> = None;
         for version in &object.versions {
             let current = conditions_of(self.history, version);
             if let Some(before) = &previous {
                 for (kind, condition) in &current {
-                    if before.get(kind).is_none_or(|b| b.differs(condition)) {
+                    if before.get(kind).is_none_or(|b| differs(b, condition)) {
                         self.condition(version, id, condition);
                     }
                 }
@@ -321,10 +322,10 @@ impl Builder<'_> {
         }
     }
 
-    fn condition(&mut self, version: &Version, id: ObjectId, condition: &ConditionView) {
-        self.push(version, id, EntryKind::Condition, condition.summary());
+    fn condition(&mut self, version: &Version, id: ObjectId, condition: &Condition) {
+        self.push(version, id, EntryKind::Condition, summary(condition));
         if let Some(entry) = self.entries.last_mut() {
-            entry.severity = condition.severity();
+            entry.severity = severity(condition);
         }
     }
 }
@@ -405,67 +406,41 @@ fn field_diff(fields: &[&FieldChange]) -> String {
     format!(": {}", parts.join("; "))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WithConditions {
-    status: ConditionList,
+/// Whether a condition moved: its status or reason changed.
+fn differs(this: &Condition, other: &Condition) -> bool {
+    this.status != other.status || this.reason != other.reason
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct ConditionList {
-    conditions: Vec<ConditionView>,
+/// `Progressing=False ProgressDeadlineExceeded: ReplicaSet "web-…" has timed out progressing.`
+fn summary(this: &Condition) -> String {
+    let reason = this
+        .reason
+        .as_deref()
+        .map(|r| format!(" {r}"))
+        .unwrap_or_default();
+    let message = this
+        .message
+        .as_deref()
+        .filter(|m| !m.is_empty())
+        .map(|m| format!(": {}", one_line(m)))
+        .unwrap_or_default();
+    format!("{}={}{reason}{message}", this.kind, this.status)
 }
 
-/// One status condition.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-struct ConditionView {
-    #[serde(rename = "type")]
-    kind: String,
-    status: String,
-    reason: Option<String>,
-    message: Option<String>,
-}
-
-impl ConditionView {
-    fn differs(&self, other: &ConditionView) -> bool {
-        self.status != other.status || self.reason != other.reason
-    }
-
-    /// `Progressing=False ProgressDeadlineExceeded: ReplicaSet "web-…" has timed out progressing.`
-    fn summary(&self) -> String {
-        let reason = self
-            .reason
-            .as_deref()
-            .map(|r| format!(" {r}"))
-            .unwrap_or_default();
-        let message = self
-            .message
-            .as_deref()
-            .filter(|m| !m.is_empty())
-            .map(|m| format!(": {}", one_line(m)))
-            .unwrap_or_default();
-        format!("{}={}{reason}{message}", self.kind, self.status)
-    }
-
-    fn severity(&self) -> Severity {
-        let failed = self.reason.as_deref() == Some("ProgressDeadlineExceeded")
-            || (self.kind == "ReplicaFailure" && self.status == "True");
-        match (failed, self.status.as_str()) {
-            (true, _) => Severity::Failure,
-            (false, "False") => Severity::Warning,
-            _ => Severity::Normal,
-        }
+/// How a condition change reads: a failure for a missed deadline or ReplicaFailure.
+fn severity(this: &Condition) -> Severity {
+    let failed = this.reason.as_deref() == Some("ProgressDeadlineExceeded")
+        || (this.kind == "ReplicaFailure" && this.status == "True");
+    match (failed, this.status.as_str()) {
+        (true, _) => Severity::Failure,
+        (false, "False") => Severity::Warning,
+        _ => Severity::Normal,
     }
 }
 
 /// The conditions of one version, by type.
-fn conditions_of(history: &History, version: &Version) -> BTreeMap<String, ConditionView> {
-    let parsed: WithConditions = history.parse(version).unwrap_or_default();
-    parsed
-        .status
-        .conditions
+fn conditions_of(history: &History, version: &Version) -> BTreeMap<String, Condition> {
+    parse_conditions(history.body(version))
         .into_iter()
         .map(|c| (c.kind.clone(), c))
         .collect()

@@ -10,7 +10,7 @@ use super::{trace_warnings, Loaded, QueryError};
 use crate::graph::{CausalGraph, Owner};
 use crate::history::{Gone, History, ObjectId, Version};
 use crate::workload::pod::{pod_at, state_of, statuses};
-use crate::workload::replicaset::REVISION_ANNOTATION;
+use crate::workload::replicaset::revision_of;
 
 /// What to draw: an object, a moment (the end of the trace when `None`), and whether to keep deleted objects.
 #[derive(Debug, Clone, Default)]
@@ -246,34 +246,15 @@ fn ready_count(body: &Value) -> String {
     format!("{}/{} ready", ready.unwrap_or(0), desired.unwrap_or(1))
 }
 
-/// The `deployment.kubernetes.io/revision` annotation.
-pub(crate) fn revision_of(body: &Value) -> Option<i64> {
-    body.pointer("/metadata/annotations")?
-        .get(REVISION_ANNOTATION)?
-        .as_str()?
-        .trim()
-        .parse()
-        .ok()
-}
-
 /// Conditions of the given types as `Type=Status Reason`; only those not True when `only_bad`.
 fn conditions(body: &Value, types: &[&str], only_bad: bool) -> Vec<String> {
-    let listed = body
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    listed
-        .iter()
-        .filter(|c| types.iter().any(|t| c["type"].as_str() == Some(t)))
-        .filter(|c| !only_bad || c["status"].as_str() != Some("True"))
+    crate::workload::conditions::conditions(body)
+        .into_iter()
+        .filter(|c| types.contains(&c.kind.as_str()))
+        .filter(|c| !only_bad || c.status != "True")
         .map(|c| {
-            let text = format!(
-                "{}={}",
-                c["type"].as_str().unwrap_or("?"),
-                c["status"].as_str().unwrap_or("?")
-            );
-            match c["reason"].as_str() {
+            let text = format!("{}={}", c.kind, c.status);
+            match c.reason.as_deref() {
                 Some(reason) if only_bad => format!("{text} {reason}"),
                 _ => text,
             }

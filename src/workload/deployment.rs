@@ -10,9 +10,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::attribution::{attribute, Attribution, BeforeTraceClocks};
-use super::replicaset::{
-    same_template, template_without_hash, ReplicaSetTimeline, REVISION_ANNOTATION,
-};
+use super::replicaset::{revision_of, same_template, template_without_hash, ReplicaSetTimeline};
 use super::WATCH_SKEW;
 use crate::graph::{CausalGraph, Change, ChangeEvidence, ChangeKind, ObjectRef};
 use crate::history::diff::{diff_at, FieldChange};
@@ -334,13 +332,7 @@ impl DeploymentModel {
             .iter()
             .filter(|v| v.ts >= from && until.is_none_or(|u| v.ts < u))
             .filter_map(|v| history.parse::<Value>(v).ok())
-            .filter_map(|body| {
-                body.pointer("/metadata/annotations")?
-                    .get(REVISION_ANNOTATION)?
-                    .as_str()?
-                    .parse::<i64>()
-                    .ok()
-            })
+            .filter_map(|body| revision_of(&body))
             .max()
     }
 

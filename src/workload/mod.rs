@@ -1,6 +1,7 @@
 //! Per-kind controller knowledge: Deployments and their revisions, ReplicaSet turnover, Pod restarts, Events.
 
 pub mod attribution;
+pub mod conditions;
 pub mod deployment;
 pub mod events;
 pub mod pod;

@@ -168,6 +168,16 @@ fn parse_history(value: Option<&String>) -> Vec<i64> {
         .unwrap_or_default()
 }
 
+/// The `deployment.kubernetes.io/revision` annotation of a ReplicaSet or Deployment body.
+pub fn revision_of(body: &Value) -> Option<i64> {
+    body.pointer("/metadata/annotations")?
+        .get(REVISION_ANNOTATION)?
+        .as_str()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// A ReplicaSet's pod template with the `pod-template-hash` label removed, for comparing with a Deployment's.
 pub fn template_without_hash(replicaset: &Value) -> Option<Value> {
     let mut template = replicaset.pointer("/spec/template")?.clone();
