@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::report::{RestartEvidence, RevisionInfo};
 use super::Context;
-use crate::graph::{Change, Confidence};
+use crate::graph::{CausalGraph, Change, Confidence};
 use crate::history::History;
 use crate::render::duration_words;
 use crate::workload::pod::{pod_at, running_since, total_restarts, Restart};
@@ -44,7 +44,7 @@ pub(super) fn blame(
         .collect();
     let runs: Vec<PeerRun> = others
         .iter()
-        .flat_map(|rs| peer_runs(context.history, rs))
+        .flat_map(|rs| peer_runs(context.history, context.graph, rs))
         .collect();
     if runs.is_empty() {
         return (
@@ -136,18 +136,12 @@ struct PeerRun {
     restarts: i64,
 }
 
-fn peer_runs(history: &History, rs: &ReplicaSetTimeline) -> Vec<PeerRun> {
-    let rs_uid = history.object(rs.id).uid.as_str();
+fn peer_runs(history: &History, graph: &CausalGraph, rs: &ReplicaSetTimeline) -> Vec<PeerRun> {
     let trace_end = history.facts.end;
-    history
-        .of_kind("Pod")
-        .filter(|&pod| {
-            let object = history.object(pod);
-            object
-                .versions
-                .iter()
-                .any(|v| v.controller_uid.as_deref() == Some(rs_uid))
-        })
+    graph
+        .controlled_by(rs.id)
+        .into_iter()
+        .filter(|&pod| history.object(pod).kind == "Pod")
         .filter_map(|pod| {
             let object = history.object(pod);
             let first = pod_at(history, object.first());

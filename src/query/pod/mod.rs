@@ -14,7 +14,7 @@ use jiff::Timestamp;
 
 use super::select::{self, ObjectQuery};
 use super::{trace_warnings, Loaded};
-use crate::graph::ChangeKind;
+use crate::graph::{CausalGraph, ChangeKind};
 use crate::history::{Gone, History, ObjectId};
 use crate::workload::deployment::{DeploymentModel, ScaleCause};
 use crate::workload::events::occurrences_about;
@@ -56,6 +56,7 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
     let restarts = restart_history(history, pod, &events);
     let context = Context {
         history,
+        graph,
         model: model.as_ref(),
         timeline: timeline.as_ref(),
         pod,
@@ -100,6 +101,7 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
 /// What the per-part functions share.
 pub(super) struct Context<'a> {
     pub(super) history: &'a History,
+    pub(super) graph: &'a CausalGraph,
     pub(super) model: Option<&'a DeploymentModel>,
     pub(super) timeline: Option<&'a ReplicaSetTimeline>,
     pub(super) pod: ObjectId,
