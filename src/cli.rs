@@ -10,6 +10,28 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Index files (TRACE.kbidx) that make repeat questions fast: `auto` uses them and saves
+    /// one for traces of 8 MiB or more, `always` saves one for any trace, `never` neither reads
+    /// nor writes them
+    #[arg(
+        long,
+        value_enum,
+        default_value = "auto",
+        env = "KBLAME_INDEX",
+        value_name = "WHEN"
+    )]
+    pub index: IndexArg,
+}
+
+/// `--index WHEN`: see [`Cli::index`].
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum IndexArg {
+    #[allow(missing_docs)]
+    Auto,
+    #[allow(missing_docs)]
+    Always,
+    #[allow(missing_docs)]
+    Never,
 }
 
 /// The subcommands.
@@ -48,6 +70,11 @@ pub enum OutputFormat {
 pub struct CheckArgs {
     /// The trace file (zstd or plain NDJSON), or `-` for stdin.
     pub trace: String,
+    /// Parse every record in full, bodies included (slower). Without it, check reads each
+    /// record's type, time and metadata, and damage inside a body is found by the query that
+    /// reads it.
+    #[arg(long)]
+    pub strict: bool,
     /// Output format. Default is text.
     #[arg(short, long, value_enum, default_value = "text")]
     pub output: OutputFormat,

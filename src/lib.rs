@@ -7,6 +7,7 @@
 
 pub mod graph;
 pub mod history;
+pub mod index;
 pub mod query;
 #[cfg(feature = "record")]
 pub mod record;

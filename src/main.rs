@@ -12,7 +12,7 @@ use kblame::query;
 use kblame::query::pod::PodQuery;
 use kblame::query::rollout::RolloutQuery;
 use kblame::query::select::ObjectQuery;
-use kblame::query::QueryError;
+use kblame::query::{IndexMode, QueryError, Scope};
 use kblame::render::{self, Format};
 use kblame::trace::TraceSource;
 
@@ -26,13 +26,19 @@ const EXIT_ERROR: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    let index = match cli.index {
+        cli::IndexArg::Auto => IndexMode::Auto,
+        cli::IndexArg::Always => IndexMode::Always,
+        cli::IndexArg::Never => IndexMode::Never,
+    };
+    let reader = Reader { index };
     let outcome = match cli.command {
-        Command::Check(args) => check(args),
-        Command::Analyze(args) => analyze(args),
-        Command::Blame(args) => blame(args),
-        Command::Tree(args) => tree(args),
-        Command::Diff(args) => diff(args),
-        Command::Timeline(args) => timeline(args),
+        Command::Check(args) => check(&reader, args),
+        Command::Analyze(args) => analyze(&reader, args),
+        Command::Blame(args) => blame(&reader, args),
+        Command::Tree(args) => tree(&reader, args),
+        Command::Diff(args) => diff(&reader, args),
+        Command::Timeline(args) => timeline(&reader, args),
         #[cfg(feature = "record")]
         Command::Record(args) => record(args),
     };
@@ -63,9 +69,17 @@ fn format(output: OutputFormat) -> Format {
     }
 }
 
-fn check(args: CheckArgs) -> anyhow::Result<u8> {
-    let CheckArgs { trace, output } = args;
-    let loaded = load(&trace)?;
+fn check(reader: &Reader, args: CheckArgs) -> anyhow::Result<u8> {
+    let CheckArgs {
+        trace,
+        strict,
+        output,
+    } = args;
+    let loaded = if strict {
+        reader.load_whole(&trace)?
+    } else {
+        reader.open(&trace)?.load(&Scope::Nothing)?
+    };
     let report = query::check::check(&loaded);
     let mut out = io::stdout().lock();
     match format(output) {
@@ -81,7 +95,7 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
     })
 }
 
-fn analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
+fn analyze(reader: &Reader, args: AnalyzeArgs) -> anyhow::Result<u8> {
     let AnalyzeArgs {
         trace,
         pod,
@@ -91,18 +105,19 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
         uid,
         output,
     } = args;
-    let mut loaded = load(&trace)?;
+    let opened = reader.open(&trace)?;
     let mut target = match (&pod, &object) {
         (Some(name), _) => ObjectQuery {
             kind: "Pod".to_string(),
             name: name.clone(),
             ..ObjectQuery::default()
         },
-        (None, Some(spec)) => ObjectQuery::parse(spec, &loaded.history)?,
+        (None, Some(spec)) => ObjectQuery::parse_with_kinds(spec, &opened.kinds())?,
         (None, None) => anyhow::bail!("give --pod NAME or --object KIND/NAME"),
     };
     target.namespace = namespace;
     target.uid = uid;
+    let mut loaded = opened.load(&Scope::Around(target.clone()))?;
     if target.kind == "Pod" {
         if at.is_some() {
             return Err(QueryError::NotApplicable(
@@ -127,16 +142,21 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
     })
 }
 
-/// Loads the trace and resolves `KIND/NAME` (with namespace and UID) against it.
-fn load_object(target: &cli::ObjectArgs) -> anyhow::Result<(query::Loaded, ObjectQuery)> {
-    let loaded = load(&target.trace)?;
-    let mut object = ObjectQuery::parse(&target.object, &loaded.history)?;
+/// Opens the trace, resolves `KIND/NAME` (with namespace and UID) against it, and loads what
+/// a question about that object needs.
+fn load_object(
+    reader: &Reader,
+    target: &cli::ObjectArgs,
+) -> anyhow::Result<(query::Loaded, ObjectQuery)> {
+    let opened = reader.open(&target.trace)?;
+    let mut object = ObjectQuery::parse_with_kinds(&target.object, &opened.kinds())?;
     object.namespace = target.namespace.clone();
     object.uid = target.uid.clone();
+    let loaded = opened.load(&Scope::Around(object.clone()))?;
     Ok((loaded, object))
 }
 
-fn blame(args: cli::BlameArgs) -> anyhow::Result<u8> {
+fn blame(reader: &Reader, args: cli::BlameArgs) -> anyhow::Result<u8> {
     use kblame::history::path::FieldPath;
     use kblame::render::blame::TimeStyle;
     let cli::BlameArgs {
@@ -145,7 +165,7 @@ fn blame(args: cli::BlameArgs) -> anyhow::Result<u8> {
         time,
         history,
     } = args;
-    let (mut loaded, object) = load_object(&target)?;
+    let (mut loaded, object) = load_object(reader, &target)?;
     let at = parse_time(at, &loaded)?;
     let history = history
         .map(|path| {
@@ -182,13 +202,13 @@ fn blame(args: cli::BlameArgs) -> anyhow::Result<u8> {
     })
 }
 
-fn tree(args: cli::TreeArgs) -> anyhow::Result<u8> {
+fn tree(reader: &Reader, args: cli::TreeArgs) -> anyhow::Result<u8> {
     let cli::TreeArgs {
         target,
         at,
         deleted,
     } = args;
-    let (mut loaded, object) = load_object(&target)?;
+    let (mut loaded, object) = load_object(reader, &target)?;
     let at = parse_time(at, &loaded)?;
     let report = query::tree::tree(
         &mut loaded,
@@ -204,9 +224,9 @@ fn tree(args: cli::TreeArgs) -> anyhow::Result<u8> {
     })
 }
 
-fn diff(args: cli::DiffArgs) -> anyhow::Result<u8> {
+fn diff(reader: &Reader, args: cli::DiffArgs) -> anyhow::Result<u8> {
     let cli::DiffArgs { target, from, to } = args;
-    let (mut loaded, object) = load_object(&target)?;
+    let (mut loaded, object) = load_object(reader, &target)?;
     let report = query::diff::diff(&mut loaded, &query::diff::DiffQuery { object, from, to })?;
     let color = use_color();
     emit(&report, target.output, |r, out| {
@@ -214,7 +234,7 @@ fn diff(args: cli::DiffArgs) -> anyhow::Result<u8> {
     })
 }
 
-fn timeline(args: cli::TimelineArgs) -> anyhow::Result<u8> {
+fn timeline(reader: &Reader, args: cli::TimelineArgs) -> anyhow::Result<u8> {
     let cli::TimelineArgs {
         trace,
         object,
@@ -224,16 +244,22 @@ fn timeline(args: cli::TimelineArgs) -> anyhow::Result<u8> {
         until,
         output,
     } = args;
-    let mut loaded = load(&trace)?;
+    let opened = reader.open(&trace)?;
     let object = match object {
         Some(spec) => {
-            let mut object = ObjectQuery::parse(&spec, &loaded.history)?;
+            let mut object = ObjectQuery::parse_with_kinds(&spec, &opened.kinds())?;
             object.namespace = namespace.clone();
             object.uid = uid;
             Some(object)
         }
         None => None,
     };
+    let scope = match (&object, &namespace) {
+        (Some(object), _) => Scope::Around(object.clone()),
+        (None, Some(namespace)) => Scope::Namespace(namespace.clone()),
+        (None, None) => Scope::Everything,
+    };
+    let mut loaded = opened.load(&scope)?;
     let since = parse_time(since, &loaded)?;
     let until = parse_time(until, &loaded)?;
     let query = query::timeline::TimelineQuery {
@@ -265,22 +291,85 @@ fn emit<T: serde::Serialize>(
     Ok(EXIT_OK)
 }
 
-/// Reads and replays a trace; on a terminal, a spinner appears once reading takes over a second.
-fn load(trace: &str) -> anyhow::Result<query::Loaded> {
-    use std::io::IsTerminal;
-    use std::time::{Duration, Instant};
-    let started = Instant::now();
-    let show = io::stderr().is_terminal();
-    let bar = indicatif::ProgressBar::hidden();
-    let loaded = query::load_with_progress(&TraceSource::from_arg(trace), |records| {
-        if show && bar.is_hidden() && started.elapsed() > Duration::from_secs(1) {
-            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-            bar.enable_steady_tick(Duration::from_millis(120));
+/// How traces are read: the `--index` choice, and progress on a terminal.
+struct Reader {
+    index: IndexMode,
+}
+
+impl Reader {
+    /// Opens a trace through its index (building it on the first read).
+    fn open(&self, trace: &str) -> anyhow::Result<query::Opened> {
+        let progress = Progress::new(trace);
+        let opened = query::open(&TraceSource::from_arg(trace), self.index, |p| {
+            progress.update(p)
+        });
+        progress.finish();
+        Ok(opened?)
+    }
+
+    /// Reads and replays every record of a trace, bodies included.
+    fn load_whole(&self, trace: &str) -> anyhow::Result<query::Loaded> {
+        let progress = Progress::new(trace);
+        let loaded = query::load_with_progress(&TraceSource::from_arg(trace), |records| {
+            progress.update(query::ReadProgress {
+                records,
+                ..query::ReadProgress::default()
+            })
+        });
+        progress.finish();
+        Ok(loaded?)
+    }
+}
+
+/// A progress bar on stderr (a spinner when the size is unknown), shown only on a terminal
+/// and only once reading has taken more than a second.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    started: std::time::Instant,
+    show: bool,
+    trace: String,
+}
+
+impl Progress {
+    fn new(trace: &str) -> Progress {
+        use std::io::IsTerminal;
+        Progress {
+            bar: indicatif::ProgressBar::hidden(),
+            started: std::time::Instant::now(),
+            show: io::stderr().is_terminal(),
+            trace: trace.to_string(),
         }
-        bar.set_message(format!("reading {trace}: {records} records"));
-    });
-    bar.finish_and_clear();
-    Ok(loaded?)
+    }
+
+    fn update(&self, progress: query::ReadProgress) {
+        use std::time::Duration;
+        if self.show && self.bar.is_hidden() && self.started.elapsed() > Duration::from_secs(1) {
+            let style = match progress.total_bytes {
+                Some(total) => {
+                    self.bar.set_length(total);
+                    indicatif::ProgressStyle::with_template(
+                        "{msg} [{bar:30}] {bytes}/{total_bytes} ({eta} left)",
+                    )
+                }
+                None => indicatif::ProgressStyle::with_template("{spinner} {msg}"),
+            };
+            if let Ok(style) = style {
+                self.bar.set_style(style.progress_chars("=> "));
+            }
+            self.bar
+                .set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            self.bar.enable_steady_tick(Duration::from_millis(120));
+        }
+        self.bar.set_position(progress.bytes);
+        self.bar.set_message(format!(
+            "reading {}: {} records",
+            self.trace, progress.records
+        ));
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
 }
 
 /// Reads an optional `--at`/`--since`/`--until` time against the trace's span.

@@ -401,6 +401,14 @@ impl History {
         first.event == EventType::Listed && self.listed_before(id, first.line)
     }
 
+    /// The distinct kinds of the objects.
+    pub fn kinds(&self) -> Vec<&str> {
+        let mut kinds: Vec<&str> = self.objects.iter().map(|o| o.kind.as_str()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        kinds
+    }
+
     /// All objects, indexed by [`ObjectId`].
     pub fn objects(&self) -> &[ObjectHistory] {
         &self.objects

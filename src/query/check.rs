@@ -83,7 +83,7 @@ pub fn check(loaded: &Loaded) -> CheckReport {
         bytes: read.bytes,
         records_by_type: facts.records_by_type.clone(),
         records_by_kind: facts.records_by_kind.clone(),
-        objects: loaded.history.objects().len(),
+        objects: loaded.object_count,
         start: facts.start,
         end: facts.end,
         resources: header

@@ -5,6 +5,7 @@ pub mod blame;
 pub mod check;
 pub mod diff;
 mod error;
+mod open;
 pub mod pod;
 pub mod rollout;
 pub mod select;
@@ -12,6 +13,7 @@ pub mod timeline;
 pub mod tree;
 
 pub use error::QueryError;
+pub use open::{open, IndexMode, Opened, ReadProgress, Scope, SAVE_INDEX_FROM_BYTES};
 
 use crate::graph::CausalGraph;
 use crate::history::History;
@@ -22,6 +24,8 @@ use crate::trace::{read_trace, ReadSummary, TraceError, TraceSource};
 pub struct Loaded {
     /// The trace's name for messages.
     pub source: String,
+    /// How many objects (distinct UIDs) the whole trace holds; `history` may hold fewer.
+    pub object_count: usize,
     /// Every version of every object.
     pub history: History,
     /// Ownership and Events.
@@ -55,6 +59,7 @@ pub fn load_with_progress(
     let graph = CausalGraph::build(&history);
     Ok(Loaded {
         source: source.display_name(),
+        object_count: history.objects().len(),
         history,
         graph,
         read,

@@ -63,12 +63,17 @@ pub struct ObjectQuery {
 impl ObjectQuery {
     /// Reads `KIND/NAME` (`deployment/web`, `deploy/web`, `rs/web-7c9f8d6b5`, `Widget/w1`).
     pub fn parse(spec: &str, history: &History) -> Result<ObjectQuery, QueryError> {
+        ObjectQuery::parse_with_kinds(spec, &history.kinds())
+    }
+
+    /// Reads `KIND/NAME`, knowing the kinds the trace holds.
+    pub fn parse_with_kinds(spec: &str, kinds: &[&str]) -> Result<ObjectQuery, QueryError> {
         let (kind, name) = spec
             .split_once('/')
             .filter(|(k, n)| !k.is_empty() && !n.is_empty())
             .ok_or_else(|| QueryError::BadObject(spec.to_string()))?;
         let kind =
-            canonical_kind(kind, history).ok_or_else(|| QueryError::BadObject(spec.to_string()))?;
+            canonical_kind(kind, kinds).ok_or_else(|| QueryError::BadObject(spec.to_string()))?;
         Ok(ObjectQuery {
             kind,
             name: name.to_string(),
@@ -78,15 +83,14 @@ impl ObjectQuery {
 }
 
 /// The kind a user's word names: a kubectl alias, or any kind in the trace (case-insensitive).
-fn canonical_kind(word: &str, history: &History) -> Option<String> {
+fn canonical_kind(word: &str, kinds: &[&str]) -> Option<String> {
     let lower = word.to_lowercase();
     if let Some((_, kind)) = KIND_ALIASES.iter().find(|(alias, _)| *alias == lower) {
         return Some(kind.to_string());
     }
-    history
-        .objects()
+    kinds
         .iter()
-        .map(|o| o.kind.as_str())
+        .copied()
         .find(|kind| {
             kind.eq_ignore_ascii_case(&lower) || format!("{}s", kind.to_lowercase()) == lower
         })
@@ -146,6 +150,7 @@ fn near_matches(history: &History, query: &ObjectQuery) -> Vec<String> {
     let mut scored: Vec<(bool, usize, String)> = history
         .of_kind(&query.kind)
         .map(|id| history.object(id))
+        .filter(|o| is_near(query, &o.namespace, &o.name))
         .map(|o| {
             let elsewhere = query
                 .namespace
@@ -153,9 +158,6 @@ fn near_matches(history: &History, query: &ObjectQuery) -> Vec<String> {
                 .is_some_and(|ns| ns != o.namespace);
             let distance = strsim::levenshtein(&o.name, &query.name);
             (elsewhere, distance, format!("{}/{}", o.namespace, o.name))
-        })
-        .filter(|(elsewhere, distance, _)| {
-            *distance <= query.name.len().max(4) / 2 && (!elsewhere || *distance == 0)
         })
         .collect();
     scored.sort();
@@ -165,4 +167,12 @@ fn near_matches(history: &History, query: &ObjectQuery) -> Vec<String> {
         .take(5)
         .map(|(_, _, name)| name)
         .collect()
+}
+
+/// Whether an object named `namespace/name` (of the query's kind) is worth suggesting: a close
+/// name, or the exact name in another namespace when `-n` was given.
+pub fn is_near(query: &ObjectQuery, namespace: &str, name: &str) -> bool {
+    let elsewhere = query.namespace.as_deref().is_some_and(|ns| ns != namespace);
+    let distance = strsim::levenshtein(name, &query.name);
+    distance <= query.name.len().max(4) / 2 && (!elsewhere || distance == 0)
 }

@@ -3,11 +3,13 @@
 //! A trace is NDJSON, one record per line, normally compressed as a sequence of
 //! zstd frames. See `docs/trace-format.md` for the wire format.
 
+pub mod frames;
 mod reader;
 mod record;
 mod time;
 mod writer;
 
+pub(crate) use reader::{parse_line, LineLoop};
 pub use reader::{read_trace, Entry, ReadSummary, ReadWarning, TraceError, TraceSource};
 pub use record::{EventType, Header, Record, ResourceInfo, SourceInfo, FORMAT_V1};
 pub use time::{format_ts, parse_ts};

@@ -17,7 +17,7 @@ use super::record::{EventType, Header, Record, FORMAT_V1};
 use super::time::parse_ts;
 
 /// The zstd frame magic number, as it appears at the start of a compressed trace.
-const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+pub(crate) const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 
 /// How many detailed warnings of one kind are kept; the rest are only counted.
 const MAX_DETAILED_WARNINGS: usize = 20;
@@ -70,6 +70,15 @@ pub enum TraceError {
         /// What was found instead.
         detail: String,
     },
+    /// The file changed, or could not be read, after it was indexed.
+    #[error("{path} could not be read again (did it change while kblame read it?)")]
+    Changed {
+        /// The trace path.
+        path: String,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
     /// The header names a format this version cannot read.
     #[error(
         "{path} is in format {found}, which this kblame (reading {FORMAT_V1}) does not understand"
@@ -92,7 +101,7 @@ pub struct Entry<'a> {
 }
 
 /// Something the reader noticed but read past.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ReadWarning {
     /// The line it concerns, when there is one.
     pub line: Option<u64>,
@@ -101,7 +110,7 @@ pub struct ReadWarning {
 }
 
 /// What reading a whole trace found, besides the records themselves.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ReadSummary {
     /// The header, when line 1 was one.
     pub header: Option<Header>,
@@ -167,10 +176,6 @@ pub fn read_trace(
     };
     let mut input = BufReader::with_capacity(1 << 16, raw);
     let compressed = starts_with_zstd_magic(&mut input);
-    let mut summary = ReadSummary {
-        compressed,
-        ..ReadSummary::default()
-    };
     let lines: Box<dyn BufRead> = if compressed {
         match zstd::stream::read::Decoder::with_buffer(input) {
             Ok(decoder) => Box::new(BufReader::with_capacity(1 << 16, decoder)),
@@ -184,8 +189,9 @@ pub fn read_trace(
     } else {
         Box::new(input)
     };
-    LineLoop::new(&name, &mut summary).run(lines, &mut visit)?;
-    Ok(summary)
+    let mut line_loop = LineLoop::new(name, compressed);
+    line_loop.run(lines, &mut visit)?;
+    Ok(line_loop.into_summary())
 }
 
 fn open(path: &Path) -> Result<File, TraceError> {
@@ -199,26 +205,81 @@ fn starts_with_zstd_magic(input: &mut impl BufRead) -> bool {
     matches!(input.fill_buf(), Ok(buf) if buf.starts_with(&ZSTD_MAGIC))
 }
 
-/// The state of one pass over the lines of a trace.
-struct LineLoop<'s> {
-    name: &'s str,
-    summary: &'s mut ReadSummary,
+/// The state of one pass over the lines of a trace: line numbers, the header, order and warnings.
+///
+/// The streaming reader feeds it every line; the index builder feeds it the lines its fast scan
+/// could not read and reports the others through [`LineLoop::scanned_object`].
+pub(crate) struct LineLoop {
+    name: String,
+    summary: ReadSummary,
     last_ts: Option<Timestamp>,
     seen_content: bool,
 }
 
-impl<'s> LineLoop<'s> {
-    fn new(name: &'s str, summary: &'s mut ReadSummary) -> Self {
+impl LineLoop {
+    /// A pass over the trace called `name`.
+    pub(crate) fn new(name: String, compressed: bool) -> Self {
         LineLoop {
             name,
-            summary,
+            summary: ReadSummary {
+                compressed,
+                ..ReadSummary::default()
+            },
             last_ts: None,
             seen_content: false,
         }
     }
 
+    /// What the pass noticed.
+    pub(crate) fn into_summary(self) -> ReadSummary {
+        self.summary
+    }
+
+    /// The number the next line will get.
+    pub(crate) fn next_line(&self) -> u64 {
+        self.summary.lines + 1
+    }
+
+    /// Reads one line (with its newline, when `complete`) and hands its record, if any, to `visit`.
+    pub(crate) fn line(
+        &mut self,
+        bytes: &[u8],
+        complete: bool,
+        visit: &mut impl FnMut(Entry<'_>),
+    ) -> Result<(), TraceError> {
+        let line_no = self.next_line();
+        self.summary.lines = line_no;
+        self.summary.bytes += bytes.len() as u64;
+        self.handle_line(line_no, bytes, complete, visit)
+    }
+
+    /// Counts an object record that was read by a faster route; the caller checked it is not line 1.
+    pub(crate) fn scanned_object(&mut self, len: usize, ts: Timestamp) {
+        let line_no = self.next_line();
+        self.summary.lines = line_no;
+        self.summary.bytes += len as u64;
+        if !self.seen_content {
+            self.seen_content = true;
+            self.summary
+                .warn(Some(line_no), "the trace has no header line".to_string());
+        }
+        self.check_order(line_no, Some(ts));
+        self.summary.records += 1;
+    }
+
+    /// Ends the pass at a read error, after the complete lines before it and the `partial` one.
+    pub(crate) fn stop(
+        &mut self,
+        partial: &[u8],
+        err: io::Error,
+        visit: &mut impl FnMut(Entry<'_>),
+    ) -> Result<(), TraceError> {
+        let line_no = self.next_line();
+        self.stop_at_read_error(line_no, partial, err, visit)
+    }
+
     fn run(
-        mut self,
+        &mut self,
         mut lines: Box<dyn BufRead>,
         visit: &mut impl FnMut(Entry<'_>),
     ) -> Result<(), TraceError> {
@@ -226,17 +287,14 @@ impl<'s> LineLoop<'s> {
         loop {
             buf.clear();
             let read = lines.read_until(b'\n', &mut buf);
-            let line_no = self.summary.lines + 1;
             match read {
                 Ok(0) => return Ok(()),
-                Ok(n) => {
-                    self.summary.lines = line_no;
-                    self.summary.bytes += n as u64;
+                Ok(_) => {
                     let complete = buf.last() == Some(&b'\n');
-                    self.handle_line(line_no, &buf, complete, visit)?;
+                    self.line(&buf, complete, visit)?;
                 }
                 Err(err) => {
-                    self.stop_at_read_error(line_no, &buf, err, visit)?;
+                    self.stop(&buf, err, visit)?;
                     return Ok(());
                 }
             }
@@ -252,7 +310,7 @@ impl<'s> LineLoop<'s> {
     ) -> Result<(), TraceError> {
         if !self.seen_content && self.summary.compressed {
             return Err(TraceError::NotATrace {
-                path: self.name.to_string(),
+                path: self.name.clone(),
                 detail: format!("the zstd data is corrupt: {err}"),
             });
         }
@@ -288,7 +346,7 @@ impl<'s> LineLoop<'s> {
         match serde_json::from_str::<RawLine<'_>>(text) {
             Ok(raw) => self.handle_record(line_no, text, raw, first, visit),
             Err(err) if first => Err(TraceError::NotATrace {
-                path: self.name.to_string(),
+                path: self.name.clone(),
                 detail: format!("neither zstd nor NDJSON (line 1: {err})"),
             }),
             Err(err) => self.bad_line(line_no, complete, err.to_string()),
@@ -360,7 +418,7 @@ impl<'s> LineLoop<'s> {
         };
         if header.format != FORMAT_V1 {
             return Err(TraceError::UnsupportedFormat {
-                path: self.name.to_string(),
+                path: self.name.clone(),
                 found: header.format,
             });
         }
@@ -384,46 +442,21 @@ impl<'s> LineLoop<'s> {
         line_no: u64,
         raw: RawLine<'a>,
     ) -> Result<Option<Record<'a>>, String> {
-        let ts_text = raw.ts.as_deref().ok_or("no `ts`")?;
-        let ts =
-            parse_ts(ts_text).ok_or_else(|| format!("`ts` {ts_text:?} is not an RFC 3339 time"))?;
-        if let Some(event) = EventType::from_type(&raw.record_type) {
-            let object = raw.object.ok_or("an object record without `object`")?;
-            return Ok(Some(Record::Object { ts, event, object }));
-        }
-        let record = match raw.record_type.as_ref() {
-            "SYNCED" => Record::Synced {
-                ts,
-                resource: raw.resource.unwrap_or_default(),
-                resource_version: raw.resource_version,
-            },
-            "GAP" => Record::Gap {
-                ts,
-                resource: raw.resource.unwrap_or_default(),
-                reason: raw.reason.unwrap_or_default(),
-            },
-            "END" => Record::End {
-                ts,
-                records: raw.records,
-            },
-            other => {
-                let count = self
-                    .summary
-                    .unknown_types
-                    .entry(other.to_string())
-                    .or_insert(0);
-                *count += 1;
-                if *count == 1 {
-                    self.summary.warn(
-                        Some(line_no),
-                        format!("line {line_no}: unknown record type {other:?} ignored"),
-                    );
-                }
-                return Ok(Some(Record::Unknown {
-                    record_type: other.to_string(),
-                }));
+        let record = record_from_raw(raw)?;
+        if let Record::Unknown { record_type } = &record {
+            let count = self
+                .summary
+                .unknown_types
+                .entry(record_type.clone())
+                .or_insert(0);
+            *count += 1;
+            if *count == 1 {
+                self.summary.warn(
+                    Some(line_no),
+                    format!("line {line_no}: unknown record type {record_type:?} ignored"),
+                );
             }
-        };
+        }
         Ok(Some(record))
     }
 
@@ -445,4 +478,45 @@ impl<'s> LineLoop<'s> {
             _ => self.last_ts = Some(ts),
         }
     }
+}
+
+/// Turns the fields of a (non-header) line into a record.
+fn record_from_raw(raw: RawLine<'_>) -> Result<Record<'_>, String> {
+    let ts_text = raw.ts.as_deref().ok_or("no `ts`")?;
+    let ts =
+        parse_ts(ts_text).ok_or_else(|| format!("`ts` {ts_text:?} is not an RFC 3339 time"))?;
+    if let Some(event) = EventType::from_type(&raw.record_type) {
+        let object = raw.object.ok_or("an object record without `object`")?;
+        return Ok(Record::Object { ts, event, object });
+    }
+    Ok(match raw.record_type.as_ref() {
+        "SYNCED" => Record::Synced {
+            ts,
+            resource: raw.resource.unwrap_or_default(),
+            resource_version: raw.resource_version,
+        },
+        "GAP" => Record::Gap {
+            ts,
+            resource: raw.resource.unwrap_or_default(),
+            reason: raw.reason.unwrap_or_default(),
+        },
+        "END" => Record::End {
+            ts,
+            records: raw.records,
+        },
+        other => Record::Unknown {
+            record_type: other.to_string(),
+        },
+    })
+}
+
+/// Parses one line read again by position (the reader has already seen and counted it).
+pub(crate) fn parse_line(text: &str) -> Result<Record<'_>, String> {
+    let text = text.trim();
+    let raw: RawLine<'_> = serde_json::from_str(text).map_err(|err| err.to_string())?;
+    if raw.record_type == "HEADER" {
+        let header: Header = serde_json::from_str(text).map_err(|err| err.to_string())?;
+        return Ok(Record::Header(Box::new(header)));
+    }
+    record_from_raw(raw)
 }

@@ -5,6 +5,7 @@ mod apiserver_selftest;
 mod bad_input;
 mod blame;
 mod commands;
+mod index;
 mod readme;
 mod record;
 mod reference;

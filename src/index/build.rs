@@ -1,0 +1,564 @@
+//! Building an index: one pass over the trace file, its frames decompressed and scanned in
+//! parallel (rayon), then folded in order into line numbers, objects and record locations.
+
+use std::fs::File;
+use std::io;
+use std::path::Path;
+
+use indexmap::IndexSet;
+use jiff::Timestamp;
+use rayon::prelude::*;
+
+use super::scan::{scan_object_line, LineHead};
+use super::{IndexedObject, RecordLoc, StrId, StringTable, TraceIndex, TraceTotals, NO_OBJECT};
+use crate::history::meta::ObjectHead;
+use crate::trace::frames::{
+    decode_frame, salvage_frame, Batch, FrameLoc, FrameSplitter, SplitError,
+};
+use crate::trace::{parse_ts, EventType, LineLoop, Record, TraceError};
+
+/// Why a trace could not be indexed.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The trace cannot be read at all (the same errors as the streaming reader's).
+    #[error(transparent)]
+    Trace(#[from] TraceError),
+    /// The trace can be read, but only as one stream (e.g. compressed whole, in one big frame).
+    #[error("{0}")]
+    NotFramed(String),
+}
+
+/// Reads the trace file at `path` (called `name` in messages) and indexes it, calling `progress`
+/// with the number of records and file bytes read so far after each batch of frames.
+///
+/// Batch N is folded (in order, on one thread) while batch N+1 is decompressed and scanned on
+/// the others.
+pub fn build(
+    path: &Path,
+    name: &str,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<TraceIndex, BuildError> {
+    let file = File::open(path).map_err(|source| TraceError::Open {
+        path: name.to_string(),
+        source,
+    })?;
+    let read_error =
+        |err: io::Error| BuildError::NotFramed(format!("reading {name} failed part way: {err}"));
+    let mut splitter = FrameSplitter::new(file).map_err(read_error)?;
+    let compressed = splitter.compressed();
+    let mut builder = Builder::new(name.to_string(), compressed);
+    let mut current: Option<Decoded> = None;
+    loop {
+        let next = match splitter.next_batch() {
+            Ok(batch) => batch,
+            Err(SplitError::Io(err)) => return Err(read_error(err)),
+            Err(err @ SplitError::NotFramed(_)) => {
+                return Err(BuildError::NotFramed(err.to_string()))
+            }
+        };
+        let (folded, decoded) = rayon::join(
+            || match current.take() {
+                Some(decoded) => builder.fold(decoded),
+                None => Ok(true),
+            },
+            || next.map(|batch| decode(batch, compressed)),
+        );
+        if !folded? {
+            break;
+        }
+        match decoded {
+            Some(decoded) => current = Some(decoded),
+            None => break,
+        }
+        progress(builder.records, splitter.position());
+    }
+    if builder.too_long {
+        return Err(BuildError::NotFramed(format!(
+            "{name} has more lines than an index can number"
+        )));
+    }
+    Ok(builder.finish())
+}
+
+/// A batch of frames, decompressed and scanned.
+struct Decoded {
+    batch: Batch,
+    frames: Vec<io::Result<(Vec<u8>, Vec<ScannedLine>)>>,
+}
+
+fn decode(batch: Batch, compressed: bool) -> Decoded {
+    let frames = batch
+        .frames
+        .par_iter()
+        .map_init(
+            || zstd::bulk::Decompressor::new().ok(),
+            |decompressor, frame| {
+                let bytes = batch.bytes_of(frame);
+                let raw = match decompressor {
+                    Some(d) => decode_frame(compressed, bytes, frame.raw_len, d)?,
+                    None => return Err(io::Error::other("cannot start a zstd decompressor")),
+                };
+                let lines = scan_frame(&raw);
+                Ok((raw, lines))
+            },
+        )
+        .collect();
+    Decoded { batch, frames }
+}
+
+/// A range of a decompressed frame.
+#[derive(Debug, Clone, Copy)]
+struct Span(u32, u32);
+
+impl Span {
+    /// The range of `text` in `raw`; `text` is a slice of `raw`, or empty (a default).
+    fn of(raw: &[u8], text: &str) -> Span {
+        let start = (text.as_ptr() as usize).wrapping_sub(raw.as_ptr() as usize);
+        if text.is_empty() || start > raw.len() {
+            return Span(0, 0);
+        }
+        Span(start as u32, (start + text.len()) as u32)
+    }
+
+    fn text(self, raw: &[u8]) -> &str {
+        std::str::from_utf8(&raw[self.0 as usize..self.1 as usize]).unwrap_or("")
+    }
+}
+
+/// What the fast scan read of an object record, as ranges of its frame.
+#[derive(Debug, Clone, Copy)]
+struct ScannedHead {
+    event: EventType,
+    ts: Timestamp,
+    kind: Span,
+    namespace: Span,
+    name: Option<Span>,
+    uid: Span,
+    controller_uid: Option<Span>,
+    subject_uid: Option<Span>,
+}
+
+impl ScannedHead {
+    fn read(raw: &[u8], head: &LineHead<'_>) -> Option<ScannedHead> {
+        Some(ScannedHead {
+            event: head.event?,
+            ts: parse_ts(head.ts)?,
+            kind: Span::of(raw, head.kind),
+            namespace: Span::of(raw, head.namespace),
+            name: head.name.map(|name| Span::of(raw, name)),
+            uid: Span::of(raw, head.uid),
+            controller_uid: head.controller_uid.map(|uid| Span::of(raw, uid)),
+            subject_uid: head.subject_uid.map(|uid| Span::of(raw, uid)),
+        })
+    }
+
+    fn head<'r>(&self, raw: &'r [u8]) -> LineHead<'r> {
+        LineHead {
+            event: Some(self.event),
+            ts: "",
+            kind: self.kind.text(raw),
+            api_version: "",
+            namespace: self.namespace.text(raw),
+            name: self.name.map(|s| s.text(raw)),
+            uid: self.uid.text(raw),
+            controller_uid: self.controller_uid.map(|s| s.text(raw)),
+            subject_uid: self.subject_uid.map(|s| s.text(raw)),
+        }
+    }
+}
+
+/// One line of a decompressed frame and what the fast scan read of it.
+struct ScannedLine {
+    /// The line's range in the frame, with its newline when it has one.
+    start: u32,
+    end: u32,
+    complete: bool,
+    head: Option<ScannedHead>,
+}
+
+fn scan_frame(raw: &[u8]) -> Vec<ScannedLine> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    while start < raw.len() {
+        let (end, complete) = match memchr::memchr(b'\n', &raw[start..]) {
+            Some(at) => (start + at + 1, true),
+            None => (raw.len(), false),
+        };
+        let text = &raw[start..end - usize::from(complete)];
+        let head = std::str::from_utf8(text)
+            .ok()
+            .and_then(|_| scan_object_line(text))
+            .and_then(|head| ScannedHead::read(raw, &head));
+        lines.push(ScannedLine {
+            start: start as u32,
+            end: end as u32,
+            complete,
+            head,
+        });
+        start = end;
+    }
+    lines
+}
+
+/// The identity of an object record read by serde (for lines the fast scan left alone).
+struct OwnedHead {
+    event: EventType,
+    kind: String,
+    api_version: String,
+    namespace: String,
+    name: Option<String>,
+    uid: String,
+    controller_uid: Option<String>,
+    subject_uid: Option<String>,
+}
+
+/// What the full parse of a line found, kept past the parser's borrow of the line.
+enum Parsed {
+    Header,
+    Object(Timestamp, EventType, Option<OwnedHead>),
+    Control(Option<Timestamp>, String),
+}
+
+fn parsed(record: &Record<'_>) -> Parsed {
+    match record {
+        Record::Header(_) => Parsed::Header,
+        Record::Object { ts, event, object } => {
+            let head = ObjectHead::parse(object.get()).ok().map(|head| OwnedHead {
+                event: *event,
+                kind: head.kind.as_deref().unwrap_or("").to_string(),
+                api_version: head.api_version.as_deref().unwrap_or("").to_string(),
+                namespace: head.metadata.namespace.as_deref().unwrap_or("").to_string(),
+                name: head.metadata.name.as_deref().map(str::to_string),
+                uid: head.metadata.uid.as_deref().unwrap_or("").to_string(),
+                controller_uid: head
+                    .controller()
+                    .and_then(|owner| owner.uid.as_deref())
+                    .map(str::to_string),
+                subject_uid: head
+                    .event_subject()
+                    .and_then(|subject| subject.uid.as_deref())
+                    .map(str::to_string),
+            });
+            Parsed::Object(*ts, *event, head)
+        }
+        Record::Synced { ts, .. } => Parsed::Control(Some(*ts), "SYNCED".to_string()),
+        Record::Gap { ts, .. } => Parsed::Control(Some(*ts), "GAP".to_string()),
+        Record::End { ts, .. } => Parsed::Control(Some(*ts), "END".to_string()),
+        Record::Unknown { record_type } => Parsed::Control(None, record_type.clone()),
+    }
+}
+
+/// Strings numbered in order of first sight, each stored once.
+#[derive(Default)]
+struct Interner {
+    set: IndexSet<Box<str>, foldhash::fast::RandomState>,
+}
+
+impl Interner {
+    fn get(&self, text: &str) -> Option<StrId> {
+        self.set.get_index_of(text).map(|id| id as StrId)
+    }
+
+    fn id(&mut self, text: &str) -> StrId {
+        match self.get(text) {
+            Some(id) => id,
+            None => self.set.insert_full(Box::from(text)).0 as StrId,
+        }
+    }
+
+    fn text(&self, id: StrId) -> &str {
+        self.set.get_index(id as usize).map_or("", |text| text)
+    }
+
+    fn into_table(self) -> StringTable {
+        let mut table = StringTable::default();
+        for text in self.set {
+            table.push(&text);
+        }
+        table
+    }
+}
+
+/// The in-order fold of scanned frames into an index.
+struct Builder {
+    lines: LineLoop,
+    compressed: bool,
+    frames: Vec<FrameLoc>,
+    uids: Interner,
+    words: Interner,
+    objects: Vec<IndexedObject>,
+    names: StringTable,
+    /// Per object: the controller and subject of its last record (`u32::MAX`: none), so that
+    /// a pair is recorded only when it changes.
+    last_links: Vec<(StrId, StrId)>,
+    controllers: Vec<(u32, StrId)>,
+    subjects: Vec<(StrId, u32)>,
+    /// The object of each key, by [`StrId`] in `uids` ([`NO_OBJECT`]: a UID that is not a key).
+    object_of_key: Vec<u32>,
+    /// Set when the trace has more lines than an index can number.
+    too_long: bool,
+    records_of: Vec<(u32, RecordLoc)>,
+    meta: Vec<RecordLoc>,
+    totals: TraceTotals,
+    records: u64,
+}
+
+impl Builder {
+    fn new(name: String, compressed: bool) -> Builder {
+        Builder {
+            lines: LineLoop::new(name, compressed),
+            compressed,
+            frames: Vec::new(),
+            uids: Interner::default(),
+            words: Interner::default(),
+            objects: Vec::new(),
+            names: StringTable::default(),
+            last_links: Vec::new(),
+            controllers: Vec::new(),
+            subjects: Vec::new(),
+            object_of_key: Vec::new(),
+            too_long: false,
+            records_of: Vec::new(),
+            meta: Vec::new(),
+            totals: TraceTotals::default(),
+            records: 0,
+        }
+    }
+
+    /// Folds a decoded batch; `false` when the trace ended in it (a cut or corrupt frame).
+    fn fold(&mut self, decoded: Decoded) -> Result<bool, TraceError> {
+        let Decoded { batch, frames } = decoded;
+        for (frame, result) in batch.frames.iter().zip(frames) {
+            match result {
+                Ok((raw, lines)) => self.frame(*frame, &raw, &lines, None)?,
+                Err(_) => {
+                    self.salvage(*frame, batch.bytes_of(frame))?;
+                    return Ok(false);
+                }
+            }
+        }
+        if let Some(damaged) = batch.damaged {
+            self.salvage(damaged, batch.bytes_of(&damaged))?;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// Folds what can be read of a frame that cannot be read whole, and ends the trace there.
+    fn salvage(&mut self, frame: FrameLoc, bytes: &[u8]) -> Result<(), TraceError> {
+        let (prefix, err) = salvage_frame(bytes);
+        let lines = scan_frame(&prefix);
+        self.frame(frame, &prefix, &lines, Some(err))
+    }
+
+    /// Folds one frame's lines; with `stop`, the frame was cut there and reading ends.
+    fn frame(
+        &mut self,
+        mut frame: FrameLoc,
+        raw: &[u8],
+        lines: &[ScannedLine],
+        stop: Option<io::Error>,
+    ) -> Result<(), TraceError> {
+        frame.raw_len = u32::try_from(raw.len()).unwrap_or(u32::MAX);
+        let frame_id = self.frames.len() as u32;
+        self.frames.push(frame);
+        let (lines, partial) = match (&stop, lines.last()) {
+            (Some(_), Some(last)) if !last.complete => (&lines[..lines.len() - 1], Some(last)),
+            _ => (lines, None),
+        };
+        for line in lines {
+            self.line(frame_id, raw, line, None)?;
+        }
+        if let Some(err) = stop {
+            match partial {
+                Some(partial) => self.line(frame_id, raw, partial, Some(err))?,
+                None => self.lines.stop(&[], err, &mut |_| {})?,
+            }
+        }
+        Ok(())
+    }
+
+    fn line(
+        &mut self,
+        frame: u32,
+        raw: &[u8],
+        line: &ScannedLine,
+        stop: Option<io::Error>,
+    ) -> Result<(), TraceError> {
+        let bytes = &raw[line.start as usize..line.end as usize];
+        let Ok(line_no) = u32::try_from(self.lines.next_line()) else {
+            self.too_long = true;
+            return Ok(());
+        };
+        let at = RecordLoc {
+            line: line_no,
+            frame,
+            offset: line.start,
+            len: (bytes.len() - usize::from(line.complete)) as u32,
+        };
+        if let (Some(head), true, None) = (&line.head, line.complete && at.line > 1, &stop) {
+            self.lines.scanned_object(bytes.len(), head.ts);
+            self.records += 1;
+            self.count(Some(head.ts), head.event.as_str());
+            self.object_record(at, &head.head(raw));
+            return Ok(());
+        }
+        let mut found = None;
+        let mut visit = |entry: crate::trace::Entry<'_>| found = Some(parsed(&entry.record));
+        match stop {
+            Some(err) => self.lines.stop(bytes, err, &mut visit)?,
+            None => self.lines.line(bytes, line.complete, &mut visit)?,
+        }
+        match found {
+            None => {}
+            Some(Parsed::Header) => self.meta.push(at),
+            Some(Parsed::Control(ts, record_type)) => {
+                self.records += 1;
+                self.count(ts, &record_type);
+                self.meta.push(at);
+            }
+            Some(Parsed::Object(ts, event, head)) => {
+                self.records += 1;
+                self.count(Some(ts), event.as_str());
+                match head {
+                    Some(head) => self.object_record(
+                        at,
+                        &LineHead {
+                            event: Some(head.event),
+                            ts: "",
+                            kind: &head.kind,
+                            api_version: &head.api_version,
+                            namespace: &head.namespace,
+                            name: head.name.as_deref(),
+                            uid: &head.uid,
+                            controller_uid: head.controller_uid.as_deref(),
+                            subject_uid: head.subject_uid.as_deref(),
+                        },
+                    ),
+                    None => self.totals.skipped_objects += 1,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn count(&mut self, ts: Option<Timestamp>, record_type: &str) {
+        if let Some(ts) = ts {
+            let totals = &mut self.totals;
+            totals.start = Some(totals.start.map_or(ts, |s| s.min(ts)));
+            totals.end = Some(totals.end.map_or(ts, |e| e.max(ts)));
+        }
+        match self.totals.records_by_type.get_mut(record_type) {
+            Some(count) => *count += 1,
+            None => {
+                self.totals
+                    .records_by_type
+                    .insert(record_type.to_string(), 1);
+            }
+        }
+    }
+
+    /// Files an object record under its key, as replay will (see `History::apply`).
+    fn object_record(&mut self, at: RecordLoc, head: &LineHead<'_>) {
+        match self.totals.records_by_kind.get_mut(head.kind) {
+            Some(count) => *count += 1,
+            None => {
+                self.totals.records_by_kind.insert(head.kind.to_string(), 1);
+            }
+        }
+        let no_uid_key;
+        let key = if !head.uid.is_empty() {
+            head.uid
+        } else if let Some(name) = head.name {
+            no_uid_key = format!("no-uid:{}/{}/{name}", head.kind, head.namespace);
+            &no_uid_key
+        } else {
+            self.totals.skipped_objects += 1;
+            return;
+        };
+        let known = self
+            .uids
+            .get(key)
+            .and_then(|uid| self.object_of_key.get(uid as usize))
+            .filter(|&&id| id != NO_OBJECT);
+        let id = match known {
+            Some(&id) => id,
+            None => self.new_object(key, head),
+        };
+        let (last_controller, last_subject) = self.last_links[id as usize];
+        if let Some(owner) = head.controller_uid {
+            if last_controller == u32::MAX || self.uids.text(last_controller) != owner {
+                let owner = self.uids.id(owner);
+                self.controllers.push((id, owner));
+                self.last_links[id as usize].0 = owner;
+            }
+        }
+        if let Some(subject) = head.subject_uid {
+            if last_subject == u32::MAX || self.uids.text(last_subject) != subject {
+                let subject = self.uids.id(subject);
+                self.subjects.push((subject, id));
+                self.last_links[id as usize].1 = subject;
+            }
+        }
+        self.records_of.push((id, at));
+    }
+
+    fn new_object(&mut self, key: &str, head: &LineHead<'_>) -> u32 {
+        let id = self.objects.len() as u32;
+        let key = self.uids.id(key);
+        if self.object_of_key.len() <= key as usize {
+            self.object_of_key.resize(key as usize + 1, NO_OBJECT);
+        }
+        self.object_of_key[key as usize] = id;
+        self.objects.push(IndexedObject {
+            key,
+            kind: self.words.id(head.kind),
+            namespace: self.words.id(head.namespace),
+            name: self.names.push(head.name.unwrap_or("")),
+            records: (0, 0),
+        });
+        self.last_links.push((u32::MAX, u32::MAX));
+        id
+    }
+
+    fn finish(mut self) -> TraceIndex {
+        // Stable: each object's records stay in line order.
+        self.records_of.sort_by_key(|(object, _)| *object);
+        let mut next = 0usize;
+        for (id, object) in self.objects.iter_mut().enumerate() {
+            let start = next;
+            while next < self.records_of.len() && self.records_of[next].0 == id as u32 {
+                next += 1;
+            }
+            object.records = (start as u32, next as u32);
+        }
+        let records = self.records_of.iter().map(|(_, at)| *at).collect();
+        self.controllers.sort_unstable();
+        self.controllers.dedup();
+        self.subjects.sort_unstable();
+        self.subjects.dedup();
+        let mut children: Vec<(StrId, u32)> = self
+            .controllers
+            .iter()
+            .map(|&(id, uid)| (uid, id))
+            .collect();
+        children.sort_unstable();
+        self.object_of_key.resize(self.uids.set.len(), NO_OBJECT);
+        TraceIndex {
+            compressed: self.compressed,
+            frames: self.frames,
+            summary: self.lines.into_summary(),
+            totals: self.totals,
+            uids: self.uids.into_table(),
+            words: self.words.into_table(),
+            names: self.names,
+            object_of_uid: self.object_of_key,
+            controllers: self.controllers,
+            children,
+            subjects: self.subjects,
+            objects: self.objects,
+            records,
+            meta: self.meta,
+        }
+    }
+}

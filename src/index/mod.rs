@@ -1,0 +1,346 @@
+//! The index of a trace file: where every object's records are, and how objects are related,
+//! so a query reads and replays only the records it needs.
+//!
+//! Building an index reads the whole trace once, decompressing frames in parallel and reading
+//! only each record's type, time and object identity ([`scan`]). A query then picks the
+//! objects it needs ([`TraceIndex::closure`]) and reads just their records back from the file
+//! ([`read`]). The index is saved beside the trace ([`store`]) so the next query skips the scan.
+
+pub mod build;
+pub mod read;
+pub mod scan;
+pub mod store;
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::trace::frames::FrameLoc;
+use crate::trace::ReadSummary;
+
+/// Index of a string in one of the index's string tables.
+pub type StrId = u32;
+
+/// Where one record is: its line, and its bytes inside a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordLoc {
+    /// The line number (1-based; an index covers at most `u32::MAX` lines).
+    pub line: u32,
+    /// The frame, an index into [`TraceIndex::frames`].
+    pub frame: u32,
+    /// Offset of the line in the decompressed frame.
+    pub offset: u32,
+    /// Length of the line, without its newline.
+    pub len: u32,
+}
+
+/// Strings stored end to end, numbered in order (one allocation however many there are).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StringTable {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl StringTable {
+    /// Appends a string and returns its number.
+    pub fn push(&mut self, text: &str) -> StrId {
+        self.text.push_str(text);
+        self.ends.push(self.text.len() as u32);
+        (self.ends.len() - 1) as StrId
+    }
+
+    /// The string numbered `id` (empty when there is none).
+    pub fn get(&self, id: StrId) -> &str {
+        let id = id as usize;
+        let start = match id {
+            0 => 0,
+            _ => self.ends.get(id - 1).copied().unwrap_or(0) as usize,
+        };
+        let end = self.ends.get(id).copied().unwrap_or(0) as usize;
+        self.text.get(start..end).unwrap_or("")
+    }
+
+    /// How many strings there are.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+}
+
+/// What the index knows of one object (one UID), and where its records are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexedObject {
+    /// The key replay groups its records by: the UID (or `no-uid:KIND/NS/NAME`), in [`TraceIndex::uids`].
+    pub key: StrId,
+    /// The kind, in [`TraceIndex::words`].
+    pub kind: StrId,
+    /// The namespace (empty when cluster-scoped), in [`TraceIndex::words`].
+    pub namespace: StrId,
+    /// The name in its first record, in [`TraceIndex::names`].
+    pub name: StrId,
+    /// Its records: a range of [`TraceIndex::records`].
+    pub records: (u32, u32),
+}
+
+/// Whole-trace counts that a replay of a few objects cannot know.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TraceTotals {
+    /// First record time.
+    pub start: Option<Timestamp>,
+    /// Last record time.
+    pub end: Option<Timestamp>,
+    /// Object records by kind.
+    pub records_by_kind: BTreeMap<String, u64>,
+    /// Records by type.
+    pub records_by_type: BTreeMap<String, u64>,
+    /// Object records without usable metadata.
+    pub skipped_objects: u64,
+}
+
+/// The index of one trace file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TraceIndex {
+    /// Whether the trace is zstd-compressed.
+    pub compressed: bool,
+    /// The file's pieces, in order.
+    pub frames: Vec<FrameLoc>,
+    /// What reading the whole trace noticed (stored as JSON: the header's optional fields
+    /// need a self-describing format).
+    #[serde(with = "summary_as_json")]
+    pub summary: ReadSummary,
+    /// Whole-trace counts.
+    pub totals: TraceTotals,
+    /// UIDs and object keys.
+    pub uids: StringTable,
+    /// Kinds and namespaces.
+    pub words: StringTable,
+    /// Object names.
+    pub names: StringTable,
+    /// Every object, in order of first record.
+    pub objects: Vec<IndexedObject>,
+    /// The object whose key each UID is ([`NO_OBJECT`] for UIDs only referred to).
+    pub object_of_uid: Vec<IndexedId>,
+    /// (object, UID of a controlling owner it had), every pair once, sorted.
+    pub controllers: Vec<(IndexedId, StrId)>,
+    /// (owner UID, object it controlled), every pair once, sorted.
+    pub children: Vec<(StrId, IndexedId)>,
+    /// (UID of the object an Event was about, Event), every pair once, sorted.
+    pub subjects: Vec<(StrId, IndexedId)>,
+    /// Every object record, grouped by object, in line order within each.
+    pub records: Vec<RecordLoc>,
+    /// The header and control records (SYNCED, GAP, END, unknown types), in line order.
+    pub meta: Vec<RecordLoc>,
+}
+
+/// Index of an object in [`TraceIndex::objects`].
+pub type IndexedId = u32;
+
+/// In [`TraceIndex::object_of_uid`]: no object has this UID as its key.
+pub const NO_OBJECT: IndexedId = u32::MAX;
+
+/// The entries of a sorted pair list whose first element is `key`.
+fn equal_range<A: Ord + Copy, B>(pairs: &[(A, B)], key: A) -> &[(A, B)] {
+    let start = pairs.partition_point(|(a, _)| *a < key);
+    let end = start + pairs[start..].partition_point(|(a, _)| *a == key);
+    &pairs[start..end]
+}
+
+impl TraceIndex {
+    /// A word (kind or namespace).
+    pub fn word(&self, id: StrId) -> &str {
+        self.words.get(id)
+    }
+
+    /// The distinct kinds of the trace's objects.
+    pub fn kinds(&self) -> Vec<&str> {
+        let mut kinds: Vec<&str> = self.objects.iter().map(|o| self.word(o.kind)).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        kinds
+    }
+
+    /// The records of one object.
+    pub fn records_of(&self, object: &IndexedObject) -> &[RecordLoc] {
+        &self.records[object.records.0 as usize..object.records.1 as usize]
+    }
+
+    /// Objects for which `keep(kind, namespace, name)` holds.
+    pub fn find(&self, mut keep: impl FnMut(&str, &str, &str) -> bool) -> Vec<IndexedId> {
+        (0..self.objects.len() as IndexedId)
+            .filter(|&id| {
+                let o = &self.objects[id as usize];
+                keep(
+                    self.word(o.kind),
+                    self.word(o.namespace),
+                    self.names.get(o.name),
+                )
+            })
+            .collect()
+    }
+
+    /// The object with this UID (or key).
+    pub fn by_uid(&self, uid: &str) -> Option<IndexedId> {
+        self.objects
+            .iter()
+            .position(|o| self.uids.get(o.key) == uid)
+            .map(|id| id as IndexedId)
+    }
+
+    /// Everything a question about `roots` may read: each root's controllers up to the top,
+    /// everything those top objects control (transitively, at any time), and the Events about
+    /// any of them. Sorted by id.
+    pub fn closure(&self, roots: &[IndexedId]) -> Vec<IndexedId> {
+        let recorded = |uid: StrId| {
+            self.object_of_uid
+                .get(uid as usize)
+                .copied()
+                .filter(|&id| id != NO_OBJECT)
+        };
+        let mut chosen = vec![false; self.objects.len()];
+        let mut climbed = vec![false; self.objects.len()];
+        let mut tops = Vec::new();
+        let mut upward: Vec<IndexedId> = roots.to_vec();
+        while let Some(id) = upward.pop() {
+            if std::mem::replace(&mut climbed[id as usize], true) {
+                continue;
+            }
+            let owners: Vec<IndexedId> = equal_range(&self.controllers, id)
+                .iter()
+                .filter_map(|&(_, uid)| recorded(uid))
+                .collect();
+            if owners.is_empty() {
+                tops.push(id);
+            }
+            upward.extend(owners);
+        }
+        let mut downward = tops;
+        while let Some(id) = downward.pop() {
+            if std::mem::replace(&mut chosen[id as usize], true) {
+                continue;
+            }
+            let key = self.objects[id as usize].key;
+            downward.extend(
+                equal_range(&self.children, key)
+                    .iter()
+                    .map(|&(_, child)| child),
+            );
+        }
+        for id in 0..self.objects.len() {
+            if chosen[id] {
+                let key = self.objects[id].key;
+                for &(_, event) in equal_range(&self.subjects, key) {
+                    chosen[event as usize] = true;
+                }
+            }
+        }
+        (0..self.objects.len() as IndexedId)
+            .filter(|&id| chosen[id as usize])
+            .collect()
+    }
+
+    /// The records to replay for these objects, with the header and control records, in line order.
+    pub fn records_for(&self, objects: &[IndexedId]) -> Vec<RecordLoc> {
+        let mut records = self.meta.clone();
+        for &id in objects {
+            records.extend_from_slice(self.records_of(&self.objects[id as usize]));
+        }
+        records.sort_unstable_by_key(|r| r.line);
+        records
+    }
+}
+
+/// Stores a [`ReadSummary`] as a JSON string.
+mod summary_as_json {
+    use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
+
+    use crate::trace::ReadSummary;
+
+    pub fn serialize<S: Serializer>(summary: &ReadSummary, out: S) -> Result<S::Ok, S::Error> {
+        let json = serde_json::to_string(summary).map_err(serde::ser::Error::custom)?;
+        out.serialize_str(&json)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(input: D) -> Result<ReadSummary, D::Error> {
+        let json = String::deserialize(input)?;
+        serde_json::from_str(&json).map_err(D::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(
+        index: &mut TraceIndex,
+        uid: &str,
+        kind: &str,
+        controller: Option<&str>,
+        subject: Option<&str>,
+    ) {
+        let mut intern = |s: &str| -> StrId {
+            match (0..index.uids.len() as StrId).find(|&id| index.uids.get(id) == s) {
+                Some(id) => id,
+                None => index.uids.push(s),
+            }
+        };
+        let key = intern(uid);
+        let controller = controller.map(&mut intern);
+        let subject = subject.map(&mut intern);
+        let id = index.objects.len() as IndexedId;
+        index.controllers.extend(controller.map(|c| (id, c)));
+        index.children.extend(controller.map(|c| (c, id)));
+        index.subjects.extend(subject.map(|s| (s, id)));
+        if index.object_of_uid.len() <= key as usize {
+            index.object_of_uid.resize(key as usize + 1, NO_OBJECT);
+        }
+        index.object_of_uid[key as usize] = id;
+        index.controllers.sort_unstable();
+        index.children.sort_unstable();
+        index.subjects.sort_unstable();
+        let kind = index.words.push(kind);
+        let name = index.names.push(uid);
+        index.objects.push(IndexedObject {
+            key,
+            kind,
+            namespace: kind,
+            name,
+            records: (0, 0),
+        });
+    }
+
+    #[test]
+    fn closure_climbs_to_the_top_owner_and_takes_everything_below_with_its_events() {
+        let mut index = TraceIndex {
+            compressed: true,
+            frames: Vec::new(),
+            summary: ReadSummary::default(),
+            totals: TraceTotals::default(),
+            uids: StringTable::default(),
+            words: StringTable::default(),
+            names: StringTable::default(),
+            objects: Vec::new(),
+            object_of_uid: Vec::new(),
+            controllers: Vec::new(),
+            children: Vec::new(),
+            subjects: Vec::new(),
+            records: Vec::new(),
+            meta: Vec::new(),
+        };
+        object(&mut index, "d", "Deployment", None, None); // 0
+        object(&mut index, "rs1", "ReplicaSet", Some("d"), None); // 1
+        object(&mut index, "rs2", "ReplicaSet", Some("d"), None); // 2
+        object(&mut index, "p1", "Pod", Some("rs1"), None); // 3
+        object(&mut index, "p2", "Pod", Some("rs2"), None); // 4
+        object(&mut index, "e1", "Event", None, Some("p2")); // 5
+        object(&mut index, "other", "Pod", Some("elsewhere"), None); // 6
+        object(&mut index, "e2", "Event", None, Some("other")); // 7
+        assert_eq!(index.closure(&[3]), vec![0, 1, 2, 3, 4, 5]);
+        assert_eq!(index.closure(&[6]), vec![6, 7]);
+        assert_eq!(index.closure(&[]), Vec::<IndexedId>::new());
+    }
+}

@@ -1,0 +1,233 @@
+//! Opening a trace for a question: through its index when it has one (or one can be built),
+//! so that only the records the question needs are read and replayed.
+
+use std::path::{Path, PathBuf};
+
+use super::select::{is_near, ObjectQuery};
+use super::Loaded;
+use crate::graph::CausalGraph;
+use crate::history::History;
+use crate::index::build::{build, BuildError};
+use crate::index::read::read_records;
+use crate::index::store::{self, TraceStamp};
+use crate::index::{IndexedId, TraceIndex};
+use crate::trace::{TraceError, TraceSource};
+
+/// Traces smaller than this (compressed) are indexed on every read but the index is not saved:
+/// reading them whole takes less time than loading an index.
+pub const SAVE_INDEX_FROM_BYTES: u64 = 8 << 20;
+
+/// Whether kblame reads and writes index files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IndexMode {
+    /// Use a saved index; save one for traces of [`SAVE_INDEX_FROM_BYTES`] or more.
+    #[default]
+    Auto,
+    /// Use a saved index; save one for any trace file.
+    Always,
+    /// Neither read nor write index files.
+    Never,
+}
+
+/// Which objects a question needs.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// None: only the header and control records (enough for `check`).
+    Nothing,
+    /// Every object.
+    Everything,
+    /// The objects of one namespace.
+    Namespace(String),
+    /// An object (every object of that kind and name, plus near names for "did you mean"),
+    /// its owners, everything they control and the Events about them.
+    Around(ObjectQuery),
+}
+
+/// Progress of a read: records so far, and file bytes read of the total when known.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadProgress {
+    /// Records read so far.
+    pub records: u64,
+    /// Bytes of the file read so far.
+    pub bytes: u64,
+    /// The file's size, when reading a file.
+    pub total_bytes: Option<u64>,
+}
+
+/// A trace ready for questions.
+#[derive(Debug)]
+pub enum Opened {
+    /// Indexed: questions read only the records they need.
+    Indexed {
+        /// The trace's name for messages.
+        source: String,
+        /// The trace file.
+        path: PathBuf,
+        /// Its index.
+        index: Box<TraceIndex>,
+    },
+    /// Read whole (standard input, or a trace compressed as one big frame).
+    Whole(Box<Loaded>),
+}
+
+/// Opens a trace: loads its saved index, or reads it once to build (and maybe save) one.
+pub fn open(
+    source: &TraceSource,
+    mode: IndexMode,
+    mut progress: impl FnMut(ReadProgress),
+) -> Result<Opened, TraceError> {
+    let path = match source {
+        TraceSource::Path(path) => path,
+        TraceSource::Stdin => {
+            let loaded = super::load_with_progress(source, |records| {
+                progress(ReadProgress {
+                    records,
+                    ..ReadProgress::default()
+                })
+            })?;
+            return Ok(Opened::Whole(Box::new(loaded)));
+        }
+    };
+    let name = source.display_name();
+    let stamp = TraceStamp::of(path).map_err(|source| TraceError::Open {
+        path: name.clone(),
+        source,
+    })?;
+    if mode != IndexMode::Never {
+        if let Ok((index, _)) = store::load(path, &stamp) {
+            return Ok(Opened::Indexed {
+                source: name,
+                path: path.clone(),
+                index: Box::new(index),
+            });
+        }
+    }
+    let total_bytes = Some(stamp.size);
+    let built = build(path, &name, &mut |records, bytes| {
+        progress(ReadProgress {
+            records,
+            bytes,
+            total_bytes,
+        })
+    });
+    match built {
+        Ok(index) => {
+            let save = match mode {
+                IndexMode::Auto => stamp.size >= SAVE_INDEX_FROM_BYTES,
+                IndexMode::Always => true,
+                IndexMode::Never => false,
+            };
+            if save {
+                // An index that cannot be saved only costs the next query a scan.
+                let _ = store::save(path, &stamp, &index);
+            }
+            Ok(Opened::Indexed {
+                source: name,
+                path: path.clone(),
+                index: Box::new(index),
+            })
+        }
+        Err(BuildError::Trace(err)) => Err(err),
+        Err(BuildError::NotFramed(_)) => {
+            let loaded = super::load_with_progress(source, |records| {
+                progress(ReadProgress {
+                    records,
+                    total_bytes,
+                    ..ReadProgress::default()
+                })
+            })?;
+            Ok(Opened::Whole(Box::new(loaded)))
+        }
+    }
+}
+
+impl Opened {
+    /// The kinds of the trace's objects.
+    pub fn kinds(&self) -> Vec<&str> {
+        match self {
+            Opened::Indexed { index, .. } => index.kinds(),
+            Opened::Whole(loaded) => loaded.history.kinds(),
+        }
+    }
+
+    /// Replays what `scope` needs into a history and causal graph.
+    pub fn load(self, scope: &Scope) -> Result<Loaded, TraceError> {
+        let (source, path, index) = match self {
+            Opened::Whole(loaded) => return Ok(*loaded),
+            Opened::Indexed {
+                source,
+                path,
+                index,
+            } => (source, path, index),
+        };
+        let objects = select(&index, scope);
+        load_objects(source, &path, *index, &objects)
+    }
+}
+
+/// The indexed objects a scope needs.
+fn select(index: &TraceIndex, scope: &Scope) -> Vec<IndexedId> {
+    match scope {
+        Scope::Nothing => Vec::new(),
+        Scope::Everything => (0..index.objects.len() as IndexedId).collect(),
+        Scope::Namespace(namespace) => index.find(|_, ns, _| ns == namespace),
+        Scope::Around(query) => {
+            let same_kind = |kind: &str| kind.eq_ignore_ascii_case(&query.kind);
+            // What `select::resolve` may answer for: the object with the UID, else every object
+            // of the kind and name (in the namespace, when one is given).
+            let roots = match query.uid.as_deref() {
+                Some(uid) => index.by_uid(uid).into_iter().collect(),
+                None => index.find(|kind, ns, name| {
+                    same_kind(kind)
+                        && name == query.name
+                        && query.namespace.as_deref().is_none_or(|wanted| wanted == ns)
+                }),
+            };
+            let mut chosen = index.closure(&roots);
+            if roots.is_empty() {
+                // Near names only feed "not found, did you mean"; their own records suffice.
+                chosen = index.find(|kind, ns, name| same_kind(kind) && is_near(query, ns, name));
+            }
+            chosen.sort_unstable();
+            chosen.dedup();
+            chosen
+        }
+    }
+}
+
+/// Reads and replays the records of `objects` (and every control record).
+fn load_objects(
+    source: String,
+    path: &Path,
+    index: TraceIndex,
+    objects: &[IndexedId],
+) -> Result<Loaded, TraceError> {
+    let records = index.records_for(objects);
+
+    let mut history = History::new(None);
+    let warnings = read_records(path, &index, &records, |line, record| {
+        history.apply(line, &record)
+    })
+    .map_err(|source| TraceError::Changed {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let totals = index.totals;
+    let facts = &mut history.facts;
+    facts.start = totals.start;
+    facts.end = totals.end;
+    facts.records_by_kind = totals.records_by_kind;
+    facts.records_by_type = totals.records_by_type;
+    facts.skipped_objects = totals.skipped_objects;
+    let mut read = index.summary;
+    read.bad_lines += warnings.len() as u64;
+    read.warnings.extend(warnings);
+    let graph = CausalGraph::build(&history);
+    Ok(Loaded {
+        source,
+        object_count: index.objects.len(),
+        history,
+        graph,
+        read,
+    })
+}

@@ -1,0 +1,238 @@
+//! The index: a question answered from the index (reading only the records it needs) gets the
+//! same answer as from a whole replay, and saved indexes are used only when they still match.
+
+use std::path::{Path, PathBuf};
+
+use kblame::query::pod::{analyze_pod, PodQuery};
+use kblame::query::rollout::{rollout, RolloutQuery};
+use kblame::query::select::ObjectQuery;
+use kblame::query::{self, IndexMode, Loaded, Scope};
+use kblame::trace::TraceSource;
+use serde_json::Value;
+
+use super::support::{fixture, kblame, stdout};
+
+fn fixtures() -> Vec<PathBuf> {
+    let mut traces: Vec<PathBuf> = std::fs::read_dir(fixture(""))
+        .expect("fixtures/")
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.to_string_lossy().ends_with(".ndjson.zst"))
+        .collect();
+    traces.sort();
+    assert!(traces.len() >= 14, "{traces:?}");
+    traces
+}
+
+fn whole(trace: &Path) -> Loaded {
+    query::load(&TraceSource::Path(trace.to_path_buf())).expect("fixture loads")
+}
+
+fn scoped(trace: &Path, scope: &Scope) -> Loaded {
+    query::open(
+        &TraceSource::Path(trace.to_path_buf()),
+        IndexMode::Never,
+        |_| {},
+    )
+    .expect("fixture opens")
+    .load(scope)
+    .expect("scope loads")
+}
+
+fn json<T: serde::Serialize, E: std::fmt::Debug>(result: Result<T, E>) -> Value {
+    match result {
+        Ok(report) => serde_json::to_value(report).expect("serializes"),
+        Err(err) => Value::String(format!("{err:?}")),
+    }
+}
+
+#[test]
+fn every_pod_and_rollout_answer_is_the_same_from_the_index_as_from_a_whole_replay() {
+    let mut compared = 0;
+    for trace in fixtures() {
+        let mut full = whole(&trace);
+        let objects: Vec<(String, String, String, String)> = full
+            .history
+            .objects()
+            .iter()
+            .filter(|o| o.kind == "Pod" || o.kind == "Deployment")
+            .map(|o| {
+                (
+                    o.kind.clone(),
+                    o.namespace.clone(),
+                    o.name.clone(),
+                    o.uid.clone(),
+                )
+            })
+            .collect();
+        for (kind, namespace, name, uid) in objects {
+            let object = ObjectQuery {
+                kind: kind.clone(),
+                name: name.clone(),
+                namespace: Some(namespace.clone()),
+                uid: None,
+            };
+            let (expected, got) = if kind == "Pod" {
+                // By name (the newest of that name) and by UID.
+                for uid in [None, Some(uid)] {
+                    let query = PodQuery {
+                        name: name.clone(),
+                        namespace: Some(namespace.clone()),
+                        uid,
+                    };
+                    let mut part = scoped(
+                        &trace,
+                        &Scope::Around(ObjectQuery {
+                            uid: query.uid.clone(),
+                            ..object.clone()
+                        }),
+                    );
+                    assert_eq!(
+                        json(analyze_pod(&mut part, &query)),
+                        json(analyze_pod(&mut full, &query)),
+                        "{} pod {namespace}/{name}",
+                        trace.display()
+                    );
+                }
+                continue;
+            } else {
+                let mut part = scoped(&trace, &Scope::Around(object.clone()));
+                let query = RolloutQuery { object, at: None };
+                (
+                    json(rollout(&mut full, &query)),
+                    json(rollout(&mut part, &query)),
+                )
+            };
+            assert_eq!(
+                got,
+                expected,
+                "{} {kind} {namespace}/{name}",
+                trace.display()
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared >= 16, "compared {compared} rollouts");
+}
+
+#[test]
+fn a_missing_object_gets_the_same_near_matches_from_the_index() {
+    let trace = fixture("seed-demo.ndjson.zst");
+    let mut full = whole(&trace);
+    let query = PodQuery {
+        name: "web-7d".to_string(),
+        namespace: None,
+        uid: None,
+    };
+    let object = ObjectQuery {
+        kind: "Pod".to_string(),
+        name: query.name.clone(),
+        namespace: None,
+        uid: None,
+    };
+    let mut part = scoped(&trace, &Scope::Around(object));
+    let expected = json(analyze_pod(&mut full, &query));
+    assert!(
+        expected.as_str().is_some_and(|e| e.contains("NotFound")),
+        "{expected}"
+    );
+    assert_eq!(json(analyze_pod(&mut part, &query)), expected);
+}
+
+#[test]
+fn check_counts_the_whole_trace_from_the_index() {
+    for trace in fixtures() {
+        let full = query::check::check(&whole(&trace));
+        let indexed = query::check::check(&scoped(&trace, &Scope::Nothing));
+        assert_eq!(
+            serde_json::to_value(indexed).unwrap(),
+            serde_json::to_value(full).unwrap(),
+            "{}",
+            trace.display()
+        );
+    }
+}
+
+fn index_of(trace: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.kbidx", trace.display()))
+}
+
+fn analyze(trace: &Path) -> String {
+    let out = kblame(&[
+        "--index",
+        "always",
+        "analyze",
+        trace.to_str().unwrap(),
+        "--object",
+        "deployment/search",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    stdout(&out)
+}
+
+#[test]
+fn a_saved_index_is_reused_and_rebuilt_when_stale_or_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace.ndjson.zst");
+    std::fs::copy(fixture("rollout-undo.ndjson.zst"), &trace).unwrap();
+    let first = analyze(&trace);
+    let index = index_of(&trace);
+    let saved = std::fs::read(&index).expect("--index always saves an index beside the trace");
+
+    // Reused: the same answer, and the file is not rewritten.
+    let modified = std::fs::metadata(&index).unwrap().modified().unwrap();
+    assert_eq!(analyze(&trace), first);
+    assert_eq!(
+        std::fs::metadata(&index).unwrap().modified().unwrap(),
+        modified
+    );
+
+    // Damaged (a flipped byte in the payload): ignored and written again.
+    let mut damaged = saved.clone();
+    let at = damaged.len() / 2;
+    damaged[at] ^= 0xff;
+    std::fs::write(&index, &damaged).unwrap();
+    assert_eq!(analyze(&trace), first);
+    assert_eq!(std::fs::read(&index).unwrap(), saved);
+
+    // Not an index at all: the same.
+    std::fs::write(&index, b"garbage").unwrap();
+    assert_eq!(analyze(&trace), first);
+    assert_eq!(std::fs::read(&index).unwrap(), saved);
+
+    // Stale: the trace changed (another trace of another size); the answer follows the trace.
+    std::fs::copy(fixture("seed-demo.ndjson.zst"), &trace).unwrap();
+    let out = kblame(&[
+        "--index",
+        "always",
+        "check",
+        trace.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let direct = kblame(&[
+        "--index",
+        "never",
+        "check",
+        fixture("seed-demo.ndjson.zst").to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    let expected: Value = serde_json::from_slice(&direct.stdout).unwrap();
+    assert_eq!(report["records_by_type"], expected["records_by_type"]);
+    assert_ne!(std::fs::read(&index).unwrap(), saved);
+}
+
+#[test]
+fn small_traces_are_not_indexed_on_disk_by_default_and_never_means_never() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace.ndjson.zst");
+    std::fs::copy(fixture("seed-demo.ndjson.zst"), &trace).unwrap();
+    for mode in ["auto", "never"] {
+        let out = kblame(&["--index", mode, "check", trace.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(!index_of(&trace).exists(), "--index {mode} wrote an index");
+    }
+}
