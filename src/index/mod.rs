@@ -7,6 +7,7 @@
 //! ([`read`]). The index is saved beside the trace ([`store`]) so the next query skips the scan.
 
 pub mod build;
+mod packed;
 pub mod read;
 pub mod scan;
 pub mod store;
@@ -35,10 +36,68 @@ pub struct RecordLoc {
     pub len: u32,
 }
 
+impl packed::Words for RecordLoc {
+    const WORDS: usize = 4;
+    fn put(&self, out: &mut Vec<u32>) {
+        out.extend([self.line, self.frame, self.offset, self.len]);
+    }
+    fn take(w: &[u32]) -> Self {
+        RecordLoc {
+            line: w[0],
+            frame: w[1],
+            offset: w[2],
+            len: w[3],
+        }
+    }
+}
+
+impl packed::Words for FrameLoc {
+    const WORDS: usize = 4;
+    fn put(&self, out: &mut Vec<u32>) {
+        out.extend([
+            self.offset as u32,
+            (self.offset >> 32) as u32,
+            self.len,
+            self.raw_len,
+        ]);
+    }
+    fn take(w: &[u32]) -> Self {
+        FrameLoc {
+            offset: u64::from(w[0]) | u64::from(w[1]) << 32,
+            len: w[2],
+            raw_len: w[3],
+        }
+    }
+}
+
+impl packed::Words for IndexedObject {
+    const WORDS: usize = 6;
+    fn put(&self, out: &mut Vec<u32>) {
+        out.extend([
+            self.key,
+            self.kind,
+            self.namespace,
+            self.name,
+            self.records.0,
+            self.records.1,
+        ]);
+    }
+    fn take(w: &[u32]) -> Self {
+        IndexedObject {
+            key: w[0],
+            kind: w[1],
+            namespace: w[2],
+            name: w[3],
+            records: (w[4], w[5]),
+        }
+    }
+}
+
 /// Strings stored end to end, numbered in order (one allocation however many there are).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StringTable {
     text: String,
+    #[serde(with = "packed")]
     ends: Vec<u32>,
 }
 
@@ -108,6 +167,7 @@ pub struct TraceIndex {
     /// Whether the trace is zstd-compressed.
     pub compressed: bool,
     /// The file's pieces, in order.
+    #[serde(with = "packed")]
     pub frames: Vec<FrameLoc>,
     /// What reading the whole trace noticed (stored as JSON: the header's optional fields
     /// need a self-describing format).
@@ -122,18 +182,25 @@ pub struct TraceIndex {
     /// Object names.
     pub names: StringTable,
     /// Every object, in order of first record.
+    #[serde(with = "packed")]
     pub objects: Vec<IndexedObject>,
     /// The object whose key each UID is ([`NO_OBJECT`] for UIDs only referred to).
+    #[serde(with = "packed")]
     pub object_of_uid: Vec<IndexedId>,
     /// (object, UID of a controlling owner it had), every pair once, sorted.
+    #[serde(with = "packed")]
     pub controllers: Vec<(IndexedId, StrId)>,
     /// (owner UID, object it controlled), every pair once, sorted.
+    #[serde(with = "packed")]
     pub children: Vec<(StrId, IndexedId)>,
     /// (UID of the object an Event was about, Event), every pair once, sorted.
+    #[serde(with = "packed")]
     pub subjects: Vec<(StrId, IndexedId)>,
     /// Every object record, grouped by object, in line order within each.
+    #[serde(with = "packed")]
     pub records: Vec<RecordLoc>,
     /// The header and control records (SYNCED, GAP, END, unknown types), in line order.
+    #[serde(with = "packed")]
     pub meta: Vec<RecordLoc>,
 }
 

@@ -18,7 +18,7 @@ use super::TraceIndex;
 const MAGIC: &[u8; 8] = b"KBLAMEIX";
 
 /// Bumped whenever the stored layout changes.
-const LAYOUT: u32 = 1;
+const LAYOUT: u32 = 2;
 
 /// The file extension of index files.
 pub const EXTENSION: &str = "kbidx";
