@@ -40,14 +40,21 @@ measure() {
     "$label" "$wall" "$cpu" "$((rss_kb / 1024))" "$rss_pct" "$ratio"
 }
 
+# Save an index even for small traces, so the repeat rows measure the index at every size.
+export KBLAME_INDEX=always
+index="$trace.kbidx"
 echo '| command                                      |     wall |      CPU |                  peak RSS | x floor |'
 echo '| --- | --- | --- | --- | --- |'
 measure 'floor: zstd -dc > /dev/null' "zstd -dc '$trace'"
-measure "kblame analyze --pod $pod -o json" "$kblame analyze '$trace' --pod '$pod' -o json"
-measure "kblame analyze --pod $pod (repeat)" "$kblame analyze '$trace' --pod '$pod' -o json"
+rm -f "$index"
+measure "kblame analyze --pod $pod -o json (first: builds the index)" "$kblame analyze '$trace' --pod '$pod' -o json"
+measure "kblame analyze --pod $pod -o json (repeat)" "$kblame analyze '$trace' --pod '$pod' -o json"
 if [ -n "$deployment" ]; then
   ns_flag=${namespace:+-n $namespace}
-  measure "kblame analyze --object deployment/$deployment" "$kblame analyze '$trace' --object 'deployment/$deployment' $ns_flag -o json"
+  measure "kblame analyze --object deployment/$deployment (no index)" "$kblame --index never analyze '$trace' --object 'deployment/$deployment' $ns_flag -o json"
+  measure "kblame analyze --object deployment/$deployment (repeat)" "$kblame analyze '$trace' --object 'deployment/$deployment' $ns_flag -o json"
 fi
-measure 'kblame check' "$kblame check '$trace'"
+measure 'kblame check (no index)' "$kblame --index never check '$trace'"
+measure 'kblame check --strict' "$kblame check --strict '$trace'"
 measure "jq: select(.object.metadata.name==\"$pod\")" "zstd -dc '$trace' | jq -c 'select(.object.metadata.name==\"$pod\")'"
+printf '\nindex: %s bytes (%s)\n' "$(stat -c %s "$index" 2>/dev/null || echo 0)" "$index"

@@ -76,7 +76,7 @@ fn check(reader: &Reader, args: CheckArgs) -> anyhow::Result<u8> {
         output,
     } = args;
     let loaded = if strict {
-        reader.load_whole(&trace)?
+        reader.read_every_record(&trace)?
     } else {
         reader.open(&trace)?.load(&Scope::Nothing)?
     };
@@ -307,10 +307,10 @@ impl Reader {
         Ok(opened?)
     }
 
-    /// Reads and replays every record of a trace, bodies included.
-    fn load_whole(&self, trace: &str) -> anyhow::Result<query::Loaded> {
+    /// Parses every record of a trace in full (keeping no bodies), for `check --strict`.
+    fn read_every_record(&self, trace: &str) -> anyhow::Result<query::Loaded> {
         let progress = Progress::new(trace);
-        let loaded = query::load_with_progress(&TraceSource::from_arg(trace), |records| {
+        let loaded = query::load_facts_with_progress(&TraceSource::from_arg(trace), |records| {
             progress.update(query::ReadProgress {
                 records,
                 ..query::ReadProgress::default()

@@ -66,6 +66,29 @@ pub fn load_with_progress(
     })
 }
 
+/// Reads every record of a trace in full, keeping no bodies: what `check --strict` needs.
+pub fn load_facts_with_progress(
+    source: &TraceSource,
+    mut progress: impl FnMut(u64),
+) -> Result<Loaded, TraceError> {
+    let mut history = History::without_bodies();
+    let mut records = 0u64;
+    let read = read_trace(source, |entry| {
+        history.apply(entry.line, &entry.record);
+        records += 1;
+        if records % PROGRESS_EVERY == 0 {
+            progress(records);
+        }
+    })?;
+    Ok(Loaded {
+        source: source.display_name(),
+        object_count: history.objects().len(),
+        history,
+        graph: CausalGraph::default(),
+        read,
+    })
+}
+
 /// Warnings every query repeats: what the trace as a whole cannot show.
 pub fn trace_warnings(loaded: &Loaded) -> Vec<String> {
     let mut warnings = Vec::new();

@@ -236,3 +236,14 @@ fn small_traces_are_not_indexed_on_disk_by_default_and_never_means_never() {
         assert!(!index_of(&trace).exists(), "--index {mode} wrote an index");
     }
 }
+
+#[test]
+fn check_and_check_strict_agree_on_every_fixture() {
+    for trace in fixtures() {
+        let trace = trace.to_str().unwrap();
+        let quick = kblame(&["--index", "never", "check", trace, "-o", "json"]);
+        let strict = kblame(&["check", "--strict", trace, "-o", "json"]);
+        assert_eq!(quick.status.code(), strict.status.code(), "{trace}");
+        assert_eq!(stdout(&quick), stdout(&strict), "{trace}");
+    }
+}
