@@ -86,8 +86,6 @@ impl<T: Words> Visitor<'_> for TableVisitor<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
     struct Holder {
         #[serde(with = "super")]
