@@ -559,6 +559,7 @@ impl Builder {
             objects: self.objects,
             records,
             meta: self.meta,
+            on_disk: None,
         }
     }
 }

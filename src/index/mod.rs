@@ -7,12 +7,16 @@
 //! ([`read`]). The index is saved beside the trace ([`store`]) so the next query skips the scan.
 
 pub mod build;
-mod packed;
+pub mod packed;
 pub mod read;
 pub mod scan;
 pub mod store;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::PathBuf;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -175,7 +179,9 @@ pub struct TraceIndex {
     pub summary: ReadSummary,
     /// Whole-trace counts.
     pub totals: TraceTotals,
-    /// UIDs and object keys.
+    /// UIDs and object keys (empty in an index loaded from disk until [`TraceIndex::by_uid`]
+    /// needs them: see [`TraceIndex::on_disk`]).
+    #[serde(skip)]
     pub uids: StringTable,
     /// Kinds and namespaces.
     pub words: StringTable,
@@ -196,12 +202,52 @@ pub struct TraceIndex {
     /// (UID of the object an Event was about, Event), every pair once, sorted.
     #[serde(with = "packed")]
     pub subjects: Vec<(StrId, IndexedId)>,
-    /// Every object record, grouped by object, in line order within each.
-    #[serde(with = "packed")]
+    /// Every object record, grouped by object, in line order within each (empty in an index
+    /// loaded from disk: see [`TraceIndex::on_disk`]).
+    #[serde(skip)]
     pub records: Vec<RecordLoc>,
     /// The header and control records (SYNCED, GAP, END, unknown types), in line order.
     #[serde(with = "packed")]
     pub meta: Vec<RecordLoc>,
+    /// For an index loaded from disk: where its record and UID tables are, read on demand.
+    #[serde(skip)]
+    pub on_disk: Option<OnDisk>,
+}
+
+/// The tables of a saved index that stay in its file until a question needs them: each
+/// object's records (checked against a CRC-32 per object) and the UIDs (one CRC-32).
+#[derive(Debug, Clone, Default)]
+pub struct OnDisk {
+    /// The index file.
+    pub path: PathBuf,
+    /// Where the record table starts (16 bytes a record).
+    pub records_at: u64,
+    /// CRC-32 of each object's records as stored.
+    pub object_crcs: Vec<u32>,
+    /// Where the UID table starts.
+    pub uids_at: u64,
+    /// Its length.
+    pub uids_len: u64,
+    /// Its CRC-32.
+    pub uids_crc: u32,
+}
+
+impl OnDisk {
+    fn read_at(&self, at: u64, len: usize) -> io::Result<Vec<u8>> {
+        let mut file = File::open(&self.path)?;
+        file.seek(SeekFrom::Start(at))?;
+        let mut bytes = vec![0u8; len];
+        file.read_exact(&mut bytes)?;
+        Ok(bytes)
+    }
+}
+
+/// The error for index tables whose checksum does not hold.
+fn damaged(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("the index's {what} are damaged"),
+    )
 }
 
 /// Index of an object in [`TraceIndex::objects`].
@@ -231,9 +277,33 @@ impl TraceIndex {
         kinds
     }
 
-    /// The records of one object.
-    pub fn records_of(&self, object: &IndexedObject) -> &[RecordLoc] {
-        &self.records[object.records.0 as usize..object.records.1 as usize]
+    /// The records of one object, read from the index file when it was loaded from disk.
+    pub fn records_of(&self, id: IndexedId) -> io::Result<Cow<'_, [RecordLoc]>> {
+        let object = &self.objects[id as usize];
+        let (start, end) = (object.records.0 as usize, object.records.1 as usize);
+        let Some(disk) = &self.on_disk else {
+            return self
+                .records
+                .get(start..end)
+                .map(Cow::Borrowed)
+                .ok_or_else(|| damaged("record ranges"));
+        };
+        let width = 4 * <RecordLoc as packed::Words>::WORDS;
+        let len = end
+            .checked_sub(start)
+            .ok_or_else(|| damaged("record ranges"))?;
+        let bytes = disk.read_at(disk.records_at + (start * width) as u64, len * width)?;
+        if disk.object_crcs.get(id as usize) != Some(&crc32fast::hash(&bytes)) {
+            return Err(damaged("records"));
+        }
+        Ok(Cow::Owned(packed::decode_words(&bytes)))
+    }
+
+    /// The checksum of one object's records as [`store`] writes them.
+    pub fn records_crc(&self, id: IndexedId) -> u32 {
+        let object = &self.objects[id as usize];
+        let records = &self.records[object.records.0 as usize..object.records.1 as usize];
+        crc32fast::hash(&packed::encode_words(records))
     }
 
     /// Objects for which `keep(kind, namespace, name)` holds.
@@ -250,12 +320,27 @@ impl TraceIndex {
             .collect()
     }
 
-    /// The object with this UID (or key).
-    pub fn by_uid(&self, uid: &str) -> Option<IndexedId> {
-        self.objects
+    /// The object with this UID (or key); reads the UID table from the index file when it was
+    /// loaded from disk.
+    pub fn by_uid(&self, uid: &str) -> io::Result<Option<IndexedId>> {
+        let loaded;
+        let uids = match &self.on_disk {
+            Some(disk) => {
+                let bytes = disk.read_at(disk.uids_at, disk.uids_len as usize)?;
+                if crc32fast::hash(&bytes) != disk.uids_crc {
+                    return Err(damaged("UIDs"));
+                }
+                loaded =
+                    postcard::from_bytes::<StringTable>(&bytes).map_err(|_| damaged("UIDs"))?;
+                &loaded
+            }
+            None => &self.uids,
+        };
+        Ok(self
+            .objects
             .iter()
-            .position(|o| self.uids.get(o.key) == uid)
-            .map(|id| id as IndexedId)
+            .position(|o| uids.get(o.key) == uid)
+            .map(|id| id as IndexedId))
     }
 
     /// Everything a question about `roots` may read: each root's controllers up to the top,
@@ -311,13 +396,13 @@ impl TraceIndex {
     }
 
     /// The records to replay for these objects, with the header and control records, in line order.
-    pub fn records_for(&self, objects: &[IndexedId]) -> Vec<RecordLoc> {
+    pub fn records_for(&self, objects: &[IndexedId]) -> io::Result<Vec<RecordLoc>> {
         let mut records = self.meta.clone();
         for &id in objects {
-            records.extend_from_slice(self.records_of(&self.objects[id as usize]));
+            records.extend_from_slice(&self.records_of(id)?);
         }
         records.sort_unstable_by_key(|r| r.line);
-        records
+        Ok(records)
     }
 }
 
@@ -397,6 +482,7 @@ mod tests {
             subjects: Vec::new(),
             records: Vec::new(),
             meta: Vec::new(),
+            on_disk: None,
         };
         object(&mut index, "d", "Deployment", None, None); // 0
         object(&mut index, "rs1", "ReplicaSet", Some("d"), None); // 1

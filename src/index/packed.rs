@@ -36,14 +36,32 @@ impl Words for (u32, u32) {
     }
 }
 
-/// Serializes a table as one byte string.
-pub fn serialize<T: Words, S: Serializer>(items: &[T], out: S) -> Result<S::Ok, S::Error> {
+/// The bytes of a table.
+pub fn encode_words<T: Words>(items: &[T]) -> Vec<u8> {
     let mut words = Vec::with_capacity(items.len() * T::WORDS);
     for item in items {
         item.put(&mut words);
     }
-    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    out.serialize_bytes(&bytes)
+    words.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+/// A table from its bytes (a partial entry at the end is ignored).
+pub fn decode_words<T: Words>(bytes: &[u8]) -> Vec<T> {
+    let mut words = vec![0u32; T::WORDS];
+    bytes
+        .chunks_exact(4 * T::WORDS)
+        .map(|entry| {
+            for (word, b) in words.iter_mut().zip(entry.chunks_exact(4)) {
+                *word = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            }
+            T::take(&words)
+        })
+        .collect()
+}
+
+/// Serializes a table as one byte string.
+pub fn serialize<T: Words, S: Serializer>(items: &[T], out: S) -> Result<S::Ok, S::Error> {
+    out.serialize_bytes(&encode_words(items))
 }
 
 /// Reads a table written by [`serialize`].
@@ -61,22 +79,12 @@ impl<T: Words> Visitor<'_> for TableVisitor<T> {
     }
 
     fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<Vec<T>, E> {
-        let width = 4 * T::WORDS;
-        if bytes.len() % width != 0 {
+        if bytes.len() % (4 * T::WORDS) != 0 {
             return Err(E::custom(
                 "a table's length is not a whole number of entries",
             ));
         }
-        let mut words = vec![0u32; T::WORDS];
-        Ok(bytes
-            .chunks_exact(width)
-            .map(|entry| {
-                for (word, b) in words.iter_mut().zip(entry.chunks_exact(4)) {
-                    *word = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                }
-                T::take(&words)
-            })
-            .collect())
+        Ok(decode_words(bytes))
     }
 
     fn visit_byte_buf<E: serde::de::Error>(self, bytes: Vec<u8>) -> Result<Vec<T>, E> {

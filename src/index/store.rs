@@ -4,21 +4,29 @@
 //! A saved index is used only when it was written by this version of kblame for a trace of
 //! the same size and modification time, and its checksum (CRC-32 of its bytes) holds;
 //! otherwise it is ignored and written again.
+//!
+//! Layout: magic, layout version, CRC-32 and length of the head, the head (postcard: the
+//! stamps and every table a question needs to choose its objects), then the record table (16
+//! bytes a record, grouped by object, with a CRC-32 per object in the head) and the UID table
+//! (with its own CRC-32). A repeat question reads the head and only its objects' records.
 
 use std::fs;
-use std::io::{self, Seek, SeekFrom, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
 
-use super::TraceIndex;
+use super::{packed, OnDisk, TraceIndex};
 
 /// The first bytes of an index file.
 const MAGIC: &[u8; 8] = b"KBLAMEIX";
 
 /// Bumped whenever the stored layout changes.
-const LAYOUT: u32 = 2;
+const LAYOUT: u32 = 3;
+
+/// Magic, layout, head CRC, head length.
+const PREAMBLE: usize = 8 + 4 + 4 + 8;
 
 /// The file extension of index files.
 pub const EXTENSION: &str = "kbidx";
@@ -50,20 +58,30 @@ impl TraceStamp {
     }
 }
 
-/// What is written after the checksum.
+/// The head of an index file, as read.
 #[derive(Deserialize)]
-struct Stored {
+struct Head {
     kblame: String,
     stamp: TraceStamp,
     index: TraceIndex,
+    #[serde(with = "packed")]
+    object_crcs: Vec<u32>,
+    records: u64,
+    uids_len: u64,
+    uids_crc: u32,
 }
 
-/// [`Stored`], borrowed for writing.
+/// [`Head`], borrowed for writing (same fields, same order).
 #[derive(Serialize)]
-struct StoredRef<'a> {
+struct HeadRef<'a> {
     kblame: &'a str,
     stamp: TraceStamp,
     index: &'a TraceIndex,
+    #[serde(with = "packed")]
+    object_crcs: Vec<u32>,
+    records: u64,
+    uids_len: u64,
+    uids_crc: u32,
 }
 
 /// Why a saved index was not used.
@@ -106,54 +124,105 @@ fn cache_dir() -> Option<PathBuf> {
     Some(base.join("kblame"))
 }
 
-/// The saved index of `trace`, if one matches `stamp`.
+/// The saved index of `trace`, if one matches `stamp`: its head, with the record and UID
+/// tables left in the file (see [`OnDisk`]).
 pub fn load(trace: &Path, stamp: &TraceStamp) -> Result<(TraceIndex, PathBuf), Unusable> {
     let mut why = Unusable::Missing;
     for place in locations(trace) {
-        let Ok(bytes) = fs::read(&place) else {
+        let Ok(file) = fs::File::open(&place) else {
             continue;
         };
-        match decode(&bytes) {
-            Ok(stored) if stored.stamp == *stamp && stored.kblame == env!("CARGO_PKG_VERSION") => {
-                return Ok((stored.index, place))
+        match read_head(file) {
+            Ok((head, _)) if head.stamp != *stamp || head.kblame != env!("CARGO_PKG_VERSION") => {
+                why = Unusable::Stale(place)
             }
-            Ok(_) => why = Unusable::Stale(place),
+            Ok((head, head_len)) => {
+                let mut index = head.index;
+                let records_at = (PREAMBLE + head_len) as u64;
+                let uids_at = records_at + head.records * RECORD_BYTES;
+                index.on_disk = Some(OnDisk {
+                    path: place.clone(),
+                    records_at,
+                    object_crcs: head.object_crcs,
+                    uids_at,
+                    uids_len: head.uids_len,
+                    uids_crc: head.uids_crc,
+                });
+                let expected = uids_at + head.uids_len;
+                match fs::metadata(&place) {
+                    Ok(meta) if meta.len() == expected => return Ok((index, place)),
+                    _ => why = Unusable::Damaged(place, "its length is wrong".to_string()),
+                }
+            }
             Err(detail) => why = Unusable::Damaged(place, detail),
         }
     }
     Err(why)
 }
 
-fn decode(bytes: &[u8]) -> Result<Stored, String> {
-    let header = MAGIC.len() + 8;
-    if bytes.len() < header || &bytes[..MAGIC.len()] != MAGIC {
+/// Bytes per stored record.
+const RECORD_BYTES: u64 = 16;
+
+fn read_head(mut file: fs::File) -> Result<(Head, usize), String> {
+    let mut preamble = [0u8; PREAMBLE];
+    file.read_exact(&mut preamble)
+        .map_err(|_| "not a kblame index".to_string())?;
+    if &preamble[..MAGIC.len()] != MAGIC {
         return Err("not a kblame index".to_string());
     }
-    let word =
-        |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
-    if word(MAGIC.len()) != LAYOUT {
-        return Err(format!(
-            "layout {} (this kblame reads {LAYOUT})",
-            word(MAGIC.len())
-        ));
+    let word = |at: usize| {
+        u32::from_le_bytes([
+            preamble[at],
+            preamble[at + 1],
+            preamble[at + 2],
+            preamble[at + 3],
+        ])
+    };
+    if word(8) != LAYOUT {
+        return Err(format!("layout {} (this kblame reads {LAYOUT})", word(8)));
     }
-    let payload = &bytes[header..];
-    if crc32fast::hash(payload) != word(MAGIC.len() + 4) {
+    let mut len = [0u8; 8];
+    len.copy_from_slice(&preamble[16..24]);
+    let head_len = usize::try_from(u64::from_le_bytes(len))
+        .map_err(|_| "its head length is wrong".to_string())?;
+    let mut head = Vec::new();
+    file.take(head_len as u64)
+        .read_to_end(&mut head)
+        .map_err(|err| err.to_string())?;
+    if head.len() != head_len || crc32fast::hash(&head) != word(12) {
         return Err("checksum mismatch".to_string());
     }
-    postcard::from_bytes(payload).map_err(|err| err.to_string())
+    let head = postcard::from_bytes(&head).map_err(|err| err.to_string())?;
+    Ok((head, head_len))
 }
 
 /// Saves the index of `trace`, beside it or else in the cache directory; returns where.
 pub fn save(trace: &Path, stamp: &TraceStamp, index: &TraceIndex) -> io::Result<PathBuf> {
-    let stored = StoredRef {
+    let records = packed::encode_words(&index.records);
+    let object_crcs = index
+        .objects
+        .iter()
+        .map(|o| {
+            let range = o.records.0 as usize * RECORD_BYTES as usize
+                ..o.records.1 as usize * RECORD_BYTES as usize;
+            crc32fast::hash(records.get(range).unwrap_or_default())
+        })
+        .collect();
+    let uids = postcard::to_stdvec(&index.uids).map_err(io::Error::other)?;
+    let head = HeadRef {
         kblame: env!("CARGO_PKG_VERSION"),
         stamp: *stamp,
         index,
+        object_crcs,
+        records: index.records.len() as u64,
+        uids_len: uids.len() as u64,
+        uids_crc: crc32fast::hash(&uids),
     };
+    let head = postcard::to_stdvec(&head).map_err(io::Error::other)?;
+    let parts = [&head[..], &records, &uids];
     let mut last_err = io::Error::other("no place to save the index");
     for place in locations(trace) {
-        match write_atomically(&place, &stored) {
+        match write_atomically(&place, &parts) {
             Ok(()) => return Ok(place),
             Err(err) => last_err = err,
         }
@@ -162,52 +231,30 @@ pub fn save(trace: &Path, stamp: &TraceStamp, index: &TraceIndex) -> io::Result<
 }
 
 /// Writes to a temporary file and renames it, so a reader never sees half an index.
-fn write_atomically(place: &Path, stored: &StoredRef<'_>) -> io::Result<()> {
+fn write_atomically(place: &Path, parts: &[&[u8]; 3]) -> io::Result<()> {
     if let Some(dir) = place.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir)?;
     }
     let mut temp = place.as_os_str().to_owned();
     temp.push(format!(".{}.tmp", std::process::id()));
     let temp = PathBuf::from(temp);
-    let written = write_index(&temp, stored).and_then(|()| fs::rename(&temp, place));
+    let written = write_index(&temp, parts).and_then(|()| fs::rename(&temp, place));
     if written.is_err() {
         let _ = fs::remove_file(&temp);
     }
     written
 }
 
-/// Streams the index to `path`: magic, layout, checksum (patched in at the end), payload.
-fn write_index(path: &Path, stored: &StoredRef<'_>) -> io::Result<()> {
+/// Writes the preamble, the head and the tables.
+fn write_index(path: &Path, [head, records, uids]: &[&[u8]; 3]) -> io::Result<()> {
     let mut file = io::BufWriter::new(fs::File::create(path)?);
     file.write_all(MAGIC)?;
     file.write_all(&LAYOUT.to_le_bytes())?;
-    file.write_all(&0u32.to_le_bytes())?;
-    let mut payload = Checksummed {
-        inner: file,
-        hasher: crc32fast::Hasher::new(),
-    };
-    postcard::to_io(stored, &mut payload).map_err(io::Error::other)?;
-    let Checksummed { inner, hasher } = payload;
-    let mut file = inner.into_inner().map_err(|err| err.into_error())?;
-    file.seek(SeekFrom::Start(MAGIC.len() as u64 + 4))?;
-    file.write_all(&hasher.finalize().to_le_bytes())?;
+    file.write_all(&crc32fast::hash(head).to_le_bytes())?;
+    file.write_all(&(head.len() as u64).to_le_bytes())?;
+    file.write_all(head)?;
+    file.write_all(records)?;
+    file.write_all(uids)?;
+    let file = file.into_inner().map_err(|err| err.into_error())?;
     file.sync_all()
-}
-
-/// A writer that checksums what passes through it.
-struct Checksummed<W> {
-    inner: W,
-    hasher: crc32fast::Hasher,
-}
-
-impl<W: Write> Write for Checksummed<W> {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        let written = self.inner.write(bytes)?;
-        self.hasher.update(&bytes[..written]);
-        Ok(written)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
 }

@@ -10,7 +10,7 @@ use crate::history::History;
 use crate::index::build::{build, BuildError};
 use crate::index::read::read_records;
 use crate::index::store::{self, TraceStamp};
-use crate::index::{IndexedId, TraceIndex};
+use crate::index::{IndexedId, RecordLoc, TraceIndex};
 use crate::trace::{TraceError, TraceSource};
 
 /// Traces smaller than this (compressed) are indexed on every read but the index is not saved:
@@ -65,6 +65,8 @@ pub enum Opened {
         path: PathBuf,
         /// Its index.
         index: Box<TraceIndex>,
+        /// How index files are used (to save it again if the saved one proves damaged).
+        mode: IndexMode,
     },
     /// Read whole (standard input, or a trace compressed as one big frame).
     Whole(Box<Loaded>),
@@ -99,9 +101,23 @@ pub fn open(
                 source: name,
                 path: path.clone(),
                 index: Box::new(index),
+                mode,
             });
         }
     }
+    build_index(source, path, &stamp, mode, progress)
+}
+
+/// Reads the trace once to index it (saving the index as `mode` says), or reads it whole when
+/// it cannot be indexed.
+fn build_index(
+    source: &TraceSource,
+    path: &Path,
+    stamp: &TraceStamp,
+    mode: IndexMode,
+    mut progress: impl FnMut(ReadProgress),
+) -> Result<Opened, TraceError> {
+    let name = source.display_name();
     let total_bytes = Some(stamp.size);
     let built = build(path, &name, &mut |records, bytes| {
         progress(ReadProgress {
@@ -119,12 +135,13 @@ pub fn open(
             };
             if save {
                 // An index that cannot be saved only costs the next query a scan.
-                let _ = store::save(path, &stamp, &index);
+                let _ = store::save(path, stamp, &index);
             }
             Ok(Opened::Indexed {
                 source: name,
-                path: path.clone(),
+                path: path.to_path_buf(),
                 index: Box::new(index),
+                mode,
             })
         }
         Err(BuildError::Trace(err)) => Err(err),
@@ -151,23 +168,42 @@ impl Opened {
     }
 
     /// Replays what `scope` needs into a history and causal graph.
+    ///
+    /// When the saved index proves damaged on the way (a table's checksum does not hold), it is
+    /// built again from the trace and saved again.
     pub fn load(self, scope: &Scope) -> Result<Loaded, TraceError> {
-        let (source, path, index) = match self {
+        let (source, path, index, mode) = match self {
             Opened::Whole(loaded) => return Ok(*loaded),
             Opened::Indexed {
                 source,
                 path,
                 index,
-            } => (source, path, index),
+                mode,
+            } => (source, path, index, mode),
         };
-        let objects = select(&index, scope);
-        load_objects(source, &path, *index, &objects)
+        let from_disk = index.on_disk.is_some();
+        let chosen = select(&index, scope).and_then(|objects| index.records_for(&objects));
+        match chosen {
+            Ok(records) => load_records(source, &path, *index, &records),
+            Err(_) if from_disk => {
+                let stamp = TraceStamp::of(&path).map_err(|err| TraceError::Open {
+                    path: source.clone(),
+                    source: err,
+                })?;
+                let trace = TraceSource::Path(path.clone());
+                build_index(&trace, &path, &stamp, mode, |_| {})?.load(scope)
+            }
+            Err(err) => Err(TraceError::Changed {
+                path: path.display().to_string(),
+                source: err,
+            }),
+        }
     }
 }
 
 /// The indexed objects a scope needs.
-fn select(index: &TraceIndex, scope: &Scope) -> Vec<IndexedId> {
-    match scope {
+fn select(index: &TraceIndex, scope: &Scope) -> std::io::Result<Vec<IndexedId>> {
+    Ok(match scope {
         Scope::Nothing => Vec::new(),
         Scope::Everything => (0..index.objects.len() as IndexedId).collect(),
         Scope::Namespace(namespace) => index.find(|_, ns, _| ns == namespace),
@@ -176,7 +212,7 @@ fn select(index: &TraceIndex, scope: &Scope) -> Vec<IndexedId> {
             // What `select::resolve` may answer for: the object with the UID, else every object
             // of the kind and name (in the namespace, when one is given).
             let roots = match query.uid.as_deref() {
-                Some(uid) => index.by_uid(uid).into_iter().collect(),
+                Some(uid) => index.by_uid(uid)?.into_iter().collect(),
                 None => index.find(|kind, ns, name| {
                     same_kind(kind)
                         && name == query.name
@@ -192,20 +228,18 @@ fn select(index: &TraceIndex, scope: &Scope) -> Vec<IndexedId> {
             chosen.dedup();
             chosen
         }
-    }
+    })
 }
 
-/// Reads and replays the records of `objects` (and every control record).
-fn load_objects(
+/// Reads and replays the chosen records.
+fn load_records(
     source: String,
     path: &Path,
     index: TraceIndex,
-    objects: &[IndexedId],
+    records: &[RecordLoc],
 ) -> Result<Loaded, TraceError> {
-    let records = index.records_for(objects);
-
     let mut history = History::new(None);
-    let warnings = read_records(path, &index, &records, |line, record| {
+    let warnings = read_records(path, &index, records, |line, record| {
         history.apply(line, &record)
     })
     .map_err(|source| TraceError::Changed {

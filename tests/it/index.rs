@@ -188,13 +188,36 @@ fn a_saved_index_is_reused_and_rebuilt_when_stale_or_damaged() {
         modified
     );
 
-    // Damaged (a flipped byte in the payload): ignored and written again.
+    // Damaged anywhere (head, record table, UID table): the answer never changes, and damage
+    // the question runs into makes kblame build and save the index again.
+    for eighth in 1..8 {
+        let mut damaged = saved.clone();
+        let at = damaged.len() * eighth / 8;
+        damaged[at] ^= 0xff;
+        std::fs::write(&index, &damaged).unwrap();
+        assert_eq!(
+            analyze(&trace),
+            first,
+            "byte {at} of {} flipped",
+            saved.len()
+        );
+    }
     let mut damaged = saved.clone();
-    let at = damaged.len() / 2;
-    damaged[at] ^= 0xff;
+    damaged[30] ^= 0xff;
     std::fs::write(&index, &damaged).unwrap();
     assert_eq!(analyze(&trace), first);
-    assert_eq!(std::fs::read(&index).unwrap(), saved);
+    assert_eq!(
+        std::fs::read(&index).unwrap(),
+        saved,
+        "a damaged head is written again"
+    );
+    std::fs::write(&index, &saved[..saved.len() - 1]).unwrap();
+    assert_eq!(analyze(&trace), first);
+    assert_eq!(
+        std::fs::read(&index).unwrap(),
+        saved,
+        "a cut index is written again"
+    );
 
     // Not an index at all: the same.
     std::fs::write(&index, b"garbage").unwrap();
@@ -246,4 +269,31 @@ fn check_and_check_strict_agree_on_every_fixture() {
         assert_eq!(quick.status.code(), strict.status.code(), "{trace}");
         assert_eq!(stdout(&quick), stdout(&strict), "{trace}");
     }
+}
+
+#[test]
+fn a_pod_chosen_by_uid_is_found_through_a_saved_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace.ndjson.zst");
+    std::fs::copy(fixture("manual-delete.ndjson.zst"), &trace).unwrap();
+    let full = whole(&trace);
+    let pod = full
+        .history
+        .objects()
+        .iter()
+        .find(|o| o.kind == "Pod")
+        .expect("a pod");
+    let (name, uid) = (pod.name.clone(), pod.uid.clone());
+    let path = trace.to_str().unwrap();
+    let args = |mode: &'static str| {
+        let out = kblame(&[
+            "--index", mode, "analyze", path, "--pod", &name, "--uid", &uid, "-o", "json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+        stdout(&out)
+    };
+    let expected = args("never");
+    assert_eq!(args("always"), expected, "building the index");
+    assert!(index_of(&trace).exists());
+    assert_eq!(args("always"), expected, "from the saved index");
 }
