@@ -185,10 +185,9 @@ fn scan_frame(raw: &[u8]) -> Vec<ScannedLine> {
             None => (raw.len(), false),
         };
         let text = &raw[start..end - usize::from(complete)];
-        let head = std::str::from_utf8(text)
-            .ok()
-            .and_then(|_| scan_object_line(text))
-            .and_then(|head| ScannedHead::read(raw, &head));
+        // The scan checks the UTF-8 of the strings it reads; the rest of the line is checked
+        // when a question reads it (and by `check --strict`).
+        let head = scan_object_line(text).and_then(|head| ScannedHead::read(raw, &head));
         lines.push(ScannedLine {
             start: start as u32,
             end: end as u32,

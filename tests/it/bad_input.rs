@@ -109,6 +109,38 @@ fn a_corrupt_line_in_the_middle_is_counted_and_reading_carries_on() {
 }
 
 #[test]
+fn damage_inside_a_body_is_reported_by_the_question_that_reads_it_and_by_check_strict() {
+    let dir = temp();
+    let path = dir.path().join("t.ndjson");
+    write_trace(&path, &two_pods(), true, false);
+    let text = std::fs::read(&path).unwrap();
+    // A byte that is not UTF-8 inside the second pod's status (its metadata stays readable).
+    let at = text
+        .windows(9)
+        .rposition(|w| w == b"\"Running\"")
+        .expect("a pod status");
+    let mut damaged = text.clone();
+    damaged[at + 1] = 0xff;
+    std::fs::write(&path, &damaged).unwrap();
+    let path = path.to_str().unwrap();
+    let strict = kblame(&["check", "--strict", path, "-o", "json"]);
+    assert_eq!(strict.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&strict.stdout).unwrap();
+    assert_eq!(report["bad_lines"], 1, "{report}");
+    assert!(
+        report["warnings"].to_string().contains("not UTF-8"),
+        "{report}"
+    );
+    let analyzed = kblame(&["analyze", path, "--pod", "app-abc-22222", "-o", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&analyzed.stdout).unwrap();
+    let warnings = report["warnings"].to_string();
+    assert!(
+        warnings.contains("1 unreadable line(s) were skipped"),
+        "{warnings}"
+    );
+}
+
+#[test]
 fn a_header_from_a_future_format_is_refused() {
     let dir = temp();
     let path = dir.path().join("t.ndjson");
