@@ -86,7 +86,10 @@ impl World {
         if desired != current {
             self.hpa_scale(uid, &target, current, desired);
         }
-        self.write_hpa_status(uid, current, desired, utilization);
+        // Scaling follows the load; the status shows the sample (which the stabilization window
+        // smooths away), so only the status moves with the metric jitter.
+        let sampled = self.sampled_utilization(uid, utilization);
+        self.write_hpa_status(uid, current, desired, sampled);
     }
 
     fn hpa_scale(&mut self, uid: &str, target: &str, current: i32, desired: i32) {

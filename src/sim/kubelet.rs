@@ -68,6 +68,7 @@ impl World {
             probe_failures: 0,
             pull_started: 0,
             last_exit: None,
+            unready_for: 0,
         }
     }
 
@@ -120,7 +121,7 @@ impl World {
         self.core.after(delay, task);
     }
 
-    fn container_event(
+    pub(crate) fn container_event(
         &mut self,
         uid: &str,
         index: Option<usize>,
@@ -157,6 +158,7 @@ impl World {
             Step::Start => self.start_container(uid, index),
             Step::Exit(kind) => self.container_exited(uid, index, kind),
             Step::Probe => self.probe(uid, index),
+            Step::ReadinessFail(failures) => self.readiness_failed(uid, index, failures),
             Step::Ready => self.readiness_passed(uid, index),
             Step::BackOff => self.crash_backoff(uid, index),
             Step::Restart => self.restart_container(uid, index),

@@ -6,9 +6,11 @@
 //! eviction) on a simulated clock with a fixed seed, and writes what a watch would deliver as a
 //! kblame trace, including broken watches and re-lists. It also keeps ground truth
 //! ([`GroundTruth`]) of why each pod was created, restarted and removed. [`scenarios::all`] lists
-//! the fixture scenarios.
+//! the fixture scenarios; [`cluster`] generates large traces of a busy cluster.
 
+mod churn;
 mod clock;
+pub mod cluster;
 mod config;
 mod deploy_ctrl;
 mod eviction;
@@ -250,6 +252,57 @@ impl<W: Write> Sim<W> {
     pub fn set_cpu_load(&mut self, namespace: &str, hpa: &str, utilization: i32) -> &mut Self {
         self.world.set_cpu_load(namespace, hpa, utilization);
         self
+    }
+
+    /// Turns on the event spam filter of client-go's recorders (`EventSourceObjectSpamFilter`):
+    /// per reporter and involved object, `burst` Events, then one more per `refill`; a dropped
+    /// repeat still adds to its Event's `count`. Off by default.
+    pub fn event_spam_filter(&mut self, burst: u32, refill: Ms) -> &mut Self {
+        self.world.set_spam_filter(burst, refill);
+        self
+    }
+
+    /// Makes the CPU utilization each HPA reports stray by up to `points` percentage points
+    /// from the load, with a new sample every minute; scaling still follows the load. Off (0)
+    /// by default.
+    pub fn cpu_metric_jitter(&mut self, points: i32) -> &mut Self {
+        self.world.churn.metric_jitter = points.max(0);
+        self
+    }
+
+    /// The readiness probe of the pod's first container starts failing: after its failure
+    /// threshold the pod is not ready, and `seconds` later it is ready again. Does nothing to a
+    /// pod that is not ready.
+    pub fn fail_readiness(&mut self, namespace: &str, pod: &str, seconds: i64) -> &mut Self {
+        if let Some(uid) = self.world.find_pod(namespace, pod) {
+            self.world.fail_readiness(&uid, 0, seconds * SECOND);
+        }
+        self.drain()
+    }
+
+    /// The pod's first container exits by itself once, with `code` (OOM-killed when `None`),
+    /// and the kubelet restarts it. Does nothing to a container that is not running.
+    pub fn crash_container(&mut self, namespace: &str, pod: &str, code: Option<i32>) -> &mut Self {
+        if let Some(uid) = self.world.find_pod(namespace, pod) {
+            self.world.crash_container(&uid, 0, code);
+        }
+        self.drain()
+    }
+
+    /// An agent running in the pod sets the pod's annotation `key` to `value` with field
+    /// manager `manager` (an Update), as Patroni keeps its member status there.
+    pub fn annotate_pod(
+        &mut self,
+        namespace: &str,
+        pod: &str,
+        manager: &str,
+        key: &str,
+        value: &str,
+    ) -> &mut Self {
+        if let Some(uid) = self.world.find_pod(namespace, pod) {
+            self.world.annotate_pod(&uid, manager, key, value);
+        }
+        self.drain()
     }
 
     /// The names of a Deployment's live pods, oldest first.

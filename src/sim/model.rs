@@ -527,6 +527,8 @@ pub(crate) struct Container {
     pub(crate) pull_started: Ms,
     /// The record time of the last termination, for ground truth.
     pub(crate) last_exit: Option<(ExitKind, Ms, bool)>,
+    /// How long a failing readiness probe keeps failing once the container is not ready.
+    pub(crate) unready_for: Ms,
 }
 
 impl Container {

@@ -300,3 +300,98 @@ fn cpu_quantities_parse_into_millicores() {
     assert_eq!(cpu_millis("0.25"), Some(250));
     assert_eq!(cpu_millis("lots"), None);
 }
+
+#[test]
+fn the_cluster_generator_writes_the_same_bytes_twice() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (a, b) = (
+        dir.path().join("a.ndjson.zst"),
+        dir.path().join("b.ndjson.zst"),
+    );
+    let first = super::cluster::generate(1500, 7, &a, |_| {}).expect("generates");
+    super::cluster::generate(1500, 7, &b, |_| {}).expect("generates");
+    let bytes = std::fs::read(&a).expect("reads the trace");
+    assert_eq!(bytes, std::fs::read(&b).expect("reads the trace"));
+    assert!(first.records > 1500);
+    assert_eq!(first.bytes, bytes.len() as u64);
+    let mix = super::cluster::record_mix(&a).expect("reads the mix");
+    let objects: u64 = mix.iter().map(|k| k.records).sum();
+    assert!(
+        objects > 1500 && objects < first.records,
+        "SYNCED and END are no objects"
+    );
+    for s in &first.suggestions {
+        let known = match s.kind {
+            "Pod" => first.truth.pods.iter().any(|p| p.name == s.name),
+            _ => first.truth.deployments.iter().any(|d| d.name == s.name),
+        };
+        assert!(known, "{s:?}");
+    }
+}
+
+#[test]
+fn readiness_fails_then_passes_a_container_crashes_once_and_an_agent_annotates_its_pod() {
+    use super::{utc, ContainerConfig, DeploymentConfig, ProbeConfig, Sim, Tool};
+    let mut sim = Sim::new(11, utc(2026, 11, 26, 9, 0, 0));
+    let container =
+        ContainerConfig::new("web", "nginx:1.25").readiness(ProbeConfig::http("/ready", 80));
+    let config = DeploymentConfig::new("shop", "web")
+        .replicas(1)
+        .container(container);
+    sim.apply_deployment(&config, Tool::KubectlApply)
+        .advance(60)
+        .start_trace();
+    let pod = sim.pod_names("shop", "web").remove(0);
+    sim.fail_readiness("shop", &pod, 30).advance(120);
+    sim.crash_container("shop", &pod, Some(2)).advance(120);
+    sim.annotate_pod("shop", &pod, "Patroni", "status", "{\"role\":\"master\"}")
+        .advance(5);
+    let (trace, truth) = sim.finish("churn", "churn").expect("finishes");
+    let lines = lines(&trace);
+    let pods: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["object"]["kind"] == "Pod")
+        .collect();
+    let ready = |l: &&Value| {
+        let conditions = l["object"]["status"]["conditions"].as_array().cloned();
+        let ready = conditions
+            .unwrap_or_default()
+            .into_iter()
+            .find(|c| c["type"] == "Ready");
+        ready.is_some_and(|c| c["status"] == "True")
+    };
+    let flips: Vec<bool> = pods.iter().map(ready).collect();
+    assert!(
+        flips.windows(2).any(|w| w[0] && !w[1]),
+        "became unready: {flips:?}"
+    );
+    assert!(
+        flips.last().copied().unwrap_or(false),
+        "ready again at the end"
+    );
+    let probe_failed = lines.iter().any(|l| {
+        l["object"]["reason"] == "Unhealthy"
+            && l["object"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("Readiness probe failed"))
+    });
+    assert!(probe_failed);
+    let restarts = &truth.pods[0].restarts;
+    assert_eq!(restarts.len(), 1);
+    assert_eq!(
+        (restarts[0].reason.as_str(), restarts[0].exit_code),
+        ("Error", 2)
+    );
+    let last = pods.last().expect("pod records");
+    assert_eq!(
+        last["object"]["metadata"]["annotations"]["status"],
+        "{\"role\":\"master\"}"
+    );
+    let managers = last["object"]["metadata"]["managedFields"]
+        .as_array()
+        .cloned();
+    assert!(managers
+        .unwrap_or_default()
+        .iter()
+        .any(|m| m["manager"] == "Patroni"));
+}

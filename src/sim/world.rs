@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::value::{to_raw_value, RawValue};
 use serde_json::{json, Value};
 
+use super::churn::Churn;
 use super::clock::{record_time, whole_seconds, Ms};
 use super::config::ImageProfile;
 use super::fields::{diff_objects, FieldSet, Writer};
@@ -32,6 +33,8 @@ pub(crate) enum Step {
     Start,
     Exit(super::model::ExitKind),
     Probe,
+    /// A failed readiness probe; the number says how many have failed in a row.
+    ReadinessFail(i64),
     Ready,
     BackOff,
     Restart,
@@ -186,7 +189,9 @@ impl Core {
         meta.rv = self.rv;
         fill_metadata(&mut body, meta, O::API_VERSION);
         let hidden = self.recording && self.broken.contains(O::RESOURCE);
-        if let (true, false, Ok(object)) = (self.recording, hidden, to_raw_value(&body)) {
+        // Only a recorded write is serialized (the unrecorded hour before a trace is not).
+        let recorded = (self.recording && !hidden).then(|| to_raw_value(&body));
+        if let Some(Ok(object)) = recorded {
             self.out.push(Out {
                 ts: now,
                 event,
@@ -263,6 +268,8 @@ pub(crate) struct World {
     /// Pods the scheduler could not place, retried when room may have been freed.
     pub(crate) unschedulable: BTreeSet<String>,
     pub(crate) book: Book,
+    /// Churn between rollouts (off unless asked for).
+    pub(crate) churn: Churn,
 }
 
 impl World {
@@ -284,6 +291,7 @@ impl World {
             priority_classes: BTreeMap::new(),
             unschedulable: BTreeSet::new(),
             book: Book::default(),
+            churn: Churn::default(),
         }
     }
 
@@ -367,6 +375,14 @@ impl World {
             involved.field_path.as_deref().unwrap_or_default()
         );
         let writer = Writer::update(reporter.manager());
+        if !self.event_allowed(&reporter, &involved.uid) {
+            // Dropped before it is sent; the recorder still counts it, as client-go does.
+            let known = self.event_keys.get(&key);
+            if let Some(event) = known.and_then(|uid| self.events.get_mut(uid)) {
+                event.count += 1;
+            }
+            return;
+        }
         if let Some(uid) = self.event_keys.get(&key).cloned() {
             if let Some(event) = self.events.get_mut(&uid) {
                 event.count += 1;
