@@ -11,60 +11,94 @@ use crate::trace::frames::read_frame_prefix;
 use crate::trace::{parse_line, ReadWarning, Record};
 
 /// How many frames are decompressed together (bounds the memory of one step).
-const FRAMES_PER_STEP: usize = 256;
+const FRAMES_PER_STEP: usize = 64;
+
+/// The records of one frame.
+type Group<'r> = &'r [RecordLoc];
+
+/// The frames of one step, decompressed.
+type Decompressed = Vec<io::Result<Vec<u8>>>;
 
 /// Reads the records at `records` (in line order) and hands each, with its line, to `visit`.
 ///
-/// A line that no longer parses (the fast scan does not validate bodies) is skipped and
-/// returned as a warning.
+/// Frames are decompressed in parallel a step at a time, the next step while the records of
+/// the current one are handed out. A line that no longer parses (the fast scan does not
+/// validate bodies) is skipped and returned as a warning.
 pub fn read_records(
     path: &Path,
     index: &TraceIndex,
     records: &[RecordLoc],
-    mut visit: impl FnMut(u64, Record<'_>),
+    mut visit: impl FnMut(u64, Record<'_>) + Send,
 ) -> io::Result<Vec<ReadWarning>> {
     let mut warnings = Vec::new();
-    let groups: Vec<&[RecordLoc]> = records.chunk_by(|a, b| a.frame == b.frame).collect();
-    for step in groups.chunks(FRAMES_PER_STEP) {
-        let raws: Vec<io::Result<Vec<u8>>> = step
-            .par_iter()
-            .map_init(
-                || File::open(path),
-                |file, group| {
-                    let file = file
-                        .as_mut()
-                        .map_err(|err| io::Error::new(err.kind(), err.to_string()))?;
-                    let frame = index.frames.get(group[0].frame as usize).ok_or_else(|| {
-                        io::Error::other("the index names a frame the trace does not have")
-                    })?;
-                    let upto = group
-                        .iter()
-                        .map(|r| r.offset as usize + r.len as usize)
-                        .max()
-                        .unwrap_or(0);
-                    read_frame_prefix(file, index.compressed, frame, upto)
-                },
-            )
-            .collect();
-        for (group, raw) in step.iter().zip(raws) {
-            let raw = raw?;
-            for at in *group {
-                let range = at.offset as usize..at.offset as usize + at.len as usize;
-                let bytes = raw
-                    .get(range)
-                    .ok_or_else(|| io::Error::other("the index points past the end of a frame"))?;
-                let parsed = std::str::from_utf8(bytes)
-                    .map_err(|_| "not UTF-8".to_string())
-                    .and_then(parse_line);
-                match parsed {
-                    Ok(record) => visit(u64::from(at.line), record),
-                    Err(why) => warnings.push(ReadWarning {
-                        line: Some(u64::from(at.line)),
-                        message: format!("line {} skipped: {why}", at.line),
-                    }),
-                }
+    let groups: Vec<Group<'_>> = records.chunk_by(|a, b| a.frame == b.frame).collect();
+    let mut steps = groups.chunks(FRAMES_PER_STEP);
+    let mut current: Option<(&[Group<'_>], Decompressed)> = None;
+    loop {
+        let upcoming = steps.next();
+        let (handed, decoded) = rayon::join(
+            || match current.take() {
+                Some((step, raws)) => hand_out(step, raws, &mut visit, &mut warnings),
+                None => Ok(()),
+            },
+            || upcoming.map(|step| (step, decompress(path, index, step))),
+        );
+        handed?;
+        match decoded {
+            Some(decoded) => current = Some(decoded),
+            None => return Ok(warnings),
+        }
+    }
+}
+
+/// Decompresses the frames of one step, each up to its last needed record.
+fn decompress(path: &Path, index: &TraceIndex, step: &[Group<'_>]) -> Decompressed {
+    step.par_iter()
+        .map_init(
+            || (File::open(path), zstd::zstd_safe::DCtx::create()),
+            |(file, context), group| {
+                let file = file
+                    .as_mut()
+                    .map_err(|err| io::Error::new(err.kind(), err.to_string()))?;
+                let frame = index.frames.get(group[0].frame as usize).ok_or_else(|| {
+                    io::Error::other("the index names a frame the trace does not have")
+                })?;
+                let upto = group
+                    .iter()
+                    .map(|r| r.offset as usize + r.len as usize)
+                    .max()
+                    .unwrap_or(0);
+                read_frame_prefix(file, context, index.compressed, frame, upto)
+            },
+        )
+        .collect()
+}
+
+/// Parses the records of one decompressed step and hands them out in order.
+fn hand_out(
+    step: &[Group<'_>],
+    raws: Decompressed,
+    visit: &mut impl FnMut(u64, Record<'_>),
+    warnings: &mut Vec<ReadWarning>,
+) -> io::Result<()> {
+    for (group, raw) in step.iter().zip(raws) {
+        let raw = raw?;
+        for at in *group {
+            let range = at.offset as usize..at.offset as usize + at.len as usize;
+            let bytes = raw
+                .get(range)
+                .ok_or_else(|| io::Error::other("the index points past the end of a frame"))?;
+            let parsed = std::str::from_utf8(bytes)
+                .map_err(|_| "not UTF-8".to_string())
+                .and_then(parse_line);
+            match parsed {
+                Ok(record) => visit(u64::from(at.line), record),
+                Err(why) => warnings.push(ReadWarning {
+                    line: Some(u64::from(at.line)),
+                    message: format!("line {} skipped: {why}", at.line),
+                }),
             }
         }
     }
-    Ok(warnings)
+    Ok(())
 }

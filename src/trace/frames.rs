@@ -254,9 +254,11 @@ pub fn salvage_frame(bytes: &[u8]) -> (Vec<u8>, io::Error) {
     (raw, err)
 }
 
-/// Reads the first `upto` decompressed bytes of a frame again, from the file.
+/// Reads the first `upto` decompressed bytes of a frame again, from the file, decompressing
+/// with `context` (reused across frames: creating one costs as much as a small frame).
 pub fn read_frame_prefix(
     file: &mut File,
+    context: &mut zstd::zstd_safe::DCtx<'static>,
     compressed: bool,
     frame: &FrameLoc,
     upto: usize,
@@ -269,7 +271,7 @@ pub fn read_frame_prefix(
         return Ok(bytes);
     }
     let mut raw = vec![0u8; upto];
-    zstd::stream::read::Decoder::with_buffer(&bytes[..])?.read_exact(&mut raw)?;
+    zstd::stream::read::Decoder::with_context(&bytes[..], context).read_exact(&mut raw)?;
     Ok(raw)
 }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::events::Occurrence;
 use crate::history::{History, ObjectId, Version};
@@ -181,10 +181,51 @@ pub struct Disruption {
     pub evidence: String,
 }
 
+/// The few status fields that say whether and how a pod stopped; reading only these (serde
+/// skips the rest) costs a fraction of a whole [`Pod`], which matters for pods with hundreds
+/// of versions.
+#[derive(Debug, Default, Deserialize)]
+struct StatusView {
+    #[serde(default)]
+    status: Option<StatusFields>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct StatusFields {
+    #[serde(default)]
+    phase: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    conditions: Option<Vec<ConditionFields>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ConditionFields {
+    #[serde(default, rename = "type")]
+    type_: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+fn status_at(history: &History, version: &Version) -> StatusFields {
+    history
+        .parse::<StatusView>(version)
+        .ok()
+        .and_then(|view| view.status)
+        .unwrap_or_default()
+}
+
 /// Whether the pod's status or Events show it was evicted or preempted.
 pub fn disruption(history: &History, pod: ObjectId, events: &[Occurrence]) -> Option<Disruption> {
     for version in history.object(pod).versions.iter().rev() {
-        let parsed = pod_at(history, version);
+        let parsed = status_at(history, version);
         if let Some(found) = status_disruption(&parsed, version.line) {
             return Some(found);
         }
@@ -205,8 +246,7 @@ pub fn disruption(history: &History, pod: ObjectId, events: &[Occurrence]) -> Op
     })
 }
 
-fn status_disruption(pod: &Pod, line: u64) -> Option<Disruption> {
-    let status = pod.status.as_ref()?;
+fn status_disruption(status: &StatusFields, line: u64) -> Option<Disruption> {
     if status.reason.as_deref() == Some("Evicted") {
         return Some(Disruption {
             reason: "evicted",
@@ -240,9 +280,8 @@ fn status_disruption(pod: &Pod, line: u64) -> Option<Disruption> {
 pub fn departure_time(history: &History, pod: ObjectId) -> Option<Timestamp> {
     let object = history.object(pod);
     let finished = object.versions.iter().find(|version| {
-        let parsed = pod_at(history, version);
         matches!(
-            parsed.status.as_ref().and_then(|s| s.phase.as_deref()),
+            status_at(history, version).phase.as_deref(),
             Some("Failed") | Some("Succeeded")
         )
     });

@@ -128,6 +128,8 @@ struct Replay<'a> {
     rs: &'a ReplicaSetTimeline,
     deployment: Option<&'a DeploymentModel>,
     pods: Vec<ObjectId>,
+    /// Each pod's [`departure_time`], read once.
+    departures: HashMap<ObjectId, Option<Timestamp>>,
     up: VecDeque<Slot>,
     down: VecDeque<Slot>,
     /// Pods that arrived with no open slot, and when: a later-noticed departure may explain them.
@@ -142,10 +144,14 @@ impl<'a> Replay<'a> {
         rs: &'a ReplicaSetTimeline,
         deployment: Option<&'a DeploymentModel>,
     ) -> Self {
-        let pods = graph
+        let pods: Vec<ObjectId> = graph
             .controlled_by(rs.id)
             .into_iter()
             .filter(|&p| history.object(p).kind == "Pod")
+            .collect();
+        let departures = pods
+            .iter()
+            .map(|&p| (p, departure_time(history, p)))
             .collect();
         Replay {
             history,
@@ -153,6 +159,7 @@ impl<'a> Replay<'a> {
             rs,
             deployment,
             pods,
+            departures,
             up: VecDeque::new(),
             down: VecDeque::new(),
             unexplained: Vec::new(),
@@ -202,7 +209,7 @@ impl<'a> Replay<'a> {
                     Step::Arrive(pod),
                 ));
             }
-            if let Some(ts) = departure_time(self.history, pod) {
+            if let Some(ts) = self.departure(pod) {
                 let line = object
                     .versions
                     .iter()
@@ -218,6 +225,10 @@ impl<'a> Replay<'a> {
             _ => (*ts, *line),
         });
         steps
+    }
+
+    fn departure(&self, pod: ObjectId) -> Option<Timestamp> {
+        self.departures.get(&pod).copied().flatten()
     }
 
     /// When a pod arrived: its first record, or, when a re-list after a watch gap first showed it,
@@ -237,8 +248,7 @@ impl<'a> Replay<'a> {
             .filter(|&&p| self.history.existed_at_start(p))
             .filter(|&&p| {
                 let first = self.history.object(p).first();
-                first.deletion_timestamp.is_none()
-                    && departure_time(self.history, p).is_none_or(|t| t > first.ts)
+                first.deletion_timestamp.is_none() && self.departure(p).is_none_or(|t| t > first.ts)
             })
             .count()
     }
