@@ -45,17 +45,9 @@ const PROGRESS_EVERY: u64 = 4096;
 /// Like [`load`], calling `progress` with the number of records read so far, every few thousand.
 pub fn load_with_progress(
     source: &TraceSource,
-    mut progress: impl FnMut(u64),
+    progress: impl FnMut(u64),
 ) -> Result<Loaded, TraceError> {
-    let mut history = History::new(None);
-    let mut records = 0u64;
-    let read = read_trace(source, |entry| {
-        history.apply(entry.line, &entry.record);
-        records += 1;
-        if records % PROGRESS_EVERY == 0 {
-            progress(records);
-        }
-    })?;
+    let (history, read) = replay_every_record(source, History::new(None), progress)?;
     let graph = CausalGraph::build(&history);
     Ok(Loaded {
         source: source.display_name(),
@@ -69,9 +61,24 @@ pub fn load_with_progress(
 /// Reads every record of a trace in full, keeping no bodies: what `check --strict` needs.
 pub fn load_facts_with_progress(
     source: &TraceSource,
-    mut progress: impl FnMut(u64),
+    progress: impl FnMut(u64),
 ) -> Result<Loaded, TraceError> {
-    let mut history = History::without_bodies();
+    let (history, read) = replay_every_record(source, History::without_bodies(), progress)?;
+    Ok(Loaded {
+        source: source.display_name(),
+        object_count: history.objects().len(),
+        history,
+        graph: CausalGraph::default(),
+        read,
+    })
+}
+
+/// Streams every record of a trace into `history`.
+fn replay_every_record(
+    source: &TraceSource,
+    mut history: History,
+    mut progress: impl FnMut(u64),
+) -> Result<(History, ReadSummary), TraceError> {
     let mut records = 0u64;
     let read = read_trace(source, |entry| {
         history.apply(entry.line, &entry.record);
@@ -80,13 +87,7 @@ pub fn load_facts_with_progress(
             progress(records);
         }
     })?;
-    Ok(Loaded {
-        source: source.display_name(),
-        object_count: history.objects().len(),
-        history,
-        graph: CausalGraph::default(),
-        read,
-    })
+    Ok((history, read))
 }
 
 /// Warnings every query repeats: what the trace as a whole cannot show.

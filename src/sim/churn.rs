@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::clock::{Ms, MINUTE, SECOND};
 use super::fields::Writer;
-use super::model::{ContainerState, ExitKind, Reporter};
+use super::model::{Container, ContainerState, ExitKind, Reporter};
 use super::rng::fnv64a;
 use super::world::{Step, Task, World};
 use crate::trace::EventType;
@@ -68,17 +68,20 @@ impl World {
         (i64::from(utilization) + offset).max(0) as i32
     }
 
+    /// Container `index` of pod `uid`, unless the pod is gone or being deleted.
+    fn live_container(&mut self, uid: &str, index: usize) -> Option<&mut Container> {
+        self.pods
+            .get_mut(uid)
+            .filter(|p| !p.meta.deleting())
+            .and_then(|p| p.containers.get_mut(index))
+    }
+
     /// The readiness probe of container `index` of a ready pod starts failing: after
     /// `failureThreshold` failures (an `Unhealthy` Event each) the pod is not ready, and
     /// `recover_after` later the probe passes again.
     pub(crate) fn fail_readiness(&mut self, uid: &str, index: usize, recover_after: Ms) {
         let delay = self.core.jitter(100, 4_000);
-        let Some(c) = self
-            .pods
-            .get_mut(uid)
-            .filter(|p| !p.meta.deleting())
-            .and_then(|p| p.containers.get_mut(index))
-        else {
+        let Some(c) = self.live_container(uid, index) else {
             return;
         };
         if !c.running() || !c.ready || c.readiness.is_none() {
@@ -133,12 +136,7 @@ impl World {
     pub(crate) fn crash_container(&mut self, uid: &str, index: usize, code: Option<i32>) {
         let now = self.core.now;
         let delay = self.core.jitter(50, 900);
-        let Some(c) = self
-            .pods
-            .get_mut(uid)
-            .filter(|p| !p.meta.deleting())
-            .and_then(|p| p.containers.get_mut(index))
-        else {
+        let Some(c) = self.live_container(uid, index) else {
             return;
         };
         let ContainerState::Running { started_at } = c.state else {
