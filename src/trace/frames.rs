@@ -264,10 +264,14 @@ pub fn read_frame_prefix(
     upto: usize,
 ) -> io::Result<Vec<u8>> {
     file.seek(SeekFrom::Start(frame.offset))?;
-    let mut bytes = vec![0u8; frame.len as usize];
+    // A plain chunk is its own text: only the part up to the last wanted line is read.
+    let stored = match compressed {
+        true => frame.len as usize,
+        false => upto.min(frame.len as usize),
+    };
+    let mut bytes = vec![0u8; stored];
     file.read_exact(&mut bytes)?;
     if !compressed {
-        bytes.truncate(upto);
         return Ok(bytes);
     }
     let mut raw = vec![0u8; upto];
