@@ -18,6 +18,7 @@ use std::time::UNIX_EPOCH;
 use serde::{Deserialize, Serialize};
 
 use super::{packed, OnDisk, TraceIndex};
+use crate::files;
 
 /// The first bytes of an index file.
 const MAGIC: &[u8; 8] = b"KBLAMEIX";
@@ -222,7 +223,7 @@ pub fn save(trace: &Path, stamp: &TraceStamp, index: &TraceIndex) -> io::Result<
     let parts = [&head[..], &records, &uids];
     let mut last_err = io::Error::other("no place to save the index");
     for place in locations(trace) {
-        match write_atomically(&place, &parts) {
+        match write_atomically(trace, &place, &parts) {
             Ok(()) => return Ok(place),
             Err(err) => last_err = err,
         }
@@ -231,14 +232,18 @@ pub fn save(trace: &Path, stamp: &TraceStamp, index: &TraceIndex) -> io::Result<
 }
 
 /// Writes to a temporary file and renames it, so a reader never sees half an index.
-fn write_atomically(place: &Path, parts: &[&[u8]; 3]) -> io::Result<()> {
+///
+/// The index holds the trace's names and UIDs, so it gets the trace's mode (never more than
+/// 0600 when that is unknown), and a cache directory it creates is the owner's only.
+fn write_atomically(trace: &Path, place: &Path, parts: &[&[u8]; 3]) -> io::Result<()> {
     if let Some(dir) = place.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir)?;
+        files::create_private_dir_all(dir)?;
     }
+    let mode = files::mode_of(trace).unwrap_or(files::PRIVATE);
     let mut temp = place.as_os_str().to_owned();
     temp.push(format!(".{}.tmp", std::process::id()));
     let temp = PathBuf::from(temp);
-    let written = write_index(&temp, parts).and_then(|()| fs::rename(&temp, place));
+    let written = write_index(&temp, mode, parts).and_then(|()| fs::rename(&temp, place));
     if written.is_err() {
         let _ = fs::remove_file(&temp);
     }
@@ -246,8 +251,8 @@ fn write_atomically(place: &Path, parts: &[&[u8]; 3]) -> io::Result<()> {
 }
 
 /// Writes the preamble, the head and the tables.
-fn write_index(path: &Path, [head, records, uids]: &[&[u8]; 3]) -> io::Result<()> {
-    let mut file = io::BufWriter::new(fs::File::create(path)?);
+fn write_index(path: &Path, mode: u32, [head, records, uids]: &[&[u8]; 3]) -> io::Result<()> {
+    let mut file = io::BufWriter::new(files::create_with_mode(path, mode)?);
     file.write_all(MAGIC)?;
     file.write_all(&LAYOUT.to_le_bytes())?;
     file.write_all(&crc32fast::hash(head).to_le_bytes())?;

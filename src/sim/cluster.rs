@@ -132,7 +132,7 @@ pub struct Generator {
 impl Generator {
     /// Creates `path`, builds the cluster and its first (unrecorded) hour, and starts the trace.
     pub fn new(records: u64, seed: u64, path: &Path) -> Result<Generator, GenerateError> {
-        let file = File::create(path).map_err(|source| GenerateError::Create {
+        let file = crate::files::create_private(path).map_err(|source| GenerateError::Create {
             path: path.display().to_string(),
             source,
         })?;
