@@ -5,12 +5,14 @@
 //! pods were created, restarted and removed, and which change made them.
 #![deny(missing_docs)]
 
+pub mod files;
 pub mod graph;
 pub mod history;
 pub mod index;
 pub mod query;
 #[cfg(feature = "record")]
 pub mod record;
+pub mod redact;
 pub mod render;
 pub mod sim;
 pub mod trace;

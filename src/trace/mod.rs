@@ -11,6 +11,6 @@ mod writer;
 
 pub(crate) use reader::{parse_line, LineLoop};
 pub use reader::{read_trace, Entry, ReadSummary, ReadWarning, TraceError, TraceSource};
-pub use record::{EventType, Header, Record, ResourceInfo, SourceInfo, FORMAT_V1};
+pub use record::{EventType, Header, Record, RedactionInfo, ResourceInfo, SourceInfo, FORMAT_V1};
 pub use time::{format_ts, parse_ts};
 pub use writer::{TraceWriter, WriterOptions};

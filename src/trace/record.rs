@@ -112,9 +112,13 @@ pub struct Header {
     /// The namespaces recorded, or `null` for all.
     #[serde(default)]
     pub namespaces: Option<Vec<String>>,
-    /// The fields whose values were redacted, e.g. `Secret.data`.
+    /// The fields whose values were redacted, as `KIND[.GROUP]:FIELD_PATH` (older traces:
+    /// `Secret.data`).
     #[serde(default)]
     pub redacted: Vec<String>,
+    /// How values were redacted; absent in traces written before kblame said so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redaction: Option<RedactionInfo>,
 }
 
 impl Header {
@@ -128,8 +132,37 @@ impl Header {
             resources: Vec::new(),
             namespaces: None,
             redacted: Vec::new(),
+            redaction: None,
         }
     }
+}
+
+/// What the header says about redaction (`header.redaction`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RedactionInfo {
+    /// `hmac-sha256`, or `none` when nothing was redacted.
+    pub method: String,
+    /// `per-recording` (random, never written: hashes compare only within this trace) or
+    /// `file` (hashes compare across traces recorded with the same key file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// With a key file: an identifier of the key (an HMAC of a fixed text, not the key), so
+    /// two traces can be seen to share a key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// The rules applied, as `KIND[.GROUP]:FIELD_PATH`.
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// Annotations redacted by the same rules inside (the applied-object copies).
+    #[serde(default)]
+    pub annotations: Vec<String>,
+    /// `redacted`, or `recorded` when the recording was asked to keep Secret values.
+    #[serde(default)]
+    pub secret_values: String,
+    /// What a redacted value looks like.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
 }
 
 /// A record read from a trace line; object bodies borrow from the line.
