@@ -132,6 +132,10 @@ pub struct GapInfo {
     pub resource: String,
     /// Why.
     pub reason: String,
+    /// When a re-list of the resource (its SYNCED) closed the gap; `None` while it is open:
+    /// nothing of the resource is known after `ts`.
+    #[serde(serialize_with = "crate::render::serialize_opt_ts")]
+    pub closed: Option<Timestamp>,
 }
 
 /// A SYNCED record.
@@ -238,6 +242,7 @@ impl History {
                     ts: *ts,
                     resource: resource.clone(),
                     reason: reason.clone(),
+                    closed: None,
                 });
             }
             Record::End { .. } => {
@@ -334,6 +339,11 @@ impl History {
     }
 
     fn apply_synced(&mut self, line: u64, ts: Timestamp, resource: &str) {
+        for gap in self.facts.gaps.iter_mut().rev() {
+            if gap.resource == resource && gap.closed.is_none() {
+                gap.closed = Some(ts);
+            }
+        }
         let relist = self.first_sync_line.contains_key(resource);
         self.first_sync_line
             .entry(resource.to_string())

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::Loaded;
 use crate::history::{GapInfo, SyncInfo};
+use crate::trace::RedactionInfo;
 
 /// What a trace holds and whether it is whole.
 #[derive(Debug, Clone, Serialize)]
@@ -41,6 +42,8 @@ pub struct CheckReport {
     pub resources: Vec<String>,
     /// GAP records.
     pub gaps: Vec<GapInfo>,
+    /// Resources whose last GAP no re-list closed: nothing of them is recorded after it.
+    pub open_gaps: Vec<GapInfo>,
     /// Re-lists (SYNCED after the first list of a resource).
     pub relists: Vec<SyncInfo>,
     /// Whether the END record is present.
@@ -53,7 +56,10 @@ pub struct CheckReport {
     pub cut_short: Option<String>,
     /// Every warning, in words.
     pub warnings: Vec<String>,
-    /// Whether the trace is whole: END present, nothing cut off, no unreadable line.
+    /// Which values were redacted, and how (from the header).
+    pub redaction: Option<RedactionInfo>,
+    /// Whether the trace is whole: END present, nothing cut off, no unreadable line, and every
+    /// resource recorded to the end (no GAP left open).
     pub whole: bool,
 }
 
@@ -72,7 +78,20 @@ pub fn check(loaded: &Loaded) -> CheckReport {
             facts.skipped_objects
         ));
     }
-    let whole = facts.ended && read.cut_short.is_none() && read.bad_lines == 0;
+    let open_gaps: Vec<GapInfo> = facts
+        .gaps
+        .iter()
+        .filter(|gap| gap.closed.is_none())
+        .cloned()
+        .collect();
+    for gap in &open_gaps {
+        warnings.push(format!(
+            "{} is not recorded after {}: its watch broke ({}) and no re-list followed",
+            gap.resource, gap.ts, gap.reason
+        ));
+    }
+    let whole =
+        facts.ended && read.cut_short.is_none() && read.bad_lines == 0 && open_gaps.is_empty();
     CheckReport {
         trace: loaded.source.clone(),
         format: header.map(|h| h.format.clone()),
@@ -90,12 +109,14 @@ pub fn check(loaded: &Loaded) -> CheckReport {
             .map(|h| h.resources.iter().map(|r| r.path()).collect())
             .unwrap_or_default(),
         gaps: facts.gaps.clone(),
+        open_gaps,
         relists: facts.syncs.iter().filter(|s| s.relist).cloned().collect(),
         ended: facts.ended,
         bad_lines: read.bad_lines,
         unknown_types: read.unknown_types.clone(),
         cut_short: read.cut_short.clone(),
         warnings,
+        redaction: header.and_then(|h| h.redaction.clone()),
         whole,
     }
 }

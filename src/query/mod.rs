@@ -107,8 +107,12 @@ pub fn trace_warnings(loaded: &Loaded) -> Vec<String> {
         ));
     }
     for gap in &facts.gaps {
+        let until = match gap.closed {
+            Some(closed) => format!("events may be missing until the re-list at {closed}"),
+            None => "never re-listed: nothing of it is known after this".to_string(),
+        };
         warnings.push(format!(
-            "watch gap for {} at {}: {} (events may be missing until the re-list)",
+            "watch gap for {} at {}: {} ({until})",
             gap.resource, gap.ts, gap.reason
         ));
     }

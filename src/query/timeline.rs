@@ -860,10 +860,11 @@ impl Builder<'_> {
             self.trace_entry(start, EntryKind::TraceStart, Severity::Normal, summary);
         }
         for gap in &facts.gaps {
-            let summary = format!(
-                "watch gap for {}: {} (events may be missing until the re-list)",
-                gap.resource, gap.reason
-            );
+            let until = match gap.closed {
+                Some(_) => "events may be missing until the re-list",
+                None => "never re-listed: nothing of it is known after this",
+            };
+            let summary = format!("watch gap for {}: {} ({until})", gap.resource, gap.reason);
             self.trace_entry(gap.ts, EntryKind::Gap, Severity::Failure, summary);
         }
         for sync in facts.syncs.iter().filter(|s| s.relist) {

@@ -4,6 +4,7 @@ use std::io::{self, Write};
 
 use super::duration_words;
 use crate::query::check::CheckReport;
+use crate::trace::RedactionInfo;
 
 /// Writes the check report as text.
 pub fn text<W: Write>(report: &CheckReport, out: &mut W) -> io::Result<()> {
@@ -58,20 +59,63 @@ pub fn text<W: Write>(report: &CheckReport, out: &mut W) -> io::Result<()> {
         report.relists.len()
     )?;
     for gap in &report.gaps {
+        let closed = match gap.closed {
+            Some(ts) => format!("re-listed at {ts}"),
+            None => "never re-listed".to_string(),
+        };
         writeln!(
             out,
-            "    GAP {} at {}: {}",
+            "    GAP {} at {}: {} ({closed})",
             gap.resource, gap.ts, gap.reason
         )?;
+    }
+    if let Some(redaction) = &report.redaction {
+        redaction_line(redaction, out)?;
     }
     for warning in &report.warnings {
         writeln!(out, "warning: {warning}")?;
     }
     if report.whole {
-        writeln!(out, "whole: END present, nothing cut off")
-    } else if report.ended {
-        writeln!(out, "not whole: {} unreadable line(s)", report.bad_lines)
-    } else {
-        writeln!(out, "not whole: cut short (no END record)")
+        return writeln!(out, "whole: END present, nothing cut off");
     }
+    let mut why = Vec::new();
+    if !report.ended {
+        why.push("cut short (no END record)".to_string());
+    }
+    if report.ended && report.cut_short.is_some() {
+        why.push("cut short".to_string());
+    }
+    if report.bad_lines > 0 {
+        why.push(format!("{} unreadable line(s)", report.bad_lines));
+    }
+    if !report.open_gaps.is_empty() {
+        let resources: Vec<&str> = report
+            .open_gaps
+            .iter()
+            .map(|g| g.resource.as_str())
+            .collect();
+        why.push(format!("not recorded to the end: {}", resources.join(", ")));
+    }
+    writeln!(out, "not whole: {}", why.join("; "))
+}
+
+fn redaction_line<W: Write>(redaction: &RedactionInfo, out: &mut W) -> io::Result<()> {
+    if redaction.rules.is_empty() {
+        return writeln!(
+            out,
+            "  redacted: nothing (Secret values {})",
+            redaction.secret_values
+        );
+    }
+    let key = match (redaction.key.as_deref(), redaction.key_id.as_deref()) {
+        (Some("file"), Some(id)) => format!("key file {id}"),
+        (Some(key), _) => format!("{key} key"),
+        (None, _) => "unknown key".to_string(),
+    };
+    writeln!(
+        out,
+        "  redacted: {} ({}, {key})",
+        redaction.rules.join(", "),
+        redaction.method
+    )
 }
