@@ -146,9 +146,29 @@ pub struct RecordArgs {
     /// End a zstd frame at least this often: the most a killed recorder can lose. Default is 1s.
     #[arg(long, default_value = "1s", value_parser = parse_duration, hide_default_value = true)]
     pub flush_interval: std::time::Duration,
-    /// Store Secret values instead of their SHA-256 hashes.
+    /// Store Secret values as they are. Without it, every value of a Secret's `data` and
+    /// `stringData` (also inside kubectl's last-applied-configuration annotation) is replaced by
+    /// a keyed hash (HMAC-SHA256) that shows when a value changed and cannot be reversed.
     #[arg(long)]
     pub record_secret_values: bool,
+    /// Also redact these fields of these objects (repeatable), as `KIND[.GROUP]:FIELD_PATH`, e.g.
+    /// `ConfigMap:data.password` or `Credential.example.com:spec.users[*].token`; `*` is any key
+    /// or list item, and a map or list is redacted whole.
+    #[arg(long, value_name = "KIND[.GROUP]:FIELD_PATH")]
+    pub redact: Vec<String>,
+    /// Hash redacted values with the key in this file (at least 16 random bytes, e.g. from
+    /// `head -c 32 /dev/urandom`) so that traces recorded with the same file can be compared.
+    /// Default is a random key per recording, never written anywhere.
+    #[arg(long, value_name = "FILE")]
+    pub redaction_key_file: Option<std::path::PathBuf>,
+    /// Give up on a request or watch stream that sends nothing for this long, and retry it
+    /// (a watch resumes where it was). Default is 120s.
+    #[arg(long, default_value = "120s", value_parser = parse_duration, hide = true)]
+    pub stall_timeout: std::time::Duration,
+    /// The longest wait between retries of a failed request (the waits double up to it).
+    /// Default is 30s.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, hide = true)]
+    pub max_retry_interval: std::time::Duration,
     /// No status line on stderr.
     #[arg(short, long)]
     pub quiet: bool,

@@ -403,7 +403,7 @@ fn init_logging() {
 
 #[cfg(feature = "record")]
 fn record(args: cli::RecordArgs) -> anyhow::Result<u8> {
-    use kblame::record::{RecordSettings, Selection};
+    use kblame::record::{RecordSettings, RetryPolicy, Selection};
     let cli::RecordArgs {
         output,
         kubeconfig,
@@ -416,6 +416,10 @@ fn record(args: cli::RecordArgs) -> anyhow::Result<u8> {
         duration,
         flush_interval,
         record_secret_values,
+        redact,
+        redaction_key_file,
+        stall_timeout,
+        max_retry_interval,
         quiet,
         rediscover_interval,
         command,
@@ -435,7 +439,16 @@ fn record(args: cli::RecordArgs) -> anyhow::Result<u8> {
         resources,
         duration,
         flush_interval,
-        record_secret_values,
+        redaction: kblame::redact::RedactSettings {
+            rules: redact,
+            keep_secret_values: record_secret_values,
+            key_file: redaction_key_file,
+        },
+        stall_timeout,
+        retry: RetryPolicy {
+            max: max_retry_interval,
+            ..RetryPolicy::default()
+        },
         command,
         quiet,
         rediscover_interval,
@@ -443,6 +456,13 @@ fn record(args: cli::RecordArgs) -> anyhow::Result<u8> {
     let outcome = kblame::record::record(settings)?;
     if !quiet {
         eprintln!("wrote {} records to {}", outcome.records, output.display());
+    }
+    // Never silent: a resource that stopped being recorded is said at the end, even with --quiet.
+    for gap in &outcome.open_gaps {
+        eprintln!(
+            "warning: {} was not recorded after {} ({}); `kblame check` reports the trace as not whole",
+            gap.resource, gap.since, gap.reason
+        );
     }
     Ok(u8::try_from(outcome.exit_code.clamp(0, 255)).unwrap_or(1))
 }

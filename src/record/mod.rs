@@ -4,10 +4,12 @@
 //! of them feed one writer thread (`sink.rs`) through a bounded channel. The writer
 //! ends a zstd frame at least every `--flush-interval`, so a killed recorder leaves a
 //! readable trace. Recording stops on SIGINT/SIGTERM, after `--duration`, or when the
-//! command given after `--` exits; END is written and the file closed.
+//! command given after `--` exits; END is written and the file closed. A write that fails
+//! (a full disk) stops it too: the frames before the failure stay readable, and no END says
+//! the trace was cut short.
 
+mod api;
 mod connect;
-mod redact;
 mod resources;
 mod sink;
 mod state;
@@ -15,8 +17,9 @@ mod status;
 mod watcher;
 
 pub use resources::{Selection, DEFAULT_RESOURCES};
+pub use sink::OpenGap;
+pub use watcher::RetryPolicy;
 
-use std::fs::File;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,10 +27,14 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use kube::Client;
+
+use crate::files;
+use crate::redact::{RedactError, RedactSettings, Redactor};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::trace::{Header, ResourceInfo, SourceInfo, WriterOptions};
+use api::Api;
 use sink::{Message, Sink, Stats};
 use watcher::Target;
 
@@ -55,8 +62,13 @@ pub struct RecordSettings {
     pub duration: Option<Duration>,
     /// End a frame at least this often. Default is 1 s.
     pub flush_interval: Duration,
-    /// Keep Secret values instead of hashing them. Default is false.
-    pub record_secret_values: bool,
+    /// What is redacted, and under which key. Default is Secret values under a random key.
+    pub redaction: RedactSettings,
+    /// A request or stream that makes no progress for this long is given up and retried
+    /// (a watch resumes where it was). Default is 120 s.
+    pub stall_timeout: Duration,
+    /// Waits between failed requests. Default is [`RetryPolicy::default`].
+    pub retry: RetryPolicy,
     /// Run this command while recording and stop when it exits. Default is none.
     pub command: Vec<String>,
     /// No status line. Default is false (a status line when stderr is a terminal).
@@ -84,7 +96,7 @@ pub enum RecordError {
     /// Nothing is left to record (all denied or none selected).
     #[error("nothing to record: {0}")]
     NothingToRecord(String),
-    /// The trace file could not be written.
+    /// The trace file could not be created.
     #[error("cannot write {path}")]
     Output {
         /// The trace path.
@@ -93,6 +105,22 @@ pub enum RecordError {
         #[source]
         source: std::io::Error,
     },
+    /// Writing the trace failed part way (e.g. the disk is full).
+    #[error("recording stopped: cannot write {path}; it keeps the {records} records before the failure (the last at {last}), readable but without END, so `kblame check` reports it as cut short")]
+    WriteFailed {
+        /// The trace path.
+        path: String,
+        /// Records written before the failure.
+        records: u64,
+        /// The time of the last of them.
+        last: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Redaction could not be set up.
+    #[error(transparent)]
+    Redact(#[from] RedactError),
     /// The command after `--` could not be started.
     #[error("cannot run {command}")]
     Command {
@@ -114,6 +142,9 @@ pub struct RecordOutcome {
     pub records: u64,
     /// The exit code to return: the command's, or 0.
     pub exit_code: i32,
+    /// Resources that could not be read again after a GAP, up to the end: the trace holds
+    /// nothing of them after their GAP.
+    pub open_gaps: Vec<OpenGap>,
 }
 
 /// Records until stopped; blocks the calling thread.
@@ -126,13 +157,18 @@ pub fn record(settings: RecordSettings) -> Result<RecordOutcome, RecordError> {
 }
 
 async fn run(settings: RecordSettings) -> Result<RecordOutcome, RecordError> {
+    let redactor = Arc::new(Redactor::new(&settings.redaction)?);
     let connection =
         connect::connect(settings.kubeconfig.as_deref(), settings.context.as_deref()).await?;
-    let client = connection.client.clone();
+    let client = connection.clients.get().1;
+    let api = Arc::new(Api::new(
+        Arc::clone(&connection.clients),
+        settings.stall_timeout,
+    ));
     let resources = choose_resources(&client, &settings).await?;
     let namespaces = namespaces(&settings, &connection.default_namespace);
-    let targets = targets(&resources, &namespaces, &settings);
-    let targets = drop_denied(&client, targets).await;
+    let targets = targets(&resources, &namespaces, &settings, &redactor);
+    let targets = drop_denied(&api, targets).await;
     if targets.is_empty() {
         return Err(RecordError::NothingToRecord(
             "every selected resource was denied".into(),
@@ -143,7 +179,7 @@ async fn run(settings: RecordSettings) -> Result<RecordOutcome, RecordError> {
         &connection.server,
         &targets,
         &namespaces,
-        &settings,
+        &redactor,
     )
     .await;
     let stats = Arc::new(Stats::default());
@@ -155,21 +191,24 @@ async fn run(settings: RecordSettings) -> Result<RecordOutcome, RecordError> {
     for target in targets {
         recorded.push(target.info.clone());
         watchers.spawn(watcher::record(
-            client.clone(),
+            Arc::clone(&api),
             target,
             sink.sender(),
             synced_tx.clone(),
+            settings.retry,
         ));
     }
     let ticker = tokio::spawn(tick(sink.sender(), settings.flush_interval));
     let rediscovery = settings.resources.eq(&Selection::All).then(|| {
         tokio::spawn(rediscover(
-            client.clone(),
+            Arc::clone(&api),
+            Arc::clone(&connection.clients),
             settings.clone(),
             namespaces.clone(),
             recorded,
             sink.sender(),
             synced_tx.clone(),
+            Arc::clone(&redactor),
         ))
     });
     drop(synced_tx);
@@ -188,18 +227,24 @@ async fn run(settings: RecordSettings) -> Result<RecordOutcome, RecordError> {
         status.abort();
     }
     let output = settings.output.display().to_string();
-    let records = tokio::task::spawn_blocking(move || sink.finish())
+    let written = tokio::task::spawn_blocking(move || sink.finish())
         .await
         .map_err(|e| RecordError::Output {
             path: output.clone(),
             source: std::io::Error::other(e),
         })?
-        .map_err(|source| RecordError::Output {
+        .map_err(|failure| RecordError::WriteFailed {
             path: output,
-            source,
+            records: failure.records,
+            last: failure.last,
+            source: failure.source,
         })?;
     let exit_code = exit_code?;
-    Ok(RecordOutcome { records, exit_code })
+    Ok(RecordOutcome {
+        records: written.records,
+        exit_code,
+        open_gaps: written.open_gaps,
+    })
 }
 
 async fn choose_resources(
@@ -234,6 +279,7 @@ fn targets(
     resources: &[ResourceInfo],
     namespaces: &Option<Vec<String>>,
     settings: &RecordSettings,
+    redactor: &Arc<Redactor>,
 ) -> Vec<Target> {
     let mut targets = Vec::new();
     for info in resources {
@@ -246,7 +292,7 @@ fn targets(
                 info: info.clone(),
                 namespace,
                 selector: settings.selector.clone(),
-                keep_secret_values: settings.record_secret_values,
+                redactor: Arc::clone(redactor),
             });
         }
     }
@@ -254,10 +300,10 @@ fn targets(
 }
 
 /// Resources the user may not list are skipped with a warning, before the header names them.
-async fn drop_denied(client: &Client, targets: Vec<Target>) -> Vec<Target> {
+async fn drop_denied(api: &Api, targets: Vec<Target>) -> Vec<Target> {
     let mut allowed = Vec::new();
     for target in targets {
-        match watcher::probe(client, &target).await {
+        match watcher::probe(api, &target).await {
             Ok(()) => allowed.push(target),
             Err(message) => tracing::warn!(resource = %target.info.path(), "skipped: {message}"),
         }
@@ -270,7 +316,7 @@ async fn header(
     server: &str,
     targets: &[Target],
     namespaces: &Option<Vec<String>>,
-    settings: &RecordSettings,
+    redactor: &Redactor,
 ) -> Header {
     let server_version = client
         .apiserver_version()
@@ -290,12 +336,8 @@ async fn header(
         }
     }
     header.namespaces = namespaces.clone();
-    if !settings.record_secret_values {
-        header.redacted = redact::REDACTED_FIELDS
-            .iter()
-            .map(|f| f.to_string())
-            .collect();
-    }
+    header.redacted = redactor.rule_names();
+    header.redaction = Some(redactor.info());
     header
 }
 
@@ -305,7 +347,7 @@ fn start_sink(
     stats: Arc<Stats>,
 ) -> Result<Sink, RecordError> {
     let path = settings.output.display().to_string();
-    let file = File::create(&settings.output).map_err(|source| RecordError::Output {
+    let file = files::create_private(&settings.output).map_err(|source| RecordError::Output {
         path: path.clone(),
         source,
     })?;
@@ -344,31 +386,36 @@ async fn tick(sender: mpsc::Sender<Message>, interval: Duration) {
 }
 
 /// With `--all-resources`, records resources that appear later (e.g. a CRD created while recording).
+#[allow(clippy::too_many_arguments)]
 async fn rediscover(
-    client: Client,
+    api: Arc<Api>,
+    clients: Arc<connect::Clients>,
     settings: RecordSettings,
     namespaces: Option<Vec<String>>,
     mut recorded: Vec<ResourceInfo>,
     sender: mpsc::Sender<Message>,
     synced: mpsc::Sender<()>,
+    redactor: Arc<Redactor>,
 ) {
     let mut watchers = JoinSet::new();
     loop {
         tokio::time::sleep(settings.rediscover_interval).await;
-        let Ok(available) = resources::discover(&client).await else {
+        let Ok(available) = resources::discover(&clients.get().1).await else {
             continue;
         };
         let new: Vec<ResourceInfo> = available
             .into_iter()
             .filter(|r| !recorded.contains(r))
             .collect();
-        for target in drop_denied(&client, targets(&new, &namespaces, &settings)).await {
+        let new_targets = targets(&new, &namespaces, &settings, &redactor);
+        for target in drop_denied(&api, new_targets).await {
             tracing::info!(resource = %target.info.path(), "recording a resource that appeared");
             watchers.spawn(watcher::record(
-                client.clone(),
+                Arc::clone(&api),
                 target,
                 sender.clone(),
                 synced.clone(),
+                settings.retry,
             ));
         }
         recorded.extend(new);

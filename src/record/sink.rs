@@ -5,7 +5,6 @@
 //! watch, which the state machine turns into a resume or a GAP). Nothing is dropped.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -69,22 +68,55 @@ pub struct Stats {
     pub per_resource: Mutex<BTreeMap<String, u64>>,
 }
 
+/// A resource whose last GAP no list closed: nothing of it is recorded after `since`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenGap {
+    /// The resource, e.g. `v1/pods`.
+    pub resource: String,
+    /// When its GAP was written.
+    pub since: Timestamp,
+    /// Why.
+    pub reason: String,
+}
+
+/// What the writer thread did.
+#[derive(Debug)]
+pub struct Written {
+    /// Records written, END included.
+    pub records: u64,
+    /// Resources whose GAP is still open at the end.
+    pub open_gaps: Vec<OpenGap>,
+}
+
+/// Writing the trace failed: what was written before, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("writing failed after {records} records (the last at {last})")]
+pub struct WriteFailure {
+    /// Records written before the failure (their frames may be incomplete).
+    pub records: u64,
+    /// The time of the last record written, or `-`.
+    pub last: String,
+    /// Why.
+    #[source]
+    pub source: io::Error,
+}
+
 /// The writer thread and the sending end of its channel.
 pub struct Sink {
     sender: mpsc::Sender<Message>,
-    thread: JoinHandle<io::Result<u64>>,
+    thread: JoinHandle<Result<Written, WriteFailure>>,
 }
 
 impl Sink {
     /// Starts the writer thread on `file` with `header` as line 1.
-    pub fn start(
-        file: File,
+    pub fn start<W: Write + Send + 'static>(
+        out: W,
         header: &Header,
         options: WriterOptions,
         stats: Arc<Stats>,
     ) -> io::Result<Sink> {
-        let counting = CountingFile {
-            file,
+        let counting = Counting {
+            out,
             stats: Arc::clone(&stats),
         };
         let writer = TraceWriter::new(counting, header, options)?;
@@ -100,30 +132,85 @@ impl Sink {
         self.sender.clone()
     }
 
-    /// Waits for every sender to be dropped, writes END and closes the file; returns the record count.
-    pub fn finish(self) -> io::Result<u64> {
+    /// Waits for every sender to be dropped, writes END and closes the file.
+    pub fn finish(self) -> Result<Written, WriteFailure> {
         drop(self.sender);
-        self.thread
-            .join()
-            .map_err(|_| io::Error::other("the trace writer thread panicked"))?
+        self.thread.join().map_err(|_| WriteFailure {
+            records: 0,
+            last: "-".into(),
+            source: io::Error::other("the trace writer thread panicked"),
+        })?
     }
 }
 
-fn write_loop(
-    mut writer: TraceWriter<CountingFile>,
+fn write_loop<W: Write>(
+    mut writer: TraceWriter<Counting<W>>,
     mut receiver: mpsc::Receiver<Message>,
     stats: &Stats,
-) -> io::Result<u64> {
+) -> Result<Written, WriteFailure> {
+    let mut open_gaps: BTreeMap<String, OpenGap> = BTreeMap::new();
+    let mut last: Option<Timestamp> = None;
+    // On a failure the receiver is dropped: the watchers see the channel close and stop.
+    let failed =
+        |writer: &TraceWriter<Counting<W>>, last: Option<Timestamp>, source| WriteFailure {
+            records: writer.records(),
+            last: last.map_or("-".to_string(), |ts| ts.to_string()),
+            source,
+        };
     while let Some(message) = receiver.blocking_recv() {
-        write_message(&mut writer, message, stats)?;
+        track_gaps(&mut open_gaps, &message);
+        let ts = message.ts();
+        if let Err(err) = write_message(&mut writer, message, stats) {
+            return Err(failed(&writer, last, err));
+        }
+        last = ts.or(last);
     }
     let records = writer.records();
-    writer.finish(Timestamp::now())?;
-    Ok(records + 1)
+    if let Err(err) = writer.finish(Timestamp::now()) {
+        return Err(WriteFailure {
+            records,
+            last: last.map_or("-".to_string(), |ts| ts.to_string()),
+            source: err,
+        });
+    }
+    Ok(Written {
+        records: records + 1,
+        open_gaps: open_gaps.into_values().collect(),
+    })
 }
 
-fn write_message(
-    writer: &mut TraceWriter<CountingFile>,
+/// A GAP opens its resource's gap (the first one counts); a SYNCED closes it.
+fn track_gaps(open: &mut BTreeMap<String, OpenGap>, message: &Message) {
+    match message {
+        Message::Gap {
+            ts,
+            resource,
+            reason,
+        } => {
+            open.entry(resource.to_string()).or_insert_with(|| OpenGap {
+                resource: resource.to_string(),
+                since: *ts,
+                reason: reason.clone(),
+            });
+        }
+        Message::Synced { resource, .. } => _ = open.remove(&**resource),
+        Message::Object { .. } | Message::Tick => {}
+    }
+}
+
+impl Message {
+    fn ts(&self) -> Option<Timestamp> {
+        match self {
+            Message::Object { ts, .. } | Message::Synced { ts, .. } | Message::Gap { ts, .. } => {
+                Some(*ts)
+            }
+            Message::Tick => None,
+        }
+    }
+}
+
+fn write_message<W: Write>(
+    writer: &mut TraceWriter<Counting<W>>,
     message: Message,
     stats: &Stats,
 ) -> io::Result<()> {
@@ -168,14 +255,14 @@ fn count(stats: &Stats, resource: &str) {
 }
 
 /// The trace file, counting bytes written for the status line.
-struct CountingFile {
-    file: File,
+struct Counting<W> {
+    out: W,
     stats: Arc<Stats>,
 }
 
-impl Write for CountingFile {
+impl<W: Write> Write for Counting<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let written = self.file.write(buf)?;
+        let written = self.out.write(buf)?;
         self.stats
             .bytes
             .fetch_add(written as u64, Ordering::Relaxed);
@@ -183,6 +270,111 @@ impl Write for CountingFile {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{read_trace, Record, SourceInfo, TraceSource};
+
+    /// A disk that fills up after `room` bytes, writing what fits of the last write.
+    struct FillingDisk {
+        file: std::fs::File,
+        room: usize,
+    }
+
+    impl Write for FillingDisk {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err(io::Error::from_raw_os_error(28)); // ENOSPC
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            self.file.write_all(&buf[..n])?;
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            self.file.flush()
+        }
+    }
+
+    fn pod(n: u32) -> Message {
+        let json = format!(
+            r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"p{n}","namespace":"a","uid":"u{n}","resourceVersion":"{n}"}},"spec":{{"containers":[{{"name":"c","image":"i:{n}"}}]}}}}"#
+        );
+        Message::Object {
+            ts: Timestamp::from_second(1_700_000_000 + i64::from(n)).unwrap(),
+            event: EventType::Added,
+            resource: Arc::from("v1/pods"),
+            json: RawValue::from_string(json).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_full_disk_stops_the_writer_with_what_it_kept_and_the_prefix_stays_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.ndjson.zst");
+        let disk = FillingDisk {
+            file: std::fs::File::create(&path).unwrap(),
+            room: 3000,
+        };
+        let header = Header::new(Timestamp::UNIX_EPOCH, SourceInfo::default());
+        let options = WriterOptions {
+            max_frame_span: jiff::SignedDuration::from_secs(1),
+            ..WriterOptions::default()
+        };
+        let sink = Sink::start(disk, &header, options, Arc::new(Stats::default())).unwrap();
+        let sender = sink.sender();
+        std::thread::spawn(move || {
+            for n in 0..200 {
+                if sender.blocking_send(pod(n)).is_err() {
+                    return; // the writer stopped: as the watchers do
+                }
+            }
+        })
+        .join()
+        .unwrap();
+        let failure = sink.finish().unwrap_err();
+        assert_eq!(failure.source.raw_os_error(), Some(28));
+        assert!(failure.records > 0 && failure.records < 200, "{failure}");
+        let mut names = Vec::new();
+        let read = read_trace(&TraceSource::Path(path), |entry| {
+            if let Record::Object { object, .. } = entry.record {
+                names.push(object.get().len());
+            }
+        })
+        .unwrap();
+        assert!(read.cut_short.is_some(), "the reader says where it broke");
+        assert!(
+            !names.is_empty(),
+            "the frames before the failure are readable"
+        );
+        assert!(names.len() as u64 <= failure.records);
+    }
+
+    #[test]
+    fn a_gap_stays_open_until_its_resource_is_listed_again() {
+        let mut open = BTreeMap::new();
+        let ts = Timestamp::UNIX_EPOCH;
+        let gap = |resource: &str| Message::Gap {
+            ts,
+            resource: Arc::from(resource),
+            reason: "403 Forbidden".into(),
+        };
+        track_gaps(&mut open, &gap("v1/pods"));
+        track_gaps(&mut open, &gap("v1/events"));
+        track_gaps(&mut open, &gap("v1/pods"));
+        track_gaps(
+            &mut open,
+            &Message::Synced {
+                ts,
+                resource: Arc::from("v1/events"),
+                resource_version: "9".into(),
+            },
+        );
+        assert_eq!(open.keys().collect::<Vec<_>>(), ["v1/pods"]);
     }
 }

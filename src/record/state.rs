@@ -2,9 +2,12 @@
 //!
 //! Mirrors what kube-runtime's watcher does internally, but keeps what a recorder
 //! must write verbatim: every list page item becomes a LISTED record, SYNCED closes a
-//! complete list, watch events keep their type, and a 410 Gone becomes a GAP followed
-//! by a re-list. The driver (see `watcher.rs`) performs the I/O a state asks for and
-//! feeds the outcome back as an [`Input`].
+//! complete list, watch events keep their type, and a watch that cannot resume (410 Gone, a
+//! resourceVersion the server no longer knows after an etcd restore) becomes a GAP followed
+//! by a re-list. A resource that can no longer be read (403, a 401 that fresh credentials
+//! did not cure, a resource no longer served) also becomes a GAP, which stays open until a
+//! list succeeds again: a resource never stops being recorded silently. The driver (see
+//! `watcher.rs`) performs the I/O a state asks for and feeds the outcome back as an [`Input`].
 
 use serde_json::value::RawValue;
 
@@ -17,6 +20,9 @@ pub enum State {
     Listing {
         /// The continue token of the page to fetch, if not the first page.
         continue_token: Option<String>,
+        /// Whether a GAP is open for this resource (written, not yet closed by SYNCED), so a
+        /// failure while listing writes no second one.
+        gap_open: bool,
     },
     /// Open (or re-open) a watch from `resource_version`.
     Watching {
@@ -30,6 +36,15 @@ impl State {
     pub fn start() -> State {
         State::Listing {
             continue_token: None,
+            gap_open: false,
+        }
+    }
+
+    /// Listing from the first page after a GAP.
+    pub fn relist() -> State {
+        State::Listing {
+            continue_token: None,
+            gap_open: true,
         }
     }
 }
@@ -60,10 +75,18 @@ pub enum Input<'a> {
         /// The bookmark's resourceVersion.
         resource_version: String,
     },
-    /// The server said the resourceVersion is too old (410 Gone, or an expired continue token).
-    Expired {
-        /// The server's message.
-        message: String,
+    /// The watch cannot resume from its resourceVersion: 410 Gone (too old), or too large (the
+    /// server's history went back, e.g. etcd restored from a backup). While listing: the
+    /// continue token expired.
+    CannotResume {
+        /// Why, as the GAP will say it.
+        reason: String,
+    },
+    /// The resource can no longer be read: 403, a 401 that fresh credentials did not cure, or
+    /// the resource is no longer served (404).
+    Lost {
+        /// Why, as the GAP will say it.
+        reason: String,
     },
     /// The watch stream ended (timeout, closed connection) or a request failed transiently.
     Interrupted,
@@ -122,13 +145,13 @@ impl PartialEq for Emit<'_> {
 pub fn step<'a>(state: State, input: Input<'a>) -> (Vec<Emit<'a>>, State) {
     match (state, input) {
         (
-            State::Listing { .. },
+            State::Listing { gap_open, .. },
             Input::Page {
                 items,
                 resource_version,
                 continue_token,
             },
-        ) => list_page(items, resource_version, continue_token),
+        ) => list_page(items, resource_version, continue_token, gap_open),
         (
             State::Watching { .. },
             Input::Event {
@@ -140,14 +163,25 @@ pub fn step<'a>(state: State, input: Input<'a>) -> (Vec<Emit<'a>>, State) {
         (State::Watching { .. }, Input::Bookmark { resource_version }) => {
             (Vec::new(), State::Watching { resource_version })
         }
-        (State::Watching { .. }, Input::Expired { message }) => {
-            let gap = Emit::Gap {
-                reason: format!("410 Gone: {message}"),
-            };
-            (vec![gap], State::start())
+        (State::Watching { .. }, Input::CannotResume { reason } | Input::Lost { reason }) => {
+            (vec![Emit::Gap { reason }], State::relist())
         }
         // An expired continue token: nothing was missed yet, list again from the start.
-        (State::Listing { .. }, Input::Expired { .. }) => (Vec::new(), State::start()),
+        (State::Listing { gap_open, .. }, Input::CannotResume { .. }) => (
+            Vec::new(),
+            State::Listing {
+                continue_token: None,
+                gap_open,
+            },
+        ),
+        // Listing was refused: one GAP (unless one is open), then list again until allowed.
+        (State::Listing { gap_open, .. }, Input::Lost { reason }) => {
+            let emits = match gap_open {
+                true => Vec::new(),
+                false => vec![Emit::Gap { reason }],
+            };
+            (emits, State::relist())
+        }
         // Resume where we were: the same page, or the watch from the last resourceVersion.
         (state, Input::Interrupted) => (Vec::new(), state),
         // Inputs that do not fit the state (e.g. an event while listing) change nothing.
@@ -159,6 +193,7 @@ fn list_page(
     items: Vec<&RawValue>,
     resource_version: String,
     continue_token: Option<String>,
+    gap_open: bool,
 ) -> (Vec<Emit<'_>>, State) {
     let mut emits: Vec<Emit<'_>> = items
         .into_iter()
@@ -172,6 +207,7 @@ fn list_page(
             emits,
             State::Listing {
                 continue_token: Some(token),
+                gap_open,
             },
         ),
         None => {
@@ -222,7 +258,8 @@ mod tests {
         assert_eq!(
             state,
             State::Listing {
-                continue_token: Some("t1".into())
+                continue_token: Some("t1".into()),
+                gap_open: false,
             }
         );
         let last = Input::Page {
@@ -297,8 +334,8 @@ mod tests {
 
     #[test]
     fn a_410_on_the_watch_writes_a_gap_and_relists() {
-        let input = Input::Expired {
-            message: "too old resource version: 10 (55)".into(),
+        let input = Input::CannotResume {
+            reason: "410 Gone: too old resource version: 10 (55)".into(),
         };
         let (emits, state) = step(
             State::Watching {
@@ -312,7 +349,7 @@ mod tests {
                 reason: "410 Gone: too old resource version: 10 (55)".into()
             }]
         );
-        assert_eq!(state, State::start());
+        assert_eq!(state, State::relist());
     }
 
     #[test]
@@ -329,14 +366,88 @@ mod tests {
     fn an_expired_continue_token_lists_again_without_a_gap() {
         let listing = State::Listing {
             continue_token: Some("old".into()),
+            gap_open: false,
         };
         let (emits, state) = step(
             listing,
-            Input::Expired {
-                message: "continue expired".into(),
+            Input::CannotResume {
+                reason: "continue expired".into(),
             },
         );
         assert!(emits.is_empty());
         assert_eq!(state, State::start());
+    }
+
+    fn lost(reason: &str) -> Input<'static> {
+        Input::Lost {
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn a_resource_forbidden_mid_recording_writes_one_gap_that_stays_open_until_a_list_succeeds() {
+        let watching = State::Watching {
+            resource_version: "10".into(),
+        };
+        let (emits, state) = step(watching, lost("403 Forbidden: pods is forbidden"));
+        assert_eq!(
+            emits,
+            vec![Emit::Gap {
+                reason: "403 Forbidden: pods is forbidden".into()
+            }]
+        );
+        assert_eq!(state, State::relist());
+        // Every refused retry writes nothing more.
+        let (emits, state) = step(state, lost("403 Forbidden: pods is forbidden"));
+        assert!(emits.is_empty());
+        let (emits, state) = step(state, Input::Interrupted);
+        assert!(emits.is_empty());
+        assert_eq!(state, State::relist());
+        // Access restored: the re-list is written and its SYNCED closes the GAP.
+        let pod = raw(r#"{"metadata":{"name":"a"}}"#);
+        let page = Input::Page {
+            items: vec![pod],
+            resource_version: "90".into(),
+            continue_token: None,
+        };
+        let (emits, state) = step(state, page);
+        assert_eq!(emits.len(), 2);
+        assert!(matches!(emits[1], Emit::Synced { .. }));
+        assert!(matches!(state, State::Watching { .. }));
+    }
+
+    #[test]
+    fn a_first_list_refused_part_way_writes_a_gap_so_the_partial_list_is_not_taken_as_whole() {
+        let a = raw(r#"{"metadata":{"name":"a"}}"#);
+        let page = Input::Page {
+            items: vec![a],
+            resource_version: "10".into(),
+            continue_token: Some("t".into()),
+        };
+        let (_, state) = step(State::start(), page);
+        let (emits, state) = step(state, lost("401 Unauthorized"));
+        assert_eq!(
+            emits,
+            vec![Emit::Gap {
+                reason: "401 Unauthorized".into()
+            }]
+        );
+        assert_eq!(state, State::relist());
+    }
+
+    #[test]
+    fn a_resource_version_the_server_no_longer_has_relists_behind_a_gap() {
+        let watching = State::Watching {
+            resource_version: "1500".into(),
+        };
+        let reason = "resourceVersion 1500 is newer than the server's 1200".to_string();
+        let (emits, state) = step(
+            watching,
+            Input::CannotResume {
+                reason: reason.clone(),
+            },
+        );
+        assert_eq!(emits, vec![Emit::Gap { reason }]);
+        assert_eq!(state, State::relist());
     }
 }

@@ -2,26 +2,26 @@
 //! so objects are kept byte for byte and watch types verbatim.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use futures::{AsyncBufReadExt, StreamExt};
 use jiff::Timestamp;
-use kube::Client;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
-use super::redact::redact_secret;
+use super::api::{Api, Failure, MAX_PAGE_BYTES};
 use super::sink::Message;
 use super::state::{step, Emit, Input, State};
+use crate::redact::Redactor;
 use crate::trace::{EventType, ResourceInfo};
 
 /// Items per list page.
 const PAGE_SIZE: u32 = 500;
 /// How long the server may keep a watch open before the driver re-opens it.
 const WATCH_TIMEOUT_SECONDS: u32 = 290;
-/// First and largest wait before retrying after a failed request.
-const BACKOFF: (Duration, Duration) = (Duration::from_millis(200), Duration::from_secs(10));
+/// A watch that ends this soon after it opened, having sent nothing, counts as a failure, so a
+/// server (or proxy) that closes every watch at once is not asked again in a tight loop.
+const QUICK_END: Duration = Duration::from_secs(1);
 
 /// One resource (in one namespace, or all) to record.
 #[derive(Debug, Clone)]
@@ -32,8 +32,8 @@ pub struct Target {
     pub namespace: Option<String>,
     /// A label selector, passed to the server.
     pub selector: Option<String>,
-    /// Whether Secret values are recorded as they are.
-    pub keep_secret_values: bool,
+    /// What is redacted before an object is written.
+    pub redactor: Arc<Redactor>,
 }
 
 impl Target {
@@ -84,26 +84,6 @@ fn encode(value: &str) -> String {
         .collect()
 }
 
-/// Why a request did not give what the state asked for.
-enum Failure {
-    /// 410 Gone (or an expired continue token).
-    Expired(String),
-    /// 403 Forbidden or 401: stop recording this resource.
-    Denied(String),
-    /// Anything else: retry after a backoff.
-    Transient(String),
-}
-
-fn classify(error: kube::Error) -> Failure {
-    match error {
-        kube::Error::Api(status) if status.code == 410 => Failure::Expired(status.message.clone()),
-        kube::Error::Api(status) if status.code == 403 || status.code == 401 => {
-            Failure::Denied(status.message.clone())
-        }
-        other => Failure::Transient(other.to_string()),
-    }
-}
-
 #[derive(Deserialize)]
 struct ListMeta {
     #[serde(default, rename = "resourceVersion")]
@@ -145,26 +125,32 @@ struct HeadMeta {
     resource_version: Option<String>,
 }
 
-/// Records one resource until the task is cancelled or access is denied.
+/// Records one resource until the task is cancelled or the writer is gone.
+///
+/// Nothing else stops it: a resource that can no longer be read gets a GAP and is listed
+/// again, with a growing wait, until it can be.
 pub async fn record(
-    client: Client,
+    api: Arc<Api>,
     target: Target,
     sender: mpsc::Sender<Message>,
     synced: mpsc::Sender<()>,
+    retry: RetryPolicy,
 ) {
     let resource: Arc<str> = Arc::from(target.info.path().as_str());
     let mut driver = Driver {
-        client,
+        api,
         target,
         sender,
         resource,
         synced: Some(synced),
-        backoff: BACKOFF.0,
+        retry: Retry::new(retry),
+        page_size: PAGE_SIZE,
+        lost: None,
     };
     let mut state = State::start();
     loop {
         let next = match &state {
-            State::Listing { continue_token } => {
+            State::Listing { continue_token, .. } => {
                 driver.list(state.clone(), continue_token.clone()).await
             }
             State::Watching { resource_version } => {
@@ -178,44 +164,120 @@ pub async fn record(
     }
 }
 
+/// How long to wait between failed requests.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// The first wait. Default is 200 ms.
+    pub first: Duration,
+    /// The longest wait (the waits double up to it). Default is 30 s.
+    pub max: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            first: Duration::from_millis(200),
+            max: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Exponential backoff with jitter; the server's `Retry-After` wins when it gives one.
+struct Retry {
+    policy: RetryPolicy,
+    next: Duration,
+    failures: u32,
+    seed: u64,
+}
+
+impl Retry {
+    fn new(policy: RetryPolicy) -> Retry {
+        let mut seed = [0u8; 8];
+        let _ = getrandom::getrandom(&mut seed);
+        Retry {
+            policy,
+            next: policy.first,
+            failures: 0,
+            seed: u64::from_le_bytes(seed) | 1,
+        }
+    }
+
+    /// The wait before the next attempt: `retry_after`, else the backoff with jitter (50–100 %).
+    fn wait(&mut self, retry_after: Option<Duration>) -> Duration {
+        self.failures += 1;
+        let backoff = self.next;
+        self.next = (self.next * 2).min(self.policy.max);
+        // xorshift: jitter keeps many watchers that failed together from retrying together.
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        let jitter = 0.5 + (self.seed % 1000) as f64 / 2000.0;
+        retry_after.unwrap_or_else(|| backoff.mul_f64(jitter))
+    }
+
+    fn succeeded(&mut self) {
+        self.next = self.policy.first;
+        self.failures = 0;
+    }
+}
+
 struct Driver {
-    client: Client,
+    api: Arc<Api>,
     target: Target,
     sender: mpsc::Sender<Message>,
     resource: Arc<str>,
     synced: Option<mpsc::Sender<()>>,
-    backoff: Duration,
+    retry: Retry,
+    /// Items asked for per list page (halved when a page is too large to hold).
+    page_size: u32,
+    /// Why the resource cannot be read, while it cannot.
+    lost: Option<String>,
 }
 
 impl Driver {
-    /// Fetches one list page and applies it; `None` stops recording this resource.
+    /// Fetches one list page and applies it; `None` when the writer is gone.
     async fn list(&mut self, state: State, continue_token: Option<String>) -> Option<State> {
-        let mut params = vec![("limit", PAGE_SIZE.to_string())];
+        let mut params = vec![("limit", self.page_size.to_string())];
         if let Some(token) = continue_token {
             params.push(("continue", token));
         }
-        let text = match self.get_text(&self.target.query(&params)).await {
-            Ok(text) => text,
+        let body = match self
+            .api
+            .get(&self.target.query(&params), MAX_PAGE_BYTES)
+            .await
+        {
+            Ok(body) => body,
+            Err(Failure::TooBig(_)) if self.page_size > 1 => {
+                self.page_size /= 2;
+                tracing::info!(resource = %self.resource, "a list page was too large; asking for {} items a page", self.page_size);
+                return Some(state);
+            }
             Err(failure) => return self.after_failure(state, failure).await,
         };
-        let Ok(page) = serde_json::from_str::<Page<'_>>(&text) else {
-            tracing::warn!(resource = %self.resource, "a list page did not parse; listing again");
-            return self
-                .after_failure(state, Failure::Transient("unparseable list".into()))
-                .await;
+        let Ok(page) = serde_json::from_slice::<Page<'_>>(&body) else {
+            let failure = Failure::Transient {
+                message: "a list page did not parse".into(),
+                retry_after: None,
+            };
+            return self.after_failure(state, failure).await;
         };
-        self.backoff = BACKOFF.0;
+        self.retry.succeeded();
         let input = Input::Page {
             items: page.items,
             resource_version: page.metadata.resource_version,
             continue_token: page.metadata.continue_token,
         };
         let (emits, next) = step(state, input);
+        if matches!(next, State::Watching { .. }) {
+            if let Some(why) = self.lost.take() {
+                tracing::warn!(resource = %self.resource, "recording again after a re-list (it could not be read: {why})");
+            }
+        }
         self.write(emits).await?;
         Some(next)
     }
 
-    /// Watches until the stream ends; `None` stops recording this resource.
+    /// Watches until the stream ends or fails; `None` when the writer is gone.
     async fn watch(&mut self, mut state: State, resource_version: String) -> Option<State> {
         let params = [
             ("watch", "1".to_string()),
@@ -223,62 +285,98 @@ impl Driver {
             ("allowWatchBookmarks", "true".to_string()),
             ("timeoutSeconds", WATCH_TIMEOUT_SECONDS.to_string()),
         ];
-        let request = match http_get(&self.target.query(&params)) {
-            Ok(request) => request,
+        let opened = Instant::now();
+        let mut stream = match self.api.watch(&self.target.query(&params)).await {
+            Ok(stream) => stream,
             Err(failure) => return self.after_failure(state, failure).await,
         };
-        let stream = match self.client.request_stream(request).await {
-            Ok(stream) => stream,
-            Err(error) => return self.after_failure(state, classify(error)).await,
-        };
-        let mut lines = stream.lines();
-        while let Some(line) = lines.next().await {
-            let Ok(line) = line else { break };
-            if line.trim().is_empty() {
+        let mut lines = 0u64;
+        loop {
+            let line = match stream.next_line().await {
+                Ok(Some(line)) => line,
+                // The server ended the watch (its timeout): open it again where it stopped,
+                // at once unless it keeps ending watches as soon as they open.
+                Ok(None) if lines > 0 || opened.elapsed() >= QUICK_END => return Some(state),
+                Ok(None) => {
+                    let failure = Failure::Transient {
+                        message: "the watch ended as soon as it opened".into(),
+                        retry_after: None,
+                    };
+                    return self.after_failure(state, failure).await;
+                }
+                // An event too large to hold cannot be recorded: a GAP, and a re-list.
+                Err(failure @ Failure::TooBig(_)) => {
+                    let reason = format!("a watch event was not recorded: {}", failure.describe());
+                    let (emits, next) = step(state, Input::CannotResume { reason });
+                    self.write(emits).await?;
+                    return Some(next);
+                }
+                Err(failure) => return self.after_failure(state, failure).await,
+            };
+            if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let Ok(parsed) = serde_json::from_str::<WatchLine<'_>>(&line) else {
+            let Ok(parsed) = serde_json::from_slice::<WatchLine<'_>>(&line) else {
                 tracing::warn!(resource = %self.resource, "a watch line did not parse");
                 continue;
             };
+            lines += 1;
             let input = watch_input(&parsed);
-            let expired = matches!(input, Input::Expired { .. });
+            if matches!(input, Input::Interrupted) {
+                let failure = Failure::Transient {
+                    message: format!(
+                        "the watch sent {}: {}",
+                        parsed.event_type,
+                        parsed.object.get()
+                    ),
+                    retry_after: None,
+                };
+                return self.after_failure(state, failure).await;
+            }
+            let cannot_resume = matches!(input, Input::CannotResume { .. });
             let (emits, next) = step(state, input);
             self.write(emits).await?;
             state = next;
-            self.backoff = BACKOFF.0;
-            if expired {
+            self.retry.succeeded();
+            if cannot_resume {
                 return Some(state);
             }
         }
-        let (_, next) = step(state, Input::Interrupted);
-        Some(next)
     }
 
-    async fn get_text(&self, path_and_query: &str) -> Result<String, Failure> {
-        let request = http_get(path_and_query)?;
-        self.client.request_text(request).await.map_err(classify)
-    }
-
+    /// Turns a failure into the state machine's input, writes what it emits, and waits
+    /// before the next attempt when one is due.
     async fn after_failure(&mut self, state: State, failure: Failure) -> Option<State> {
-        match failure {
-            Failure::Expired(message) => {
-                let (emits, next) = step(state, Input::Expired { message });
-                self.write(emits).await?;
-                Some(next)
+        let reason = failure.describe();
+        let (input, wait) = match failure {
+            // Nothing to wait for: list again at once.
+            Failure::Expired(_) | Failure::TooLarge(_) => (Input::CannotResume { reason }, None),
+            Failure::Unauthorized(_)
+            | Failure::Forbidden(_)
+            | Failure::NotFound(_)
+            | Failure::TooBig(_) => {
+                if self.lost.is_none() {
+                    tracing::warn!(resource = %self.resource, "cannot be read, so it is not recorded until it can be (a GAP marks where): {reason}");
+                }
+                self.lost = Some(reason.clone());
+                (Input::Lost { reason }, Some(self.retry.wait(None)))
             }
-            Failure::Denied(message) => {
-                tracing::warn!(resource = %self.resource, "not recording: {message}");
-                None
+            Failure::Transient { retry_after, .. } => {
+                let wait = self.retry.wait(retry_after);
+                let log = format!("retrying in {wait:.1?}: {reason}");
+                match self.retry.failures {
+                    5 => tracing::warn!(resource = %self.resource, "{log} (5 failures in a row)"),
+                    _ => tracing::debug!(resource = %self.resource, "{log}"),
+                }
+                (Input::Interrupted, Some(wait))
             }
-            Failure::Transient(message) => {
-                tracing::debug!(resource = %self.resource, "retrying in {:?}: {message}", self.backoff);
-                tokio::time::sleep(self.backoff).await;
-                self.backoff = (self.backoff * 2).min(BACKOFF.1);
-                let (_, next) = step(state, Input::Interrupted);
-                Some(next)
-            }
+        };
+        let (emits, next) = step(state, input);
+        self.write(emits).await?;
+        if let Some(wait) = wait {
+            tokio::time::sleep(wait).await;
         }
+        Some(next)
     }
 
     /// Sends what a step emitted to the writer; `None` when the writer is gone.
@@ -286,11 +384,18 @@ impl Driver {
         for emit in emits {
             let ts = Timestamp::now();
             let message = match emit {
-                Emit::Object { event, object } => Message::Object {
-                    ts,
-                    event,
-                    resource: Arc::clone(&self.resource),
-                    json: self.stored_json(event, object),
+                Emit::Object { event, object } => match self.stored_json(event, object) {
+                    Ok(json) => Message::Object {
+                        ts,
+                        event,
+                        resource: Arc::clone(&self.resource),
+                        json,
+                    },
+                    // Never written unredacted: the record is lost, and a GAP says so.
+                    Err(why) => self.gap(
+                        ts,
+                        format!("an object could not be redacted and was not recorded: {why}"),
+                    ),
                 },
                 Emit::Synced { resource_version } => {
                     if let Some(synced) = self.synced.take() {
@@ -304,11 +409,7 @@ impl Driver {
                 }
                 Emit::Gap { reason } => {
                     tracing::warn!(resource = %self.resource, "watch gap: {reason}");
-                    Message::Gap {
-                        ts,
-                        resource: Arc::clone(&self.resource),
-                        reason,
-                    }
+                    self.gap(ts, reason)
                 }
             };
             self.sender.send(message).await.ok()?;
@@ -316,28 +417,42 @@ impl Driver {
         Some(())
     }
 
-    /// The object as stored: `apiVersion`/`kind` filled in (list items lack them), Secrets
-    /// redacted. Watch events arrive whole and are copied without another parse.
-    fn stored_json(&self, event: EventType, object: &RawValue) -> Box<RawValue> {
-        let redact = !self.target.keep_secret_values && self.target.info.kind == "Secret";
+    fn gap(&self, ts: Timestamp, reason: String) -> Message {
+        Message::Gap {
+            ts,
+            resource: Arc::clone(&self.resource),
+            reason,
+        }
+    }
+
+    /// The object as stored: `apiVersion`/`kind` filled in (list items lack them), covered
+    /// values redacted. Watch events arrive whole and are copied without another parse.
+    /// `Err` when the object could not be redacted: it must then not be written at all.
+    fn stored_json(&self, event: EventType, object: &RawValue) -> Result<Box<RawValue>, String> {
+        let info = &self.target.info;
+        let redact = self
+            .target
+            .redactor
+            .covers(&info.group, &info.kind, &info.resource);
         let needs_type = event == EventType::Listed
             && serde_json::from_str::<Head>(object.get()).map_or(true, |head| head.kind.is_none());
         if !redact && !needs_type {
-            return object.to_owned();
+            return Ok(object.to_owned());
         }
         let mut json = if needs_type {
-            with_type_meta(
-                object.get(),
-                &self.target.api_version(),
-                &self.target.info.kind,
-            )
+            with_type_meta(object.get(), &self.target.api_version(), &info.kind)
         } else {
             object.get().to_string()
         };
         if redact {
-            json = redact_secret(&json).unwrap_or(json);
+            let redacted = self
+                .target
+                .redactor
+                .redact(&json, &info.group, &info.kind, &info.resource)
+                .map_err(|err| err.to_string())?;
+            json = redacted.unwrap_or(json);
         }
-        RawValue::from_string(json).unwrap_or_else(|_| object.to_owned())
+        RawValue::from_string(json).map_err(|err| err.to_string())
     }
 }
 
@@ -364,9 +479,19 @@ fn watch_input<'a>(line: &WatchLine<'a>) -> Input<'a> {
             Some(resource_version) => Input::Bookmark { resource_version },
             None => Input::Interrupted,
         },
-        "ERROR" if head.code == Some(410) => Input::Expired {
-            message: head.message.unwrap_or_default(),
+        "ERROR" if head.code == Some(410) => Input::CannotResume {
+            reason: format!("410 Gone: {}", head.message.unwrap_or_default()),
         },
+        "ERROR"
+            if head
+                .message
+                .as_deref()
+                .is_some_and(|m| m.contains("Too large resource version")) =>
+        {
+            Input::CannotResume {
+                reason: Failure::TooLarge(head.message.unwrap_or_default()).describe(),
+            }
+        }
         "ERROR" => Input::Interrupted,
         other => match EventType::from_type(other) {
             Some(event) if event != EventType::Listed => Input::Event {
@@ -379,21 +504,17 @@ fn watch_input<'a>(line: &WatchLine<'a>) -> Input<'a> {
     }
 }
 
-fn http_get(path_and_query: &str) -> Result<http::Request<Vec<u8>>, Failure> {
-    http::Request::get(path_and_query)
-        .body(Vec::new())
-        .map_err(|e| Failure::Transient(e.to_string()))
-}
-
-/// Checks that the resource may be listed (a one-item list); the error message when not.
-pub async fn probe(client: &Client, target: &Target) -> Result<(), String> {
-    let request = http_get(&target.query(&[("limit", "1".to_string())]))
-        .map_err(|_| "bad request".to_string())?;
-    match client.request_text(request).await.map_err(classify) {
-        Ok(_) => Ok(()),
-        Err(Failure::Denied(message)) => Err(message),
+/// Checks that the resource may be listed (a one-item list); the reason when it may not.
+pub async fn probe(api: &Api, target: &Target) -> Result<(), String> {
+    match api
+        .get(&target.query(&[("limit", "1".to_string())]), MAX_PAGE_BYTES)
+        .await
+    {
+        Err(
+            failure @ (Failure::Unauthorized(_) | Failure::Forbidden(_) | Failure::NotFound(_)),
+        ) => Err(failure.describe()),
         // Anything else (a transient failure) is retried by the watcher itself.
-        Err(Failure::Expired(_)) | Err(Failure::Transient(_)) => Ok(()),
+        _ => Ok(()),
     }
 }
 
@@ -420,7 +541,7 @@ mod tests {
         )
         .unwrap();
         assert!(
-            matches!(watch_input(&line), Input::Expired { message } if message.contains("too old"))
+            matches!(watch_input(&line), Input::CannotResume { reason } if reason.starts_with("410 Gone: too old"))
         );
         let bookmark: WatchLine<'_> = serde_json::from_str(
             r#"{"type":"BOOKMARK","object":{"kind":"Pod","metadata":{"resourceVersion":"77"}}}"#,
@@ -443,7 +564,7 @@ mod tests {
             },
             namespace: Some("shop".into()),
             selector: Some("app=web,tier!=db".into()),
-            keep_secret_values: false,
+            redactor: Arc::new(Redactor::new(&crate::redact::RedactSettings::default()).unwrap()),
         };
         assert_eq!(
             target.query(&[("limit", "500".into())]),

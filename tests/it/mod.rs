@@ -8,6 +8,8 @@ mod commands;
 mod index;
 mod readme;
 mod record;
+mod record_faults;
+mod record_redaction;
 mod reference;
 mod rollout;
 mod scenarios;

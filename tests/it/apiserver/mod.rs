@@ -2,12 +2,17 @@
 //!
 //! It speaks the real wire protocol (discovery, paged lists, chunked watch streams with
 //! bookmarks) closely enough for kube-rs, keeps a true history of every change, and can
-//! inject the faults a recorder must survive: dropped watches, compaction (410), 403.
+//! inject the faults a recorder must survive: dropped watches, compaction (410), 403, 401
+//! (expired tokens), 429 with Retry-After, 5xx, connections reset mid-body, stalled
+//! streams, an etcd restore that moves resourceVersions back, and random chaos.
 //! The HTTP side runs on its own thread and tokio runtime; the API here is synchronous.
 #![cfg(feature = "record")]
 
+mod faults;
 mod serve;
 mod watch;
+
+pub use faults::{Chaos, Fault, Verb};
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -145,12 +150,16 @@ struct State {
     /// New watch requests wait while this is set.
     watches_paused: bool,
     requests: Vec<String>,
+    /// When each of `requests` arrived.
+    request_times: Vec<Instant>,
     /// Watch lines handed to clients (events and bookmarks).
     lines_sent: u64,
     /// Open watches per resource key.
     watchers: HashMap<String, usize>,
     /// List snapshots behind `continue` tokens: (resourceVersion, items).
     snapshots: Vec<(u64, Vec<Value>)>,
+    /// Injected faults and the accepted token.
+    faults: faults::Faults,
 }
 
 impl State {
@@ -437,9 +446,96 @@ impl ApiServer {
         self.shared.mutate(|s| s.watch_delay = per_event);
     }
 
+    /// Lets `resource` be listed and watched again after [`ApiServer::forbid`].
+    pub fn allow(&self, resource: &str) {
+        self.shared.mutate(|s| s.forbidden.remove(resource));
+    }
+
+    /// The next `times` requests of `verb` on `resource` (None: any resource) fail with `fault`.
+    pub fn inject(&self, resource: Option<&str>, verb: Verb, fault: Fault, times: usize) {
+        self.shared
+            .mutate(|s| s.faults.push(resource, verb, fault, times));
+    }
+
+    /// Random faults on every list and watch from now on (`None` stops them).
+    pub fn set_chaos(&self, chaos: Option<Chaos>) {
+        self.shared.mutate(|s| s.faults.set_chaos(chaos));
+    }
+
+    /// From now on only requests with `Authorization: Bearer TOKEN` pass (`None`: any); the
+    /// others get 401, as when a token expired.
+    pub fn require_token(&self, token: Option<&str>) {
+        self.shared
+            .mutate(|s| s.faults.token = token.map(String::from));
+    }
+
+    /// How many faults were injected so far, by kind.
+    pub fn faults_injected(&self) -> BTreeMap<String, u64> {
+        self.shared.lock().faults.injected.clone()
+    }
+
+    /// The resourceVersion of the latest change.
+    pub fn resource_version(&self) -> u64 {
+        self.shared.lock().rv
+    }
+
+    /// An etcd restore from a backup taken at `rv`: every change after it is forgotten, the
+    /// resourceVersion goes back to `rv`, and open watches end. A watch from a later
+    /// resourceVersion is answered 504 "Too large resource version".
+    pub fn restore(&self, rv: u64) {
+        self.shared.mutate(|s| {
+            s.history.retain(|(at, _)| *at <= rv);
+            s.objects.clear();
+            for (_, change) in &s.history {
+                let meta = &change.object["metadata"];
+                let key = (
+                    change.resource.clone(),
+                    str_at(meta, "namespace").to_string(),
+                    str_at(meta, "name").to_string(),
+                );
+                match change.event.as_str() {
+                    "DELETED" => _ = s.objects.remove(&key),
+                    _ => _ = s.objects.insert(key, change.object.clone()),
+                }
+            }
+            s.rv = rv;
+            s.compacted = s.compacted.min(rv);
+            s.epoch += 1;
+        });
+    }
+
+    /// Writes a kubeconfig whose user runs an exec plugin (`sh`) that prints the token in
+    /// `token_file` and counts its runs in `runs_file`, as cloud providers' plugins do.
+    pub fn write_exec_kubeconfig(&self, path: &Path, token_file: &Path, runs_file: &Path) {
+        let script = format!(
+            "echo run >> '{}'; printf '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"%s\"}}}}' \"$(cat '{}')\"",
+            runs_file.display(),
+            token_file.display()
+        );
+        let config = json!({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "loopback", "cluster": {"server": self.url}}],
+            "users": [{"name": "exec", "user": {"exec": {
+                "apiVersion": "client.authentication.k8s.io/v1",
+                "command": "sh", "args": ["-c", script], "interactiveMode": "Never"}}}],
+            "contexts": [{"name": "loopback",
+                "context": {"cluster": "loopback", "user": "exec", "namespace": "default"}}],
+            "current-context": "loopback",
+        });
+        std::fs::write(path, config.to_string()).expect("write the kubeconfig");
+    }
+
     /// Every request so far as "METHOD path?query", the query percent-decoded.
     pub fn requests(&self) -> Vec<String> {
         self.shared.lock().requests.clone()
+    }
+
+    /// Every request so far with when it arrived.
+    pub fn timed_requests(&self) -> Vec<(Instant, String)> {
+        let state = self.shared.lock();
+        let times = state.request_times.iter().copied();
+        times.zip(state.requests.iter().cloned()).collect()
     }
 
     /// Blocks until at least `count` watches of `resource` are open; false on timeout.

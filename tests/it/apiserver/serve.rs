@@ -7,10 +7,11 @@ use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HOST};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::{Method, Request, Response};
 use serde_json::{json, Value};
 
+use super::faults::{Fault, Verb};
 use super::{str_at, Resource, Shared, State};
 
 pub(super) type Body = BoxBody<Bytes, std::io::Error>;
@@ -100,7 +101,16 @@ fn handle(shared: &Arc<Shared>, request: &Request<Incoming>) -> Response<Body> {
     let pairs: Vec<String> = query.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let logged = format!("{} {path}?{}", request.method(), pairs.join("&"));
     let logged = logged.trim_end_matches('?').to_string();
-    shared.lock().requests.push(logged);
+    {
+        let mut state = shared.lock();
+        state.requests.push(logged);
+        state.request_times.push(std::time::Instant::now());
+    }
+    let authorization = request.headers().get(AUTHORIZATION);
+    let authorization = authorization.and_then(|value| value.to_str().ok());
+    if !shared.lock().faults.authorized(authorization) {
+        return super::faults::status_response(401, None);
+    }
     if request.method() != Method::GET {
         return status(405, "MethodNotAllowed", "the fake API server only reads");
     }
@@ -168,15 +178,35 @@ fn objects(
     if state.forbidden.contains(&key) {
         return forbidden(&res, if watching { "watch" } else { "list" }, namespace);
     }
+    let verb = if watching { Verb::Watch } else { Verb::List };
+    let fault = state.faults.take(&key, verb);
+    if let Some(Fault::Status { code, retry_after }) = fault {
+        return super::faults::status_response(code, retry_after);
+    }
     if watching {
         drop(state);
-        return super::watch::respond(shared, &res, namespace, query);
+        return match fault {
+            Some(Fault::Stall) => super::faults::stalled_watch(),
+            _ => super::watch::respond(shared, &res, namespace, query, fault.is_some()),
+        };
     }
-    list(&mut state, &res, namespace, query)
+    match (list(&mut state, &res, namespace, query), fault) {
+        (Ok(page), Some(fault)) => {
+            let bytes = serde_json::to_vec(&page).expect("JSON serializes");
+            super::faults::cut_response(bytes, fault == Fault::Stall)
+        }
+        (Ok(page), None) => ok(page),
+        (Err(response), _) => *response,
+    }
 }
 
 /// One page of a list. The first page snapshots the whole list for its `continue` tokens.
-fn list(state: &mut State, res: &Resource, ns: Option<&str>, query: &Query) -> Response<Body> {
+fn list(
+    state: &mut State,
+    res: &Resource,
+    ns: Option<&str>,
+    query: &Query,
+) -> Result<Value, Box<Response<Body>>> {
     let limit = query.get("limit").and_then(|l| l.parse().ok());
     let page = limit
         .filter(|&l: &usize| l > 0)
@@ -199,12 +229,16 @@ fn list(state: &mut State, res: &Resource, ns: Option<&str>, query: &Query) -> R
         }
         Some(token) => {
             let Some((snapshot, offset)) = parse_token(token, state.snapshots.len()) else {
-                return status(400, "BadRequest", "continue key is not valid");
+                return Err(Box::new(status(
+                    400,
+                    "BadRequest",
+                    "continue key is not valid",
+                )));
             };
             if state.snapshots[snapshot].0 < state.compacted {
                 let message = "The provided continue parameter is too old \
                     to display a consistent list result.";
-                return status(410, "Expired", message);
+                return Err(Box::new(status(410, "Expired", message)));
             }
             (snapshot, offset)
         }
@@ -218,7 +252,7 @@ fn list(state: &mut State, res: &Resource, ns: Option<&str>, query: &Query) -> R
     }
     let (kind, items) = (format!("{}List", res.kind), &items[offset.min(end)..end]);
     let list = json!({"kind": kind, "apiVersion": res.group_version(), "metadata": metadata});
-    ok(merge(list, json!({"items": items})))
+    Ok(merge(list, json!({"items": items})))
 }
 
 /// A `continue` token, "SNAPSHOT:OFFSET", for one of `snapshots`.

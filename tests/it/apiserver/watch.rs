@@ -33,6 +33,10 @@ struct Watch {
     queue: VecDeque<Bytes>,
     /// Whether the stream ends once the queue is sent.
     finished: bool,
+    /// Cut the next chunk in the middle and reset the connection (an injected fault).
+    cut_next: bool,
+    /// Half a chunk was sent: reset the connection now.
+    cut: bool,
     changed: tokio::sync::watch::Receiver<()>,
 }
 
@@ -42,8 +46,12 @@ pub(super) fn respond(
     res: &Resource,
     ns: Option<&str>,
     query: &Query,
+    cut_next: bool,
 ) -> Response<Body> {
     let mut state = shared.lock();
+    if let Some(response) = too_large(query, state.rv) {
+        return response;
+    }
     let timeout = query.get("timeoutSeconds").and_then(|t| t.parse().ok());
     let mut watch = Watch {
         shared: shared.clone(),
@@ -56,6 +64,8 @@ pub(super) fn respond(
         deadline: timeout.map(|secs| Instant::now() + Duration::from_secs(secs)),
         queue: VecDeque::new(),
         finished: false,
+        cut_next,
+        cut: false,
         changed: shared.changed.subscribe(),
     };
     let from = query.get("resourceVersion").unwrap_or_default();
@@ -85,6 +95,25 @@ pub(super) fn respond(
     let response = Response::builder().status(200);
     let response = response.header(CONTENT_TYPE, "application/json");
     response.body(body.boxed()).expect("a valid response")
+}
+
+/// Newer than anything the server has (its history went back: etcd restored). The real
+/// server waits up to 3 s for it, then answers 504 with this cause
+/// (k8s.io/apiserver/pkg/storage/errors.go, `NewTooLargeResourceVersionError`).
+fn too_large(query: &Query, current: u64) -> Option<Response<Body>> {
+    let from: u64 = query.get("resourceVersion")?.parse().ok()?;
+    if from <= current {
+        return None;
+    }
+    let message = format!("Too large resource version: {from}, current: {current}");
+    let mut status = status_object(504, "Timeout", &message);
+    status["details"] = json!({"causes": [{"reason": "ResourceVersionTooLarge",
+        "message": "Too large resource version"}], "retryAfterSeconds": 1});
+    let bytes = Bytes::from(status.to_string());
+    let body = http_body_util::Full::new(bytes).map_err(|never| match never {});
+    let response = Response::builder().status(504);
+    let response = response.header(CONTENT_TYPE, "application/json");
+    Some(response.body(body.boxed()).expect("a valid response"))
 }
 
 /// One event line: `{"type":..,"object":..}\n`.
@@ -139,13 +168,18 @@ impl Watch {
                 }
                 (state.epoch, state.watch_delay)
             };
-            if epoch != self.epoch {
+            if epoch != self.epoch || self.cut {
                 let error = std::io::Error::other("the test ended this watch");
                 return Some((Err(error), self));
             }
             if let Some(chunk) = self.queue.pop_front() {
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await; // even a zero sleep waits for the timer tick
+                }
+                if std::mem::take(&mut self.cut_next) || self.shared.lock().faults.cut_chunk() {
+                    self.cut = true;
+                    let half = chunk.slice(..chunk.len() / 2);
+                    return Some((Ok(Frame::data(half)), self));
                 }
                 return Some((Ok(Frame::data(chunk)), self));
             }
