@@ -24,6 +24,17 @@ const EXIT_NOT_ANSWERED: u8 = 1;
 const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
+    // The last net under the fuzzed code: a bug still ends with a message and exit code 2.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("error: kblame stopped on an internal error (a bug): {info}");
+        eprintln!(
+            "\nhint: please report it with the command line (and the trace, if it can be shared)"
+        );
+    }));
+    std::panic::catch_unwind(run).unwrap_or(ExitCode::from(EXIT_ERROR))
+}
+
+fn run() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     let index = match cli.index {
@@ -424,6 +435,15 @@ fn record(args: cli::RecordArgs) -> anyhow::Result<u8> {
         rediscover_interval,
         command,
     } = args;
+    if let Some(key) = redaction_key_file
+        .as_deref()
+        .filter(|key| kblame::files::readable_by_others(key))
+    {
+        eprintln!(
+            "warning: the redaction key file {} is readable by others: whoever reads it can test guesses against the trace's hashes (chmod 600 it)",
+            key.display()
+        );
+    }
     let resources = match (all_resources, resources.is_empty()) {
         (true, _) => Selection::All,
         (false, true) => Selection::Defaults,

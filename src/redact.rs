@@ -637,6 +637,25 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_reaches_one_env_var_of_every_container_by_merge_key() {
+        let r =
+            redactor(&["Deployment.apps:spec.template.spec.containers[*].env[name=API_KEY].value"]);
+        let deploy = r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"template":{"spec":{"containers":[{"name":"web","env":[{"name":"API_KEY","value":"k-123"},{"name":"MODE","value":"prod"}]},{"name":"sidecar","env":[{"name":"API_KEY","value":"k-456"}]}]}}}}"#;
+        let value = redact(&r, deploy);
+        let containers = &value["spec"]["template"]["spec"]["containers"];
+        assert!(containers[0]["env"][0]["value"]
+            .as_str()
+            .unwrap()
+            .starts_with(MARK));
+        assert_eq!(containers[0]["env"][1]["value"], "prod");
+        assert!(containers[1]["env"][0]["value"]
+            .as_str()
+            .unwrap()
+            .starts_with(MARK));
+        assert_eq!(containers[0]["env"][0]["name"], "API_KEY");
+    }
+
+    #[test]
     fn keeping_secret_values_keeps_them_but_not_the_users_rules() {
         let settings = RedactSettings {
             rules: vec!["ConfigMap:data".into()],

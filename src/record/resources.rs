@@ -47,12 +47,32 @@ pub enum Selection {
     All,
 }
 
+/// How often discovery is tried when the server answers 429 or 5xx, and the first wait.
+const DISCOVERY_ATTEMPTS: (u32, std::time::Duration) = (5, std::time::Duration::from_millis(500));
+
 /// Every listable and watchable resource the server offers, at each group's preferred version.
+///
+/// A busy server (429, 5xx) is asked again a few times with doubling waits, as the
+/// watchers would; any other failure (no such server, 401, 403) is reported at once.
 pub async fn discover(client: &Client) -> Result<Vec<ResourceInfo>, RecordError> {
-    let discovery = Discovery::new(client.clone())
-        .run()
-        .await
-        .map_err(|e| RecordError::Discovery(e.to_string()))?;
+    let (attempts, mut wait) = DISCOVERY_ATTEMPTS;
+    let mut attempt = 1;
+    let discovery = loop {
+        match Discovery::new(client.clone()).run().await {
+            Ok(discovery) => break discovery,
+            Err(kube::Error::Api(status))
+                if attempt < attempts && (status.code == 429 || status.code >= 500) =>
+            {
+                tracing::debug!(
+                    "discovery failed ({}), retrying in {wait:?}",
+                    status.message
+                );
+                tokio::time::sleep(wait).await;
+                (attempt, wait) = (attempt + 1, wait * 2);
+            }
+            Err(err) => return Err(RecordError::Discovery(err.to_string())),
+        }
+    };
     let mut found: Vec<ResourceInfo> = discovery
         .groups()
         .flat_map(|group| group.recommended_resources())

@@ -125,6 +125,56 @@ fn server_errors_on_lists_and_watches_are_retried_with_backoff_without_a_gap() {
 }
 
 #[test]
+fn a_busy_server_at_start_is_asked_again_and_a_missing_one_is_an_error_at_once() {
+    let server = ApiServer::start();
+    server.create("v1/pods", pod("a", json!({})));
+    let busy = Fault::Status {
+        code: 503,
+        retry_after: None,
+    };
+    server.inject(Some("discovery"), Verb::Any, busy, 2);
+    let (out, trace, _dir) = super::record::record_once(
+        &server,
+        "t.ndjson.zst",
+        &[
+            "-A",
+            "--resources",
+            "pods",
+            "--duration",
+            "300ms",
+            "--quiet",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(server.faults_injected().get("status 503"), Some(&2));
+    assert_eq!(replay(&trace).by_name("Pod", Some("shop"), "a").len(), 1);
+
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let config = json!({"apiVersion": "v1", "kind": "Config", "current-context": "dead",
+        "clusters": [{"name": "dead", "cluster": {"server": "http://127.0.0.1:9"}}],
+        "users": [{"name": "u", "user": {}}],
+        "contexts": [{"name": "dead", "context": {"cluster": "dead", "user": "u"}}]});
+    std::fs::write(&kubeconfig, config.to_string()).unwrap();
+    let started = Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kblame"))
+        .args(["record", "--quiet", "-o"])
+        .arg(dir.path().join("t.ndjson.zst"))
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "no retries for a server that is not there"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot discover"), "{stderr}");
+}
+
+#[test]
 fn a_connection_reset_in_the_middle_of_a_chunk_resumes_before_the_cut_event() {
     let server = ApiServer::start();
     server.set_page_size(1);

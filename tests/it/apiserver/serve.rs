@@ -119,7 +119,17 @@ fn handle(shared: &Arc<Shared>, request: &Request<Incoming>) -> Response<Body> {
         .get(HOST)
         .map(|h| h.to_str().unwrap_or_default());
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let state = shared.lock();
+    let mut state = shared.lock();
+    // Discovery documents (`/api`, `/apis`, `/apis/G/V`) can fail too, as resource "discovery".
+    if matches!(
+        segments[..],
+        ["api"] | ["apis"] | ["api", _] | ["apis", _] | ["apis", _, _]
+    ) {
+        if let Some(Fault::Status { code, retry_after }) = state.faults.take("discovery", Verb::Any)
+        {
+            return super::faults::status_response(code, retry_after);
+        }
+    }
     let group_names = group_names(&state);
     match segments[..] {
         ["version"] => ok(json!({"major": "1", "minor": "31", "gitVersion": "v1.31.2",
