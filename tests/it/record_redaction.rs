@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::apiserver::ApiServer;
-use super::record::{replay, settle, Recorder};
+use super::record::{record_once, replay, settle, Recorder};
 use super::support::kblame;
 
 /// Passwords people use, the real one among them: what an attacker's dictionary holds.
@@ -175,7 +175,6 @@ fn traces_and_their_indexes_are_readable_by_their_owner_only() {
     let server = ApiServer::start();
     server.create("v1/secrets", applied_secret(PASSWORD));
     let recorder = Recorder::start(&server, &["v1/secrets"], &[]);
-    // A file that was there before (world-readable) is narrowed too.
     settle();
     let (_, _, trace, dir) = recorder.stop();
     assert_eq!(mode(&trace), 0o600);
@@ -191,20 +190,16 @@ fn traces_and_their_indexes_are_readable_by_their_owner_only() {
     let old = dir.path().join("old.ndjson.zst");
     std::fs::write(&old, b"an old world-readable file").unwrap();
     std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kblame"))
-        .args(["record", "-o", old.to_str().unwrap(), "--kubeconfig"])
-        .arg(&kubeconfig)
-        .args([
-            "--resources",
-            "secrets",
-            "-A",
-            "--duration",
-            "300ms",
-            "--quiet",
-        ])
-        .output()
-        .unwrap();
+    // A world-readable file that was there before is narrowed when overwritten.
+    let args = [
+        "--resources",
+        "secrets",
+        "-A",
+        "--duration",
+        "300ms",
+        "--quiet",
+    ];
+    let (out, _, _dir) = record_once(&server, old.to_str().unwrap(), &args);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -316,12 +311,8 @@ fn secret_values_are_kept_only_when_asked_for_and_a_bad_rule_or_key_is_refused_u
             "cannot read the redaction key file",
         ),
     ] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kblame"))
-            .arg("record")
-            .args(&args)
-            .args(["-o", dir.path().join("t.ndjson.zst").to_str().unwrap()])
-            .output()
-            .unwrap();
+        let output = dir.path().join("t.ndjson.zst");
+        let (out, _, _dir) = record_once(&server, output.to_str().unwrap(), &args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
