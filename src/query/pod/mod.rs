@@ -21,7 +21,7 @@ use crate::workload::events::occurrences_about;
 use crate::workload::pod::{pod_at, restart_history, state_of, RestartHistory};
 use crate::workload::replicaset::ReplicaSetTimeline;
 use crate::workload::turnover::{turnover, Arrival, Departure, DepartureInfo};
-use crate::workload::WATCH_SKEW;
+use crate::workload::{shifted, WATCH_SKEW};
 
 /// Answers `analyze --pod` on a loaded trace.
 pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, QueryError> {
@@ -114,7 +114,7 @@ fn revision_info(
 ) -> RevisionInfo {
     // The controller renumbers a ReplicaSet before it creates pods for the new number; allow for
     // the ReplicaSet watch delivering that update after the pod.
-    let number = timeline.revision_at(at + WATCH_SKEW);
+    let number = timeline.revision_at(shifted(at, WATCH_SKEW));
     let change = number.and_then(|n| model?.revision(n)?.change.clone());
     RevisionInfo {
         number,
