@@ -67,11 +67,16 @@ pub fn text<W: Write>(report: &CheckReport, out: &mut W) -> io::Result<()> {
     for warning in &report.warnings {
         writeln!(out, "warning: {warning}")?;
     }
+    writeln!(out, "{}", verdict(report))
+}
+
+/// The report's last line: whether the trace is whole, and if not, why.
+pub fn verdict(report: &CheckReport) -> String {
     if report.whole {
-        writeln!(out, "whole: END present, nothing cut off")
+        "whole: END present, nothing cut off".to_string()
     } else if report.ended {
-        writeln!(out, "not whole: {} unreadable line(s)", report.bad_lines)
+        format!("not whole: {} unreadable line(s)", report.bad_lines)
     } else {
-        writeln!(out, "not whole: cut short (no END record)")
+        "not whole: cut short (no END record)".to_string()
     }
 }
