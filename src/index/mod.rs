@@ -343,9 +343,9 @@ impl TraceIndex {
             .map(|id| id as IndexedId))
     }
 
-    /// Everything a question about `roots` may read: each root's controllers up to the top,
-    /// everything those top objects control (transitively, at any time), and the Events about
-    /// any of them. Sorted by id.
+    /// Everything a question about `roots` may read: each root's controllers up to the top (or
+    /// round a cycle, in a damaged trace), everything those control (transitively, at any time),
+    /// and the Events about any of them. Sorted by id.
     pub fn closure(&self, roots: &[IndexedId]) -> Vec<IndexedId> {
         let recorded = |uid: StrId| {
             self.object_of_uid
@@ -355,22 +355,23 @@ impl TraceIndex {
         };
         let mut chosen = vec![false; self.objects.len()];
         let mut climbed = vec![false; self.objects.len()];
-        let mut tops = Vec::new();
+        let mut ancestors = Vec::new();
         let mut upward: Vec<IndexedId> = roots.to_vec();
         while let Some(id) = upward.pop() {
             if std::mem::replace(&mut climbed[id as usize], true) {
                 continue;
             }
-            let owners: Vec<IndexedId> = equal_range(&self.controllers, id)
-                .iter()
-                .filter_map(|&(_, uid)| recorded(uid))
-                .collect();
-            if owners.is_empty() {
-                tops.push(id);
-            }
-            upward.extend(owners);
+            ancestors.push(id);
+            upward.extend(
+                equal_range(&self.controllers, id)
+                    .iter()
+                    .filter_map(|&(_, uid)| recorded(uid)),
+            );
         }
-        let mut downward = tops;
+        // Down from every object climbed, not only from the tops: the same objects when
+        // ownership is a tree (everything climbed lies under a top), and still the roots and
+        // their owners when a damaged trace makes it a cycle, which has no top.
+        let mut downward = ancestors;
         while let Some(id) = downward.pop() {
             if std::mem::replace(&mut chosen[id as usize], true) {
                 continue;
@@ -495,5 +496,13 @@ mod tests {
         assert_eq!(index.closure(&[3]), vec![0, 1, 2, 3, 4, 5]);
         assert_eq!(index.closure(&[6]), vec![6, 7]);
         assert_eq!(index.closure(&[]), Vec::<IndexedId>::new());
+        // Found by the fuzzer's index-against-whole oracle: ownership cycles have no top, and
+        // the closure of an object in one used to be empty.
+        object(&mut index, "self", "Pod", Some("self"), None); // 8
+        object(&mut index, "a", "ReplicaSet", Some("b"), None); // 9
+        object(&mut index, "b", "ReplicaSet", Some("a"), None); // 10
+        object(&mut index, "p3", "Pod", Some("a"), None); // 11
+        assert_eq!(index.closure(&[8]), vec![8]);
+        assert_eq!(index.closure(&[11]), vec![9, 10, 11]);
     }
 }
