@@ -75,6 +75,7 @@ pub fn build(
         }
         progress(builder.records, splitter.position());
     }
+    builder.end()?;
     if builder.too_long {
         return Err(BuildError::NotFramed(format!(
             "{name} has more lines than an index can number"
@@ -168,6 +169,30 @@ impl Span {
 
     fn text(self, raw: &[u8]) -> &str {
         std::str::from_utf8(&raw[self.0 as usize..self.1 as usize]).unwrap_or("")
+    }
+}
+
+/// A frame's last line, without its newline, kept until it is known to be the trace's last.
+struct Unfinished {
+    frame: u32,
+    /// Where it starts in its frame.
+    offset: usize,
+    /// Its bytes (none when it is longer than [`MAX_LINE_BYTES`]: it is then only counted).
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+impl Unfinished {
+    fn of(frame: u32, bytes: &[u8], offset: usize) -> Unfinished {
+        Unfinished {
+            frame,
+            offset,
+            bytes: match bytes.len() > MAX_LINE_BYTES {
+                true => Vec::new(),
+                false => bytes.to_vec(),
+            },
+            len: bytes.len(),
+        }
     }
 }
 
@@ -384,8 +409,9 @@ struct Builder {
     object_of_key: Vec<u32>,
     /// Set when the trace has more lines than an index can number.
     too_long: bool,
-    /// Set when the last frame read ended inside a line.
-    open_line: bool,
+    /// The last frame's last line, when it had no newline: it is the trace's partial last line
+    /// if nothing follows, and a line running on into the next frame otherwise.
+    unfinished: Option<Unfinished>,
     records_of: Vec<(u32, RecordLoc)>,
     meta: Vec<RecordLoc>,
     totals: TraceTotals,
@@ -407,7 +433,7 @@ impl Builder {
             subjects: Vec::new(),
             object_of_key: Vec::new(),
             too_long: false,
-            open_line: false,
+            unfinished: None,
             records_of: Vec::new(),
             meta: Vec::new(),
             totals: TraceTotals::default(),
@@ -460,14 +486,17 @@ impl Builder {
     ) -> Result<(), BuildError> {
         // kblame's writer ends frames at line ends, so that each can be read alone; a trace whose
         // lines run on into the next frame can only be read as one stream.
-        if self.open_line && !raw.is_empty() {
-            return Err(BuildError::NotFramed(format!(
-                "a line runs on past the end of a zstd frame into the one at byte {}",
-                frame.offset
-            )));
-        }
-        if let Some(&last) = raw.last() {
-            self.open_line = last != b'\n';
+        if let Some(unfinished) = self.unfinished.take() {
+            if !raw.is_empty() {
+                return Err(BuildError::NotFramed(format!(
+                    "a line runs on past the end of a zstd frame into the one at byte {}",
+                    frame.offset
+                )));
+            }
+            match stop.take() {
+                Some(err) => self.finish_line(unfinished, Some(err))?,
+                None => self.unfinished = Some(unfinished),
+            }
         }
         frame.raw_len = u32::try_from(raw.len()).unwrap_or(u32::MAX);
         let frame_id = self.frames.len() as u32;
@@ -492,8 +521,13 @@ impl Builder {
                 complete,
                 head,
             };
+            if !complete && stop.is_none() {
+                // Judged once it is known whether another frame continues it.
+                self.unfinished = Some(Unfinished::of(frame_id, &raw[start..end], start));
+                continue;
+            }
             let cut_here = if complete { None } else { stop.take() };
-            self.line(frame_id, raw, &line, cut_here)?;
+            self.line(frame_id, raw, 0, &line, cut_here)?;
         }
         if let Some(err) = stop {
             self.lines.stop(&[], err, &mut |_| {})?;
@@ -501,10 +535,48 @@ impl Builder {
         Ok(())
     }
 
+    /// Reads an unfinished line as the trace's last (`stop`: reading ended at a damaged frame).
+    fn finish_line(
+        &mut self,
+        unfinished: Unfinished,
+        stop: Option<io::Error>,
+    ) -> Result<(), TraceError> {
+        let Unfinished {
+            frame,
+            offset,
+            bytes,
+            len,
+        } = unfinished;
+        if len > MAX_LINE_BYTES {
+            self.lines.long_line(len as u64, false)?;
+            if let Some(err) = stop {
+                self.lines.stop(&[], err, &mut |_| {})?;
+            }
+            return Ok(());
+        }
+        let line = Line {
+            start: 0,
+            end: bytes.len(),
+            complete: false,
+            head: None,
+        };
+        self.line(frame, &bytes, offset, &line, stop)
+    }
+
+    /// Reads a last line left unfinished by the last frame, once the trace has ended.
+    fn end(&mut self) -> Result<(), TraceError> {
+        match self.unfinished.take() {
+            Some(unfinished) => self.finish_line(unfinished, None),
+            None => Ok(()),
+        }
+    }
+
+    /// Reads one line, `raw[line.start..line.end]`, which lies at `base + line.start` in its frame.
     fn line(
         &mut self,
         frame: u32,
         raw: &[u8],
+        base: usize,
         line: &Line<'_>,
         stop: Option<io::Error>,
     ) -> Result<(), TraceError> {
@@ -524,7 +596,7 @@ impl Builder {
         let at = RecordLoc {
             line: line_no,
             frame,
-            offset: line.start as u32,
+            offset: (base + line.start) as u32,
             len: len as u32,
         };
         if let (Some(head), true, None) = (line.head, line.complete && at.line > 1, &stop) {

@@ -304,15 +304,27 @@ pub fn salvage(bytes: &[u8], at: u64) -> (Vec<u8>, io::Error) {
         Ok(stream) => stream,
         Err(err) => return (raw, err),
     };
-    let err = match stream.take(MAX_FRAME_RAW_BYTES).read_to_end(&mut raw) {
-        Ok(_) if raw.len() as u64 >= MAX_FRAME_RAW_BYTES => io::Error::new(
+    // Read in the same 64 KiB steps as the streaming reader: zstd loses the output of the call in
+    // which it meets damage, so the steps decide how much of the last good block is kept.
+    let mut stream = stream.take(MAX_FRAME_RAW_BYTES);
+    let mut step = vec![0u8; 1 << 16];
+    let read = loop {
+        match stream.read(&mut step) {
+            Ok(0) => break Ok(()),
+            Ok(n) => raw.extend_from_slice(&step[..n]),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => break Err(err),
+        }
+    };
+    let err = match read {
+        Ok(()) if raw.len() as u64 >= MAX_FRAME_RAW_BYTES => io::Error::new(
             io::ErrorKind::InvalidData,
             format!(
                 "the damaged zstd data at byte {at} holds more than {}; reading stops there",
                 size_words(MAX_FRAME_RAW_BYTES)
             ),
         ),
-        Ok(_) => io::Error::new(
+        Ok(()) => io::Error::new(
             io::ErrorKind::UnexpectedEof,
             format!("the zstd frame at byte {at} is incomplete"),
         ),
@@ -407,6 +419,19 @@ impl<R: Read> Read for FrameStream<R> {
                 return Ok(0);
             }
             let frame = self.frame.unwrap_or(self.offset);
+            // First hand out what zstd has decoded already, without new input: a call that meets
+            // damage loses its output, and that must not take good blocks with it.
+            let mut output = OutBuffer::around(&mut *out);
+            let hint = self
+                .decoder
+                .run(&mut InBuffer::around(&[]), &mut output)
+                .map_err(|err| damaged(frame, err))?;
+            if output.pos() > 0 {
+                if hint == 0 {
+                    self.frame = None;
+                }
+                return Ok(output.pos());
+            }
             if self.start == self.end && self.fill()? == 0 {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
