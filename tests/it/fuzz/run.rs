@@ -373,8 +373,10 @@ fn times(rng: &mut Rng, loaded: &Loaded) -> Vec<String> {
 type Progress = Mutex<(u64, String, Instant)>;
 
 /// Runs the commands [`plan`] chooses (from `seed`) on the trace at `path` in-process, and stops
-/// at the first failure. Each command must finish within `limit`.
-pub fn run_in_process(path: &Path, seed: u64, limit: Duration) -> CaseReport {
+/// at the first failure. Each command must finish within `limit`. With `compare`, the answers of
+/// `analyze` through the index must equal those of a whole read (`KBLAME_FUZZ_DIFF=1` turns it
+/// on for every case).
+pub fn run_in_process(path: &Path, seed: u64, limit: Duration, compare: bool) -> CaseReport {
     quiet_panics();
     let progress = Arc::new(Mutex::new((
         0u64,
@@ -387,7 +389,8 @@ pub fn run_in_process(path: &Path, seed: u64, limit: Duration) -> CaseReport {
     std::thread::Builder::new()
         .name("fuzz-case".into())
         .spawn(move || {
-            let failure = run_case(&path, seed, &shared);
+            let compare = compare || std::env::var_os("KBLAME_FUZZ_DIFF").is_some();
+            let failure = run_case(&path, seed, &shared, compare);
             let _ = done.send(failure);
         })
         .expect("a thread");
@@ -415,7 +418,7 @@ pub fn run_in_process(path: &Path, seed: u64, limit: Duration) -> CaseReport {
     CaseReport { runs, failure }
 }
 
-fn run_case(path: &Path, seed: u64, progress: &Progress) -> Option<Failure> {
+fn run_case(path: &Path, seed: u64, progress: &Progress, compare: bool) -> Option<Failure> {
     let mut rng = Rng::new(seed);
     let source = TraceSource::Path(path.to_path_buf());
     let loaded = match run_step(&source, &Step::ReadWhole) {
@@ -443,8 +446,90 @@ fn run_case(path: &Path, seed: u64, progress: &Progress) -> Option<Failure> {
         if let Err(failure) = outcome {
             return Some(*failure);
         }
+        if compare {
+            if let Step::Run(command, ..) = &step {
+                if let Some(failure) = index_and_whole_disagree(command, &source) {
+                    return Some(failure);
+                }
+            }
+        }
     }
     None
+}
+
+/// For `analyze` (and whether `check` can read the trace at all): whether the answer through the
+/// index differs from a whole replay's. Warnings are set aside, and traces with lines that do not
+/// parse are left out: the index's fast scan does not validate what it skips (by design, see
+/// the README's "Index files"), so such a line counts in its totals (the trace's end, say) until
+/// a question reads it.
+fn index_and_whole_disagree(command: &Command, source: &TraceSource) -> Option<Failure> {
+    let whole = panic::catch_unwind(AssertUnwindSafe(|| query::load(source))).ok()?;
+    if whole.as_ref().is_ok_and(|loaded| loaded.read.bad_lines > 0) {
+        return None;
+    }
+    let answer = |reading: Reading| -> Option<serde_json::Value> {
+        let run = || -> anyhow::Result<serde_json::Value> {
+            let opened = open(source, reading)?;
+            let value = match command {
+                Command::Pod {
+                    name,
+                    namespace,
+                    uid,
+                } => {
+                    let target = kblame::query::select::ObjectQuery {
+                        kind: "Pod".into(),
+                        name: name.clone(),
+                        namespace: namespace.clone(),
+                        uid: uid.clone(),
+                    };
+                    let mut loaded = opened.load(&Scope::Around(target))?;
+                    let query = query::pod::PodQuery {
+                        name: name.clone(),
+                        namespace: namespace.clone(),
+                        uid: uid.clone(),
+                    };
+                    serde_json::to_value(query::pod::analyze_pod(&mut loaded, &query)?)?
+                }
+                Command::Rollout { object, at: None } => {
+                    let target = kblame::query::select::ObjectQuery::parse_with_kinds(
+                        object,
+                        &opened.kinds(),
+                    )?;
+                    let mut loaded = opened.load(&Scope::Around(target.clone()))?;
+                    let query = query::rollout::RolloutQuery {
+                        object: target,
+                        at: None,
+                    };
+                    serde_json::to_value(query::rollout::rollout(&mut loaded, &query)?)?
+                }
+                _ => return Ok(serde_json::Value::Null),
+            };
+            Ok(value)
+        };
+        let mut value = match panic::catch_unwind(AssertUnwindSafe(run)) {
+            Ok(Ok(value)) => value,
+            // A question both cannot answer must fail alike; input neither can read may be
+            // described differently (the index says which frame broke).
+            Ok(Err(err)) if err.downcast_ref::<QueryError>().is_some() => {
+                serde_json::Value::String(format!("error: {err}"))
+            }
+            Ok(Err(_)) => serde_json::Value::String("error: unreadable".into()),
+            Err(_) => return None,
+        };
+        if let Some(map) = value.as_object_mut() {
+            map.remove("warnings");
+        }
+        Some(value)
+    };
+    let (indexed, whole) = (answer(Reading::Indexed)?, answer(Reading::Whole)?);
+    (indexed != whole).then(|| {
+        let mut what = format!("the index and a whole read disagree: {indexed} vs {whole}");
+        what.truncate(3000);
+        Failure {
+            step: Some(Step::Run(command.clone(), Reading::Indexed, false)),
+            ..Failure::new(&command.label(), what)
+        }
+    })
 }
 
 /// Runs one step; for [`Step::ReadWhole`], returns the trace read whole when it can be.
