@@ -296,7 +296,53 @@ impl TraceIndex {
         if disk.object_crcs.get(id as usize) != Some(&crc32fast::hash(&bytes)) {
             return Err(damaged("records"));
         }
-        Ok(Cow::Owned(packed::decode_words(&bytes)))
+        let records: Vec<RecordLoc> = packed::decode_words(&bytes);
+        if !records.iter().all(|at| self.locates(at)) {
+            return Err(damaged("records"));
+        }
+        Ok(Cow::Owned(records))
+    }
+
+    /// Checks that every table of an index read from a file points where it may: objects and
+    /// frames that exist, record ranges inside the `records` stored, frames inside a trace of
+    /// `trace_size` bytes. A checksum only says the file is as written; a hostile file can be
+    /// written with a good checksum, and a bad pointer must not panic or allocate.
+    pub fn validate(&self, records: u64, trace_size: u64) -> Result<(), String> {
+        let objects = self.objects.len() as u64;
+        let object = |id: IndexedId| id == NO_OBJECT || u64::from(id) < objects;
+        let ids_ok = self.object_of_uid.iter().all(|&id| object(id))
+            && self
+                .controllers
+                .iter()
+                .all(|&(id, _)| u64::from(id) < objects)
+            && self.children.iter().all(|&(_, id)| u64::from(id) < objects)
+            && self.subjects.iter().all(|&(_, id)| u64::from(id) < objects);
+        if !ids_ok {
+            return Err("a table names an object the index does not have".into());
+        }
+        let ranges_ok = self
+            .objects
+            .iter()
+            .all(|o| o.records.0 <= o.records.1 && u64::from(o.records.1) <= records);
+        if !ranges_ok {
+            return Err("an object's records lie outside the record table".into());
+        }
+        let frames_ok = self.frames.iter().all(|f| {
+            f.offset.saturating_add(u64::from(f.len)) <= trace_size
+                && u64::from(f.raw_len) <= crate::trace::MAX_FRAME_RAW_BYTES
+        });
+        if !frames_ok || !self.meta.iter().all(|at| self.locates(at)) {
+            return Err("a frame or record lies outside the trace".into());
+        }
+        Ok(())
+    }
+
+    /// Whether a record lies inside a frame of the index.
+    fn locates(&self, at: &RecordLoc) -> bool {
+        self.frames.get(at.frame as usize).is_some_and(|frame| {
+            let end = u64::from(at.offset) + u64::from(at.len);
+            end <= u64::from(frame.raw_len) || (!self.compressed && end <= u64::from(frame.len))
+        })
     }
 
     /// The checksum of one object's records as [`store`] writes them.
