@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::select::{self, ObjectQuery};
-use super::{trace_warnings, Loaded, QueryError};
+use super::{with_trace_warnings, Loaded, QueryError};
 use crate::graph::{CausalGraph, Change, ChangeKind, ObjectRef};
 use crate::history::diff::{diff_at, FieldChange};
 use crate::history::path::FieldPath;
@@ -150,10 +150,10 @@ pub fn timeline(loaded: &mut Loaded, query: &TimelineQuery) -> Result<TimelineRe
     builder.trace_edges(loaded, &scope);
     let Builder {
         mut entries,
-        mut warnings,
+        warnings,
         ..
     } = builder;
-    warnings.extend(trace_warnings(loaded));
+    let warnings = with_trace_warnings(warnings, loaded);
     entries.retain(|e| in_window(e, query) && in_namespace(e, query));
     entries.sort_by_key(|e| (e.time, rank(e.kind), e.line.unwrap_or(0)));
     Ok(TimelineReport { entries, warnings })

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::select::{self, ObjectQuery};
-use super::{trace_warnings, Loaded, QueryError};
+use super::{with_trace_warnings, Loaded, QueryError};
 use crate::graph::{CausalGraph, Owner};
 use crate::history::{Gone, History, ObjectId, Version};
 use crate::workload::pod::{pod_at, state_of, statuses};
@@ -88,7 +88,7 @@ pub fn tree(loaded: &mut Loaded, query: &TreeQuery) -> Result<TreeReport, QueryE
             "the ownership tree is deeper than {MAX_DEPTH} levels; objects below that are not shown"
         ));
     }
-    warnings.extend(trace_warnings(loaded));
+    let warnings = with_trace_warnings(warnings, loaded);
     Ok(TreeReport { at, root, warnings })
 }
 

@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::select::{self, ObjectQuery};
-use super::{trace_warnings, Loaded, QueryError};
+use super::{with_trace_warnings, Loaded, QueryError};
 use crate::graph::ObjectRef;
 use crate::history::managed_fields::ManagedEntry;
 use crate::history::path::{FieldPath, Segment};
@@ -190,7 +190,7 @@ pub fn blame(loaded: &mut Loaded, query: &BlameQuery) -> Result<BlameReport, Que
         .history
         .as_ref()
         .map(|path| field_history(path, walk.changes, shown, &mut warnings));
-    warnings.extend(trace_warnings(loaded));
+    let warnings = with_trace_warnings(warnings, loaded);
     Ok(BlameReport {
         object: ObjectRef::of(object),
         at,

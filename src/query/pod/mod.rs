@@ -13,7 +13,7 @@ pub use report::{
 use jiff::Timestamp;
 
 use super::select::{self, ObjectQuery};
-use super::{trace_warnings, Loaded};
+use super::{with_trace_warnings, Loaded};
 use crate::graph::{CausalGraph, ChangeKind};
 use crate::history::{Gone, History, ObjectId};
 use crate::workload::deployment::{DeploymentModel, ScaleCause};
@@ -76,7 +76,7 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
         warnings.extend(model.notes.iter().cloned());
     }
     warnings.extend(pod_warnings(&context, revision.as_ref(), &restarts));
-    warnings.extend(trace_warnings(loaded));
+    let warnings = with_trace_warnings(warnings, loaded);
     let object = history.object(pod);
     Ok(PodReport {
         pod: PodRef {
