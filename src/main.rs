@@ -99,11 +99,12 @@ fn check(reader: &Reader, args: CheckArgs) -> anyhow::Result<u8> {
         Format::Yaml => render::yaml(&report, &mut out)?,
     }
     out.flush()?;
-    Ok(if report.whole {
-        EXIT_OK
-    } else {
-        EXIT_NOT_ANSWERED
-    })
+    if report.whole {
+        return Ok(EXIT_OK);
+    }
+    // Every non-zero exit says why on stderr, also when the report goes to a file or a pipe.
+    eprintln!("{}: {}", report.trace, render::check::verdict(&report));
+    Ok(EXIT_NOT_ANSWERED)
 }
 
 fn analyze(reader: &Reader, args: AnalyzeArgs) -> anyhow::Result<u8> {

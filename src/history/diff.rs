@@ -10,6 +10,8 @@
 //!   leaves are reported as additions first, then the old leaves as removals;
 //! - output follows `after`'s order, then what exists only in `before`.
 
+use std::collections::{HashMap, HashSet};
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -123,16 +125,62 @@ fn diff_keyed_lists(
     path: &FieldPath,
     out: &mut Vec<FieldChange>,
 ) {
+    // Items found by key through a map: lists can hold many thousands of items, and matching
+    // each against every other would be quadratic. Keys are unique on both sides (see
+    // `merge_key`), so each key finds at most one item.
+    let old_by_key: HashMap<String, &Value> = before
+        .iter()
+        .map(|item| (canonical_text(&item[key]), item))
+        .collect();
+    let new_keys: HashSet<String> = after
+        .iter()
+        .map(|item| canonical_text(&item[key]))
+        .collect();
     for item in after {
         let id = &item[key];
-        let old = before.iter().find(|old| &old[key] == id);
+        let old = old_by_key.get(&canonical_text(id)).copied();
         diff_node(old, Some(item), &path.child_key(key, id.clone()), out);
     }
     for item in before {
         let id = &item[key];
-        if !after.iter().any(|new| &new[key] == id) {
+        if !new_keys.contains(&canonical_text(id)) {
             diff_node(Some(item), None, &path.child_key(key, id.clone()), out);
         }
+    }
+}
+
+/// A text that two JSON values share exactly when they are equal (`==`): object keys sorted
+/// (maps compare without regard to order), `-0.0` written as `0.0` (they compare equal).
+pub fn canonical_text(value: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_unstable();
+            out.push('{');
+            for key in keys {
+                write_canonical(&Value::String(key.clone()), out);
+                out.push(':');
+                write_canonical(&map[key], out);
+                out.push(',');
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for item in items {
+                write_canonical(item, out);
+                out.push(',');
+            }
+            out.push(']');
+        }
+        Value::Number(n) if n.as_f64() == Some(0.0) && n.is_f64() => out.push_str("0.0"),
+        other => out.push_str(&other.to_string()),
     }
 }
 
@@ -175,11 +223,10 @@ fn merge_key_for_field(field: &str, before: &[Value], after: &[Value]) -> Option
 }
 
 fn items_have_unique_key(items: &[Value], key: &str) -> bool {
-    let ids: Vec<&Value> = items
+    let mut seen = HashSet::with_capacity(items.len());
+    items
         .iter()
-        .filter_map(|item| present(item.get(key)))
-        .collect();
-    ids.len() == items.len() && ids.iter().enumerate().all(|(i, id)| !ids[..i].contains(id))
+        .all(|item| present(item.get(key)).is_some_and(|id| seen.insert(canonical_text(id))))
 }
 
 #[cfg(test)]

@@ -1,6 +1,10 @@
 //! Decoding `metadata.managedFields` (structured-merge-diff `FieldsV1` sets) into field ownership.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
+
+use super::diff::canonical_text;
 
 use super::path::{FieldPath, Segment};
 
@@ -38,12 +42,23 @@ pub enum PathElement {
 }
 
 /// A set of owned fields: a trie decoded from `fieldsV1`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct FieldSet {
     /// Whether the node itself is owned (the `.` entry).
     owns_itself: bool,
     /// Children in the order they appeared.
     children: Vec<(PathElement, FieldSet)>,
+    /// The positions in `children` of the children each path segment can match, by
+    /// [`segment_key`]: a node can own tens of thousands of list items, and finding one by a scan
+    /// per path would make reading an object quadratic.
+    index: HashMap<String, Vec<usize>>,
+}
+
+impl PartialEq for FieldSet {
+    /// The same fields owned (the index follows from the children).
+    fn eq(&self, other: &FieldSet) -> bool {
+        self.owns_itself == other.owns_itself && self.children == other.children
+    }
 }
 
 impl FieldSet {
@@ -104,8 +119,12 @@ impl FieldSet {
         if matches!(first, Segment::Index(_)) && self.is_value_set() {
             return true;
         }
-        self.children
+        let Some(candidates) = self.index.get(&segment_key(first)) else {
+            return false;
+        };
+        candidates
             .iter()
+            .map(|&at| &self.children[at])
             .filter(|(element, _)| element_matches(element, first))
             .any(|(_, child)| child.covers_segments(rest))
     }
@@ -128,6 +147,29 @@ fn element_matches(element: &PathElement, segment: &Segment) -> bool {
         (PathElement::Key(fields), Segment::Key { name, value }) => fields.get(name) == Some(value),
         (PathElement::Index(owned), Segment::Index(index)) => owned == index,
         _ => false,
+    }
+}
+
+/// The lookup key of a path segment in [`FieldSet::index`].
+fn segment_key(segment: &Segment) -> String {
+    match segment {
+        Segment::Field(name) => format!("f:{name}"),
+        Segment::Key { name, value } => format!("k:{name}={}", canonical_text(value)),
+        Segment::Index(index) => format!("i:{index}"),
+    }
+}
+
+/// The keys of the segments an element matches (see [`element_matches`]): a keyed item matches
+/// a segment naming any one of its key fields.
+fn element_keys(element: &PathElement) -> Vec<String> {
+    match element {
+        PathElement::Field(name) => vec![format!("f:{name}")],
+        PathElement::Key(fields) => fields
+            .iter()
+            .map(|(name, value)| format!("k:{name}={}", canonical_text(value)))
+            .collect(),
+        PathElement::Index(index) => vec![format!("i:{index}")],
+        PathElement::Value(_) => Vec::new(),
     }
 }
 
@@ -154,6 +196,9 @@ fn decode_node(value: &Value, key: &str) -> Result<FieldSet, FieldsError> {
             continue;
         }
         let element = decode_key(child_key)?;
+        for key in element_keys(&element) {
+            set.index.entry(key).or_default().push(set.children.len());
+        }
         set.children
             .push((element, decode_node(child_value, child_key)?));
     }

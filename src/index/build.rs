@@ -12,10 +12,13 @@ use rayon::prelude::*;
 use super::scan::{scan_object_line, LineHead};
 use super::{IndexedObject, RecordLoc, StrId, StringTable, TraceIndex, TraceTotals, NO_OBJECT};
 use crate::history::meta::ObjectHead;
-use crate::trace::frames::{
-    decode_frame, salvage_frame, Batch, FrameLoc, FrameSplitter, SplitError,
+use crate::trace::codec::{
+    bulk_decompressor, decompress_frame, salvage, Budget, FrameError, BATCH_RAW_BUDGET,
 };
-use crate::trace::{parse_ts, EventType, LineLoop, Record, TraceError};
+use crate::trace::frames::{Batch, FrameLoc, FrameSplitter, SplitError};
+use crate::trace::{
+    parse_ts, EventType, LineLoop, Record, TraceError, MAX_FRAME_RAW_BYTES, MAX_LINE_BYTES,
+};
 
 /// Why a trace could not be indexed.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +75,7 @@ pub fn build(
         }
         progress(builder.records, splitter.position());
     }
+    builder.end()?;
     if builder.too_long {
         return Err(BuildError::NotFramed(format!(
             "{name} has more lines than an index can number"
@@ -83,27 +87,70 @@ pub fn build(
 /// A batch of frames, decompressed and scanned.
 struct Decoded {
     batch: Batch,
-    frames: Vec<io::Result<(Vec<u8>, Vec<ScannedLine>)>>,
+    frames: Vec<Result<Scanned, FrameError>>,
 }
 
+/// A decompressed frame and the object lines the fast scan could read in it.
+struct Scanned {
+    raw: Vec<u8>,
+    heads: Vec<ScannedHead>,
+}
+
+impl Scanned {
+    fn of(raw: Vec<u8>) -> Scanned {
+        let heads = scan_heads(&raw);
+        Scanned { raw, heads }
+    }
+}
+
+/// Decompresses and scans a batch's frames in parallel, holding at most [`BATCH_RAW_BUDGET`]
+/// decompressed bytes: a frame that does not fit is left for [`decode_alone`].
 fn decode(batch: Batch, compressed: bool) -> Decoded {
+    let budget = Budget::new(BATCH_RAW_BUDGET);
     let frames = batch
         .frames
         .par_iter()
         .map_init(
-            || zstd::bulk::Decompressor::new().ok(),
+            || bulk_decompressor().ok(),
             |decompressor, frame| {
-                let bytes = batch.bytes_of(frame);
-                let raw = match decompressor {
-                    Some(d) => decode_frame(compressed, bytes, frame.raw_len, d)?,
-                    None => return Err(io::Error::other("cannot start a zstd decompressor")),
-                };
-                let lines = scan_frame(&raw);
-                Ok((raw, lines))
+                let raw = decompress(compressed, &batch, frame, decompressor, &budget)?;
+                Ok(Scanned::of(raw))
             },
         )
         .collect();
     Decoded { batch, frames }
+}
+
+fn decompress(
+    compressed: bool,
+    batch: &Batch,
+    frame: &FrameLoc,
+    decompressor: &mut Option<zstd::bulk::Decompressor<'static>>,
+    budget: &Budget,
+) -> Result<Vec<u8>, FrameError> {
+    let bytes = batch.bytes_of(frame);
+    if !compressed {
+        return Ok(bytes.to_vec());
+    }
+    let Some(decompressor) = decompressor else {
+        let err = io::Error::other("cannot start a zstd decompressor");
+        return Err(FrameError::Damaged(err));
+    };
+    decompress_frame(bytes, frame.offset, decompressor, budget)
+}
+
+/// Decompresses one frame that did not fit in its batch's budget, on its own.
+fn decode_alone(batch: &Batch, frame: &FrameLoc, compressed: bool) -> Result<Scanned, FrameError> {
+    let mut decompressor = Some(bulk_decompressor().map_err(FrameError::Damaged)?);
+    let budget = Budget::new(MAX_FRAME_RAW_BYTES + 1);
+    match decompress(compressed, batch, frame, &mut decompressor, &budget) {
+        Ok(raw) => Ok(Scanned::of(raw)),
+        Err(FrameError::OverBudget) => Err(FrameError::TooLarge(format!(
+            "the zstd frame at byte {} is too large to decompress whole",
+            frame.offset
+        ))),
+        Err(err) => Err(err),
+    }
 }
 
 /// A range of a decompressed frame.
@@ -125,9 +172,35 @@ impl Span {
     }
 }
 
+/// A frame's last line, without its newline, kept until it is known to be the trace's last.
+struct Unfinished {
+    frame: u32,
+    /// Where it starts in its frame.
+    offset: usize,
+    /// Its bytes (none when it is longer than [`MAX_LINE_BYTES`]: it is then only counted).
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+impl Unfinished {
+    fn of(frame: u32, bytes: &[u8], offset: usize) -> Unfinished {
+        Unfinished {
+            frame,
+            offset,
+            bytes: match bytes.len() > MAX_LINE_BYTES {
+                true => Vec::new(),
+                false => bytes.to_vec(),
+            },
+            len: bytes.len(),
+        }
+    }
+}
+
 /// What the fast scan read of an object record, as ranges of its frame.
 #[derive(Debug, Clone, Copy)]
 struct ScannedHead {
+    /// Where its line starts in the frame.
+    start: u32,
     event: EventType,
     ts: Timestamp,
     kind: Span,
@@ -139,8 +212,9 @@ struct ScannedHead {
 }
 
 impl ScannedHead {
-    fn read(raw: &[u8], head: &LineHead<'_>) -> Option<ScannedHead> {
+    fn read(raw: &[u8], start: usize, head: &LineHead<'_>) -> Option<ScannedHead> {
         Some(ScannedHead {
+            start: start as u32,
             event: head.event?,
             ts: parse_ts(head.ts)?,
             kind: Span::of(raw, head.kind),
@@ -167,36 +241,75 @@ impl ScannedHead {
     }
 }
 
-/// One line of a decompressed frame and what the fast scan read of it.
-struct ScannedLine {
+/// One line of a decompressed frame, and what the fast scan read of it.
+struct Line<'h> {
     /// The line's range in the frame, with its newline when it has one.
-    start: u32,
-    end: u32,
+    start: usize,
+    end: usize,
     complete: bool,
-    head: Option<ScannedHead>,
+    head: Option<&'h ScannedHead>,
 }
 
-fn scan_frame(raw: &[u8]) -> Vec<ScannedLine> {
-    let mut lines = Vec::new();
+/// A piece of a frame: a line, or a run of empty lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Piece {
+    /// A line: its range, with its newline when `complete`.
+    Line {
+        start: usize,
+        end: usize,
+        complete: bool,
+    },
+    /// `count` bare newlines, which hold nothing (taken together: a hostile frame can hold
+    /// millions).
+    Empty { count: usize },
+}
+
+/// The pieces of a frame, in order.
+fn pieces(raw: &[u8]) -> impl Iterator<Item = Piece> + '_ {
     let mut start = 0;
-    while start < raw.len() {
-        let (end, complete) = match memchr::memchr(b'\n', &raw[start..]) {
+    std::iter::from_fn(move || {
+        let rest = raw.get(start..).filter(|rest| !rest.is_empty())?;
+        if rest[0] == b'\n' {
+            let count = rest.iter().take_while(|&&b| b == b'\n').count();
+            start += count;
+            return Some(Piece::Empty { count });
+        }
+        let (end, complete) = match memchr::memchr(b'\n', rest) {
             Some(at) => (start + at + 1, true),
             None => (raw.len(), false),
         };
-        let text = &raw[start..end - usize::from(complete)];
-        // The scan checks the UTF-8 of the strings it reads; the rest of the line is checked
-        // when a question reads it (and by `check --strict`).
-        let head = scan_object_line(text).and_then(|head| ScannedHead::read(raw, &head));
-        lines.push(ScannedLine {
-            start: start as u32,
-            end: end as u32,
+        let line = Piece::Line {
+            start,
+            end,
             complete,
-            head,
-        });
+        };
         start = end;
-    }
-    lines
+        Some(line)
+    })
+}
+
+/// The object record lines of a frame the fast scan can read. Only these are kept per line
+/// (blank, bad or control lines cost nothing until the fold reads them), so what a frame's scan
+/// holds stays proportional to its records, not to its line count.
+fn scan_heads(raw: &[u8]) -> Vec<ScannedHead> {
+    pieces(raw)
+        .filter_map(|piece| match piece {
+            Piece::Line {
+                start,
+                end,
+                complete,
+            } => Some((start, end, complete)),
+            Piece::Empty { .. } => None,
+        })
+        .filter(|&(start, end, complete)| end - start - usize::from(complete) <= MAX_LINE_BYTES)
+        .filter_map(|(start, end, complete)| {
+            let text = &raw[start..end - usize::from(complete)];
+            // The scan checks the UTF-8 of the strings it reads; the rest of the line is checked
+            // when a question reads it (and by `check --strict`).
+            let head = scan_object_line(text)?;
+            ScannedHead::read(raw, start, &head)
+        })
+        .collect()
 }
 
 /// The identity of an object record read by serde (for lines the fast scan left alone).
@@ -296,6 +409,9 @@ struct Builder {
     object_of_key: Vec<u32>,
     /// Set when the trace has more lines than an index can number.
     too_long: bool,
+    /// The last frame's last line, when it had no newline: it is the trace's partial last line
+    /// if nothing follows, and a line running on into the next frame otherwise.
+    unfinished: Option<Unfinished>,
     records_of: Vec<(u32, RecordLoc)>,
     meta: Vec<RecordLoc>,
     totals: TraceTotals,
@@ -317,6 +433,7 @@ impl Builder {
             subjects: Vec::new(),
             object_of_key: Vec::new(),
             too_long: false,
+            unfinished: None,
             records_of: Vec::new(),
             meta: Vec::new(),
             totals: TraceTotals::default(),
@@ -324,13 +441,19 @@ impl Builder {
         }
     }
 
-    /// Folds a decoded batch; `false` when the trace ended in it (a cut or corrupt frame).
-    fn fold(&mut self, decoded: Decoded) -> Result<bool, TraceError> {
+    /// Folds a decoded batch; `false` when the trace ended in it (a cut, corrupt or refused
+    /// frame).
+    fn fold(&mut self, decoded: Decoded) -> Result<bool, BuildError> {
         let Decoded { batch, frames } = decoded;
         for (frame, result) in batch.frames.iter().zip(frames) {
+            let result = match result {
+                Err(FrameError::OverBudget) => decode_alone(&batch, frame, self.compressed),
+                other => other,
+            };
             match result {
-                Ok((raw, lines)) => self.frame(*frame, &raw, &lines, None)?,
-                Err(_) => {
+                Ok(scanned) => self.frame(*frame, &scanned.raw, &scanned.heads, None)?,
+                Err(FrameError::TooLarge(why)) => return Err(BuildError::NotFramed(why)),
+                Err(FrameError::OverBudget | FrameError::Damaged(_)) => {
                     self.salvage(*frame, batch.bytes_of(frame))?;
                     return Ok(false);
                 }
@@ -344,10 +467,13 @@ impl Builder {
     }
 
     /// Folds what can be read of a frame that cannot be read whole, and ends the trace there.
-    fn salvage(&mut self, frame: FrameLoc, bytes: &[u8]) -> Result<(), TraceError> {
-        let (prefix, err) = salvage_frame(bytes);
-        let lines = scan_frame(&prefix);
-        self.frame(frame, &prefix, &lines, Some(err))
+    fn salvage(&mut self, frame: FrameLoc, bytes: &[u8]) -> Result<(), BuildError> {
+        let (prefix, err) = match self.compressed {
+            true => salvage(bytes, frame.offset),
+            false => (bytes.to_vec(), io::Error::other("the file ends")),
+        };
+        let heads = scan_heads(&prefix);
+        self.frame(frame, &prefix, &heads, Some(err))
     }
 
     /// Folds one frame's lines; with `stop`, the frame was cut there and reading ends.
@@ -355,47 +481,125 @@ impl Builder {
         &mut self,
         mut frame: FrameLoc,
         raw: &[u8],
-        lines: &[ScannedLine],
-        stop: Option<io::Error>,
-    ) -> Result<(), TraceError> {
+        heads: &[ScannedHead],
+        mut stop: Option<io::Error>,
+    ) -> Result<(), BuildError> {
+        // kblame's writer ends frames at line ends, so that each can be read alone; a trace whose
+        // lines run on into the next frame can only be read as one stream.
+        if let Some(unfinished) = self.unfinished.take() {
+            if !raw.is_empty() {
+                return Err(BuildError::NotFramed(format!(
+                    "a line runs on past the end of a zstd frame into the one at byte {}",
+                    frame.offset
+                )));
+            }
+            match stop.take() {
+                Some(err) => self.finish_line(unfinished, Some(err))?,
+                None => self.unfinished = Some(unfinished),
+            }
+        }
         frame.raw_len = u32::try_from(raw.len()).unwrap_or(u32::MAX);
         let frame_id = self.frames.len() as u32;
         self.frames.push(frame);
-        let (lines, partial) = match (&stop, lines.last()) {
-            (Some(_), Some(last)) if !last.complete => (&lines[..lines.len() - 1], Some(last)),
-            _ => (lines, None),
-        };
-        for line in lines {
-            self.line(frame_id, raw, line, None)?;
+        let mut heads = heads.iter().peekable();
+        for piece in pieces(raw) {
+            let (start, end, complete) = match piece {
+                Piece::Line {
+                    start,
+                    end,
+                    complete,
+                } => (start, end, complete),
+                Piece::Empty { count } => {
+                    self.lines.empty_lines(count as u64);
+                    continue;
+                }
+            };
+            let head = heads.next_if(|head| head.start as usize == start);
+            let line = Line {
+                start,
+                end,
+                complete,
+                head,
+            };
+            if !complete && stop.is_none() {
+                // Judged once it is known whether another frame continues it.
+                self.unfinished = Some(Unfinished::of(frame_id, &raw[start..end], start));
+                continue;
+            }
+            let cut_here = if complete { None } else { stop.take() };
+            self.line(frame_id, raw, 0, &line, cut_here)?;
         }
         if let Some(err) = stop {
-            match partial {
-                Some(partial) => self.line(frame_id, raw, partial, Some(err))?,
-                None => self.lines.stop(&[], err, &mut |_| {})?,
-            }
+            self.lines.stop(&[], err, &mut |_| {})?;
         }
         Ok(())
     }
 
+    /// Reads an unfinished line as the trace's last (`stop`: reading ended at a damaged frame).
+    fn finish_line(
+        &mut self,
+        unfinished: Unfinished,
+        stop: Option<io::Error>,
+    ) -> Result<(), TraceError> {
+        let Unfinished {
+            frame,
+            offset,
+            bytes,
+            len,
+        } = unfinished;
+        if len > MAX_LINE_BYTES {
+            self.lines.long_line(len as u64, false)?;
+            if let Some(err) = stop {
+                self.lines.stop(&[], err, &mut |_| {})?;
+            }
+            return Ok(());
+        }
+        let line = Line {
+            start: 0,
+            end: bytes.len(),
+            complete: false,
+            head: None,
+        };
+        self.line(frame, &bytes, offset, &line, stop)
+    }
+
+    /// Reads a last line left unfinished by the last frame, once the trace has ended.
+    fn end(&mut self) -> Result<(), TraceError> {
+        match self.unfinished.take() {
+            Some(unfinished) => self.finish_line(unfinished, None),
+            None => Ok(()),
+        }
+    }
+
+    /// Reads one line, `raw[line.start..line.end]`, which lies at `base + line.start` in its frame.
     fn line(
         &mut self,
         frame: u32,
         raw: &[u8],
-        line: &ScannedLine,
+        base: usize,
+        line: &Line<'_>,
         stop: Option<io::Error>,
     ) -> Result<(), TraceError> {
-        let bytes = &raw[line.start as usize..line.end as usize];
+        let bytes = &raw[line.start..line.end];
         let Ok(line_no) = u32::try_from(self.lines.next_line()) else {
             self.too_long = true;
             return Ok(());
         };
+        let len = bytes.len() - usize::from(line.complete);
+        if len > MAX_LINE_BYTES {
+            self.lines.long_line(bytes.len() as u64, line.complete)?;
+            if let Some(err) = stop {
+                self.lines.stop(&[], err, &mut |_| {})?;
+            }
+            return Ok(());
+        }
         let at = RecordLoc {
             line: line_no,
             frame,
-            offset: line.start,
-            len: (bytes.len() - usize::from(line.complete)) as u32,
+            offset: (base + line.start) as u32,
+            len: len as u32,
         };
-        if let (Some(head), true, None) = (&line.head, line.complete && at.line > 1, &stop) {
+        if let (Some(head), true, None) = (line.head, line.complete && at.line > 1, &stop) {
             self.lines.scanned_object(bytes.len(), head.ts);
             self.records += 1;
             self.count(Some(head.ts), head.event.as_str());

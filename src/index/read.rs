@@ -7,8 +7,9 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use super::{RecordLoc, TraceIndex};
+use crate::trace::codec::limited_context;
 use crate::trace::frames::read_frame_prefix;
-use crate::trace::{parse_line, ReadWarning, Record};
+use crate::trace::{parse_line, ReadWarning, Record, MAX_LINE_BYTES};
 
 /// How many frames are decompressed together (bounds the memory of one step).
 const FRAMES_PER_STEP: usize = 64;
@@ -19,18 +20,42 @@ type Group<'r> = &'r [RecordLoc];
 /// The frames of one step, decompressed.
 type Decompressed = Vec<io::Result<Vec<u8>>>;
 
+/// How many skipped lines are described one by one; the rest are only counted.
+const DESCRIBED_SKIPS: usize = 20;
+
+/// The lines a re-read had to skip.
+#[derive(Debug, Clone, Default)]
+pub struct Skipped {
+    /// How many.
+    pub count: u64,
+    /// The first few, described.
+    pub warnings: Vec<ReadWarning>,
+}
+
+impl Skipped {
+    fn push(&mut self, line: u32, why: &str) {
+        self.count += 1;
+        if self.warnings.len() < DESCRIBED_SKIPS {
+            self.warnings.push(ReadWarning {
+                line: Some(u64::from(line)),
+                message: format!("line {line} skipped: {why}"),
+            });
+        }
+    }
+}
+
 /// Reads the records at `records` (in line order) and hands each, with its line, to `visit`.
 ///
 /// Frames are decompressed in parallel a step at a time, the next step while the records of
 /// the current one are handed out. A line that no longer parses (the fast scan does not
-/// validate bodies) is skipped and returned as a warning.
+/// validate bodies) is skipped and counted.
 pub fn read_records(
     path: &Path,
     index: &TraceIndex,
     records: &[RecordLoc],
     mut visit: impl FnMut(u64, Record<'_>) + Send,
-) -> io::Result<Vec<ReadWarning>> {
-    let mut warnings = Vec::new();
+) -> io::Result<Skipped> {
+    let mut warnings = Skipped::default();
     let groups: Vec<Group<'_>> = records.chunk_by(|a, b| a.frame == b.frame).collect();
     let mut steps = groups.chunks(FRAMES_PER_STEP);
     let mut current: Option<(&[Group<'_>], Decompressed)> = None;
@@ -55,9 +80,12 @@ pub fn read_records(
 fn decompress(path: &Path, index: &TraceIndex, step: &[Group<'_>]) -> Decompressed {
     step.par_iter()
         .map_init(
-            || (File::open(path), zstd::zstd_safe::DCtx::create()),
+            || (File::open(path), limited_context()),
             |(file, context), group| {
                 let file = file
+                    .as_mut()
+                    .map_err(|err| io::Error::new(err.kind(), err.to_string()))?;
+                let context = context
                     .as_mut()
                     .map_err(|err| io::Error::new(err.kind(), err.to_string()))?;
                 let frame = index.frames.get(group[0].frame as usize).ok_or_else(|| {
@@ -79,7 +107,7 @@ fn hand_out(
     step: &[Group<'_>],
     raws: Decompressed,
     visit: &mut impl FnMut(u64, Record<'_>),
-    warnings: &mut Vec<ReadWarning>,
+    warnings: &mut Skipped,
 ) -> io::Result<()> {
     for (group, raw) in step.iter().zip(raws) {
         let raw = raw?;
@@ -88,15 +116,16 @@ fn hand_out(
             let bytes = raw
                 .get(range)
                 .ok_or_else(|| io::Error::other("the index points past the end of a frame"))?;
+            if bytes.len() > MAX_LINE_BYTES {
+                warnings.push(at.line, "longer than the line limit");
+                continue;
+            }
             let parsed = std::str::from_utf8(bytes)
                 .map_err(|_| "not UTF-8".to_string())
                 .and_then(parse_line);
             match parsed {
                 Ok(record) => visit(u64::from(at.line), record),
-                Err(why) => warnings.push(ReadWarning {
-                    line: Some(u64::from(at.line)),
-                    message: format!("line {} skipped: {why}", at.line),
-                }),
+                Err(why) => warnings.push(at.line, &why),
             }
         }
     }

@@ -138,9 +138,23 @@ pub fn load(trace: &Path, stamp: &TraceStamp) -> Result<(TraceIndex, PathBuf), U
                 why = Unusable::Stale(place)
             }
             Ok((head, head_len)) => {
+                if let Err(detail) = head.index.validate(head.records, stamp.size) {
+                    why = Unusable::Damaged(place, detail);
+                    continue;
+                }
                 let mut index = head.index;
                 let records_at = (PREAMBLE + head_len) as u64;
-                let uids_at = records_at + head.records * RECORD_BYTES;
+                // Bounded by the file's length below (so are the reads they lead to); checked so
+                // that a damaged head cannot overflow them.
+                let uids_at = head
+                    .records
+                    .checked_mul(RECORD_BYTES)
+                    .and_then(|bytes| bytes.checked_add(records_at));
+                let expected = uids_at.and_then(|at| at.checked_add(head.uids_len));
+                let (Some(uids_at), Some(expected)) = (uids_at, expected) else {
+                    why = Unusable::Damaged(place, "its tables' sizes are wrong".to_string());
+                    continue;
+                };
                 index.on_disk = Some(OnDisk {
                     path: place.clone(),
                     records_at,
@@ -149,7 +163,6 @@ pub fn load(trace: &Path, stamp: &TraceStamp) -> Result<(TraceIndex, PathBuf), U
                     uids_len: head.uids_len,
                     uids_crc: head.uids_crc,
                 });
-                let expected = uids_at + head.uids_len;
                 match fs::metadata(&place) {
                     Ok(meta) if meta.len() == expected => return Ok((index, place)),
                     _ => why = Unusable::Damaged(place, "its length is wrong".to_string()),

@@ -14,10 +14,16 @@ pub fn parse_time(text: &str, facts: &TraceFacts) -> Result<Timestamp, QueryErro
     let bad = || QueryError::BadTime {
         text: text.to_string(),
     };
-    let time = if let Some(offset) = text.strip_prefix('+') {
-        start + offset.trim().parse::<SignedDuration>().map_err(|_| bad())?
-    } else if let Some(offset) = text.strip_prefix('-') {
-        end - offset.trim().parse::<SignedDuration>().map_err(|_| bad())?
+    let offset = |text: &str| text.trim().parse::<SignedDuration>().map_err(|_| bad());
+    // An offset too large for any time is outside the trace, not a panic.
+    let outside = |time: Timestamp| QueryError::OutsideTrace { time, start, end };
+    let time = if let Some(text) = text.strip_prefix('+') {
+        start
+            .checked_add(offset(text)?)
+            .map_err(|_| outside(Timestamp::MAX))?
+    } else if let Some(text) = text.strip_prefix('-') {
+        end.checked_sub(offset(text)?)
+            .map_err(|_| outside(Timestamp::MIN))?
     } else {
         text.parse::<Timestamp>().map_err(|_| bad())?
     };

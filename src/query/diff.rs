@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::at::parse_time;
 use super::select::{self, ObjectQuery};
-use super::{trace_warnings, Loaded, QueryError};
+use super::{with_trace_warnings, Loaded, QueryError};
 use crate::graph::ObjectRef;
 use crate::history::diff::{diff_at, FieldChange};
 use crate::history::path::FieldPath;
@@ -90,7 +90,7 @@ pub fn diff(loaded: &mut Loaded, query: &DiffQuery) -> Result<DiffReport, QueryE
     if from.version.time > to.version.time && !from.template_only && !to.template_only {
         notes.push("--from is later than --to: the diff runs backwards in time".to_string());
     }
-    warnings.extend(trace_warnings(loaded));
+    let warnings = with_trace_warnings(warnings, loaded);
     Ok(DiffReport {
         object: ObjectRef::of(loaded.history.object(id)),
         from: from.version,

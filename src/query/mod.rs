@@ -90,6 +90,25 @@ fn replay_every_record(
     Ok((history, read))
 }
 
+/// How many of its own warnings a report lists; the rest are counted in the last one.
+const MAX_WARNINGS: usize = 50;
+
+/// How many watch gaps the trace-wide warnings name; the rest are counted.
+const MAX_GAP_WARNINGS: usize = 10;
+
+/// A question's own warnings, bounded, then the trace-wide ones. A damaged trace can make one
+/// warning per record (a body that does not parse, a restart count that jumps), and a report
+/// listing a million of them says less than one that counts them.
+pub fn with_trace_warnings(mut own: Vec<String>, loaded: &Loaded) -> Vec<String> {
+    if own.len() > MAX_WARNINGS {
+        let more = own.len() - (MAX_WARNINGS - 1);
+        own.truncate(MAX_WARNINGS - 1);
+        own.push(format!("… and {more} more warnings"));
+    }
+    own.extend(trace_warnings(loaded));
+    own
+}
+
 /// Warnings every query repeats: what the trace as a whole cannot show.
 pub fn trace_warnings(loaded: &Loaded) -> Vec<String> {
     let mut warnings = Vec::new();
@@ -106,7 +125,7 @@ pub fn trace_warnings(loaded: &Loaded) -> Vec<String> {
             "the trace has no END record: recording was cut short after {end}; anything later is unknown"
         ));
     }
-    for gap in &facts.gaps {
+    for gap in facts.gaps.iter().take(MAX_GAP_WARNINGS) {
         let until = match gap.closed {
             Some(closed) => format!("events may be missing until the re-list at {closed}"),
             None => "never re-listed: nothing of it is known after this".to_string(),
@@ -114,6 +133,12 @@ pub fn trace_warnings(loaded: &Loaded) -> Vec<String> {
         warnings.push(format!(
             "watch gap for {} at {}: {} ({until})",
             gap.resource, gap.ts, gap.reason
+        ));
+    }
+    if facts.gaps.len() > MAX_GAP_WARNINGS {
+        warnings.push(format!(
+            "… and {} more watch gaps",
+            facts.gaps.len() - MAX_GAP_WARNINGS
         ));
     }
     if loaded.read.bad_lines > 0 {

@@ -239,7 +239,7 @@ fn load_records(
     records: &[RecordLoc],
 ) -> Result<Loaded, TraceError> {
     let mut history = History::new(None);
-    let warnings = read_records(path, &index, records, |line, record| {
+    let skipped = read_records(path, &index, records, |line, record| {
         history.apply(line, &record)
     })
     .map_err(|source| TraceError::Changed {
@@ -254,8 +254,8 @@ fn load_records(
     facts.records_by_type = totals.records_by_type;
     facts.skipped_objects = totals.skipped_objects;
     let mut read = index.summary;
-    read.bad_lines += warnings.len() as u64;
-    read.warnings.extend(warnings);
+    read.bad_lines += skipped.count;
+    read.warnings.extend(skipped.warnings);
     let graph = CausalGraph::build(&history);
     Ok(Loaded {
         source,

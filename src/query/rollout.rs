@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::select::{self, ObjectQuery};
-use super::{trace_warnings, Loaded, QueryError};
+use super::{with_trace_warnings, Loaded, QueryError};
 use crate::graph::{Change, ObjectRef};
 use crate::history::{History, ObjectId};
 use crate::render::truncate;
@@ -151,7 +151,7 @@ pub fn rollout(loaded: &mut Loaded, query: &RolloutQuery) -> Result<RolloutRepor
         .map(|r| r.number)
         .collect();
     warnings.extend(model.notes.iter().cloned());
-    warnings.extend(trace_warnings(loaded));
+    let warnings = with_trace_warnings(warnings, loaded);
     Ok(RolloutReport {
         object: ObjectRef::of(object),
         at,

@@ -4,7 +4,7 @@
 //! ReplicaSet scale steps, Deployment conditions, pod lifecycle steps and restarts, Events folded
 //! to one entry per Event object, watch gaps and re-lists, and the trace's start and end.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::select::{self, ObjectQuery};
-use super::{trace_warnings, Loaded, QueryError};
+use super::{with_trace_warnings, Loaded, QueryError};
 use crate::graph::{CausalGraph, Change, ChangeKind, ObjectRef};
 use crate::history::diff::{diff_at, FieldChange};
 use crate::history::path::FieldPath;
@@ -150,10 +150,10 @@ pub fn timeline(loaded: &mut Loaded, query: &TimelineQuery) -> Result<TimelineRe
     builder.trace_edges(loaded, &scope);
     let Builder {
         mut entries,
-        mut warnings,
+        warnings,
         ..
     } = builder;
-    warnings.extend(trace_warnings(loaded));
+    let warnings = with_trace_warnings(warnings, loaded);
     entries.retain(|e| in_window(e, query) && in_namespace(e, query));
     entries.sort_by_key(|e| (e.time, rank(e.kind), e.line.unwrap_or(0)));
     Ok(TimelineReport { entries, warnings })
@@ -867,8 +867,9 @@ impl Builder<'_> {
             let summary = format!("watch gap for {}: {} ({until})", gap.resource, gap.reason);
             self.trace_entry(gap.ts, EntryKind::Gap, Severity::Failure, summary);
         }
+        let relists = RelistCounts::of(self.history);
         for sync in facts.syncs.iter().filter(|s| s.relist) {
-            let summary = self.relist_summary(sync.ts, &sync.resource);
+            let summary = relists.summary(sync.ts, &sync.resource);
             self.trace_entry(sync.ts, EntryKind::Relist, Severity::Warning, summary);
         }
         if let Some(end) = facts.end {
@@ -899,15 +900,19 @@ impl Builder<'_> {
     fn start_summary(&self, scope: &Scope) -> String {
         // Kinds in the order the trace first lists them (deployments, replicasets, pods, …).
         let mut existing: Vec<(String, usize)> = Vec::new();
+        let mut position: HashMap<String, usize> = HashMap::new();
         for &id in scope
             .subjects
             .iter()
             .filter(|&&id| self.history.existed_at_start(id))
         {
             let kind = self.history.object(id).kind.to_lowercase();
-            match existing.iter_mut().find(|(k, _)| *k == kind) {
-                Some((_, n)) => *n += 1,
-                None => existing.push((kind, 1)),
+            match position.get(&kind) {
+                Some(&at) => existing[at].1 += 1,
+                None => {
+                    position.insert(kind.clone(), existing.len());
+                    existing.push((kind, 1));
+                }
             }
         }
         let source = self
@@ -936,29 +941,48 @@ impl Builder<'_> {
         }
         text
     }
+}
 
-    /// `re-list of v1/pods: 1 object missing (deleted while the watch was down), 1 first seen`.
-    fn relist_summary(&self, at: Timestamp, resource: &str) -> String {
-        let history = self.history;
-        let missing = history
-            .objects()
-            .iter()
-            .filter(|o| o.gone == Some(Gone::MissingAtRelist(at)))
-            .count();
-        let relists: Vec<Timestamp> = history
+/// What each re-list found, counted once for all of them: a damaged trace can hold thousands of
+/// re-lists of thousands of objects.
+struct RelistCounts {
+    /// Objects missing from the re-list at each time.
+    missing: HashMap<Timestamp, usize>,
+    /// Objects first seen in the re-list at each time (the first re-list at or after their first
+    /// record).
+    new: HashMap<Timestamp, usize>,
+}
+
+impl RelistCounts {
+    fn of(history: &History) -> RelistCounts {
+        let mut missing: HashMap<Timestamp, usize> = HashMap::new();
+        for object in history.objects() {
+            if let Some(Gone::MissingAtRelist(at)) = object.gone {
+                *missing.entry(at).or_insert(0) += 1;
+            }
+        }
+        let mut relists: Vec<Timestamp> = history
             .facts
             .syncs
             .iter()
             .filter(|s| s.relist)
             .map(|s| s.ts)
             .collect();
-        let new = (0..history.objects().len())
-            .filter(|&id| history.first_seen_in_relist(id))
-            .filter(|&id| {
-                let first = history.object(id).first().ts;
-                relists.iter().filter(|&&t| t >= first).min() == Some(&at)
-            })
-            .count();
+        relists.sort_unstable();
+        let mut new: HashMap<Timestamp, usize> = HashMap::new();
+        for id in (0..history.objects().len()).filter(|&id| history.first_seen_in_relist(id)) {
+            let first = history.object(id).first().ts;
+            if let Some(&at) = relists.get(relists.partition_point(|&t| t < first)) {
+                *new.entry(at).or_insert(0) += 1;
+            }
+        }
+        RelistCounts { missing, new }
+    }
+
+    /// `re-list of v1/pods: 1 object missing (deleted while the watch was down), 1 first seen`.
+    fn summary(&self, at: Timestamp, resource: &str) -> String {
+        let missing = self.missing.get(&at).copied().unwrap_or(0);
+        let new = self.new.get(&at).copied().unwrap_or(0);
         format!(
             "re-list of {resource}: {missing} object(s) missing (deleted while the watch was down), {new} first seen"
         )

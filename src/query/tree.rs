@@ -6,11 +6,16 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::select::{self, ObjectQuery};
-use super::{trace_warnings, Loaded, QueryError};
+use super::{with_trace_warnings, Loaded, QueryError};
 use crate::graph::{CausalGraph, Owner};
 use crate::history::{Gone, History, ObjectId, Version};
 use crate::workload::pod::{pod_at, state_of, statuses};
 use crate::workload::replicaset::revision_of;
+
+/// The deepest a tree is drawn. Real ownership chains are a few levels deep (Deployment →
+/// ReplicaSet → Pod); a damaged trace can chain thousands of objects, and every level costs
+/// stack here, in the renderer and in the serializer.
+pub const MAX_DEPTH: usize = 32;
 
 /// What to draw: an object, a moment (the end of the trace when `None`), and whether to keep deleted objects.
 #[derive(Debug, Clone, Default)]
@@ -76,8 +81,14 @@ pub fn tree(loaded: &mut Loaded, query: &TreeQuery) -> Result<TreeReport, QueryE
             history.object(root).display_name()
         ));
     }
-    let root = walk.node(root, &mut vec![root]);
-    warnings.extend(trace_warnings(loaded));
+    let mut cut = false;
+    let root = walk.node(root, &mut vec![root], &mut cut);
+    if cut {
+        warnings.push(format!(
+            "the ownership tree is deeper than {MAX_DEPTH} levels; objects below that are not shown"
+        ));
+    }
+    let warnings = with_trace_warnings(warnings, loaded);
     Ok(TreeReport { at, root, warnings })
 }
 
@@ -157,16 +168,24 @@ impl Walk<'_> {
     }
 
     /// The node for `id` and, below it, every object it controlled at the moment; `path`
-    /// holds the ancestors, so an ownership cycle in a damaged trace cannot loop.
-    fn node(&self, id: ObjectId, path: &mut Vec<ObjectId>) -> TreeNode {
+    /// holds the ancestors, so an ownership cycle in a damaged trace cannot loop, and a chain
+    /// deeper than [`MAX_DEPTH`] is cut there (setting `cut`).
+    fn node(&self, id: ObjectId, path: &mut Vec<ObjectId>, cut: &mut bool) -> TreeNode {
         let object = self.history.object(id);
         let mut children = Vec::new();
-        for child in self.children(id) {
+        let below = match path.len() < MAX_DEPTH {
+            true => self.children(id),
+            false => {
+                *cut |= !self.children(id).is_empty();
+                Vec::new()
+            }
+        };
+        for child in below {
             if path.contains(&child) {
                 continue;
             }
             path.push(child);
-            children.push(self.node(child, path));
+            children.push(self.node(child, path, cut));
             path.pop();
         }
         children.sort_by(|a, b| (&a.kind, &a.name, &a.uid).cmp(&(&b.kind, &b.name, &b.uid)));

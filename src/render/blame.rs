@@ -152,7 +152,7 @@ impl Gutter {
             .iter()
             .zip(self.widths)
             .filter(|(_, width)| *width > 0)
-            .map(|(column, width)| format!("{column:<width$}"))
+            .map(|(column, width)| super::pad(column, width))
             .collect::<Vec<_>>()
             .join("  ")
     }
@@ -210,7 +210,7 @@ fn history<W: Write>(
         let cells: Vec<String> = row
             .iter()
             .zip(&widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
+            .map(|(cell, &width)| super::pad(cell, width))
             .collect();
         writeln!(out, "  {}", cells.join("  ").trim_end())?;
     }

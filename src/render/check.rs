@@ -75,8 +75,13 @@ pub fn text<W: Write>(report: &CheckReport, out: &mut W) -> io::Result<()> {
     for warning in &report.warnings {
         writeln!(out, "warning: {warning}")?;
     }
+    writeln!(out, "{}", verdict(report))
+}
+
+/// The report's last line: whether the trace is whole, and if not, why.
+pub fn verdict(report: &CheckReport) -> String {
     if report.whole {
-        return writeln!(out, "whole: END present, nothing cut off");
+        return "whole: END present, nothing cut off".to_string();
     }
     let mut why = Vec::new();
     if !report.ended {
@@ -96,7 +101,7 @@ pub fn text<W: Write>(report: &CheckReport, out: &mut W) -> io::Result<()> {
             .collect();
         why.push(format!("not recorded to the end: {}", resources.join(", ")));
     }
-    writeln!(out, "not whole: {}", why.join("; "))
+    format!("not whole: {}", why.join("; "))
 }
 
 fn redaction_line<W: Write>(redaction: &RedactionInfo, out: &mut W) -> io::Result<()> {

@@ -69,6 +69,20 @@ pub fn truncate(text: &str, max_chars: usize) -> String {
     }
 }
 
+/// The widest a padded column gets. A longer cell is written whole and pushes the rest of its
+/// line; padding every line to a hostile trace's longest name would multiply the output.
+pub const MAX_COLUMN: usize = 256;
+
+/// `text` followed by spaces up to `width` characters (at most [`MAX_COLUMN`]). Written by hand:
+/// `format!("{text:<width$}")` panics when `width` does not fit in a `u16`.
+pub fn pad(text: &str, width: usize) -> String {
+    let fill = width.min(MAX_COLUMN).saturating_sub(text.chars().count());
+    let mut padded = String::with_capacity(text.len() + fill);
+    padded.push_str(text);
+    padded.extend(std::iter::repeat_n(' ', fill));
+    padded
+}
+
 /// Wraps `text` in an ANSI SGR code (`"31"` red, `"2"` dim, …) when `color` is on.
 pub fn paint(text: &str, code: &str, color: bool) -> String {
     if color {

@@ -61,9 +61,9 @@ fn line<W: Write>(
     out: &mut W,
     color: bool,
 ) -> io::Result<()> {
-    let time = format!("{:<time_width$}", when(entry));
+    let time = super::pad(&when(entry), time_width);
     let object = entry.object.as_ref().map(label).unwrap_or_default();
-    let object = format!("{object:<object_width$}");
+    let object = super::pad(&object, object_width);
     let summary = match entry.severity {
         Severity::Normal => entry.summary.clone(),
         Severity::Warning => paint(&entry.summary, YELLOW, color),

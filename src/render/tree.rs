@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 
 use super::clock;
+use super::pad;
 use crate::query::tree::{TreeNode, TreeReport};
 
 /// ANSI SGR: faint, for objects already deleted at the moment.
@@ -109,11 +110,6 @@ fn width(rows: &[Row], field: impl Fn(&Row) -> &String) -> usize {
         .map(|r| field(r).chars().count())
         .max()
         .unwrap_or(0)
-}
-
-fn pad(text: &str, width: usize) -> String {
-    let fill = width.saturating_sub(text.chars().count());
-    format!("{text}{}", " ".repeat(fill))
 }
 
 /// Wraps `text` in an ANSI SGR style when `color` is on.

@@ -11,6 +11,7 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
+use super::codec::MAX_FRAME_RAW_BYTES;
 use super::reader::ZSTD_MAGIC;
 
 /// How many bytes of a plain trace make one chunk (cut at the next line end).
@@ -132,10 +133,10 @@ impl FrameSplitter {
     }
 
     fn fill(&mut self) -> io::Result<()> {
-        let start = self.pending.len();
-        self.pending.resize(start + READ_SIZE, 0);
-        let read = read_up_to(&mut self.file, &mut self.pending[start..])?;
-        self.pending.truncate(start + read);
+        // Appended without zero-filling first: `read_to_end` writes into spare capacity.
+        let read = Read::by_ref(&mut self.file)
+            .take(READ_SIZE as u64)
+            .read_to_end(&mut self.pending)?;
         if read == 0 {
             self.eof = true;
         }
@@ -223,39 +224,9 @@ fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-/// Decompresses (or copies) one whole frame.
-pub fn decode_frame(
-    compressed: bool,
-    bytes: &[u8],
-    raw_len: u32,
-    decompressor: &mut zstd::bulk::Decompressor<'_>,
-) -> io::Result<Vec<u8>> {
-    if !compressed {
-        return Ok(bytes.to_vec());
-    }
-    if raw_len > 0 {
-        return decompressor.decompress(bytes, raw_len as usize);
-    }
-    let mut raw = Vec::new();
-    zstd::stream::read::Decoder::with_buffer(bytes)?.read_to_end(&mut raw)?;
-    Ok(raw)
-}
-
-/// Decompresses as much of a damaged piece as can be read, and the error that stopped it.
-pub fn salvage_frame(bytes: &[u8]) -> (Vec<u8>, io::Error) {
-    let mut raw = Vec::new();
-    let err = match zstd::stream::read::Decoder::with_buffer(bytes) {
-        Ok(mut decoder) => match decoder.read_to_end(&mut raw) {
-            Ok(_) => io::Error::new(io::ErrorKind::UnexpectedEof, "incomplete frame"),
-            Err(err) => err,
-        },
-        Err(err) => err,
-    };
-    (raw, err)
-}
-
 /// Reads the first `upto` decompressed bytes of a frame again, from the file, decompressing
-/// with `context` (reused across frames: creating one costs as much as a small frame).
+/// with `context` (reused across frames: creating one costs as much as a small frame; see
+/// [`super::codec::limited_context`]).
 pub fn read_frame_prefix(
     file: &mut File,
     context: &mut zstd::zstd_safe::DCtx<'static>,
@@ -263,6 +234,11 @@ pub fn read_frame_prefix(
     frame: &FrameLoc,
     upto: usize,
 ) -> io::Result<Vec<u8>> {
+    // The index never points further into a frame than a frame may hold; a damaged saved index
+    // must not make this allocate more.
+    if upto as u64 > MAX_FRAME_RAW_BYTES || (compressed && upto > frame.raw_len as usize) {
+        return Err(io::Error::other("the index points past the end of a frame"));
+    }
     file.seek(SeekFrom::Start(frame.offset))?;
     // A plain chunk is its own text: only the part up to the last wanted line is read.
     let stored = match compressed {
@@ -275,7 +251,14 @@ pub fn read_frame_prefix(
         return Ok(bytes);
     }
     let mut raw = vec![0u8; upto];
-    zstd::stream::read::Decoder::with_context(&bytes[..], context).read_exact(&mut raw)?;
+    zstd::stream::read::Decoder::with_context(&bytes[..], context)
+        .read_exact(&mut raw)
+        .map_err(|err| {
+            io::Error::new(
+                err.kind(),
+                format!("the zstd frame at byte {} is damaged: {err}", frame.offset),
+            )
+        })?;
     Ok(raw)
 }
 
@@ -312,8 +295,6 @@ mod tests {
         assert_eq!(frames[2].offset + frames[2].len as u64, whole as u64);
         let damaged = damaged.unwrap();
         assert_eq!(damaged.offset, whole as u64);
-        let (prefix, _err) = salvage_frame(&data[whole..]);
-        assert!(prefix.len() < 10);
     }
 
     #[test]

@@ -3,12 +3,14 @@
 //! A trace is NDJSON, one record per line, normally compressed as a sequence of
 //! zstd frames. See `docs/trace-format.md` for the wire format.
 
+pub mod codec;
 pub mod frames;
 mod reader;
 mod record;
 mod time;
 mod writer;
 
+pub use codec::{MAX_FRAME_RAW_BYTES, MAX_LINE_BYTES, MAX_WINDOW_LOG};
 pub(crate) use reader::{parse_line, LineLoop};
 pub use reader::{read_trace, Entry, ReadSummary, ReadWarning, TraceError, TraceSource};
 pub use record::{EventType, Header, Record, RedactionInfo, ResourceInfo, SourceInfo, FORMAT_V1};

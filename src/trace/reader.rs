@@ -1,8 +1,9 @@
 //! Streaming trace reader: zstd or plain NDJSON, file or stdin, one line at a time.
 //!
-//! The reader never loads the whole file. A bad line is a warning (counted, reported
-//! with its line number) and reading carries on; a truncated final zstd frame or a
-//! partial last line ends reading with a warning, keeping everything before it.
+//! The reader never loads the whole file, nor a whole line longer than [`MAX_LINE_BYTES`]
+//! (such a line is skipped). A bad line is a warning (counted, reported with its line number)
+//! and reading carries on; a truncated, damaged or refused zstd frame or a partial last line
+//! ends reading with a warning, keeping everything before it.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -13,6 +14,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::codec::{size_words, FrameStream, MAX_LINE_BYTES};
 use super::record::{EventType, Header, Record, FORMAT_V1};
 use super::time::parse_ts;
 
@@ -136,8 +138,17 @@ pub struct ReadSummary {
 
 impl ReadSummary {
     fn warn(&mut self, line: Option<u64>, message: String) {
+        self.warn_with(line, || message);
+    }
+
+    /// Like [`ReadSummary::warn`], writing the message only when it is kept: a hostile trace can
+    /// have billions of bad lines.
+    fn warn_with(&mut self, line: Option<u64>, message: impl FnOnce() -> String) {
         if self.warnings.len() < MAX_DETAILED_WARNINGS * 4 {
-            self.warnings.push(ReadWarning { line, message });
+            self.warnings.push(ReadWarning {
+                line,
+                message: message(),
+            });
         }
     }
 }
@@ -177,7 +188,7 @@ pub fn read_trace(
     let mut input = BufReader::with_capacity(1 << 16, raw);
     let compressed = starts_with_zstd_magic(&mut input);
     let lines: Box<dyn BufRead> = if compressed {
-        match zstd::stream::read::Decoder::with_buffer(input) {
+        match FrameStream::new(input, 0) {
             Ok(decoder) => Box::new(BufReader::with_capacity(1 << 16, decoder)),
             Err(err) => {
                 return Err(TraceError::NotATrace {
@@ -253,6 +264,12 @@ impl LineLoop {
         self.handle_line(line_no, bytes, complete, visit)
     }
 
+    /// Counts `count` empty lines (a newline each), which hold nothing to read.
+    pub(crate) fn empty_lines(&mut self, count: u64) {
+        self.summary.lines += count;
+        self.summary.bytes += count;
+    }
+
     /// Counts an object record that was read by a faster route; the caller checked it is not line 1.
     pub(crate) fn scanned_object(&mut self, len: usize, ts: Timestamp) {
         let line_no = self.next_line();
@@ -265,6 +282,36 @@ impl LineLoop {
         }
         self.check_order(line_no, Some(ts));
         self.summary.records += 1;
+    }
+
+    /// Counts a line longer than [`MAX_LINE_BYTES`] (`len` bytes with its newline, when
+    /// `complete`), which was skipped without being read whole. As line 1 it means the input is
+    /// not a trace.
+    pub(crate) fn long_line(&mut self, len: u64, complete: bool) -> Result<(), TraceError> {
+        let line_no = self.next_line();
+        self.summary.lines = line_no;
+        self.summary.bytes += len;
+        let limit = size_words(MAX_LINE_BYTES as u64);
+        if !self.seen_content {
+            return Err(TraceError::NotATrace {
+                path: self.name.clone(),
+                detail: format!("line {line_no} is longer than {limit}"),
+            });
+        }
+        if complete {
+            self.summary.bad_lines += 1;
+            self.summary.warn(
+                Some(line_no),
+                format!("line {line_no} is longer than {limit} and was skipped"),
+            );
+        } else {
+            let message = format!(
+                "the last line ({line_no}) is partial and longer than {limit}; it was skipped"
+            );
+            self.summary.warn(Some(line_no), message.clone());
+            self.summary.cut_short = Some(message);
+        }
+        Ok(())
     }
 
     /// Ends the pass at a read error, after the complete lines before it and the `partial` one.
@@ -286,15 +333,19 @@ impl LineLoop {
         let mut buf = Vec::with_capacity(1 << 14);
         loop {
             buf.clear();
-            let read = lines.read_until(b'\n', &mut buf);
-            match read {
-                Ok(0) => return Ok(()),
-                Ok(_) => {
-                    let complete = buf.last() == Some(&b'\n');
-                    self.line(&buf, complete, visit)?;
-                }
-                Err(err) => {
-                    self.stop(&buf, err, visit)?;
+            match read_line_within(&mut *lines, &mut buf, MAX_LINE_BYTES) {
+                Ok(LineEnd::Eof) => return Ok(()),
+                Ok(LineEnd::Empty(count)) => self.empty_lines(count),
+                Ok(LineEnd::Line { complete }) => self.line(&buf, complete, visit)?,
+                Ok(LineEnd::TooLong { len, complete }) => self.long_line(len, complete)?,
+                Err((err, skipped)) => {
+                    match skipped {
+                        Some(len) => {
+                            self.long_line(len, false)?;
+                            self.stop(&[], err, visit)?;
+                        }
+                        None => self.stop(&buf, err, visit)?,
+                    }
                     return Ok(());
                 }
             }
@@ -336,7 +387,7 @@ impl LineLoop {
     ) -> Result<(), TraceError> {
         let text = match std::str::from_utf8(bytes) {
             Ok(text) => text.trim(),
-            Err(_) => return self.bad_line(line_no, complete, "not UTF-8".to_string()),
+            Err(_) => return self.bad_line(line_no, complete, &"not UTF-8"),
         };
         if text.is_empty() {
             return Ok(());
@@ -349,15 +400,20 @@ impl LineLoop {
                 path: self.name.clone(),
                 detail: format!("neither zstd nor NDJSON (line 1: {err})"),
             }),
-            Err(err) => self.bad_line(line_no, complete, err.to_string()),
+            Err(err) => self.bad_line(line_no, complete, &err),
         }
     }
 
-    fn bad_line(&mut self, line_no: u64, complete: bool, why: String) -> Result<(), TraceError> {
+    fn bad_line(
+        &mut self,
+        line_no: u64,
+        complete: bool,
+        why: &dyn std::fmt::Display,
+    ) -> Result<(), TraceError> {
         if complete {
             self.summary.bad_lines += 1;
             self.summary
-                .warn(Some(line_no), format!("line {line_no} skipped: {why}"));
+                .warn_with(Some(line_no), || format!("line {line_no} skipped: {why}"));
         } else {
             let message = format!("the last line ({line_no}) is partial and was skipped: {why}");
             self.summary.warn(Some(line_no), message.clone());
@@ -394,7 +450,7 @@ impl LineLoop {
             Err(why) => {
                 self.summary.bad_lines += 1;
                 self.summary
-                    .warn(Some(line_no), format!("line {line_no} skipped: {why}"));
+                    .warn_with(Some(line_no), || format!("line {line_no} skipped: {why}"));
             }
         }
         Ok(())
@@ -411,8 +467,9 @@ impl LineLoop {
             Ok(header) => header,
             Err(err) => {
                 self.summary.bad_lines += 1;
-                self.summary
-                    .warn(Some(line_no), format!("line {line_no}: bad header: {err}"));
+                self.summary.warn_with(Some(line_no), || {
+                    format!("line {line_no}: bad header: {err}")
+                });
                 return Ok(());
             }
         };
@@ -476,6 +533,73 @@ impl LineLoop {
                 }
             }
             _ => self.last_ts = Some(ts),
+        }
+    }
+}
+
+/// How [`read_line_within`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineEnd {
+    /// Nothing was left to read.
+    Eof,
+    /// A run of empty lines (bare newlines), read in one go.
+    Empty(u64),
+    /// A line is in the buffer: with its newline when `complete`, else the input ended.
+    Line { complete: bool },
+    /// The line was longer than the limit; its `len` bytes were read and discarded.
+    TooLong { len: u64, complete: bool },
+}
+
+/// Reads one line into `buf`, or, once it proves longer than `limit` bytes (without its newline),
+/// discards it up to its newline. A read error comes with the length of a line being discarded.
+fn read_line_within(
+    input: &mut dyn BufRead,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> Result<LineEnd, (io::Error, Option<u64>)> {
+    let mut skipped: Option<u64> = None;
+    loop {
+        let available = match input.fill_buf() {
+            Ok(available) => available,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err((err, skipped)),
+        };
+        if available.is_empty() {
+            return Ok(match skipped {
+                Some(len) => LineEnd::TooLong {
+                    len,
+                    complete: false,
+                },
+                None if buf.is_empty() => LineEnd::Eof,
+                None => LineEnd::Line { complete: false },
+            });
+        }
+        if buf.is_empty() && skipped.is_none() && available[0] == b'\n' {
+            let count = available.iter().take_while(|&&b| b == b'\n').count();
+            input.consume(count);
+            return Ok(LineEnd::Empty(count as u64));
+        }
+        let (take, done) = match memchr::memchr(b'\n', available) {
+            Some(at) => (at + 1, true),
+            None => (available.len(), false),
+        };
+        match &mut skipped {
+            Some(len) => *len += take as u64,
+            None if buf.len() + take - usize::from(done) > limit => {
+                skipped = Some((buf.len() + take) as u64);
+                buf.clear();
+            }
+            None => buf.extend_from_slice(&available[..take]),
+        }
+        input.consume(take);
+        if done {
+            return Ok(match skipped {
+                Some(len) => LineEnd::TooLong {
+                    len,
+                    complete: true,
+                },
+                None => LineEnd::Line { complete: true },
+            });
         }
     }
 }

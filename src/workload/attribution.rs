@@ -53,7 +53,7 @@ impl BeforeTraceClocks {
             }
         }
         match (self.manager, self.replicaset) {
-            (Some(manager), Some(rs)) if !self.rollback && manager > rs + Self::CONTROLLER_SLACK => Some((
+            (Some(manager), Some(rs)) if !self.rollback && manager > super::shifted(rs, Self::CONTROLLER_SLACK) => Some((
                 rs,
                 "the manager has written since, so the time is the ReplicaSet's creationTimestamp",
             )),
@@ -67,7 +67,24 @@ impl BeforeTraceClocks {
 /// Picks the managedFields entry of `after` that made the change `fields`, comparing with `before`.
 pub fn attribute(before: Option<&Value>, after: &Value, fields: &[FieldChange]) -> Attribution {
     let entries = managed_entries(after);
-    let previous = before.map(managed_entries).unwrap_or_default();
+    let moved = before.map(|before| moved_entries(&entries, &managed_entries(before)));
+    attribute_with(&entries, moved.as_deref(), fields)
+}
+
+/// Whether each entry is new or moved since `previous` (the entries of the version before).
+pub fn moved_entries(entries: &[ManagedEntry], previous: &[ManagedEntry]) -> Vec<bool> {
+    entries.iter().map(|e| entry_moved(e, previous)).collect()
+}
+
+/// Like [`attribute`], from decoded entries and, when there is a version before, which of them
+/// moved since it (see [`moved_entries`]): a caller attributing many changes of one version
+/// decodes and compares the entries once.
+pub fn attribute_with(
+    entries: &[ManagedEntry],
+    moved: Option<&[bool]>,
+    fields: &[FieldChange],
+) -> Attribution {
+    let has_before = moved.is_some();
     // A creation changes no fields: credit whoever owns the pod template.
     let template = FieldPath::parse("spec.template").unwrap_or_default();
     let mut set_paths: Vec<&FieldPath> = fields
@@ -80,9 +97,10 @@ pub fn attribute(before: Option<&Value>, after: &Value, fields: &[FieldChange]) 
     }
     let best = entries
         .iter()
-        .filter(|e| e.subresource.as_deref() != Some("status"))
-        .map(|e| {
-            let moved = before.is_some() && entry_moved(e, &previous);
+        .enumerate()
+        .filter(|(_, e)| e.subresource.as_deref() != Some("status"))
+        .map(|(i, e)| {
+            let moved = moved.is_some_and(|moved| moved.get(i).copied().unwrap_or(true));
             let owned = set_paths.iter().filter(|p| e.fields.covers(p)).count();
             (moved, owned, e.time, e)
         })
@@ -108,7 +126,7 @@ pub fn attribute(before: Option<&Value>, after: &Value, fields: &[FieldChange]) 
     let how = match (moved, entry.time) {
         (true, _) => "changed in this version and",
         // Writes through /scale record no time, so a repeat of the same write cannot show it moved.
-        (false, None) if before.is_some() => {
+        (false, None) if has_before => {
             "(which records no time, so a repeat write cannot be seen moving)"
         }
         (false, _) => "",

@@ -10,8 +10,10 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::attribution::{attribute, Attribution, BeforeTraceClocks};
-use super::replicaset::{revision_of, same_template, template_without_hash, ReplicaSetTimeline};
-use super::WATCH_SKEW;
+use std::collections::HashMap;
+
+use super::replicaset::{revision_of, template_key, template_without_hash, ReplicaSetTimeline};
+use super::{shifted, WATCH_SKEW};
 use crate::graph::{CausalGraph, Change, ChangeEvidence, ChangeKind, ObjectRef};
 use crate::history::diff::{diff_at, FieldChange};
 use crate::history::path::FieldPath;
@@ -66,6 +68,48 @@ pub struct DeploymentModel {
     pub replicasets: Vec<ReplicaSetTimeline>,
     /// What the trace cannot show about this Deployment.
     pub notes: Vec<String>,
+    /// Each ReplicaSet's pod template (of its last version, without the hash label), read once:
+    /// a Deployment changed thousands of times must not re-read every ReplicaSet per change.
+    templates: HashMap<ObjectId, Value>,
+    /// The last ReplicaSet (in `replicasets` order) carrying each template, by [`template_key`].
+    by_template: HashMap<String, ObjectId>,
+    /// The revision-making changes (templates and the creation), by time.
+    templates_by_time: LatestBefore,
+    /// The changes of `spec.replicas` (not the creation), by time.
+    scales_by_time: LatestBefore,
+}
+
+/// Finds the last item (in list order) at or before a time among many, in logarithmic time: a
+/// scale step asks it of every change, and a Deployment scaled by an autoscaler over a long trace
+/// has thousands of both.
+#[derive(Debug, Clone, Default)]
+struct LatestBefore {
+    /// The items' times, sorted.
+    times: Vec<Timestamp>,
+    /// For each entry of `times`, the greatest list position among the items up to it.
+    latest: Vec<usize>,
+}
+
+impl LatestBefore {
+    fn new(items: impl Iterator<Item = (Timestamp, usize)>) -> LatestBefore {
+        let mut items: Vec<(Timestamp, usize)> = items.collect();
+        items.sort_unstable();
+        let times = items.iter().map(|(t, _)| *t).collect();
+        let latest = items
+            .iter()
+            .scan(None, |best: &mut Option<usize>, &(_, i)| {
+                *best = Some(best.map_or(i, |b| b.max(i)));
+                *best
+            })
+            .collect();
+        LatestBefore { times, latest }
+    }
+
+    /// The position of the last item (in list order) whose time is at or before `time`.
+    fn at(&self, time: Timestamp) -> Option<usize> {
+        let upto = self.times.partition_point(|t| *t <= time);
+        upto.checked_sub(1).map(|k| self.latest[k])
+    }
 }
 
 impl DeploymentModel {
@@ -77,15 +121,31 @@ impl DeploymentModel {
             .filter(|&rs| history.object(rs).kind == "ReplicaSet")
             .map(|rs| ReplicaSetTimeline::read(history, rs))
             .collect();
+        let templates: HashMap<ObjectId, Value> = replicasets
+            .iter()
+            .filter_map(|rs| {
+                let body: Value = history.parse(history.object(rs.id).last()).ok()?;
+                Some((rs.id, template_without_hash(&body)?))
+            })
+            .collect();
+        let by_template = replicasets
+            .iter()
+            .filter_map(|rs| Some((template_key(templates.get(&rs.id)?), rs.id)))
+            .collect();
         let mut model = DeploymentModel {
             id,
             changes: Vec::new(),
             revisions: Vec::new(),
             replicasets,
             notes: Vec::new(),
+            templates,
+            by_template,
+            templates_by_time: LatestBefore::default(),
+            scales_by_time: LatestBefore::default(),
         };
         model.read_changes(history);
         model.number_revisions(history);
+        model.index_changes();
         for revision in &model.revisions {
             graph.add_revision(id, revision.number, revision.replicaset);
         }
@@ -139,7 +199,7 @@ impl DeploymentModel {
             .pointer("/spec/template")
             .cloned()
             .unwrap_or(Value::Null);
-        let replicaset = self.replicaset_with_template(history, &template);
+        let replicaset = self.replicaset_with_template(&template);
         if version.event != EventType::Listed {
             let attribution = attribute(None, current, &[]);
             let change = self.make_change(
@@ -168,7 +228,7 @@ impl DeploymentModel {
         let current_rs = replicaset.and_then(|rs| self.timeline(rs));
         let current_revision = current_rs.and_then(|rs| rs.revision_at(start));
         let older = current_revision.and_then(|rev| self.replicaset_before(rev, start, replicaset));
-        let (kind, fields) = match older.and_then(|rs| self.template_of(history, rs.id)) {
+        let (kind, fields) = match older.and_then(|rs| self.template_of(rs.id)) {
             Some(old_template) => (
                 ChangeKind::Template,
                 diff_at(
@@ -229,7 +289,7 @@ impl DeploymentModel {
         let replicaset = match kind {
             ChangeKind::Template => after
                 .pointer("/spec/template")
-                .and_then(|t| self.replicaset_with_template(history, t)),
+                .and_then(|t| self.replicaset_with_template(t)),
             _ => None,
         };
         let attribution = attribute(Some(before), after, &fields);
@@ -336,25 +396,61 @@ impl DeploymentModel {
             .max()
     }
 
+    /// Gives each change without a revision the revision current at its time: that of the last
+    /// revision-making change (in list order) at or before it.
     fn number_scale_changes(&mut self) {
+        // A creation without a number takes one too, and may then number the changes after it
+        // (there is at most one creation, the first change); the other changes number nothing.
         for index in 0..self.changes.len() {
-            if self.changes[index].change.kind == ChangeKind::Template {
-                continue;
-            }
-            let time = self.changes[index].change.time;
-            let current = self
-                .changes
-                .iter()
-                .filter(|c| {
-                    matches!(c.change.kind, ChangeKind::Template | ChangeKind::Create)
-                        && c.change.time <= time
-                })
-                .filter_map(|c| c.change.revision)
-                .next_back();
-            if self.changes[index].change.revision.is_none() {
-                self.changes[index].change.revision = current;
+            if self.changes[index].change.kind == ChangeKind::Create {
+                let current = self.current_revision(self.changes[index].change.time);
+                let revision = &mut self.changes[index].change.revision;
+                *revision = revision.or(current);
             }
         }
+        let made = LatestBefore::new(self.changes.iter().enumerate().filter_map(|(i, c)| {
+            let makes = matches!(c.change.kind, ChangeKind::Template | ChangeKind::Create);
+            (makes && c.change.revision.is_some()).then_some((c.change.time, i))
+        }));
+        for index in 0..self.changes.len() {
+            if matches!(
+                self.changes[index].change.kind,
+                ChangeKind::Template | ChangeKind::Create
+            ) {
+                continue;
+            }
+            let current = made
+                .at(self.changes[index].change.time)
+                .and_then(|i| self.changes[i].change.revision);
+            let revision = &mut self.changes[index].change.revision;
+            *revision = revision.or(current);
+        }
+    }
+
+    /// The revision of the last numbered revision-making change at or before `time`, by a scan.
+    fn current_revision(&self, time: Timestamp) -> Option<i64> {
+        self.changes
+            .iter()
+            .filter(|c| {
+                matches!(c.change.kind, ChangeKind::Template | ChangeKind::Create)
+                    && c.change.time <= time
+            })
+            .filter_map(|c| c.change.revision)
+            .next_back()
+    }
+
+    /// Indexes the changes by time for [`DeploymentModel::scale_cause`], once they are final.
+    fn index_changes(&mut self) {
+        let changes = &self.changes;
+        self.templates_by_time =
+            LatestBefore::new(changes.iter().enumerate().filter_map(|(i, c)| {
+                let makes = matches!(c.change.kind, ChangeKind::Template | ChangeKind::Create);
+                makes.then_some((c.change.time, i))
+            }));
+        self.scales_by_time = LatestBefore::new(changes.iter().enumerate().filter_map(|(i, c)| {
+            let scale = scales(&c.change) && c.change.kind != ChangeKind::Create;
+            scale.then_some((c.change.time, i))
+        }));
     }
 
     fn collect_revisions(&mut self, history: &History) {
@@ -396,8 +492,8 @@ impl DeploymentModel {
         let first = history.object(self.id).first();
         let older = self.replicaset_before(number, time, Some(rs));
         let fields = match (
-            older.and_then(|o| self.template_of(history, o.id)),
-            self.template_of(history, rs),
+            older.and_then(|o| self.template_of(o.id)),
+            self.template_of(rs),
         ) {
             (Some(old), Some(new)) => diff_at(
                 &old,
@@ -443,20 +539,13 @@ impl DeploymentModel {
             .map(|(_, rs)| rs)
     }
 
-    fn template_of(&self, history: &History, rs: ObjectId) -> Option<Value> {
-        let body: Value = history.parse(history.object(rs).last()).ok()?;
-        template_without_hash(&body)
+    fn template_of(&self, rs: ObjectId) -> Option<Value> {
+        self.templates.get(&rs).cloned()
     }
 
-    fn replicaset_with_template(&self, history: &History, template: &Value) -> Option<ObjectId> {
-        self.replicasets
-            .iter()
-            .filter(|rs| {
-                self.template_of(history, rs.id)
-                    .is_some_and(|t| same_template(&t, template))
-            })
-            .map(|rs| rs.id)
-            .next_back()
+    /// The last ReplicaSet whose template is `template`.
+    fn replicaset_with_template(&self, template: &Value) -> Option<ObjectId> {
+        self.by_template.get(&template_key(template)).copied()
     }
 
     /// The revision with this number.
@@ -471,15 +560,9 @@ impl DeploymentModel {
         at: Timestamp,
         up: bool,
     ) -> (ScaleCause, Option<&Change>) {
-        let template = self.changes.iter().rfind(|c| {
-            matches!(c.change.kind, ChangeKind::Template | ChangeKind::Create)
-                && c.change.time <= at + WATCH_SKEW
-        });
-        let scale = self.changes.iter().rfind(|c| {
-            c.change.time <= at + WATCH_SKEW
-                && scales(&c.change)
-                && c.change.kind != ChangeKind::Create
-        });
+        let limit = shifted(at, WATCH_SKEW);
+        let template = self.templates_by_time.at(limit).map(|i| &self.changes[i]);
+        let scale = self.scales_by_time.at(limit).map(|i| &self.changes[i]);
         let scale_is_newer = match (template, scale) {
             (Some(t), Some(s)) => s.change.time > t.change.time,
             (None, Some(_)) => true,
@@ -509,10 +592,8 @@ impl DeploymentModel {
 }
 
 fn scales(change: &Change) -> bool {
-    change
-        .fields
-        .iter()
-        .any(|f| f.path.to_string() == "spec.replicas")
+    let replicas = FieldPath::parse("spec.replicas").unwrap_or_default();
+    change.fields.iter().any(|f| f.path == replicas)
 }
 
 /// Whether the spec may differ between two versions (generation moved, or is not recorded).

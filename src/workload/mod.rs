@@ -17,3 +17,9 @@ use jiff::SignedDuration;
 /// milliseconds before the ReplicaSet update that caused it, and a ReplicaSet update before the
 /// Deployment change behind it. Within one resource the API server's order is kept.
 pub const WATCH_SKEW: SignedDuration = SignedDuration::from_secs(1);
+
+/// `ts` moved by `by`, stopping at the first or last time jiff can represent: a hostile trace can
+/// carry times at those limits, where plain `+` and `-` panic.
+pub fn shifted(ts: jiff::Timestamp, by: SignedDuration) -> jiff::Timestamp {
+    ts.saturating_add(by).unwrap_or(ts)
+}

@@ -12,6 +12,11 @@ use crate::history::{History, ObjectId, Version};
 /// How long after a restart was recorded a probe-kill Event may still be recorded and count for it.
 const PROBE_EVENT_SLACK: SignedDuration = SignedDuration::from_secs(5);
 
+/// The most restarts listed for one jump of `restartCount` between two records. The kubelet's
+/// back-off (up to 5 min) allows about 300 a day, so a larger jump comes from a damaged trace,
+/// and listing it one by one could exhaust memory (a count of 2^31 would be 2^31 entries).
+const MAX_RESTARTS_PER_JUMP: i64 = 1000;
+
 /// One container restart performed by the kubelet (one `restartCount` increment).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Restart {
@@ -102,16 +107,22 @@ fn push_restarts(
         .last_state
         .as_ref()
         .and_then(|state| state.terminated.as_ref());
-    let missed = to - from - 1;
-    if missed > 0 {
+    let jump = to.saturating_sub(from);
+    if jump > 1 {
         out.notes.push(format!(
-            "container {} restarted {} times between two records; only the last run's exit is known",
+            "container {} restarted {jump} times between two records; only the last run's exit is known",
             status.name,
-            missed + 1
         ));
     }
-    for n in 0..(to - from) {
-        let detailed = n == to - from - 1;
+    let listed = jump.min(MAX_RESTARTS_PER_JUMP);
+    if listed < jump {
+        out.notes.push(format!(
+            "container {}'s restartCount jumped from {from} to {to} in one record (line {}); only {listed} of those restarts are listed",
+            status.name, version.line
+        ));
+    }
+    for n in 0..listed {
+        let detailed = n == listed - 1;
         let termination_reason = terminated
             .filter(|_| detailed)
             .and_then(|t| t.reason.clone());
@@ -137,25 +148,29 @@ fn push_restarts(
 
 /// Marks restarts that follow a "failed liveness/startup probe, will be restarted" Killing Event.
 fn attribute_probe_kills(restarts: &mut [Restart], events: &[Occurrence]) {
+    // The probe kills of each container, in the events' (time) order, read once: a pod can
+    // restart thousands of times with as many Events.
+    let mut kills: BTreeMap<&str, Vec<(&Occurrence, &'static str)>> = BTreeMap::new();
+    for event in events.iter().filter(|e| e.reason == "Killing") {
+        if let (Some(container), Some(kind)) = (event.container(), probe_kind(&event.message)) {
+            kills.entry(container).or_default().push((event, kind));
+        }
+    }
     let mut previous_by_container: BTreeMap<String, Timestamp> = BTreeMap::new();
     for restart in restarts.iter_mut() {
         let since = previous_by_container.get(&restart.container).copied();
-        let until = restart.time + PROBE_EVENT_SLACK;
-        let kill = events.iter().find(|event| {
-            event.reason == "Killing"
-                && event.container() == Some(restart.container.as_str())
-                && since.is_none_or(|since| event.ts > since)
-                && event.ts <= until
-                && probe_kind(&event.message).is_some()
+        let until = super::shifted(restart.time, PROBE_EVENT_SLACK);
+        // The first kill after the previous restart, if it comes before this one (plus slack).
+        let kill = kills.get(restart.container.as_str()).and_then(|kills| {
+            let first = since.map_or(0, |since| kills.partition_point(|(e, _)| e.ts <= since));
+            kills.get(first).filter(|(e, _)| e.ts <= until)
         });
-        if let Some(kill) = kill {
-            if let Some(kind) = probe_kind(&kill.message) {
-                restart.reason = kind.to_string();
-                restart.probe_event = Some(format!(
-                    "{} (line {}): {}",
-                    kill.event_name, kill.line, kill.message
-                ));
-            }
+        if let Some((kill, kind)) = kill {
+            restart.reason = kind.to_string();
+            restart.probe_event = Some(format!(
+                "{} (line {}): {}",
+                kill.event_name, kill.line, kill.message
+            ));
         }
         previous_by_container.insert(restart.container.clone(), restart.time);
     }

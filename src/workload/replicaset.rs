@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::history::diff::canonical_text;
 use crate::history::{History, ObjectId};
 
 /// The annotation carrying a ReplicaSet's (and a Deployment's) revision number.
@@ -201,6 +202,12 @@ pub fn template_without_hash(replicaset: &Value) -> Option<Value> {
 /// Whether two pod templates are the same content, ignoring null-valued and empty-map fields.
 pub fn same_template(a: &Value, b: &Value) -> bool {
     normalized(a) == normalized(b)
+}
+
+/// A text that two pod templates share exactly when [`same_template`] holds, for finding a
+/// template among many through a map.
+pub fn template_key(template: &Value) -> String {
+    canonical_text(&normalized(template))
 }
 
 fn normalized(value: &Value) -> Value {

@@ -15,7 +15,7 @@ use super::deployment::{DeploymentModel, ScaleCause};
 use super::events::occurrences_about;
 use super::pod::{departure_time, disruption, Disruption};
 use super::replicaset::ReplicaSetTimeline;
-use super::WATCH_SKEW;
+use super::{shifted, WATCH_SKEW};
 use crate::graph::{CausalGraph, Change};
 use crate::history::{Gone, History, ObjectId};
 
@@ -97,6 +97,52 @@ enum Slot {
     Replace(ObjectId),
 }
 
+/// Open slots in order, each kept once with how many of it are open: a ReplicaSet's replicas can
+/// jump by billions in a damaged trace, and each opening must not cost a copy.
+#[derive(Debug, Default)]
+struct Slots(VecDeque<(Slot, u64)>);
+
+impl Slots {
+    /// Opens `count` slots like `slot` at the back.
+    fn push_back(&mut self, slot: Slot, count: u64) {
+        if count > 0 {
+            self.0.push_back((slot, count));
+        }
+    }
+
+    /// Fills the oldest open slot.
+    fn pop_front(&mut self) -> Option<Slot> {
+        let (slot, count) = self.0.front_mut()?;
+        *count -= 1;
+        let taken = slot.clone();
+        if *count == 0 {
+            self.0.pop_front();
+        }
+        Some(taken)
+    }
+
+    /// Closes up to `count` of the newest slots, while `closable` holds for them; returns how
+    /// many were closed.
+    fn close_newest(&mut self, count: u64, closable: impl Fn(&Slot) -> bool) -> u64 {
+        let mut closed = 0;
+        while closed < count {
+            let Some((slot, open)) = self.0.back_mut() else {
+                break;
+            };
+            if !closable(slot) {
+                break;
+            }
+            let now = (*open).min(count - closed);
+            *open -= now;
+            closed += now;
+            if *open == 0 {
+                self.0.pop_back();
+            }
+        }
+        closed
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
     Replicas { from: i64, to: i64 },
@@ -130,8 +176,8 @@ struct Replay<'a> {
     pods: Vec<ObjectId>,
     /// Each pod's [`departure_time`], read once.
     departures: HashMap<ObjectId, Option<Timestamp>>,
-    up: VecDeque<Slot>,
-    down: VecDeque<Slot>,
+    up: Slots,
+    down: Slots,
     /// Pods that arrived with no open slot, and when: a later-noticed departure may explain them.
     unexplained: Vec<(ObjectId, Timestamp)>,
     out: Turnover,
@@ -160,8 +206,8 @@ impl<'a> Replay<'a> {
             deployment,
             pods,
             departures,
-            up: VecDeque::new(),
-            down: VecDeque::new(),
+            up: Slots::default(),
+            down: Slots::default(),
             unexplained: Vec::new(),
             out: Turnover::default(),
         }
@@ -174,7 +220,7 @@ impl<'a> Replay<'a> {
         let mut replicas = 0;
         for (index, point) in self.rs.points.iter().enumerate() {
             if index == 0 && listed_rs {
-                replicas = point.replicas - self.baseline_alive() as i64;
+                replicas = point.replicas.saturating_sub(self.baseline_alive() as i64);
                 steps.push((
                     point.ts,
                     point.line,
@@ -221,7 +267,7 @@ impl<'a> Replay<'a> {
         // A replica change is the cause of the pod steps around it: let it go first even if
         // another watch stream delivered those a little earlier.
         steps.sort_by_key(|(ts, line, step)| match step {
-            Step::Replicas { .. } => (*ts - WATCH_SKEW, *line),
+            Step::Replicas { .. } => (shifted(*ts, -WATCH_SKEW), *line),
             _ => (*ts, *line),
         });
         steps
@@ -254,25 +300,16 @@ impl<'a> Replay<'a> {
     }
 
     fn scale(&mut self, ts: Timestamp, from: i64, to: i64) {
+        let count = to.abs_diff(from);
         if to > from {
             let cause = self.cause(ts, true);
-            let mut count = to - from;
-            while count > 0 && self.down.pop_back().is_some() {
-                count -= 1;
-            }
-            for _ in 0..count {
-                self.up.push_back(cause.clone());
-            }
+            let cancelled = self.down.close_newest(count, |_| true);
+            self.up.push_back(cause, count - cancelled);
         } else if to < from {
             let cause = self.cause(ts, false);
-            let mut count = from - to;
-            while count > 0 && matches!(self.up.back(), Some(Slot::Scaled { .. })) {
-                self.up.pop_back();
-                count -= 1;
-            }
-            for _ in 0..count {
-                self.down.push_back(cause.clone());
-            }
+            let scaled = |slot: &Slot| matches!(slot, Slot::Scaled { .. });
+            let cancelled = self.up.close_newest(count, scaled);
+            self.down.push_back(cause, count - cancelled);
         }
     }
 
@@ -299,7 +336,7 @@ impl<'a> Replay<'a> {
         if replaced {
             replaced_by = self.adopt_unexplained_arrival(pod);
             if replaced_by.is_none() {
-                self.up.push_back(Slot::Replace(pod));
+                self.up.push_back(Slot::Replace(pod), 1);
             }
         }
         let info = DepartureInfo {

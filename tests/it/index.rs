@@ -297,3 +297,79 @@ fn a_pod_chosen_by_uid_is_found_through_a_saved_index() {
     assert!(index_of(&trace).exists());
     assert_eq!(args("always"), expected, "from the saved index");
 }
+
+/// Issue 9: a checksum says an index file is as written, not that it was written by kblame. A
+/// saved index whose tables point nowhere (written with good checksums, as a hostile file could
+/// be) is rebuilt, never trusted: no panic, no huge allocation, the same answer.
+#[test]
+fn a_saved_index_pointing_nowhere_is_rebuilt_not_trusted() {
+    use kblame::index::build::build;
+    use kblame::index::store::{self, TraceStamp};
+    use kblame::index::{RecordLoc, NO_OBJECT};
+
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace.ndjson.zst");
+    std::fs::copy(fixture("rollout-undo.ndjson.zst"), &trace).unwrap();
+    let first = analyze(&trace);
+    let stamp = TraceStamp::of(&trace).unwrap();
+    let clean = build(&trace, "trace", &mut |_, _| {}).expect("the fixture indexes");
+    let objects = clean.objects.len() as u32;
+    type Damage<'a> = Box<dyn Fn(&mut kblame::index::TraceIndex) + 'a>;
+    let hostile: Vec<(&str, Damage)> = vec![
+        (
+            "an object id past the table",
+            Box::new(|index| {
+                index
+                    .object_of_uid
+                    .iter_mut()
+                    .for_each(|id| *id = objects + 7)
+            }),
+        ),
+        (
+            "a child that does not exist",
+            Box::new(|index| {
+                index
+                    .children
+                    .iter_mut()
+                    .for_each(|(_, id)| *id = u32::MAX - 1)
+            }),
+        ),
+        (
+            "record ranges past the record table",
+            Box::new(|index| {
+                index
+                    .objects
+                    .iter_mut()
+                    .for_each(|o| o.records = (0, u32::MAX))
+            }),
+        ),
+        (
+            "a frame past the end of the trace",
+            Box::new(|index| {
+                index
+                    .frames
+                    .iter_mut()
+                    .for_each(|f| f.offset = u64::MAX / 2)
+            }),
+        ),
+        (
+            "records past the end of their frame",
+            Box::new(|index| {
+                index.records.iter_mut().for_each(|r| {
+                    *r = RecordLoc {
+                        offset: u32::MAX - 1,
+                        len: u32::MAX - 1,
+                        ..*r
+                    }
+                })
+            }),
+        ),
+    ];
+    for (what, damage) in hostile {
+        let mut index = clean.clone();
+        damage(&mut index);
+        store::save(&trace, &stamp, &index).expect("saved");
+        assert_eq!(analyze(&trace), first, "{what}");
+    }
+    assert_ne!(NO_OBJECT, objects + 7);
+}

@@ -9,12 +9,14 @@
 mod walk;
 mod yaml;
 
+use std::collections::HashMap;
+
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::select::{self, ObjectQuery};
-use super::{trace_warnings, Loaded, QueryError};
+use super::{with_trace_warnings, Loaded, QueryError};
 use crate::graph::ObjectRef;
 use crate::history::managed_fields::ManagedEntry;
 use crate::history::path::{FieldPath, Segment};
@@ -188,7 +190,7 @@ pub fn blame(loaded: &mut Loaded, query: &BlameQuery) -> Result<BlameReport, Que
         .history
         .as_ref()
         .map(|path| field_history(path, walk.changes, shown, &mut warnings));
-    warnings.extend(trace_warnings(loaded));
+    let warnings = with_trace_warnings(warnings, loaded);
     Ok(BlameReport {
         object: ObjectRef::of(object),
         at,
@@ -229,14 +231,19 @@ fn blame_lines(
     numbering: &Numbering,
 ) -> Vec<BlameLine> {
     let yaml = yaml::lines(&kubectl_order(&shown.body));
+    let mut siblings = None;
     let credits: Vec<Option<Credit>> = yaml
         .iter()
         .map(|line| {
             let path = line.path.as_ref()?;
+            let null = || {
+                let siblings = siblings.get_or_insert_with(|| first_credit_by_parent(walk));
+                null_credit(siblings, path)
+            };
             walk.credits
                 .get(path)
                 .cloned()
-                .or_else(|| null_credit(walk, shown, path))
+                .or_else(|| line.null.then(null).flatten())
                 .or_else(|| walk::before_trace(first, shown, path, numbering))
         })
         .collect();
@@ -254,18 +261,34 @@ fn blame_lines(
 
 /// A `null` leaf is no change to the diff (absent and null are the same), so it is credited
 /// like its earliest recorded sibling: when the map holding it appeared.
-fn null_credit(walk: &Walk, shown: &Parsed<'_>, path: &FieldPath) -> Option<Credit> {
-    if value_at(&shown.body, path).is_some() {
-        return None;
-    }
+fn null_credit(siblings: &HashMap<FieldPath, Credit>, path: &FieldPath) -> Option<Credit> {
     let parent = FieldPath(path.segments().split_last()?.1.to_vec());
-    walk.credits
-        .iter()
-        .filter(|(other, _)| other.segments().len() == path.segments().len())
-        .filter(|(other, _)| other.starts_with(&parent))
-        .map(|(_, credit)| credit)
-        .min_by_key(|credit| credit.recency())
-        .cloned()
+    siblings.get(&parent).cloned()
+}
+
+/// The earliest credit among the leaves directly under each path, found in one pass (an object
+/// can hold thousands of `null`s, and each would otherwise scan every credit). Equally early
+/// credits are told apart by their leaf's path, so the answer never depends on map order.
+fn first_credit_by_parent(walk: &Walk) -> HashMap<FieldPath, Credit> {
+    let mut first: HashMap<FieldPath, (Credit, String)> = HashMap::new();
+    for (path, credit) in &walk.credits {
+        let Some((_, parent)) = path.segments().split_last() else {
+            continue;
+        };
+        let parent = FieldPath(parent.to_vec());
+        let rank = (credit.recency(), path.to_string());
+        match first.get_mut(&parent) {
+            Some((known, known_path)) if (known.recency(), known_path.clone()) <= rank => {}
+            Some(known) => *known = (credit.clone(), rank.1),
+            None => {
+                first.insert(parent, (credit.clone(), rank.1));
+            }
+        }
+    }
+    first
+        .into_iter()
+        .map(|(parent, (credit, _))| (parent, credit))
+        .collect()
 }
 
 fn newest(credits: &[Option<Credit>]) -> Option<Credit> {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use jiff::Timestamp;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{Credit, FieldHistoryEntry, Source};
 use crate::graph::ChangeKind;
@@ -12,7 +12,7 @@ use crate::history::managed_fields::{parse_managed_fields, ManagedEntry};
 use crate::history::path::FieldPath;
 use crate::history::{History, Version};
 use crate::trace::EventType;
-use crate::workload::attribution::attribute;
+use crate::workload::attribution::{attribute_with, moved_entries};
 use crate::workload::deployment::DeploymentModel;
 
 /// One version, parsed: its body without `managedFields`, and those entries.
@@ -21,8 +21,6 @@ pub(super) struct Parsed<'h> {
     pub version: &'h Version,
     /// The body with `metadata.managedFields` removed.
     pub body: Value,
-    /// `{"metadata": {"managedFields": ...}}`, the part [`attribute`] reads.
-    managed: Value,
     /// The decoded entries.
     pub entries: Vec<ManagedEntry>,
 }
@@ -56,7 +54,6 @@ fn split_managed(version: &Version, mut body: Value) -> Parsed<'_> {
     Parsed {
         version,
         body,
-        managed: json!({"metadata": {"managedFields": raw}}),
         entries,
     }
 }
@@ -144,9 +141,18 @@ impl Walk {
     ) {
         let old = before.map_or(&Value::Null, |b| &b.body);
         let changes = diff(old, &after.body);
+        // Which entries moved, compared once per version rather than once per changed field: a
+        // version can change thousands of fields, and an entry can own thousands.
+        let previous = before.map_or(&[][..], |b| b.entries.as_slice());
+        let moved = moved_entries(&after.entries, previous);
+        let writes = Writes {
+            before,
+            after,
+            moved: &moved,
+        };
         let mut credits: Vec<Credit> = changes
             .iter()
-            .map(|change| credit_change(before, after, change, numbering))
+            .map(|change| credit_change(&writes, change, numbering))
             .collect();
         share_writer(&mut credits);
         for (change, credit) in changes.into_iter().zip(credits) {
@@ -190,24 +196,34 @@ fn history_entry(change: &FieldChange, credit: &Credit, version: &Version) -> Fi
     }
 }
 
+/// Two consecutive versions (the first may be missing) and which entries of the second moved.
+struct Writes<'w, 'h> {
+    before: Option<&'w Parsed<'h>>,
+    after: &'w Parsed<'h>,
+    /// For each entry of `after`: new, or its time or fields differ from `before`'s.
+    moved: &'w [bool],
+}
+
+impl<'w> Writes<'w, '_> {
+    /// The entries of `after`, each with whether it moved.
+    fn entries(&self) -> impl Iterator<Item = (&'w ManagedEntry, bool)> + '_ {
+        self.after.entries.iter().zip(self.moved.iter().copied())
+    }
+}
+
 /// Who made `change`, first seen in `after`: the entry that owns the field (preferring one that
-/// moved), else the entry [`attribute`] picks for this one field, else the newest entry that moved.
-fn credit_change(
-    before: Option<&Parsed<'_>>,
-    after: &Parsed<'_>,
-    change: &FieldChange,
-    numbering: &Numbering,
-) -> Credit {
-    let previous = before.map_or(&[][..], |b| b.entries.as_slice());
+/// moved), else the entry [`attribute_with`] picks for this one field, else the newest entry that
+/// moved.
+fn credit_change(writes: &Writes<'_, '_>, change: &FieldChange, numbering: &Numbering) -> Credit {
     let owner = if change.to.is_null() {
         None
     } else {
-        owner_of(&after.entries, previous, &change.path)
+        owner_of(writes, &change.path)
     };
     let entry = owner
-        .or_else(|| attributed(before, after, change))
-        .or_else(|| newest_moved(&after.entries, previous, &change.path));
-    let version = after.version;
+        .or_else(|| attributed(writes, change))
+        .or_else(|| newest_moved(writes, &change.path));
+    let version = writes.after.version;
     Credit {
         time: Some(version.ts),
         revision: numbering.of_version(version),
@@ -218,29 +234,20 @@ fn credit_change(
     }
 }
 
-fn owner_of<'e>(
-    entries: &'e [ManagedEntry],
-    previous: &[ManagedEntry],
-    path: &FieldPath,
-) -> Option<&'e ManagedEntry> {
-    entries
-        .iter()
-        .filter(|e| e.fields.covers(path))
-        .max_by_key(|e| (moved(e, previous), e.time))
+fn owner_of<'w>(writes: &Writes<'w, '_>, path: &FieldPath) -> Option<&'w ManagedEntry> {
+    writes
+        .entries()
+        .filter(|(e, _)| e.fields.covers(path))
+        .max_by_key(|(e, moved)| (*moved, e.time))
+        .map(|(e, _)| e)
 }
 
-fn attributed<'e>(
-    before: Option<&Parsed<'_>>,
-    after: &'e Parsed<'_>,
-    change: &FieldChange,
-) -> Option<&'e ManagedEntry> {
-    let found = attribute(
-        before.map(|b| &b.managed),
-        &after.managed,
-        std::slice::from_ref(change),
-    );
+fn attributed<'w>(writes: &Writes<'w, '_>, change: &FieldChange) -> Option<&'w ManagedEntry> {
+    let after = &writes.after.entries;
+    let moved = writes.before.map(|_| writes.moved);
+    let found = attribute_with(after, moved, std::slice::from_ref(change));
     found.manager.as_ref()?;
-    after.entries.iter().find(|e| {
+    after.iter().find(|e| {
         e.manager == found.manager
             && e.operation == found.operation
             && e.subresource == found.subresource
@@ -248,29 +255,18 @@ fn attributed<'e>(
 }
 
 /// The newest entry that moved in this version, preferring the status writer for status fields.
-fn newest_moved<'e>(
-    entries: &'e [ManagedEntry],
-    previous: &[ManagedEntry],
-    path: &FieldPath,
-) -> Option<&'e ManagedEntry> {
+fn newest_moved<'w>(writes: &Writes<'w, '_>, path: &FieldPath) -> Option<&'w ManagedEntry> {
     let in_status = path.starts_with(&FieldPath::root().child_field("status"));
-    entries
-        .iter()
-        .filter(|e| moved(e, previous))
-        .max_by_key(|e| {
+    writes
+        .entries()
+        .filter(|(_, moved)| *moved)
+        .max_by_key(|(e, _)| {
             (
                 (e.subresource.as_deref() == Some("status")) == in_status,
                 e.time,
             )
         })
-}
-
-/// Whether an entry is new in this version, or its time or field set differs from before.
-fn moved(entry: &ManagedEntry, previous: &[ManagedEntry]) -> bool {
-    previous
-        .iter()
-        .find(|p| same_writer(p, entry))
-        .is_none_or(|p| p.time != entry.time || p.fields != entry.fields)
+        .map(|(e, _)| e)
 }
 
 fn same_writer(a: &ManagedEntry, b: &ManagedEntry) -> bool {

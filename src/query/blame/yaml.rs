@@ -20,6 +20,8 @@ pub(super) struct YamlLine {
     pub path: Option<FieldPath>,
     /// For a block opener: the index after the last line of its block.
     pub block_end: usize,
+    /// Whether the line shows a `null`.
+    pub null: bool,
 }
 
 /// Writes `doc` (the object's top-level map) as YAML lines.
@@ -59,6 +61,12 @@ impl Writer {
                 self.close(start);
             }
             Value::String(text) if is_block(text) => self.block(head, text, path, indent),
+            Value::Null => {
+                self.leaf(format!("{head} {}", scalar_text(value)), path);
+                if let Some(line) = self.lines.last_mut() {
+                    line.null = true;
+                }
+            }
             scalar => self.leaf(format!("{head} {}", scalar_text(scalar)), path),
         }
     }
@@ -102,6 +110,7 @@ impl Writer {
             text,
             path: Some(path.clone()),
             block_end,
+            null: false,
         });
     }
 
@@ -110,6 +119,7 @@ impl Writer {
             text: head.to_string(),
             path: None,
             block_end: 0,
+            null: false,
         });
         self.lines.len() - 1
     }

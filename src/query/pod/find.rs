@@ -20,9 +20,20 @@ pub(super) fn lineage(
     let mut entries = vec![entry(history, pod)];
     let (mut replicaset, mut deployment) = (None, None);
     let mut current = pod;
+    let mut seen = vec![pod];
     while let Some(owner) = loaded.graph.controller_at(history, current, at) {
         match owner {
+            Owner::Recorded(id) if seen.contains(&id) => {
+                // Only a damaged trace has ownership cycles; say so rather than go round.
+                warnings.push(format!(
+                    "ownership cycle: {} is controlled by {}, already in its lineage; lineage stops there",
+                    history.object(current).display_name(),
+                    history.object(id).display_name()
+                ));
+                break;
+            }
             Owner::Recorded(id) => {
+                seen.push(id);
                 entries.push(entry(history, id));
                 match history.object(id).kind.as_str() {
                     "ReplicaSet" => replicaset = Some(id),

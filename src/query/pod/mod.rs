@@ -13,7 +13,7 @@ pub use report::{
 use jiff::Timestamp;
 
 use super::select::{self, ObjectQuery};
-use super::{trace_warnings, Loaded};
+use super::{with_trace_warnings, Loaded};
 use crate::graph::{CausalGraph, ChangeKind};
 use crate::history::{Gone, History, ObjectId};
 use crate::workload::deployment::{DeploymentModel, ScaleCause};
@@ -21,7 +21,7 @@ use crate::workload::events::occurrences_about;
 use crate::workload::pod::{pod_at, restart_history, state_of, RestartHistory};
 use crate::workload::replicaset::ReplicaSetTimeline;
 use crate::workload::turnover::{turnover, Arrival, Departure, DepartureInfo};
-use crate::workload::WATCH_SKEW;
+use crate::workload::{shifted, WATCH_SKEW};
 
 /// Answers `analyze --pod` on a loaded trace.
 pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, QueryError> {
@@ -76,7 +76,7 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
         warnings.extend(model.notes.iter().cloned());
     }
     warnings.extend(pod_warnings(&context, revision.as_ref(), &restarts));
-    warnings.extend(trace_warnings(loaded));
+    let warnings = with_trace_warnings(warnings, loaded);
     let object = history.object(pod);
     Ok(PodReport {
         pod: PodRef {
@@ -114,7 +114,7 @@ fn revision_info(
 ) -> RevisionInfo {
     // The controller renumbers a ReplicaSet before it creates pods for the new number; allow for
     // the ReplicaSet watch delivering that update after the pod.
-    let number = timeline.revision_at(at + WATCH_SKEW);
+    let number = timeline.revision_at(shifted(at, WATCH_SKEW));
     let change = number.and_then(|n| model?.revision(n)?.change.clone());
     RevisionInfo {
         number,
