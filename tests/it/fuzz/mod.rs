@@ -231,7 +231,7 @@ fn in_process_share(first_seed: u64, mutants: u64, compare: bool) {
 }
 
 /// Mutants per in-process test (four tests, so they share the cores with the rest of the suite).
-const MUTANTS_PER_TEST: u64 = 400;
+const MUTANTS_PER_TEST: u64 = 600;
 
 #[test]
 fn fuzzed_traces_never_panic_or_hang_in_process_seeds_0() {
