@@ -36,24 +36,7 @@ use kblame::trace::TraceSource;
 use kblame::workload::WATCH_SKEW;
 use serde_json::{json, Value};
 
-use super::support::fixture;
-
-const FIXTURES: &[&str] = &[
-    "seed-demo",
-    "rollout-restart",
-    "rollout-undo",
-    "oom-helm",
-    "liveness-ssa",
-    "manual-delete",
-    "scale-down",
-    "delete-recreate",
-    "mid-rollout",
-    "hpa-scale-up",
-    "evicted",
-    "preempted",
-    "watch-gap",
-    "cut-short",
-];
+use super::support::{fixture, SIMULATED as FIXTURES};
 
 /// A trace as records, each with the line it had in the fixture.
 #[derive(Clone)]

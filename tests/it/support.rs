@@ -25,6 +25,24 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// The simulator's fixture scenarios (`fixtures/NAME.ndjson.zst`), in the simulator's order.
+pub const SIMULATED: &[&str] = &[
+    "seed-demo",
+    "rollout-restart",
+    "rollout-undo",
+    "oom-helm",
+    "liveness-ssa",
+    "manual-delete",
+    "scale-down",
+    "delete-recreate",
+    "mid-rollout",
+    "hpa-scale-up",
+    "evicted",
+    "preempted",
+    "watch-gap",
+    "cut-short",
+];
+
 /// The fixtures directory.
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

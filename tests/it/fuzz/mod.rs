@@ -20,25 +20,7 @@ use mutate::{parse_lines, Line, Names};
 use rng::Rng;
 use run::{run_binary, run_in_process, Failure, Workdir};
 
-use super::support::fixture;
-
-/// The fixtures mutants start from.
-const FIXTURES: &[&str] = &[
-    "seed-demo",
-    "rollout-restart",
-    "rollout-undo",
-    "oom-helm",
-    "liveness-ssa",
-    "manual-delete",
-    "scale-down",
-    "delete-recreate",
-    "mid-rollout",
-    "hpa-scale-up",
-    "evicted",
-    "preempted",
-    "watch-gap",
-    "cut-short",
-];
+use super::support::{fixture, SIMULATED as FIXTURES};
 
 /// Every fixture's lines, read once.
 fn corpus() -> &'static [(String, Vec<Line>)] {

@@ -475,21 +475,7 @@ fn index_and_whole_disagree(command: &Command, source: &TraceSource) -> Option<F
                     name,
                     namespace,
                     uid,
-                } => {
-                    let target = kblame::query::select::ObjectQuery {
-                        kind: "Pod".into(),
-                        name: name.clone(),
-                        namespace: namespace.clone(),
-                        uid: uid.clone(),
-                    };
-                    let mut loaded = opened.load(&Scope::Around(target))?;
-                    let query = query::pod::PodQuery {
-                        name: name.clone(),
-                        namespace: namespace.clone(),
-                        uid: uid.clone(),
-                    };
-                    serde_json::to_value(query::pod::analyze_pod(&mut loaded, &query)?)?
-                }
+                } => serde_json::to_value(pod_report(opened, name, namespace, uid)?)?,
                 Command::Rollout { object, at: None } => {
                     let target = kblame::query::select::ObjectQuery::parse_with_kinds(
                         object,
@@ -663,6 +649,28 @@ fn run_command(
     }
 }
 
+/// `analyze --pod NAME [-n NAMESPACE] [--uid UID]` on an opened trace.
+fn pod_report(
+    opened: Opened,
+    name: &str,
+    namespace: &Option<String>,
+    uid: &Option<String>,
+) -> anyhow::Result<query::pod::PodReport> {
+    let target = kblame::query::select::ObjectQuery {
+        kind: "Pod".into(),
+        name: name.to_string(),
+        namespace: namespace.clone(),
+        uid: uid.clone(),
+    };
+    let mut loaded = opened.load(&Scope::Around(target))?;
+    let query = query::pod::PodQuery {
+        name: name.to_string(),
+        namespace: namespace.clone(),
+        uid: uid.clone(),
+    };
+    Ok(query::pod::analyze_pod(&mut loaded, &query)?)
+}
+
 fn open(source: &TraceSource, reading: Reading) -> anyhow::Result<Opened> {
     Ok(match reading {
         Reading::Indexed => query::open(source, IndexMode::Never, |_| {})?,
@@ -706,20 +714,7 @@ fn execute(
             namespace,
             uid,
         } => {
-            let opened = open(source, reading)?;
-            let target = ObjectQuery {
-                kind: "Pod".into(),
-                name: name.clone(),
-                namespace: namespace.clone(),
-                uid: uid.clone(),
-            };
-            let mut loaded = opened.load(&Scope::Around(target))?;
-            let query = query::pod::PodQuery {
-                name: name.clone(),
-                namespace: namespace.clone(),
-                uid: uid.clone(),
-            };
-            let report = query::pod::analyze_pod(&mut loaded, &query)?;
+            let report = pod_report(open(source, reading)?, name, namespace, uid)?;
             render_all(&report, render::pod::text)
         }
         Command::Rollout { object, at } => {
