@@ -53,6 +53,7 @@ const FIXTURES: &[&str] = &[
     "preempted",
     "watch-gap",
     "cut-short",
+    "catalog-release",
 ];
 
 /// A trace as records, each with the line it had in the fixture.
