@@ -7,7 +7,10 @@ pub mod pod;
 pub mod rollout;
 pub mod timeline;
 pub mod tree;
+pub mod value;
 
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::Serializer;
 
@@ -50,16 +53,8 @@ pub fn yaml<W: std::io::Write, T: serde::Serialize>(value: &T, out: &mut W) -> s
     out.write_all(text.as_bytes())
 }
 
-/// A JSON value as a person reads it: strings bare, absent as `(none)`, anything else as JSON.
-pub fn value_text(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::Null => "(none)".to_string(),
-        serde_json::Value::String(text) => text.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// `text` cut to at most `max_chars` characters, ending in `…` when cut.
+/// `text` cut to at most `max_chars` characters, ending in `…` when cut. For a changed value
+/// shown beside its old one, [`value::shorten_pair`] keeps the part that differs instead.
 pub fn truncate(text: &str, max_chars: usize) -> String {
     if text.chars().count() > max_chars {
         let kept: String = text.chars().take(max_chars.saturating_sub(1)).collect();
@@ -95,6 +90,21 @@ pub fn paint(text: &str, code: &str, color: bool) -> String {
 /// `16:02:11` — the time of day of a timestamp, UTC.
 pub fn clock(ts: Timestamp) -> String {
     ts.strftime("%H:%M:%S").to_string()
+}
+
+/// The UTC day of a timestamp: the day clock times next to it are read against.
+pub fn day_of(ts: Timestamp) -> Date {
+    ts.to_zoned(TimeZone::UTC).date()
+}
+
+/// A time as text read against the day of its context (the trace's day, the day a line stands
+/// on): `16:02:11` on that day, `2026-11-06 10:31:06` on any other, so no time reads as if it
+/// were on the wrong day. Without a context, the time of day alone.
+pub fn when(ts: Timestamp, context: Option<Date>) -> String {
+    match context {
+        Some(day) if day_of(ts) != day => ts.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+        _ => clock(ts),
+    }
 }
 
 /// A short human duration: `41 min`, `2 h 5 min`, `35 s`.

@@ -2,8 +2,9 @@
 
 use std::io::{self, Write};
 
-use super::clock;
-use super::pad;
+use jiff::civil::Date;
+
+use super::{day_of, pad, when};
 use crate::query::tree::{TreeNode, TreeReport};
 
 /// ANSI SGR: faint, for objects already deleted at the moment.
@@ -37,7 +38,7 @@ pub fn text<W: Write>(report: &TreeReport, out: &mut W, color: bool) -> io::Resu
         age: "AGE".into(),
         deleted: false,
     }];
-    collect(root, "", "", &mut rows);
+    collect(root, "", "", day_of(report.at), &mut rows);
     let widths = [
         width(&rows, |r| &r.namespace),
         width(&rows, |r| &r.name),
@@ -72,15 +73,16 @@ fn qualified(node: &TreeNode) -> String {
     }
 }
 
-/// Adds `node` and its subtree; `lead` draws this row's branch, `indent` the branches of its children.
-fn collect(node: &TreeNode, lead: &str, indent: &str, rows: &mut Vec<Row>) {
+/// Adds `node` and its subtree; `lead` draws this row's branch, `indent` the branches of its
+/// children; times are read against `day`, the day of the moment shown.
+fn collect(node: &TreeNode, lead: &str, indent: &str, day: Date, rows: &mut Vec<Row>) {
     let mut status = if node.status.is_empty() {
         "-".to_string()
     } else {
         node.status.clone()
     };
     if let Some(deleted) = node.deleted_at {
-        status = format!("{status} (deleted {})", clock(deleted));
+        status = format!("{status} (deleted {})", when(deleted, Some(day)));
     }
     rows.push(Row {
         namespace: if node.namespace.is_empty() {
@@ -101,7 +103,13 @@ fn collect(node: &TreeNode, lead: &str, indent: &str, rows: &mut Vec<Row>) {
             ("├─", "│ ")
         };
         let child_indent = format!("{indent}{rest}");
-        collect(child, &format!("{indent}{branch}"), &child_indent, rows);
+        collect(
+            child,
+            &format!("{indent}{branch}"),
+            &child_indent,
+            day,
+            rows,
+        );
     }
 }
 
