@@ -110,6 +110,42 @@ fn a_changed_multi_line_value_shows_as_a_line_diff() {
 }
 
 #[test]
+fn blame_credits_each_line_inside_a_multi_line_value() {
+    let json: Value = serde_json::from_str(&run(
+        "blame",
+        &["configmap/catalog-web-config", "-o", "json"],
+    ))
+    .expect("JSON");
+    let lines = json.as_array().expect("a list of lines");
+    let line = |text: &str| {
+        lines
+            .iter()
+            .find(|l| l["text"].as_str().map(str::trim) == Some(text))
+            .unwrap_or_else(|| panic!("no line {text:?} in {json}"))
+    };
+    let changed = line("maxPoolSize: 50");
+    assert_eq!(changed["source"], "history", "{changed}");
+    assert_eq!(
+        changed["time"].as_str().map(|t| &t[..19]),
+        Some("2026-11-26T09:02:10")
+    );
+    for unchanged in [
+        "port: 8080",
+        "connectionTimeout: 3000",
+        "exposure: health,prometheus",
+    ] {
+        let l = line(unchanged);
+        assert_eq!(l["source"], "managedFields", "{unchanged}: {l}");
+        assert_eq!(l["time"], "2026-11-06T10:31:06Z", "{unchanged}: {l}");
+    }
+    let text = run("blame", &["configmap/catalog-web-config"]);
+    assert!(
+        line_with(&text, "│       port: 8080").contains("2026-11-06 10:31:06"),
+        "{text}"
+    );
+}
+
+#[test]
 fn times_on_another_day_than_the_trace_carry_their_date() {
     let rollout = run("analyze", &["--object", "deployment/catalog-web"]);
     let made = line_with(
