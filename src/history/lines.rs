@@ -11,7 +11,7 @@ pub const MAX_TEXT_BYTES: usize = 1 << 20;
 /// The most lines diffed; a value with more is compared as one value.
 pub const MAX_TEXT_LINES: usize = 20_000;
 /// How long one line diff may take before it settles for a coarser answer.
-const DIFF_TIME: Duration = Duration::from_millis(200);
+const DIFF_TIME: Duration = Duration::from_millis(50);
 
 /// The text of `value` when it is a string of more than one line (a trailing newline does not
 /// make a second line).

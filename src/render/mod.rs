@@ -115,3 +115,21 @@ pub fn duration_words(seconds: i64) -> String {
         s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(text: &str) -> Timestamp {
+        text.parse().unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn a_time_on_another_day_than_its_context_carries_its_date() {
+        let day = Some(day_of(ts("2026-11-26T09:00:00Z")));
+        assert_eq!(when(ts("2026-11-26T23:59:59.9Z"), day), "23:59:59");
+        assert_eq!(when(ts("2026-11-06T10:31:06Z"), day), "2026-11-06 10:31:06");
+        assert_eq!(when(ts("2026-11-27T00:00:01Z"), day), "2026-11-27 00:00:01");
+        assert_eq!(when(ts("2026-11-06T10:31:06Z"), None), "10:31:06");
+    }
+}

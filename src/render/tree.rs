@@ -127,3 +127,49 @@ fn paint(text: &str, style: Option<&str>, color: bool) -> String {
         None => text.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::Timestamp;
+
+    fn node(name: &str, deleted: Option<&str>, children: Vec<TreeNode>) -> TreeNode {
+        TreeNode {
+            kind: "Pod".into(),
+            namespace: "shop".into(),
+            name: name.into(),
+            uid: name.into(),
+            status: "Running".into(),
+            age: Some("1d".into()),
+            deleted_at: deleted.and_then(|t| t.parse().ok()),
+            children,
+        }
+    }
+
+    #[test]
+    fn a_deletion_on_another_day_than_the_moment_shown_carries_its_date() {
+        let at: Timestamp = "2026-11-27T00:10:00Z"
+            .parse()
+            .unwrap_or(Timestamp::UNIX_EPOCH);
+        let report = TreeReport {
+            at,
+            root: node(
+                "web",
+                None,
+                vec![
+                    node("yesterday", Some("2026-11-26T23:58:00Z"), Vec::new()),
+                    node("today", Some("2026-11-27T00:05:00Z"), Vec::new()),
+                ],
+            ),
+            warnings: Vec::new(),
+        };
+        let mut out = Vec::new();
+        text(&report, &mut out, false).expect("writes to memory");
+        let out = String::from_utf8_lossy(&out);
+        assert!(
+            out.contains("Running (deleted 2026-11-26 23:58:00)"),
+            "{out}"
+        );
+        assert!(out.contains("Running (deleted 00:05:00)"), "{out}");
+    }
+}
