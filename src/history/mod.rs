@@ -1,5 +1,6 @@
 //! Replay and field-level history: versions per UID, paths, JSON diffs and managedFields ownership.
 pub mod diff;
+pub mod lines;
 pub mod managed_fields;
 pub mod meta;
 pub mod path;

@@ -115,6 +115,10 @@ pub struct RolloutReport {
     pub serving_revisions: Vec<i64>,
     /// What the trace cannot show.
     pub warnings: Vec<String>,
+    /// When the trace starts: text gives the date of times on other days (not in JSON, whose
+    /// times are whole).
+    #[serde(skip)]
+    pub trace_start: Option<Timestamp>,
 }
 
 /// Judges the rollout of a Deployment (or of a ReplicaSet's Deployment).
@@ -160,6 +164,7 @@ pub fn rollout(loaded: &mut Loaded, query: &RolloutQuery) -> Result<RolloutRepor
         status_message,
         serving_revisions,
         warnings,
+        trace_start: loaded.history.facts.start,
     })
 }
 

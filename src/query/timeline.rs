@@ -17,7 +17,7 @@ use crate::graph::{CausalGraph, Change, ChangeKind, ObjectRef};
 use crate::history::diff::{diff_at, FieldChange};
 use crate::history::path::FieldPath;
 use crate::history::{Gone, History, ObjectId, Version};
-use crate::render::{truncate, value_text};
+use crate::render::{day_of, when};
 use crate::trace::EventType;
 use crate::workload::attribution::attribute;
 use crate::workload::conditions::{parse_conditions, Condition};
@@ -25,11 +25,6 @@ use crate::workload::deployment::DeploymentModel;
 use crate::workload::events::{occurrences_about, occurrences_of, Occurrence};
 use crate::workload::pod::{disruption, pod_at, restart_history, state_of, statuses, Restart};
 use crate::workload::replicaset::ReplicaSetTimeline;
-
-/// How many changed fields a spec-change entry lists before eliding.
-const LISTED_FIELDS: usize = 3;
-/// How many characters of a field value an entry shows.
-const VALUE_CHARS: usize = 60;
 
 /// What `timeline` is asked: the whole trace or one object's subtree, within an optional window.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -70,6 +65,9 @@ pub struct Entry {
     pub severity: Severity,
     /// One line saying what happened.
     pub summary: String,
+    /// For a change: the fields it changed, values whole (text shows a few, shortened).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldChange>,
     /// The trace line of the record that shows it, when there is one.
     pub line: Option<u64>,
 }
@@ -258,6 +256,7 @@ impl<'a> Builder<'a> {
             kind,
             severity,
             summary,
+            fields: Vec::new(),
             line: Some(at.line),
         });
     }
@@ -295,13 +294,15 @@ impl Builder<'_> {
     }
 
     fn change(&mut self, change: &Change, id: ObjectId) {
+        let (summary, fields) = change_summary(change);
         self.entries.push(Entry {
             time: change.time,
             until: None,
             object: Some(ObjectRef::of(self.history.object(id))),
             kind: EntryKind::SpecChange,
             severity: Severity::Normal,
-            summary: change_summary(change),
+            summary,
+            fields,
             line: change.evidence.record_line,
         });
     }
@@ -330,8 +331,8 @@ impl Builder<'_> {
     }
 }
 
-/// `revision 2 by kubectl-client-side-apply (Update): spec.… nginx:1.25 → nginx:1.26-rc1`.
-fn change_summary(change: &Change) -> String {
+/// `revision 2 by kubectl-client-side-apply (Update)`, and the fields the change set.
+fn change_summary(change: &Change) -> (String, Vec<FieldChange>) {
     let who = who(
         change.manager.as_deref(),
         change.operation.as_deref(),
@@ -339,38 +340,38 @@ fn change_summary(change: &Change) -> String {
     );
     let revision = change.revision.map_or("?".to_string(), |n| n.to_string());
     let replicas = FieldPath::parse("spec.replicas").unwrap_or_default();
-    let (what, fields): (String, Vec<&FieldChange>) = match change.kind {
+    let count = |v: &Value| v.is_number() || v.is_null();
+    let number = |v: &Value| match v {
+        Value::Null => "(none)".to_string(),
+        other => other.to_string(),
+    };
+    let (what, fields): (String, Vec<FieldChange>) = match change.kind {
         ChangeKind::Create => (format!("created (revision {revision}) {who}"), Vec::new()),
-        ChangeKind::Template => (
-            format!("revision {revision} {who}"),
-            change.fields.iter().collect(),
-        ),
-        ChangeKind::Scale => match change.fields.iter().find(|f| f.path == replicas) {
+        ChangeKind::Template => (format!("revision {revision} {who}"), change.fields.clone()),
+        ChangeKind::Scale => match change
+            .fields
+            .iter()
+            .find(|f| f.path == replicas && count(&f.from) && count(&f.to))
+        {
             Some(f) => (
-                format!(
-                    "scaled {} → {} {who}",
-                    truncate(&value_text(&f.from), VALUE_CHARS),
-                    truncate(&value_text(&f.to), VALUE_CHARS)
-                ),
+                format!("scaled {} → {} {who}", number(&f.from), number(&f.to)),
                 change
                     .fields
                     .iter()
                     .filter(|f| f.path != replicas)
+                    .cloned()
                     .collect(),
             ),
-            None => (format!("scaled {who}"), change.fields.iter().collect()),
+            None => (format!("scaled {who}"), change.fields.clone()),
         },
-        ChangeKind::Spec => (
-            format!("spec changed {who}"),
-            change.fields.iter().collect(),
-        ),
+        ChangeKind::Spec => (format!("spec changed {who}"), change.fields.clone()),
     };
     let before = if change.before_trace {
         ", before the trace began"
     } else {
         ""
     };
-    format!("{what}{before}{}", field_diff(&fields))
+    (format!("{what}{before}"), fields)
 }
 
 /// `by helm (Update, /scale)`.
@@ -381,29 +382,6 @@ fn who(manager: Option<&str>, operation: Option<&str>, subresource: Option<&str>
         (Some(m), None, _) => format!("by {m}"),
         (None, ..) => "by an unknown manager".to_string(),
     }
-}
-
-/// `: path from → to; path from → to; +2 more`, or nothing without fields.
-fn field_diff(fields: &[&FieldChange]) -> String {
-    if fields.is_empty() {
-        return String::new();
-    }
-    let mut parts: Vec<String> = fields
-        .iter()
-        .take(LISTED_FIELDS)
-        .map(|f| {
-            format!(
-                "{} {} → {}",
-                f.path,
-                truncate(&value_text(&f.from), VALUE_CHARS),
-                truncate(&value_text(&f.to), VALUE_CHARS)
-            )
-        })
-        .collect();
-    if fields.len() > LISTED_FIELDS {
-        parts.push(format!("+{} more", fields.len() - LISTED_FIELDS));
-    }
-    format!(": {}", parts.join("; "))
 }
 
 /// Whether a condition moved: its status or reason changed.
@@ -475,7 +453,8 @@ impl Builder<'_> {
         }
     }
 
-    /// Creation and generation changes of kinds kblame has no model for.
+    /// Creation and generation changes of kinds kblame has no model for, and the data changes
+    /// of ConfigMaps and Secrets (which have no generation).
     fn generic(&mut self, id: ObjectId) {
         let object = self.history.object(id);
         if object.first().event == EventType::Added {
@@ -486,45 +465,68 @@ impl Builder<'_> {
                 "created".to_string(),
             );
         }
+        let data_kind = matches!(object.kind.as_str(), "ConfigMap" | "Secret");
         for pair in object.versions.windows(2) {
             let moved = matches!(
                 (pair[0].generation, pair[1].generation),
                 (Some(a), Some(b)) if a != b
             );
-            if let Some(summary) = moved
-                .then(|| self.generation_change(&pair[0], &pair[1]))
-                .flatten()
-            {
+            let found = if moved {
+                self.field_change(&pair[0], &pair[1], &["spec"], "generation")
+            } else if data_kind {
+                self.field_change(&pair[0], &pair[1], &["data", "binaryData"], "data")
+            } else {
+                None
+            };
+            if let Some((summary, fields)) = found {
                 self.push(&pair[1], id, EntryKind::SpecChange, summary);
+                if let Some(entry) = self.entries.last_mut() {
+                    entry.fields = fields;
+                }
             }
         }
     }
 
-    fn generation_change(&self, before: &Version, after: &Version) -> Option<String> {
-        let before: Value = self.history.parse(before).ok()?;
+    /// What changed under the top-level `fields` between two versions, and who changed it:
+    /// `generation 3 by helm (Update)` or `data changed by kubectl-client-side-apply (Update)`.
+    fn field_change(
+        &self,
+        before: &Version,
+        after: &Version,
+        fields: &[&str],
+        what: &str,
+    ) -> Option<(String, Vec<FieldChange>)> {
+        let before_body: Value = self.history.parse(before).ok()?;
         let after_body: Value = self.history.parse(after).ok()?;
-        let spec = FieldPath::parse("spec").unwrap_or_default();
         let null = Value::Null;
-        let fields = diff_at(
-            before.get("spec").unwrap_or(&null),
-            after_body.get("spec").unwrap_or(&null),
-            &spec,
-        );
-        if fields.is_empty() {
+        let changes: Vec<FieldChange> = fields
+            .iter()
+            .flat_map(|field| {
+                let base = FieldPath::root().child_field(*field);
+                diff_at(
+                    before_body.get(*field).unwrap_or(&null),
+                    after_body.get(*field).unwrap_or(&null),
+                    &base,
+                )
+            })
+            .collect();
+        if changes.is_empty() {
             return None;
         }
-        let found = attribute(Some(&before), &after_body, &fields);
+        let found = attribute(Some(&before_body), &after_body, &changes);
         let who = who(
             found.manager.as_deref(),
             found.operation.as_deref(),
             found.subresource.as_deref(),
         );
-        let generation = after.generation.map_or("?".to_string(), |g| g.to_string());
-        let listed: Vec<&FieldChange> = fields.iter().collect();
-        Some(format!(
-            "generation {generation} {who}{}",
-            field_diff(&listed)
-        ))
+        let summary = match what {
+            "generation" => {
+                let generation = after.generation.map_or("?".to_string(), |g| g.to_string());
+                format!("generation {generation} {who}")
+            }
+            _ => format!("{what} changed {who}"),
+        };
+        Some((summary, changes))
     }
 
     /// The end of an object other than a pod.
@@ -613,7 +615,7 @@ impl Builder<'_> {
         } else if self.history.first_seen_in_relist(id) {
             let when = object
                 .created
-                .map(|t| format!(" at {}", crate::render::clock(t)))
+                .map(|t| format!(" at {}", when(t, Some(day_of(object.first().ts)))))
                 .unwrap_or_default();
             format!("created{when} while the pod watch was down (first seen in the re-list)")
         } else {
@@ -676,6 +678,7 @@ impl Builder<'_> {
             kind: EntryKind::PodRestarted,
             severity: Severity::Failure,
             summary: format!("container {} restarted: {how}", restart.container),
+            fields: Vec::new(),
             line: Some(restart.line),
         };
         self.entries.push(entry);
@@ -791,7 +794,10 @@ impl Builder<'_> {
             String::new()
         };
         let earlier = match (skip, head.started()) {
-            (1, Some(t)) => format!(" (first at {}, before the trace)", crate::render::clock(t)),
+            (1, Some(t)) => format!(
+                " (first at {}, before the trace)",
+                when(t, Some(day_of(first.ts)))
+            ),
             (1, None) => " (first before the trace)".to_string(),
             _ => String::new(),
         };
@@ -815,6 +821,7 @@ impl Builder<'_> {
                 last.reason,
                 one_line(&last.message)
             ),
+            fields: Vec::new(),
             line: Some(first.line),
         });
     }
@@ -892,6 +899,7 @@ impl Builder<'_> {
             kind,
             severity,
             summary,
+            fields: Vec::new(),
             line: None,
         });
     }

@@ -4,13 +4,14 @@ use std::io::{self, Write};
 
 use jiff::Timestamp;
 
-use super::{clock, value_text};
+use super::value::{show_change, write_lines, DiffLine, Shown};
+use super::{day_of, when};
 use crate::query::blame::{BlameLine, BlameReport, FieldHistoryEntry, Source};
 
 /// How times are written in the gutter.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum TimeStyle {
-    /// The time of day, `16:02:11` (UTC).
+    /// The time of day, `16:02:11` (UTC); `2026-11-06 10:31:06` when not on the day shown.
     #[default]
     Clock,
     /// Relative to the time shown, `13m ago`.
@@ -158,10 +159,11 @@ impl Gutter {
     }
 }
 
-/// A time as the style asks; `None` writes nothing.
+/// A time as the style asks; `None` writes nothing. Clock times are read against the day of
+/// the time shown, and carry their date when on another day.
 fn format_time(time: Timestamp, at: Timestamp, style: TimeStyle) -> String {
     match style {
-        TimeStyle::Clock => clock(time),
+        TimeStyle::Clock => when(time, Some(day_of(at))),
         TimeStyle::Full => time.to_string(),
         TimeStyle::Relative => ago(at.as_second() - time.as_second()),
         TimeStyle::None => String::new(),
@@ -195,10 +197,10 @@ fn history<W: Write>(
         "changes of {field} in {kind} {name} up to {}:",
         report.at
     )?;
-    let rows: Vec<Vec<String>> = changes
+    let (rows, texts): (Vec<Vec<String>>, Vec<Option<Vec<DiffLine>>>) = changes
         .iter()
         .map(|change| history_row(report, change, &field, time))
-        .collect();
+        .unzip();
     let mut widths = Vec::new();
     for row in &rows {
         widths.resize(widths.len().max(row.len()), 0);
@@ -206,24 +208,28 @@ fn history<W: Write>(
             *width = (*width).max(cell.chars().count());
         }
     }
-    for row in &rows {
+    for (row, text) in rows.iter().zip(&texts) {
         let cells: Vec<String> = row
             .iter()
             .zip(&widths)
             .map(|(cell, &width)| super::pad(cell, width))
             .collect();
         writeln!(out, "  {}", cells.join("  ").trim_end())?;
+        if let Some(lines) = text {
+            write_lines(out, lines, "    ", false)?;
+        }
     }
     Ok(())
 }
 
-/// Time, who, revision, record line, the leaf (when under the asked field), old → new.
+/// Time, who, revision, record line, the leaf (when under the asked field), old → new; and the
+/// changed lines when the value is a multi-line text.
 fn history_row(
     report: &BlameReport,
     change: &FieldHistoryEntry,
     field: &str,
     time: TimeStyle,
-) -> Vec<String> {
+) -> (Vec<String>, Option<Vec<DiffLine>>) {
     let mut cells = vec![format_time(change.time, report.at, time)];
     cells.retain(|c| !c.is_empty());
     cells.push(who(change));
@@ -238,12 +244,12 @@ fn history_row(
     if path != field {
         cells.push(path);
     }
-    cells.push(format!(
-        "{} → {}",
-        value_text(&change.from),
-        value_text(&change.to)
-    ));
-    cells
+    let (from, to, lines) = match show_change(&change.from, &change.to) {
+        Shown::Pair(from, to) => (from, to, None),
+        Shown::Lines(from, to, lines) => (from, to, Some(lines)),
+    };
+    cells.push(format!("{from} → {to}"));
+    (cells, lines)
 }
 
 /// `rev` for Deployments (revision numbers), `gen` for others (generations).

@@ -7,7 +7,10 @@ pub mod pod;
 pub mod rollout;
 pub mod timeline;
 pub mod tree;
+pub mod value;
 
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::Serializer;
 
@@ -50,16 +53,8 @@ pub fn yaml<W: std::io::Write, T: serde::Serialize>(value: &T, out: &mut W) -> s
     out.write_all(text.as_bytes())
 }
 
-/// A JSON value as a person reads it: strings bare, absent as `(none)`, anything else as JSON.
-pub fn value_text(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::Null => "(none)".to_string(),
-        serde_json::Value::String(text) => text.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// `text` cut to at most `max_chars` characters, ending in `…` when cut.
+/// `text` cut to at most `max_chars` characters, ending in `…` when cut. For a changed value
+/// shown beside its old one, [`value::shorten_pair`] keeps the part that differs instead.
 pub fn truncate(text: &str, max_chars: usize) -> String {
     if text.chars().count() > max_chars {
         let kept: String = text.chars().take(max_chars.saturating_sub(1)).collect();
@@ -97,11 +92,44 @@ pub fn clock(ts: Timestamp) -> String {
     ts.strftime("%H:%M:%S").to_string()
 }
 
+/// The UTC day of a timestamp: the day clock times next to it are read against.
+pub fn day_of(ts: Timestamp) -> Date {
+    ts.to_zoned(TimeZone::UTC).date()
+}
+
+/// A time as text read against the day of its context (the trace's day, the day a line stands
+/// on): `16:02:11` on that day, `2026-11-06 10:31:06` on any other, so no time reads as if it
+/// were on the wrong day. Without a context, the time of day alone.
+pub fn when(ts: Timestamp, context: Option<Date>) -> String {
+    match context {
+        Some(day) if day_of(ts) != day => ts.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+        _ => clock(ts),
+    }
+}
+
 /// A short human duration: `41 min`, `2 h 5 min`, `35 s`.
 pub fn duration_words(seconds: i64) -> String {
     match seconds {
         s if s < 120 => format!("{s} s"),
         s if s < 7200 => format!("{} min", s / 60),
         s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(text: &str) -> Timestamp {
+        text.parse().unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn a_time_on_another_day_than_its_context_carries_its_date() {
+        let day = Some(day_of(ts("2026-11-26T09:00:00Z")));
+        assert_eq!(when(ts("2026-11-26T23:59:59.9Z"), day), "23:59:59");
+        assert_eq!(when(ts("2026-11-06T10:31:06Z"), day), "2026-11-06 10:31:06");
+        assert_eq!(when(ts("2026-11-27T00:00:01Z"), day), "2026-11-27 00:00:01");
+        assert_eq!(when(ts("2026-11-06T10:31:06Z"), None), "10:31:06");
     }
 }

@@ -2,7 +2,10 @@
 
 use std::io::{self, Write};
 
-use super::{clock, truncate, value_text};
+use jiff::civil::Date;
+
+use super::value::write_field;
+use super::{day_of, when};
 use crate::graph::Change;
 use crate::query::pod::PodReport;
 
@@ -64,11 +67,17 @@ fn headline<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
     Ok(())
 }
 
+/// The day the report's times are read against: the trace's.
+fn context(report: &PodReport) -> Option<Date> {
+    report.trace_start.map(day_of)
+}
+
 fn created<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
     let c = &report.created;
+    let day = context(report);
     let when = c
         .time
-        .map(clock)
+        .map(|t| when(t, day))
         .unwrap_or_else(|| "at an unknown time".to_string());
     let number = report.revision.as_ref().and_then(|r| r.number);
     match c.reason {
@@ -86,18 +95,23 @@ fn created<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
     }
     let revision_change = report.revision.as_ref().and_then(|r| r.change.as_ref());
     match (c.reason, &c.change) {
-        ("scale-up", Some(change)) => change_block(change, "scaled", out)?,
-        (_, Some(change)) => change_block(change, "made", out)?,
+        ("scale-up", Some(change)) => change_block(change, "scaled", day, out)?,
+        (_, Some(change)) => change_block(change, "made", day, out)?,
         (_, None) => {
             if let Some(change) = revision_change {
-                change_block(change, "made", out)?;
+                change_block(change, "made", day, out)?;
             }
         }
     }
     Ok(())
 }
 
-fn change_block<W: Write>(change: &Change, verb: &str, out: &mut W) -> io::Result<()> {
+fn change_block<W: Write>(
+    change: &Change,
+    verb: &str,
+    day: Option<Date>,
+    out: &mut W,
+) -> io::Result<()> {
     let revision = change.revision.map_or("?".to_string(), |n| n.to_string());
     let who = match (&change.manager, &change.operation) {
         (Some(m), Some(op)) => match &change.subresource {
@@ -115,7 +129,7 @@ fn change_block<W: Write>(change: &Change, verb: &str, out: &mut W) -> io::Resul
     writeln!(
         out,
         "  revision {revision} {verb} {} by {who}{before}:",
-        clock(change.time)
+        when(change.time, day)
     )?;
     if change.fields.is_empty() {
         writeln!(
@@ -125,13 +139,8 @@ fn change_block<W: Write>(change: &Change, verb: &str, out: &mut W) -> io::Resul
         )?;
     }
     for field in &change.fields {
-        writeln!(
-            out,
-            "    {}  {} → {}",
-            field.path,
-            truncate(&value_text(&field.from), 60),
-            truncate(&value_text(&field.to), 60)
-        )?;
+        let path = field.path.to_string();
+        write_field(out, "    ", &path, &field.from, &field.to, false)?;
     }
     writeln!(
         out,
@@ -157,18 +166,19 @@ fn restarts<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
         }
         return blame(report, out);
     }
+    let day = context(report);
     let mut groups: Vec<(String, String, Option<i64>, Vec<String>)> = Vec::new();
     for r in &report.restarts {
         match groups
             .iter_mut()
             .find(|g| g.0 == r.container && g.1 == r.reason && g.2 == r.exit_code)
         {
-            Some(group) => group.3.push(clock(r.time)),
+            Some(group) => group.3.push(when(r.time, day)),
             None => groups.push((
                 r.container.clone(),
                 r.reason.clone(),
                 r.exit_code,
-                vec![clock(r.time)],
+                vec![when(r.time, day)],
             )),
         }
     }
@@ -224,6 +234,7 @@ fn describe(state: &crate::workload::pod::PodState) -> String {
 }
 
 fn ending<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
+    let day = context(report);
     match &report.deleted {
         Some(d) => {
             let why = match d.reason {
@@ -243,12 +254,12 @@ fn ending<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
                 "preempted" => "by preemption".to_string(),
                 _ => "for an unknown reason".to_string(),
             };
-            let when = if d.time_exact {
-                clock(d.time)
+            let at = if d.time_exact {
+                when(d.time, day)
             } else {
-                format!("by {} (unseen: its watch was down)", clock(d.time))
+                format!("by {} (unseen: its watch was down)", when(d.time, day))
             };
-            writeln!(out, "went away {when} {why}")?;
+            writeln!(out, "went away {at} {why}")?;
             writeln!(out, "  evidence: {}", d.evidence)?;
             if let Some(state) = d.state_before.as_ref().filter(|s| !s.ready) {
                 writeln!(out, "  it was not ready then: {}", describe(state))?;
@@ -261,6 +272,7 @@ fn ending<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
                     } else {
                         "made"
                     },
+                    day,
                     out,
                 )?;
             }
@@ -288,7 +300,7 @@ fn ending<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
                 out,
                 "still {} ({detail}) when the trace ends (last record {})",
                 state.phase.to_lowercase(),
-                clock(report.state.time)
+                when(report.state.time, day)
             )?;
             let serving: Vec<String> = report
                 .serving

@@ -2,7 +2,10 @@
 
 use std::io::{self, Write};
 
-use super::{clock, paint, value_text};
+use jiff::civil::Date;
+
+use super::value::write_field;
+use super::{day_of, paint, when};
 use crate::query::rollout::{RevisionReport, RolloutReport};
 
 /// ANSI colours, used only when asked for.
@@ -31,6 +34,7 @@ impl Paint {
 /// Writes the rollout report as text.
 pub fn text<W: Write>(report: &RolloutReport, out: &mut W, color: bool) -> io::Result<()> {
     let paint = Paint(color);
+    let day = report.trace_start.map(day_of);
     let object = &report.object;
     writeln!(
         out,
@@ -38,11 +42,11 @@ pub fn text<W: Write>(report: &RolloutReport, out: &mut W, color: bool) -> io::R
         object.namespace,
         object.name,
         paint.outcome(report.verdict),
-        clock(report.at),
+        when(report.at, day),
         report.status_message
     )?;
     for revision in &report.revisions {
-        revision_block(revision, &paint, out)?;
+        revision_block(revision, &paint, day, out)?;
     }
     let serving: Vec<String> = report
         .revisions
@@ -64,6 +68,7 @@ pub fn text<W: Write>(report: &RolloutReport, out: &mut W, color: bool) -> io::R
 fn revision_block<W: Write>(
     revision: &RevisionReport,
     paint: &Paint,
+    day: Option<Date>,
     out: &mut W,
 ) -> io::Result<()> {
     let rs = revision
@@ -77,7 +82,7 @@ fn revision_block<W: Write>(
         paint.outcome(revision.outcome)
     )?;
     if let Some(since) = revision.failing_since {
-        write!(out, ", failing since {}", clock(since))?;
+        write!(out, ", failing since {}", when(since, day))?;
     }
     writeln!(out, "  ({}/{} ready)", revision.ready, revision.desired)?;
     if let Some(change) = &revision.change {
@@ -92,15 +97,14 @@ fn revision_block<W: Write>(
         } else {
             ""
         };
-        writeln!(out, "    made {} by {who}{op}{before}", clock(change.time))?;
+        writeln!(
+            out,
+            "    made {} by {who}{op}{before}",
+            when(change.time, day)
+        )?;
         for field in change.fields.iter().take(4) {
-            writeln!(
-                out,
-                "      {}  {} → {}",
-                field.path,
-                value_text(&field.from),
-                value_text(&field.to)
-            )?;
+            let path = field.path.to_string();
+            write_field(out, "      ", &path, &field.from, &field.to, false)?;
         }
         if change.fields.len() > 4 {
             writeln!(out, "      … {} more fields", change.fields.len() - 4)?;
@@ -123,7 +127,7 @@ fn revision_block<W: Write>(
         writeln!(
             out,
             "    {} {}{}",
-            paint.dim(&clock(item.time)),
+            paint.dim(&when(item.time, day)),
             item.text,
             paint.dim(&line)
         )?;

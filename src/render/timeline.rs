@@ -4,12 +4,15 @@ use std::io::{self, Write};
 
 use jiff::Timestamp;
 
-use super::{clock, paint};
+use super::value::{show_change, write_lines, Shown};
+use super::{clock, day_of, paint};
 use crate::graph::ObjectRef;
 use crate::query::timeline::{Entry, EntryKind, Severity, TimelineReport};
 
 /// The widest the object column is padded to; longer names push their summary right.
 const MAX_OBJECT_WIDTH: usize = 44;
+/// How many changed fields an entry lists before eliding.
+const LISTED_FIELDS: usize = 3;
 
 /// ANSI SGR codes used when colour is on.
 const DIM: &str = "2";
@@ -73,14 +76,53 @@ fn line<W: Write>(
         EntryKind::TraceStart | EntryKind::TraceEnd => paint(&object, BOLD, color),
         _ => object,
     };
-    let text = format!("{}  {object}  {summary}", paint(&time, DIM, color));
-    writeln!(out, "{}", text.trim_end())
+    let (fields, texts) = fields(entry);
+    let text = format!("{}  {object}  {summary}{fields}", paint(&time, DIM, color));
+    writeln!(out, "{}", text.trim_end())?;
+    // A changed multi-line text gets its changed lines under the summary.
+    let indent = " ".repeat(time_width + 2 + object_width.min(super::MAX_COLUMN) + 2 + 2);
+    for (path, lines) in &texts {
+        if texts.len() > 1 {
+            writeln!(out, "{}{path}:", &indent[2..])?;
+        }
+        write_lines(out, lines, &indent, color)?;
+    }
+    Ok(())
 }
 
-/// `16:02:11`, or `16:02:23–16:12:53` for a folded Event.
+/// `: path old → new; path old → new; +2 more` for an entry's first fields, values shortened
+/// around what changed, and the line diffs of the multi-line texts among them.
+fn fields(entry: &Entry) -> (String, Vec<(String, Vec<super::value::DiffLine>)>) {
+    if entry.fields.is_empty() {
+        return (String::new(), Vec::new());
+    }
+    let mut texts = Vec::new();
+    let mut parts: Vec<String> = Vec::new();
+    for field in entry.fields.iter().take(LISTED_FIELDS) {
+        let path = field.path.to_string();
+        match show_change(&field.from, &field.to) {
+            Shown::Pair(from, to) => parts.push(format!("{path} {from} → {to}")),
+            Shown::Lines(from, to, lines) => {
+                parts.push(format!("{path} {from} → {to}"));
+                texts.push((path, lines));
+            }
+        }
+    }
+    if entry.fields.len() > LISTED_FIELDS {
+        parts.push(format!("+{} more", entry.fields.len() - LISTED_FIELDS));
+    }
+    (format!(": {}", parts.join("; ")), texts)
+}
+
+/// `16:02:11`, or `16:02:23–16:12:53` for a folded Event (its end dated when on another day
+/// than the entry's date line).
 fn when(entry: &Entry) -> String {
     match entry.until {
-        Some(until) => format!("{}–{}", clock(entry.time), clock(until)),
+        Some(until) => format!(
+            "{}–{}",
+            clock(entry.time),
+            super::when(until, Some(day_of(entry.time)))
+        ),
         None => clock(entry.time),
     }
 }

@@ -2,8 +2,9 @@
 
 use std::io::{self, Write};
 
-use super::clock;
-use super::pad;
+use jiff::civil::Date;
+
+use super::{day_of, pad, when};
 use crate::query::tree::{TreeNode, TreeReport};
 
 /// ANSI SGR: faint, for objects already deleted at the moment.
@@ -37,7 +38,7 @@ pub fn text<W: Write>(report: &TreeReport, out: &mut W, color: bool) -> io::Resu
         age: "AGE".into(),
         deleted: false,
     }];
-    collect(root, "", "", &mut rows);
+    collect(root, "", "", day_of(report.at), &mut rows);
     let widths = [
         width(&rows, |r| &r.namespace),
         width(&rows, |r| &r.name),
@@ -72,15 +73,16 @@ fn qualified(node: &TreeNode) -> String {
     }
 }
 
-/// Adds `node` and its subtree; `lead` draws this row's branch, `indent` the branches of its children.
-fn collect(node: &TreeNode, lead: &str, indent: &str, rows: &mut Vec<Row>) {
+/// Adds `node` and its subtree; `lead` draws this row's branch, `indent` the branches of its
+/// children; times are read against `day`, the day of the moment shown.
+fn collect(node: &TreeNode, lead: &str, indent: &str, day: Date, rows: &mut Vec<Row>) {
     let mut status = if node.status.is_empty() {
         "-".to_string()
     } else {
         node.status.clone()
     };
     if let Some(deleted) = node.deleted_at {
-        status = format!("{status} (deleted {})", clock(deleted));
+        status = format!("{status} (deleted {})", when(deleted, Some(day)));
     }
     rows.push(Row {
         namespace: if node.namespace.is_empty() {
@@ -101,7 +103,13 @@ fn collect(node: &TreeNode, lead: &str, indent: &str, rows: &mut Vec<Row>) {
             ("├─", "│ ")
         };
         let child_indent = format!("{indent}{rest}");
-        collect(child, &format!("{indent}{branch}"), &child_indent, rows);
+        collect(
+            child,
+            &format!("{indent}{branch}"),
+            &child_indent,
+            day,
+            rows,
+        );
     }
 }
 
@@ -117,5 +125,51 @@ fn paint(text: &str, style: Option<&str>, color: bool) -> String {
     match style {
         Some(code) => super::paint(text, code, color),
         None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::Timestamp;
+
+    fn node(name: &str, deleted: Option<&str>, children: Vec<TreeNode>) -> TreeNode {
+        TreeNode {
+            kind: "Pod".into(),
+            namespace: "shop".into(),
+            name: name.into(),
+            uid: name.into(),
+            status: "Running".into(),
+            age: Some("1d".into()),
+            deleted_at: deleted.and_then(|t| t.parse().ok()),
+            children,
+        }
+    }
+
+    #[test]
+    fn a_deletion_on_another_day_than_the_moment_shown_carries_its_date() {
+        let at: Timestamp = "2026-11-27T00:10:00Z"
+            .parse()
+            .unwrap_or(Timestamp::UNIX_EPOCH);
+        let report = TreeReport {
+            at,
+            root: node(
+                "web",
+                None,
+                vec![
+                    node("yesterday", Some("2026-11-26T23:58:00Z"), Vec::new()),
+                    node("today", Some("2026-11-27T00:05:00Z"), Vec::new()),
+                ],
+            ),
+            warnings: Vec::new(),
+        };
+        let mut out = Vec::new();
+        text(&report, &mut out, false).expect("writes to memory");
+        let out = String::from_utf8_lossy(&out);
+        assert!(
+            out.contains("Running (deleted 2026-11-26 23:58:00)"),
+            "{out}"
+        );
+        assert!(out.contains("Running (deleted 00:05:00)"), "{out}");
     }
 }

@@ -12,6 +12,7 @@ mod churn;
 mod clock;
 pub mod cluster;
 mod config;
+mod configmap;
 mod deploy_ctrl;
 mod eviction;
 mod fields;
@@ -242,6 +243,22 @@ impl<W: Write> Sim<W> {
         self.drain()
     }
 
+    /// `kubectl apply` of ConfigMap `namespace/name` holding `data` (key, value): creates it, or
+    /// replaces its data.
+    pub fn apply_configmap(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        data: &[(&str, &str)],
+    ) -> &mut Self {
+        let data = data
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect();
+        self.world.apply_configmap(namespace, name, data);
+        self.drain()
+    }
+
     /// Creates a HorizontalPodAutoscaler (client-side apply).
     pub fn apply_hpa(&mut self, config: &HpaConfig) -> &mut Self {
         self.world.create_hpa(config);
@@ -383,6 +400,9 @@ impl<W: Write> Sim<W> {
                 "HorizontalPodAutoscaler",
             );
             list.push((hpa, "hpas"));
+        }
+        if !self.world.configmaps.is_empty() {
+            list.push((info("", "v1", "configmaps", "ConfigMap"), "configmaps"));
         }
         list
     }

@@ -154,6 +154,12 @@ pub fn all() -> Vec<Scenario> {
             seed: 14,
             script: watch_gap,
         },
+        Scenario {
+            name: "catalog-release",
+            description: CATALOG_RELEASE,
+            seed: 15,
+            script: catalog_release,
+        },
     ]
 }
 
@@ -587,5 +593,57 @@ fn watch_gap(sim: &mut Sim) -> Ending {
     sim.delete_pod("inventory", &victim);
     sim.advance_to(day(15, 31, 50)).resume_watch("v1/pods");
     sim.advance_to(day(15, 33, 30));
+    Ending::Finish
+}
+
+const CATALOG_RELEASE: &str = "Deployment shop/catalog-web (3 replicas of \
+123456789012.dkr.ecr.eu-central-1.amazonaws.com/catalog-web:v5.3.2) and its ConfigMap shop/catalog-web-config \
+(key application.yaml, a 13-line YAML file, and LOG_LEVEL) were applied with kubectl client-side apply on 2026-11-06 \
+at 10:31:06, twenty days before the trace starts at 09:00 on 2026-11-26: revision 1 and its pods are that old. At \
+09:02:10 the ConfigMap is applied again with one line of application.yaml changed (database maxPoolSize 20 → 50). At \
+09:04:30 kubectl client-side apply changes the image to the same registry path with tag v5.4.0; the rollout \
+(maxSurge 25%, maxUnavailable 25%) replaces the pods one at a time and completes.";
+
+/// The registry path of catalog-web's images.
+const CATALOG_IMAGE: &str = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/catalog-web";
+
+/// catalog-web's `application.yaml` with the database pool size given.
+fn catalog_config(pool: u32) -> String {
+    format!(
+        "server:\n  port: 8080\n  shutdown: graceful\nspring:\n  datasource:\n    url: jdbc:postgresql://catalog-db.shop.svc:5432/catalog\n    hikari:\n      maxPoolSize: {pool}\n      connectionTimeout: 3000\nmanagement:\n  endpoints:\n    web:\n      exposure: health,prometheus\n"
+    )
+}
+
+fn catalog_release(sim: &mut Sim) -> Ending {
+    sim.advance_to(utc(2026, 11, 6, 10, 31, 6));
+    let config = catalog_config(20);
+    sim.apply_configmap(
+        "shop",
+        "catalog-web-config",
+        &[("LOG_LEVEL", "info"), ("application.yaml", &config)],
+    );
+    let container = web_container("web", &format!("{CATALOG_IMAGE}:v5.3.2"), 8080)
+        .readiness(ProbeConfig::http("/healthz", 8080).period(5));
+    let deployment = DeploymentConfig::new("shop", "catalog-web")
+        .replicas(3)
+        .container(container);
+    sim.apply_deployment(&deployment, Tool::KubectlApply);
+    sim.advance_to(day(9, 0, 0)).start_trace();
+    sim.advance_to(day(9, 2, 10));
+    let config = catalog_config(50);
+    sim.apply_configmap(
+        "shop",
+        "catalog-web-config",
+        &[("LOG_LEVEL", "info"), ("application.yaml", &config)],
+    );
+    sim.advance_to(day(9, 4, 30));
+    sim.set_image(
+        "shop",
+        "catalog-web",
+        "web",
+        &format!("{CATALOG_IMAGE}:v5.4.0"),
+        Tool::KubectlApply,
+    );
+    sim.advance_to(day(9, 8, 0));
     Ending::Finish
 }

@@ -114,6 +114,7 @@ impl<W: Write> Sim<W> {
             "replicasets" => collect(self.world.replicasets.values()),
             "pods" => collect(self.world.pods.values()),
             "events" => collect(self.world.events.values()),
+            "configmaps" => collect(self.world.configmaps.values()),
             _ => collect(self.world.hpas.values()),
         }
     }

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use super::churn::Churn;
 use super::clock::{record_time, whole_seconds, Ms};
 use super::config::ImageProfile;
+use super::configmap::ConfigMap;
 use super::fields::{diff_objects, FieldSet, Writer};
 use super::model::{
     Deployment, Event, Hpa, Involved, Meta, Node, Object, Pod, ReplicaSet, Reporter,
@@ -259,6 +260,7 @@ pub(crate) struct World {
     event_keys: BTreeMap<String, String>,
     events_created: u64,
     pub(crate) hpas: BTreeMap<String, Hpa>,
+    pub(crate) configmaps: BTreeMap<String, ConfigMap>,
     /// ReplicaSet uids by owner uid, oldest first.
     rs_by_owner: BTreeMap<String, Vec<String>>,
     pub(crate) nodes: Vec<Node>,
@@ -285,6 +287,7 @@ impl World {
             event_keys: BTreeMap::new(),
             events_created: 0,
             hpas: BTreeMap::new(),
+            configmaps: BTreeMap::new(),
             rs_by_owner: BTreeMap::new(),
             nodes,
             images: BTreeMap::new(),

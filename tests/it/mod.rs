@@ -20,3 +20,4 @@ mod scenarios;
 mod support;
 mod timeline;
 mod tree_diff;
+mod values;

@@ -549,3 +549,21 @@ fn a_pod_deleted_during_a_watch_gap_is_unknown_but_its_replacement_is_found() {
         .to_string()
         .contains("created while its watch was down"));
 }
+
+#[test]
+fn catalog_release_rolls_out_the_new_tag_over_pods_twenty_days_old() {
+    let reports = scenario("catalog-release");
+    let old = reports
+        .iter()
+        .map(|(_, r)| r)
+        .find(|r| r["deleted"]["reason"] == "rollout")
+        .expect("a revision-1 pod rolled away");
+    assert_eq!(old["revision"]["change"]["before_trace"], true);
+    assert_eq!(old["revision"]["change"]["time"], "2026-11-06T10:31:06Z");
+    let change = &old["deleted"]["change"];
+    assert_eq!(change["revision"], 2);
+    assert_eq!(
+        change["fields"][0]["to"],
+        "123456789012.dkr.ecr.eu-central-1.amazonaws.com/catalog-web:v5.4.0"
+    );
+}

@@ -41,6 +41,7 @@ pub const SIMULATED: &[&str] = &[
     "preempted",
     "watch-gap",
     "cut-short",
+    "catalog-release",
 ];
 
 /// The fixtures directory.

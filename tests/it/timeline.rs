@@ -57,9 +57,12 @@ fn the_seed_demo_deployment_tells_the_crash_loop_in_order() {
     let e = &report.entries;
     let apply = find(e, 0, |e| {
         e.kind == EntryKind::SpecChange
-            && e.summary
-                .starts_with("revision 2 by kubectl-client-side-apply (Update): ")
-            && e.summary.contains("image nginx:1.25 → nginx:1.26-rc1")
+            && e.summary == "revision 2 by kubectl-client-side-apply (Update)"
+            && e.fields.iter().any(|f| {
+                f.path.to_string() == "spec.template.spec.containers[name=web].image"
+                    && f.from == "nginx:1.25"
+                    && f.to == "nginx:1.26-rc1"
+            })
     });
     let scaled = find(e, apply, |e| {
         e.kind == EntryKind::Scale

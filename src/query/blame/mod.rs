@@ -236,6 +236,14 @@ fn blame_lines(
         .iter()
         .map(|line| {
             let path = line.path.as_ref()?;
+            if let (Some(index), Some(credits)) = (line.text_line, walk.text_lines.get(path)) {
+                // A line inside a text that changed: the change that set this line, or (unchanged
+                // since before the trace) the text's managedFields owner.
+                return match credits.get(index) {
+                    Some(Some(credit)) => Some(credit.clone()),
+                    _ => walk::before_trace(first, shown, path, numbering),
+                };
+            }
             let null = || {
                 let siblings = siblings.get_or_insert_with(|| first_credit_by_parent(walk));
                 null_credit(siblings, path)

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::{Credit, FieldHistoryEntry, Source};
 use crate::graph::ChangeKind;
 use crate::history::diff::{diff, FieldChange};
+use crate::history::lines::{line_ops, multi_line, split_lines, LineOp};
 use crate::history::managed_fields::{parse_managed_fields, ManagedEntry};
 use crate::history::path::FieldPath;
 use crate::history::{History, Version};
@@ -109,6 +110,10 @@ impl Numbering {
 pub(super) struct Walk {
     /// The last recorded change of each leaf present at the end.
     pub credits: HashMap<FieldPath, Credit>,
+    /// For a leaf holding a multi-line text that changed in the trace: the change that last set
+    /// each of its lines, as `git blame` credits the lines of a file; `None` for a line unchanged
+    /// since before the trace.
+    pub text_lines: HashMap<FieldPath, Vec<Option<Credit>>>,
     /// Every change of a leaf under the `--history` path, in trace order.
     pub changes: Vec<FieldHistoryEntry>,
 }
@@ -160,12 +165,38 @@ impl Walk {
                 self.changes
                     .push(history_entry(&change, &credit, after.version));
             }
+            self.credit_lines(&change, &credit);
             if change.to.is_null() {
                 self.credits.remove(&change.path);
             } else {
                 self.credits.insert(change.path, credit);
             }
         }
+    }
+}
+
+impl Walk {
+    /// Carries the credits of a multi-line text's lines across a change: lines the new text
+    /// shares with the old keep theirs, the others get this change's.
+    fn credit_lines(&mut self, change: &FieldChange, credit: &Credit) {
+        let Some(text) = multi_line(&change.to) else {
+            self.text_lines.remove(&change.path);
+            return;
+        };
+        let new = split_lines(text);
+        let old = change.from.as_str().map(split_lines).unwrap_or_default();
+        let known = self
+            .text_lines
+            .remove(&change.path)
+            .filter(|credits| credits.len() == old.len())
+            .unwrap_or_else(|| vec![None; old.len()]);
+        let mut credits = vec![Some(credit.clone()); new.len()];
+        for op in line_ops(&old, &new).unwrap_or_default() {
+            if let LineOp::Same { old, new, len } = op {
+                credits[new..new + len].clone_from_slice(&known[old..old + len]);
+            }
+        }
+        self.text_lines.insert(change.path.clone(), credits);
     }
 }
 
@@ -298,4 +329,45 @@ pub(super) fn before_trace(
         source: Some(Source::ManagedFields),
         ..Credit::of_entry(Some(owner))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn credit(line: u64) -> Credit {
+        Credit {
+            line: Some(line),
+            source: Some(Source::History),
+            ..Credit::default()
+        }
+    }
+
+    fn lines_of(walk: &Walk, path: &FieldPath) -> Vec<Option<u64>> {
+        walk.text_lines[path]
+            .iter()
+            .map(|c| c.as_ref().and_then(|c| c.line))
+            .collect()
+    }
+
+    #[test]
+    fn each_line_of_a_text_keeps_the_change_that_introduced_it() {
+        let path = FieldPath::root().child_field("data").child_field("f");
+        let change = |from: &str, to: &str| FieldChange {
+            path: path.clone(),
+            from: json!(from),
+            to: json!(to),
+        };
+        let mut walk = Walk::default();
+        // Unchanged since before the trace, then line b changed at line 10 of the trace.
+        walk.credit_lines(&change("a\nb\nc\n", "a\nB\nc\n"), &credit(10));
+        assert_eq!(lines_of(&walk, &path), vec![None, Some(10), None]);
+        // Then a line inserted after a at line 20: B keeps its credit.
+        walk.credit_lines(&change("a\nB\nc\n", "a\nx\nB\nc\n"), &credit(20));
+        assert_eq!(lines_of(&walk, &path), vec![None, Some(20), Some(10), None]);
+        // A text that becomes one line is no longer credited line by line.
+        walk.credit_lines(&change("a\nx\nB\nc\n", "a"), &credit(30));
+        assert!(!walk.text_lines.contains_key(&path));
+    }
 }

@@ -22,6 +22,8 @@ pub(super) struct YamlLine {
     pub block_end: usize,
     /// Whether the line shows a `null`.
     pub null: bool,
+    /// For a line inside a multi-line text (a `|` block): which line of the text it is.
+    pub text_line: Option<usize>,
 }
 
 /// Writes `doc` (the object's top-level map) as YAML lines.
@@ -95,12 +97,16 @@ impl Writer {
         };
         self.leaf(format!("{head} {indicator}"), path);
         let extra = (text.len() - body.len()).saturating_sub(1);
-        for line in body.split('\n').chain(std::iter::repeat_n("", extra)) {
+        let lines = body.split('\n').map(Some);
+        for (index, line) in lines.chain(std::iter::repeat_n(None, extra)).enumerate() {
             let text = match line {
-                "" => String::new(),
-                line => format!("{indent}  {line}"),
+                None | Some("") => String::new(),
+                Some(line) => format!("{indent}  {line}"),
             };
             self.leaf(text, path);
+            if let (Some(_), Some(last)) = (line, self.lines.last_mut()) {
+                last.text_line = Some(index);
+            }
         }
     }
 
@@ -111,6 +117,7 @@ impl Writer {
             path: Some(path.clone()),
             block_end,
             null: false,
+            text_line: None,
         });
     }
 
@@ -120,6 +127,7 @@ impl Writer {
             path: None,
             block_end: 0,
             null: false,
+            text_line: None,
         });
         self.lines.len() - 1
     }

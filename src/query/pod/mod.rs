@@ -95,6 +95,7 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
         state: final_state(history, pod),
         serving: serving(history, model.as_ref()),
         warnings,
+        trace_start: history.facts.start,
     })
 }
 

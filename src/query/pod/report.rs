@@ -166,4 +166,8 @@ pub struct PodReport {
     pub serving: Vec<Serving>,
     /// What the trace cannot know.
     pub warnings: Vec<String>,
+    /// When the trace starts: text gives the date of times on other days (not in JSON, whose
+    /// times are whole).
+    #[serde(skip)]
+    pub trace_start: Option<Timestamp>,
 }
