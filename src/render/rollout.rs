@@ -32,14 +32,20 @@ impl Paint {
 pub fn text<W: Write>(report: &RolloutReport, out: &mut W, color: bool) -> io::Result<()> {
     let paint = Paint(color);
     let object = &report.object;
+    // A failure is dated when it happened, with its record; other verdicts hold at the moment judged.
+    let (when, line) = match &report.verdict_evidence {
+        Some(evidence) => (evidence.time, line_note(evidence.line)),
+        None => (report.at, String::new()),
+    };
     writeln!(
         out,
-        "deployment {}/{}  {} at {}: {}",
+        "deployment {}/{}  {} at {}: {}{}",
         object.namespace,
         object.name,
         paint.outcome(report.verdict),
-        clock(report.at),
-        report.status_message
+        clock(when),
+        report.status_message,
+        paint.dim(&line)
     )?;
     for revision in &report.revisions {
         revision_block(revision, &paint, out)?;
@@ -115,11 +121,7 @@ fn revision_block<W: Write>(
         writeln!(out, "    why: {reason}")?;
     }
     for item in revision.evidence.iter().take(6) {
-        let line = if item.line > 0 {
-            format!(" (line {})", item.line)
-        } else {
-            String::new()
-        };
+        let line = line_note(item.line);
         writeln!(
             out,
             "    {} {}{}",
@@ -142,4 +144,10 @@ fn revision_block<W: Write>(
         )?;
     }
     Ok(())
+}
+
+/// ` (line N)`, or nothing when no record shows it.
+fn line_note(line: Option<u64>) -> String {
+    line.map(|line| format!(" (line {line})"))
+        .unwrap_or_default()
 }
