@@ -50,6 +50,7 @@ fn run() -> ExitCode {
         Command::Tree(args) => tree(&reader, args),
         Command::Diff(args) => diff(&reader, args),
         Command::Timeline(args) => timeline(&reader, args),
+        Command::Get(args) => get(&reader, args),
         #[cfg(feature = "record")]
         Command::Record(args) => record(args),
     };
@@ -284,6 +285,45 @@ fn timeline(reader: &Reader, args: cli::TimelineArgs) -> anyhow::Result<u8> {
     let color = use_color();
     emit(&report, output, |r, out| {
         render::timeline::text(r, out, color)
+    })
+}
+
+fn get(reader: &Reader, args: cli::GetArgs) -> anyhow::Result<u8> {
+    use kblame::query::get::{parse_kinds, scope, GetQuery};
+    let cli::GetArgs {
+        trace,
+        kind,
+        namespace,
+        all_namespaces,
+        at,
+        deleted,
+        output,
+    } = args;
+    let opened = reader.open(&trace)?;
+    let kinds = match kind {
+        Some(words) => parse_kinds(&words, &opened.kinds())?,
+        None => Vec::new(),
+    };
+    let mut query = GetQuery {
+        kinds,
+        namespace,
+        all_namespaces,
+        at: None,
+        deleted,
+    };
+    let scope = scope(&query, &opened.kinds());
+    let loaded = opened.load(&scope)?;
+    query.at = parse_time(at, &loaded)?;
+    let report = query::get::get(&loaded, &query)?;
+    let (output, wide) = match output {
+        cli::GetFormat::Text => (OutputFormat::Text, false),
+        cli::GetFormat::Wide => (OutputFormat::Text, true),
+        cli::GetFormat::Json => (OutputFormat::Json, false),
+        cli::GetFormat::Yaml => (OutputFormat::Yaml, false),
+    };
+    let color = use_color();
+    emit(&report, output, |r, out| {
+        render::get::text(r, out, wide, color)
     })
 }
 

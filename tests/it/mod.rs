@@ -6,6 +6,7 @@ mod bad_input;
 mod blame;
 mod commands;
 mod fuzz;
+mod get;
 mod hostile_shapes;
 mod index;
 mod limits;
