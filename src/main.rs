@@ -92,7 +92,8 @@ fn check(reader: &Reader, args: CheckArgs) -> anyhow::Result<u8> {
     } else {
         reader.open(&trace)?.load(&Scope::Nothing)?
     };
-    let report = query::check::check(&loaded);
+    let mut report = query::check::check(&loaded);
+    report.file_bytes = query::check::file_size(&trace);
     let mut out = io::stdout().lock();
     match format(output) {
         Format::Text => render::check::text(&report, &mut out)?,

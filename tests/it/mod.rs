@@ -18,6 +18,7 @@ mod reference;
 mod replay_invariants;
 mod rollout;
 mod scenarios;
+mod small_things;
 mod support;
 mod timeline;
 mod tree_diff;
