@@ -223,17 +223,19 @@ pub struct TreeArgs {
     pub deleted: bool,
 }
 
-/// `kblame diff TRACE KIND/NAME --from REV|TIME|rv:N --to REV|TIME|rv:N`.
+/// `kblame diff TRACE KIND/NAME [--from REV|TIME|rv:N|first] [--to REV|TIME|rv:N|last]`.
 #[derive(Debug, Args)]
 pub struct DiffArgs {
     /// The object and where to find it.
     #[command(flatten)]
     pub target: ObjectArgs,
-    /// The older version: a Deployment revision number, a time, or `rv:RESOURCEVERSION`.
-    #[arg(long)]
+    /// The older version: a Deployment revision number, a time, `rv:RESOURCEVERSION`, or
+    /// `first`. Default is the object's first recorded version.
+    #[arg(long, default_value = "first", hide_default_value = true)]
     pub from: String,
-    /// The newer version: a Deployment revision number, a time, or `rv:RESOURCEVERSION`.
-    #[arg(long)]
+    /// The newer version: a Deployment revision number, a time, `rv:RESOURCEVERSION`, or
+    /// `last`. Default is the object's last recorded version.
+    #[arg(long, default_value = "last", hide_default_value = true)]
     pub to: String,
 }
 
