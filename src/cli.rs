@@ -49,6 +49,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// A chronological story: spec changes, rollout steps, pod lifecycle, Events (folded), GAPs.
     Timeline(TimelineArgs),
+    /// What existed at a moment, like kubectl get (default: the end of the trace).
+    Get(GetArgs),
     /// List and watch a live cluster into a trace until stopped (Ctrl-C, --duration, or the command's exit).
     #[cfg(feature = "record")]
     Record(RecordArgs),
@@ -221,17 +223,19 @@ pub struct TreeArgs {
     pub deleted: bool,
 }
 
-/// `kblame diff TRACE KIND/NAME --from REV|TIME|rv:N --to REV|TIME|rv:N`.
+/// `kblame diff TRACE KIND/NAME [--from REV|TIME|rv:N|first] [--to REV|TIME|rv:N|last]`.
 #[derive(Debug, Args)]
 pub struct DiffArgs {
     /// The object and where to find it.
     #[command(flatten)]
     pub target: ObjectArgs,
-    /// The older version: a Deployment revision number, a time, or `rv:RESOURCEVERSION`.
-    #[arg(long)]
+    /// The older version: a Deployment revision number, a time, `rv:RESOURCEVERSION`, or
+    /// `first`. Default is the object's first recorded version.
+    #[arg(long, default_value = "first", hide_default_value = true)]
     pub from: String,
-    /// The newer version: a Deployment revision number, a time, or `rv:RESOURCEVERSION`.
-    #[arg(long)]
+    /// The newer version: a Deployment revision number, a time, `rv:RESOURCEVERSION`, or
+    /// `last`. Default is the object's last recorded version.
+    #[arg(long, default_value = "last", hide_default_value = true)]
     pub to: String,
 }
 
@@ -288,4 +292,49 @@ pub struct BlameArgs {
     /// Every change of one field instead, e.g. `spec.template.spec.containers[name=web].image`.
     #[arg(long)]
     pub history: Option<String>,
+}
+
+/// `kblame get TRACE [KIND] [-n NS | -A] [--at T] [-o wide|json|yaml] [--deleted]`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The trace file (zstd or plain NDJSON), or `-` for stdin.
+    pub trace: String,
+    /// What to list, as kubectl names it: `pods`, `po`, `deploy`, `deployments.apps`, `rs`,
+    /// `events`, … Default is every kind in the trace but Events, like `kubectl get all`.
+    pub kind: Option<String>,
+    /// Only this namespace. Default is every namespace.
+    #[arg(short, long, conflicts_with = "all_namespaces")]
+    pub namespace: Option<String>,
+    /// Every namespace, with a NAMESPACE column.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// The moment: RFC 3339 or an offset from the trace start (`+5m`). Default is the end.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Also list objects deleted by then, with when.
+    #[arg(long)]
+    pub deleted: bool,
+    /// Output format: kubectl's table, `wide` (more columns), `json` or `yaml` (the report,
+    /// with each object's body). Default is the table.
+    #[arg(
+        short,
+        long,
+        value_enum,
+        default_value = "text",
+        hide_default_value = true
+    )]
+    pub output: GetFormat,
+}
+
+/// `kblame get -o`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GetFormat {
+    /// kubectl's table.
+    Text,
+    /// The table with kubectl's `-o wide` columns.
+    Wide,
+    /// Pretty JSON.
+    Json,
+    /// YAML.
+    Yaml,
 }

@@ -50,6 +50,7 @@ fn run() -> ExitCode {
         Command::Tree(args) => tree(&reader, args),
         Command::Diff(args) => diff(&reader, args),
         Command::Timeline(args) => timeline(&reader, args),
+        Command::Get(args) => get(&reader, args),
         #[cfg(feature = "record")]
         Command::Record(args) => record(args),
     };
@@ -91,7 +92,8 @@ fn check(reader: &Reader, args: CheckArgs) -> anyhow::Result<u8> {
     } else {
         reader.open(&trace)?.load(&Scope::Nothing)?
     };
-    let report = query::check::check(&loaded);
+    let mut report = query::check::check(&loaded);
+    report.file_bytes = query::check::file_size(&trace);
     let mut out = io::stdout().lock();
     match format(output) {
         Format::Text => render::check::text(&report, &mut out)?,
@@ -284,6 +286,45 @@ fn timeline(reader: &Reader, args: cli::TimelineArgs) -> anyhow::Result<u8> {
     let color = use_color();
     emit(&report, output, |r, out| {
         render::timeline::text(r, out, color)
+    })
+}
+
+fn get(reader: &Reader, args: cli::GetArgs) -> anyhow::Result<u8> {
+    use kblame::query::get::{parse_kinds, scope, GetQuery};
+    let cli::GetArgs {
+        trace,
+        kind,
+        namespace,
+        all_namespaces,
+        at,
+        deleted,
+        output,
+    } = args;
+    let opened = reader.open(&trace)?;
+    let kinds = match kind {
+        Some(words) => parse_kinds(&words, &opened.kinds())?,
+        None => Vec::new(),
+    };
+    let mut query = GetQuery {
+        kinds,
+        namespace,
+        all_namespaces,
+        at: None,
+        deleted,
+    };
+    let scope = scope(&query, &opened.kinds());
+    let loaded = opened.load(&scope)?;
+    query.at = parse_time(at, &loaded)?;
+    let report = query::get::get(&loaded, &query)?;
+    let (output, wide) = match output {
+        cli::GetFormat::Text => (OutputFormat::Text, false),
+        cli::GetFormat::Wide => (OutputFormat::Text, true),
+        cli::GetFormat::Json => (OutputFormat::Json, false),
+        cli::GetFormat::Yaml => (OutputFormat::Yaml, false),
+    };
+    let color = use_color();
+    emit(&report, output, |r, out| {
+        render::get::text(r, out, wide, color)
     })
 }
 

@@ -26,6 +26,8 @@ pub struct CheckReport {
     pub lines: u64,
     /// Decompressed bytes read.
     pub bytes: u64,
+    /// The file's size on disk (compressed, when it is); `null` for standard input.
+    pub file_bytes: Option<u64>,
     /// Records by type.
     pub records_by_type: BTreeMap<String, u64>,
     /// Object records by kind.
@@ -61,6 +63,17 @@ pub struct CheckReport {
     /// Whether the trace is whole: END present, nothing cut off, no unreadable line, and every
     /// resource recorded to the end (no GAP left open).
     pub whole: bool,
+}
+
+/// The size of the trace file `arg` (`-` is standard input, which has none).
+pub fn file_size(arg: &str) -> Option<u64> {
+    if arg == "-" {
+        return None;
+    }
+    std::fs::metadata(arg)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
 }
 
 /// Builds the integrity report of a loaded trace.
@@ -100,6 +113,7 @@ pub fn check(loaded: &Loaded) -> CheckReport {
         compressed: read.compressed,
         lines: read.lines,
         bytes: read.bytes,
+        file_bytes: None,
         records_by_type: facts.records_by_type.clone(),
         records_by_kind: facts.records_by_kind.clone(),
         objects: loaded.object_count,

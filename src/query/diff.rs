@@ -27,7 +27,8 @@ use crate::workload::replicaset::template_without_hash;
 pub struct DiffQuery {
     /// The object.
     pub object: ObjectQuery,
-    /// The old side: a Deployment revision (`2`), a resourceVersion (`rv:1046`) or a time (`+5m`, RFC 3339).
+    /// The old side: a Deployment revision (`2`), a resourceVersion (`rv:1046`), a time (`+5m`,
+    /// RFC 3339), or `first` / `last` (the object's first or last recorded version).
     pub from: String,
     /// The new side, written like `from`.
     pub to: String,
@@ -157,9 +158,22 @@ impl Picker<'_> {
                 .map_err(|_| QueryError::NotApplicable(format!("{flag} {text}: too large")))?;
             return self.by_revision(number, flag, notes);
         }
-        let version = match text.strip_prefix("rv:") {
-            Some(rv) => self.by_resource_version(rv.trim())?,
-            None => self.by_time(text, flag, notes)?,
+        let object = self.history.object(self.id);
+        let version = match (text, text.strip_prefix("rv:")) {
+            ("first", _) => object.first(),
+            ("last", _) => {
+                let last = object.last();
+                if last.event == crate::trace::EventType::Deleted {
+                    notes.push(format!(
+                        "{flag}: {} was deleted at {}; its last recorded state is used",
+                        self.name(),
+                        last.ts
+                    ));
+                }
+                last
+            }
+            (_, Some(rv)) => self.by_resource_version(rv.trim())?,
+            (_, None) => self.by_time(text, flag, notes)?,
         };
         Ok(self.whole(version, None))
     }
@@ -202,6 +216,16 @@ impl Picker<'_> {
     ) -> Result<&Version, QueryError> {
         let time = parse_time(text, &self.history.facts)?;
         let object = self.history.object(self.id);
+        if flag == "--from" && object.version_at(time).is_none() {
+            let first = object.first();
+            notes.push(format!(
+                "--from {time} is before the first record of {} ({}); using its first version (line {})",
+                self.name(),
+                first.ts,
+                first.line
+            ));
+            return Ok(first);
+        }
         let version = object.version_at(time).ok_or_else(|| {
             QueryError::NotApplicable(format!(
                 "{} was not recorded yet at {time} ({flag}): its first record is at {}",

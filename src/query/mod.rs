@@ -5,6 +5,7 @@ pub mod blame;
 pub mod check;
 pub mod diff;
 mod error;
+pub mod get;
 mod open;
 pub mod pod;
 pub mod rollout;

@@ -38,6 +38,14 @@ pub enum Scope {
     Everything,
     /// The objects of one namespace.
     Namespace(String),
+    /// The objects of these kinds (case-insensitive), in the namespace (and cluster-scoped
+    /// ones) when one is given.
+    Kinds {
+        /// The kinds, e.g. `Pod`.
+        kinds: Vec<String>,
+        /// Only this namespace; every namespace when `None`.
+        namespace: Option<String>,
+    },
     /// An object (every object of that kind and name, plus near names for "did you mean"),
     /// its owners, everything they control and the Events about them.
     Around(ObjectQuery),
@@ -207,6 +215,12 @@ fn select(index: &TraceIndex, scope: &Scope) -> std::io::Result<Vec<IndexedId>> 
         Scope::Nothing => Vec::new(),
         Scope::Everything => (0..index.objects.len() as IndexedId).collect(),
         Scope::Namespace(namespace) => index.find(|_, ns, _| ns == namespace),
+        Scope::Kinds { kinds, namespace } => index.find(|kind, ns, _| {
+            kinds.iter().any(|k| k.eq_ignore_ascii_case(kind))
+                && namespace
+                    .as_deref()
+                    .is_none_or(|wanted| ns.is_empty() || ns == wanted)
+        }),
         Scope::Around(query) => {
             let same_kind = |kind: &str| kind.eq_ignore_ascii_case(&query.kind);
             // What `select::resolve` may answer for: the object with the UID, else every object

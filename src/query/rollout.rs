@@ -14,9 +14,9 @@ use serde_json::Value;
 use super::select::{self, ObjectQuery};
 use super::{with_trace_warnings, Loaded, QueryError};
 use crate::graph::{Change, ObjectRef};
-use crate::history::{History, ObjectId};
+use crate::history::{History, ObjectId, Version};
 use crate::render::truncate;
-use crate::workload::conditions::condition;
+use crate::workload::conditions::{condition, Condition};
 use crate::workload::deployment::{DeploymentModel, Revision};
 use crate::workload::events::{occurrences_about, Occurrence};
 use crate::workload::pod::{departure_time, pod_at, restart_history, statuses, total_restarts};
@@ -65,8 +65,8 @@ pub struct Evidence {
     pub time: Timestamp,
     /// What it shows, in words.
     pub text: String,
-    /// The trace line of the record.
-    pub line: u64,
+    /// The trace line of the record; `None` when no record shows it.
+    pub line: Option<u64>,
 }
 
 /// One revision of the Deployment and how it went.
@@ -111,6 +111,9 @@ pub struct RolloutReport {
     pub verdict: &'static str,
     /// What `kubectl rollout status` would print.
     pub status_message: String,
+    /// When a `failed` verdict became true (the condition's `lastTransitionTime`) and the
+    /// record that first shows it; `None` for other verdicts.
+    pub verdict_evidence: Option<Evidence>,
     /// Revisions with ready pods at `at`.
     pub serving_revisions: Vec<i64>,
     /// What the trace cannot show.
@@ -142,11 +145,16 @@ pub fn rollout(loaded: &mut Loaded, query: &RolloutQuery) -> Result<RolloutRepor
     let body: Value = history.parse(version).unwrap_or(Value::Null);
     let (verdict, status_message) = controller_verdict(&body);
     let current = revision_of(&body);
+    let failures = deployment_failure(history, deployment, &body, at, verdict);
+    let verdict_evidence = failures
+        .iter()
+        .find(|e| verdict == "failed" && e.text.starts_with("ProgressDeadlineExceeded"))
+        .cloned();
     let mut revisions: Vec<RevisionReport> = model
         .revisions
         .iter()
         .filter(|r| revision_existed(history, &model, r, at))
-        .map(|r| revision_report(loaded, &model, r, current, verdict, &body, at))
+        .map(|r| revision_report(loaded, &model, r, current, verdict, &failures, at))
         .collect();
     revisions.sort_by_key(|r| std::cmp::Reverse(r.number));
     let serving_revisions = revisions
@@ -162,6 +170,7 @@ pub fn rollout(loaded: &mut Loaded, query: &RolloutQuery) -> Result<RolloutRepor
         revisions,
         verdict,
         status_message,
+        verdict_evidence,
         serving_revisions,
         warnings,
         trace_start: loaded.history.facts.start,
@@ -285,7 +294,7 @@ fn revision_report(
     revision: &Revision,
     current: Option<i64>,
     verdict: &'static str,
-    deployment: &Value,
+    deployment_failures: &[Evidence],
     at: Timestamp,
 ) -> RevisionReport {
     let history = &loaded.history;
@@ -303,7 +312,7 @@ fn revision_report(
         _ => Vec::new(),
     };
     if is_current {
-        evidence.extend(deployment_failure(deployment, at, verdict));
+        evidence.extend(deployment_failures.iter().cloned());
     }
     evidence.sort_by_key(|e| (e.time, e.line));
     let outcome = outcome(is_current, verdict, &evidence);
@@ -463,7 +472,7 @@ fn pod_status_evidence(
                         waiting.message.as_deref(),
                         status,
                     ),
-                    line: version.line,
+                    line: Some(version.line),
                 });
             }
         }
@@ -483,7 +492,7 @@ fn pod_status_evidence(
                 seen.len(),
                 first.reason
             ),
-            line: first.line,
+            line: Some(first.line),
         });
     }
     found
@@ -541,7 +550,7 @@ fn event_evidence(
                 Evidence {
                     time: event.ts,
                     text: String::new(),
-                    line: event.line,
+                    line: Some(event.line),
                 },
                 event.count,
             )),
@@ -561,37 +570,77 @@ fn event_evidence(
         .collect()
 }
 
-/// The Deployment's own failure conditions (deadline, ReplicaFailure) as evidence.
-fn deployment_failure(body: &Value, at: Timestamp, verdict: &str) -> Vec<Evidence> {
+/// The Deployment's own failure conditions (deadline, ReplicaFailure) in force at `at`, as
+/// evidence dated when they became true: the condition's `lastTransitionTime` (else the record's
+/// time), with the line of the first record of the run of versions up to `at` that shows them.
+fn deployment_failure(
+    history: &History,
+    deployment: ObjectId,
+    body: &Value,
+    at: Timestamp,
+    verdict: &str,
+) -> Vec<Evidence> {
     let mut found = Vec::new();
-    if let Some(failure) = condition(body, "ReplicaFailure").filter(|c| c.status == "True") {
+    let replica_failure =
+        |body: &Value| condition(body, "ReplicaFailure").filter(|c| c.status == "True");
+    if let Some(failure) = replica_failure(body) {
+        let first = first_showing(history, deployment, at, |b| replica_failure(b).is_some());
         found.push(Evidence {
-            time: at,
+            time: transition_time(&failure, first.map(|v| v.ts)).unwrap_or(at),
             text: format!(
                 "ReplicaFailure {}: `{}`",
                 failure.reason(),
                 truncate(failure.message().trim(), 100)
             ),
-            line: 0,
+            line: first.map(|v| v.line),
         });
     }
+    let deadline = |body: &Value| {
+        condition(body, "Progressing").filter(|c| c.reason() == "ProgressDeadlineExceeded")
+    };
     if verdict == "failed" {
-        if let Some(progressing) = condition(body, "Progressing") {
-            let since = progressing
-                .last_update_time
-                .as_deref()
-                .and_then(|t| t.parse::<Timestamp>().ok())
-                .unwrap_or(at);
+        if let Some(progressing) = deadline(body) {
+            let first = first_showing(history, deployment, at, |b| deadline(b).is_some());
             found.push(Evidence {
-                time: since,
+                time: transition_time(&progressing, first.map(|v| v.ts)).unwrap_or(at),
                 text: format!(
                     "{}: {}",
                     progressing.reason(),
                     truncate(progressing.message().trim(), 100)
                 ),
-                line: 0,
+                line: first.map(|v| v.line),
             });
         }
     }
     found
+}
+
+/// The earliest version of the unbroken run of versions up to `at` whose bodies all satisfy
+/// `shows`: the record where what is true at `at` first appeared.
+fn first_showing(
+    history: &History,
+    id: ObjectId,
+    at: Timestamp,
+    shows: impl Fn(&Value) -> bool,
+) -> Option<&Version> {
+    let object = history.object(id);
+    let upto = object.versions.iter().take_while(|v| v.ts <= at);
+    let mut first = None;
+    for version in upto.collect::<Vec<_>>().into_iter().rev() {
+        match history.parse::<Value>(version) {
+            Ok(body) if shows(&body) => first = Some(version),
+            _ => break,
+        }
+    }
+    first
+}
+
+/// When a condition last changed status, by its own `lastTransitionTime` (else
+/// `lastUpdateTime`); `recorded` when it has neither.
+fn transition_time(condition: &Condition, recorded: Option<Timestamp>) -> Option<Timestamp> {
+    [&condition.last_transition_time, &condition.last_update_time]
+        .into_iter()
+        .flatten()
+        .find_map(|t| t.parse::<Timestamp>().ok())
+        .or(recorded)
 }

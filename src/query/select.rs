@@ -83,7 +83,7 @@ impl ObjectQuery {
 }
 
 /// The kind a user's word names: a kubectl alias, or any kind in the trace (case-insensitive).
-fn canonical_kind(word: &str, kinds: &[&str]) -> Option<String> {
+pub fn canonical_kind(word: &str, kinds: &[&str]) -> Option<String> {
     let lower = word.to_lowercase();
     if let Some((_, kind)) = KIND_ALIASES.iter().find(|(alias, _)| *alias == lower) {
         return Some(kind.to_string());

@@ -2,7 +2,6 @@
 
 use std::io::{self, Write};
 
-use super::duration_words;
 use crate::query::check::CheckReport;
 use crate::trace::RedactionInfo;
 
@@ -13,13 +12,21 @@ pub fn text<W: Write>(report: &CheckReport, out: &mut W) -> io::Result<()> {
     } else {
         "plain NDJSON"
     };
+    let sizes = match (report.compressed, report.file_bytes) {
+        (true, Some(file)) => format!(
+            "{} compressed, {} uncompressed",
+            size_words(file),
+            size_words(report.bytes)
+        ),
+        (true, None) => format!("{} uncompressed", size_words(report.bytes)),
+        (false, _) => size_words(report.bytes),
+    };
     writeln!(
         out,
-        "trace {} ({compression}, {}, {} lines, {} bytes)",
+        "trace {} ({compression}, {}, {} lines, {sizes})",
         report.trace,
         report.format.as_deref().unwrap_or("no header"),
         report.lines,
-        report.bytes
     )?;
     if let Some(tool) = &report.tool {
         writeln!(
@@ -29,12 +36,8 @@ pub fn text<W: Write>(report: &CheckReport, out: &mut W) -> io::Result<()> {
         )?;
     }
     if let (Some(start), Some(end)) = (report.start, report.end) {
-        let span = start.duration_until(end).as_secs();
-        writeln!(
-            out,
-            "  time span {start} → {end} ({})",
-            duration_words(span)
-        )?;
+        let span = start.duration_until(end).as_secs_f64();
+        writeln!(out, "  time span {start} → {end} ({})", span_words(span))?;
     }
     let types: Vec<String> = report
         .records_by_type
@@ -123,4 +126,84 @@ fn redaction_line<W: Write>(redaction: &RedactionInfo, out: &mut W) -> io::Resul
         redaction.rules.join(", "),
         redaction.method
     )
+}
+
+/// A size in binary units with one decimal: `812 bytes`, `48.8 KiB`, `3.4 GiB`.
+pub fn size_words(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} bytes");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1023.95 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// A trace's time span, rounded to what a reader needs: `850 ms`, `42 s`, `4 min 5 s` (under
+/// ten minutes), `15 min`, `2 h 5 min`, `3 d 4 h`; rounded to the nearest unit shown, so
+/// 14 min 59.9 s is `15 min`.
+pub fn span_words(seconds: f64) -> String {
+    let seconds = seconds.max(0.0);
+    if seconds < 1.0 {
+        return format!("{} ms", (seconds * 1000.0).round() as u64);
+    }
+    let whole = seconds.round() as u64;
+    if whole < 60 {
+        return format!("{whole} s");
+    }
+    if whole < 600 {
+        return match whole % 60 {
+            0 => format!("{} min", whole / 60),
+            s => format!("{} min {s} s", whole / 60),
+        };
+    }
+    let minutes = (seconds / 60.0).round() as u64;
+    if minutes < 60 {
+        return format!("{minutes} min");
+    }
+    if minutes < 24 * 60 {
+        return match minutes % 60 {
+            0 => format!("{} h", minutes / 60),
+            m => format!("{} h {m} min", minutes / 60),
+        };
+    }
+    let hours = (seconds / 3600.0).round() as u64;
+    match hours % 24 {
+        0 => format!("{} d", hours / 24),
+        h => format!("{} d {h} h", hours / 24),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_spans_are_rounded_for_reading() {
+        assert_eq!(size_words(812), "812 bytes");
+        assert_eq!(size_words(49_980), "48.8 KiB");
+        assert_eq!(size_words(262_650), "256.5 KiB");
+        assert_eq!(size_words(1_048_575), "1.0 MiB");
+        assert_eq!(size_words(3_680_000_000), "3.4 GiB");
+        let cases = [
+            (0.35, "350 ms"),
+            (42.4, "42 s"),
+            (59.6, "1 min"),
+            (245.0, "4 min 5 s"),
+            (899.6, "15 min"),
+            (900.006, "15 min"),
+            (3599.9, "1 h"),
+            (7500.0, "2 h 5 min"),
+            (75_000.0, "20 h 50 min"),
+            (86_400.0 * 3.0 + 4.0 * 3600.0 + 1000.0, "3 d 4 h"),
+            (86_400.0 * 20.0, "20 d"),
+        ];
+        for (seconds, want) in cases {
+            assert_eq!(span_words(seconds), want, "{seconds} s");
+        }
+    }
 }

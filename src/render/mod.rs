@@ -3,6 +3,7 @@
 pub mod blame;
 pub mod check;
 pub mod diff;
+pub mod get;
 pub mod pod;
 pub mod rollout;
 pub mod timeline;

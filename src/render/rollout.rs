@@ -36,14 +36,20 @@ pub fn text<W: Write>(report: &RolloutReport, out: &mut W, color: bool) -> io::R
     let paint = Paint(color);
     let day = report.trace_start.map(day_of);
     let object = &report.object;
+    // A failure is dated when it happened, with its record; other verdicts hold at the moment judged.
+    let (at, line) = match &report.verdict_evidence {
+        Some(evidence) => (evidence.time, line_note(evidence.line)),
+        None => (report.at, String::new()),
+    };
     writeln!(
         out,
-        "deployment {}/{}  {} at {}: {}",
+        "deployment {}/{}  {} at {}: {}{}",
         object.namespace,
         object.name,
         paint.outcome(report.verdict),
-        when(report.at, day),
-        report.status_message
+        when(at, day),
+        report.status_message,
+        paint.dim(&line)
     )?;
     for revision in &report.revisions {
         revision_block(revision, &paint, day, out)?;
@@ -119,11 +125,7 @@ fn revision_block<W: Write>(
         writeln!(out, "    why: {reason}")?;
     }
     for item in revision.evidence.iter().take(6) {
-        let line = if item.line > 0 {
-            format!(" (line {})", item.line)
-        } else {
-            String::new()
-        };
+        let line = line_note(item.line);
         writeln!(
             out,
             "    {} {}{}",
@@ -146,4 +148,10 @@ fn revision_block<W: Write>(
         )?;
     }
     Ok(())
+}
+
+/// ` (line N)`, or nothing when no record shows it.
+fn line_note(line: Option<u64>) -> String {
+    line.map(|line| format!(" (line {line})"))
+        .unwrap_or_default()
 }

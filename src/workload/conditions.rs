@@ -19,6 +19,8 @@ pub struct Condition {
     pub message: Option<String>,
     /// `lastUpdateTime` (Deployments), RFC 3339.
     pub last_update_time: Option<String>,
+    /// `lastTransitionTime`: when `status` last changed, RFC 3339.
+    pub last_transition_time: Option<String>,
 }
 
 impl Condition {

@@ -175,3 +175,73 @@ fn bad_objects_and_times_are_clear_errors() {
         assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn a_failed_rollout_is_dated_when_the_deadline_passed_not_when_it_was_judged() {
+    let report = rollout("seed-demo", &["--object", "deployment/web"]);
+    assert_eq!(report["at"], "2026-11-26T16:15:00.01Z", "judged at the end");
+    let failed = &report["verdict_evidence"];
+    assert_eq!(
+        failed["time"], "2026-11-26T16:12:12Z",
+        "the condition's lastTransitionTime"
+    );
+    assert_eq!(failed["line"], 90, "the record that first shows it");
+    let deadline = revision(&report, 2)["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("ProgressDeadlineExceeded")
+        })
+        .cloned()
+        .expect("the deadline is evidence");
+    assert_eq!(deadline["line"], 90);
+    let text = stdout(&kblame(&[
+        "analyze",
+        &trace("seed-demo"),
+        "--object",
+        "deployment/web",
+    ]));
+    let headline = text.lines().next().unwrap();
+    assert!(
+        headline.starts_with("deployment shop/web  failed at 16:12:12: ")
+            && headline.ends_with("(line 90)"),
+        "{headline}"
+    );
+}
+
+#[test]
+fn no_evidence_line_is_zero_in_any_fixture() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(name) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".expect.json"))
+        else {
+            continue;
+        };
+        let truth: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for deployment in truth["deployments"].as_array().unwrap() {
+            let object = format!("deployment/{}", deployment["name"].as_str().unwrap());
+            let uid = deployment["uid"].as_str().unwrap();
+            let report = rollout(name, &["--object", &object, "--uid", uid]);
+            let evidence = report["revisions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|r| r["evidence"].as_array().unwrap())
+                .chain(Some(&report["verdict_evidence"]).filter(|v| !v.is_null()));
+            for item in evidence {
+                assert!(
+                    item["line"].is_null() || item["line"].as_u64().is_some_and(|l| l > 0),
+                    "{name} {object}: {item}"
+                );
+            }
+        }
+    }
+}
