@@ -68,7 +68,7 @@ pub enum OutputFormat {
 /// `kblame check TRACE`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The trace file (zstd or plain NDJSON), or `-` for stdin.
+    /// The trace file (zstd, gzip or plain NDJSON), or `-` for stdin.
     pub trace: String,
     /// Parse every record in full, bodies included (slower). Without it, check reads each
     /// record's type, time and metadata, and damage inside a body is found by the query that
@@ -84,7 +84,7 @@ pub struct CheckArgs {
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["pod", "object"])))]
 pub struct AnalyzeArgs {
-    /// The trace file (zstd or plain NDJSON), or `-` for stdin.
+    /// The trace file (zstd, gzip or plain NDJSON), or `-` for stdin.
     pub trace: String,
     /// The pod to explain: its revision, the change that made it, restarts, why it went away.
     #[arg(long)]
@@ -192,7 +192,7 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 /// Which object: `KIND/NAME` with an optional namespace and UID.
 #[derive(Debug, Args)]
 pub struct ObjectArgs {
-    /// The trace file (zstd or plain NDJSON), or `-` for stdin.
+    /// The trace file (zstd, gzip or plain NDJSON), or `-` for stdin.
     pub trace: String,
     /// The object, e.g. `deployment/web`, `rs/web-7c9f8d6b5`, `pod/web-7c9f8d6b5-x2x7p`.
     pub object: String,
@@ -238,7 +238,7 @@ pub struct DiffArgs {
 /// `kblame timeline TRACE [--object KIND/NAME] [--since T] [--until T]`.
 #[derive(Debug, Args)]
 pub struct TimelineArgs {
-    /// The trace file (zstd or plain NDJSON), or `-` for stdin.
+    /// The trace file (zstd, gzip or plain NDJSON), or `-` for stdin.
     pub trace: String,
     /// Only this object and everything it owns (with their Events). Default is the whole trace.
     #[arg(long)]

@@ -63,12 +63,12 @@ fn run() -> ExitCode {
     }
 }
 
-/// A question the trace cannot answer exits 1; input that cannot be read exits 2.
+/// A question the trace cannot answer exits 1; input that cannot be read, and arguments that
+/// cannot be understood, exit 2.
 fn exit_code(err: &anyhow::Error) -> u8 {
-    if err.downcast_ref::<QueryError>().is_some() {
-        EXIT_NOT_ANSWERED
-    } else {
-        EXIT_ERROR
+    match err.downcast_ref::<QueryError>() {
+        Some(query) if !query.is_bad_argument() => EXIT_NOT_ANSWERED,
+        _ => EXIT_ERROR,
     }
 }
 
@@ -132,7 +132,7 @@ fn analyze(reader: &Reader, args: AnalyzeArgs) -> anyhow::Result<u8> {
     let mut loaded = opened.load(&Scope::Around(target.clone()))?;
     if target.kind == "Pod" {
         if at.is_some() {
-            return Err(QueryError::NotApplicable(
+            return Err(QueryError::BadArgument(
                 "--at judges a rollout; the pod query always covers the whole trace".to_string(),
             )
             .into());
@@ -182,7 +182,7 @@ fn blame(reader: &Reader, args: cli::BlameArgs) -> anyhow::Result<u8> {
     let history = history
         .map(|path| {
             FieldPath::parse(&path).map_err(|e| {
-                QueryError::NotApplicable(format!("--history {path:?} is not a field path: {e}"))
+                QueryError::BadArgument(format!("--history {path:?} is not a field path: {e}"))
             })
         })
         .transpose()?;
@@ -508,15 +508,17 @@ fn report(err: &anyhow::Error) {
     }
 }
 
+/// A next step for the error, naming only commands and flags that exist.
 fn hint(err: &anyhow::Error) -> Option<&'static str> {
-    let text = err.to_string();
-    if text.contains("is not a kblame trace") {
-        Some("kblame reads traces written by `kblame record` or `kblame import` (NDJSON, optionally zstd)")
-    } else if text.contains("no pod") {
-        Some("`kblame check TRACE -o json` lists the kinds recorded; pod names are exact, add -n NAMESPACE to narrow")
-    } else if text.contains("does not understand") {
-        Some("upgrade kblame to read this trace")
-    } else {
-        None
+    use kblame::trace::TraceError;
+    if let Some(err) = err.downcast_ref::<TraceError>() {
+        return match err {
+            TraceError::NotATrace { .. } | TraceError::IsDirectory { .. } => Some(
+                "kblame reads the traces `kblame record` writes: NDJSON, zstd- or gzip-compressed or plain (see docs/trace-format.md)",
+            ),
+            TraceError::UnsupportedFormat { .. } => Some("upgrade kblame to read this trace"),
+            _ => None,
+        };
     }
+    None
 }

@@ -2,7 +2,8 @@
 
 use jiff::Timestamp;
 
-/// A query that cannot be answered from the trace (exit code 1).
+/// A query that cannot be answered from the trace (exit code 1), or whose arguments cannot be
+/// understood (exit code 2, see [`QueryError::is_bad_argument`]).
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     /// No object of that kind and name (and namespace/UID) is in the trace.
@@ -40,6 +41,20 @@ pub enum QueryError {
     /// The question does not apply to this object.
     #[error("{0}")]
     NotApplicable(String),
+    /// An argument that cannot be understood, or arguments that do not go together.
+    #[error("{0}")]
+    BadArgument(String),
+}
+
+impl QueryError {
+    /// Whether the arguments are at fault (exit code 2) rather than the trace unable to answer
+    /// (exit code 1).
+    pub fn is_bad_argument(&self) -> bool {
+        matches!(
+            self,
+            QueryError::BadObject(_) | QueryError::BadTime { .. } | QueryError::BadArgument(_)
+        )
+    }
 }
 
 fn suggestion_text(near: &[String]) -> String {

@@ -8,11 +8,7 @@ use crate::trace::RedactionInfo;
 
 /// Writes the check report as text.
 pub fn text<W: Write>(report: &CheckReport, out: &mut W) -> io::Result<()> {
-    let compression = if report.compressed {
-        "zstd"
-    } else {
-        "plain NDJSON"
-    };
+    let compression = report.compression.name();
     writeln!(
         out,
         "trace {} ({compression}, {}, {} lines, {} bytes)",
