@@ -93,8 +93,8 @@ pub struct AnalyzeArgs {
     /// and verdict, `pod/NAME` as --pod.
     #[arg(long)]
     pub object: Option<String>,
-    /// Judge the rollout at this time: RFC 3339 or an offset from the trace start (`+5m`). Default is the end.
-    #[arg(long)]
+    /// Judge the rollout at this time: RFC 3339, a time of day (`16:05:00`), or an offset from the trace's start (`+5m`) or end (`-1m`). Default is the end.
+    #[arg(long, allow_hyphen_values = true)]
     pub at: Option<String>,
     /// The pod's namespace. Default is any namespace.
     #[arg(short, long)]
@@ -213,8 +213,8 @@ pub struct TreeArgs {
     /// The object and where to find it.
     #[command(flatten)]
     pub target: ObjectArgs,
-    /// The moment: RFC 3339 or an offset from the trace start (`+5m`). Default is the end.
-    #[arg(long)]
+    /// The moment: RFC 3339, a time of day (`16:05:00`), or an offset from the trace's start (`+5m`) or end (`-1m`). Default is the end.
+    #[arg(long, allow_hyphen_values = true)]
     pub at: Option<String>,
     /// Also show objects already deleted at that moment.
     #[arg(long)]
@@ -227,11 +227,11 @@ pub struct DiffArgs {
     /// The object and where to find it.
     #[command(flatten)]
     pub target: ObjectArgs,
-    /// The older version: a Deployment revision number, a time, or `rv:RESOURCEVERSION`.
-    #[arg(long)]
+    /// The older version: a Deployment revision number, a time (as for --at), or `rv:RESOURCEVERSION`.
+    #[arg(long, allow_hyphen_values = true)]
     pub from: String,
-    /// The newer version: a Deployment revision number, a time, or `rv:RESOURCEVERSION`.
-    #[arg(long)]
+    /// The newer version: a Deployment revision number, a time (as for --at), or `rv:RESOURCEVERSION`.
+    #[arg(long, allow_hyphen_values = true)]
     pub to: String,
 }
 
@@ -249,11 +249,11 @@ pub struct TimelineArgs {
     /// The object's UID (with --object), to choose among objects that shared the name.
     #[arg(long, requires = "object")]
     pub uid: Option<String>,
-    /// From this time: RFC 3339 or an offset from the trace start (`+5m`). Default is the start.
-    #[arg(long)]
+    /// From this time: RFC 3339, a time of day (`16:05:00`), or an offset from the trace's start (`+5m`) or end (`-1m`). Default is the start.
+    #[arg(long, allow_hyphen_values = true)]
     pub since: Option<String>,
-    /// Until this time: RFC 3339 or an offset (`+10m`, or `-1m` from the end). Default is the end.
-    #[arg(long)]
+    /// Until this time: RFC 3339, a time of day (`16:05:00`), or an offset from the trace's start (`+5m`) or end (`-1m`). Default is the end.
+    #[arg(long, allow_hyphen_values = true)]
     pub until: Option<String>,
     /// Output format. Default is text.
     #[arg(short, long, value_enum, default_value = "text")]
@@ -279,8 +279,8 @@ pub struct BlameArgs {
     /// The object and where to find it.
     #[command(flatten)]
     pub target: ObjectArgs,
-    /// Blame the version in force at this time: RFC 3339 or an offset (`+5m`). Default is the last version.
-    #[arg(long)]
+    /// Blame the version in force at this time: RFC 3339, a time of day (`16:05:00`), or an offset from the trace's start (`+5m`) or end (`-1m`). Default is the last version.
+    #[arg(long, allow_hyphen_values = true)]
     pub at: Option<String>,
     /// How to write times in the gutter. Default is clock.
     #[arg(long, value_enum, default_value = "clock", hide_default_value = true)]

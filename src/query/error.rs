@@ -20,10 +20,20 @@ pub enum QueryError {
     #[error("{0:?} is not KIND/NAME with a kind in the trace (e.g. deployment/web, pod/web-7c9f8d6b5-x2x7p)")]
     BadObject(String),
     /// A time that is neither RFC 3339 nor an offset.
-    #[error("{text:?} is not a time: use RFC 3339 (2026-11-26T16:05:00Z) or an offset from the trace start (+5m)")]
+    #[error("{text:?} is not a time: use RFC 3339 (2026-11-26T16:05:00Z), a time of day on the trace's day (16:05:00), or an offset from the trace's start (+5m) or end (-5m)")]
     BadTime {
         /// What was given.
         text: String,
+    },
+    /// A time of day that falls on more than one day of the trace.
+    #[error("{text} is on {} days of the trace ({}): give the date, e.g. {example}", .days.len(), .days.join(", "))]
+    AmbiguousTime {
+        /// What was given.
+        text: String,
+        /// The days (`2026-11-26`) on which it lies inside the trace.
+        days: Vec<String>,
+        /// The time on the first of those days, in RFC 3339.
+        example: String,
     },
     /// A time outside the trace.
     #[error("{time} is outside the trace, which runs from {start} to {end}")]
@@ -52,7 +62,10 @@ impl QueryError {
     pub fn is_bad_argument(&self) -> bool {
         matches!(
             self,
-            QueryError::BadObject(_) | QueryError::BadTime { .. } | QueryError::BadArgument(_)
+            QueryError::BadObject(_)
+                | QueryError::BadTime { .. }
+                | QueryError::AmbiguousTime { .. }
+                | QueryError::BadArgument(_)
         )
     }
 }

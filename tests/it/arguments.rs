@@ -1,0 +1,198 @@
+//! Arguments as people type them: times relative to the end (`-1m`) and clock times as kblame
+//! prints them, field paths in every documented notation, UID prefixes, `--color`, and hints
+//! that point at what the trace holds.
+
+use kblame::trace::EventType;
+use serde_json::{json, Value};
+
+use super::support::{fixture, kblame, pod, stderr, stdout, two_pods, write_trace};
+
+fn seed() -> String {
+    fixture("seed-demo.ndjson.zst").display().to_string()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = kblame(args);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+fn json(args: &[&str]) -> Value {
+    serde_json::from_str(&ok(args)).expect("JSON")
+}
+
+/// Runs `kblame ARGS` and expects exit `code`; returns stderr.
+fn fails(args: &[&str], code: i32) -> String {
+    let out = kblame(args);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
+    stderr(&out)
+}
+
+#[test]
+fn times_back_from_the_end_are_taken_as_written() {
+    let seed = seed();
+    // As the help shows it: `--until -1m`, not only `--until=-1m`.
+    assert_eq!(
+        ok(&["timeline", &seed, "--until", "-3m"]),
+        ok(&["timeline", &seed, "--until=-3m"])
+    );
+    let since = json(&["timeline", &seed, "--since", "-1m", "-o", "json"]);
+    for entry in since["entries"].as_array().unwrap() {
+        assert!(
+            entry["time"].as_str().unwrap() >= "2026-11-26T16:14:00",
+            "{entry}"
+        );
+    }
+    ok(&["blame", &seed, "deployment/web", "--at", "-1m"]);
+    ok(&["tree", &seed, "deployment/web", "--at", "-10m"]);
+    ok(&[
+        "analyze",
+        &seed,
+        "--object",
+        "deployment/web",
+        "--at",
+        "-14m",
+    ]);
+    ok(&[
+        "diff",
+        &seed,
+        "deployment/web",
+        "--from",
+        "-14m",
+        "--to",
+        "-1m",
+    ]);
+}
+
+#[test]
+fn clock_times_mean_that_time_on_the_traces_day() {
+    let seed = seed();
+    assert_eq!(
+        json(&[
+            "tree",
+            &seed,
+            "deployment/web",
+            "--at",
+            "16:01:00",
+            "-o",
+            "json"
+        ])["at"],
+        "2026-11-26T16:01:00Z"
+    );
+    assert_eq!(
+        ok(&[
+            "analyze",
+            &seed,
+            "--object",
+            "deployment/web",
+            "--at",
+            "16:01"
+        ]),
+        ok(&[
+            "analyze",
+            &seed,
+            "--object",
+            "deployment/web",
+            "--at",
+            "2026-11-26T16:01:00Z"
+        ])
+    );
+    // A time kblame printed with fractions, and a date and time without a zone (UTC).
+    ok(&["blame", &seed, "deployment/web", "--at", "16:12:12.034"]);
+    ok(&[
+        "blame",
+        &seed,
+        "deployment/web",
+        "--at",
+        "2026-11-26 16:12:12",
+    ]);
+    let err = fails(&["tree", &seed, "deployment/web", "--at", "09:00:00"], 1);
+    assert!(err.contains("outside the trace"), "{err}");
+}
+
+#[test]
+fn a_clock_time_in_a_trace_of_several_days_asks_for_the_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.ndjson");
+    let mut records = two_pods();
+    // The trace runs from 2026-11-26T16:00 to 2026-11-27T22:00.
+    records.push((
+        30 * 3_600,
+        EventType::Modified,
+        pod("app-abc-11111", "uid-1", "rs-uid", 0),
+    ));
+    write_trace(&path, &records, false, false);
+    let path = path.to_str().unwrap();
+    let err = fails(&["tree", path, "pod/app-abc-11111", "--at", "17:00"], 2);
+    assert!(
+        err.contains("17:00")
+            && err.contains("2026-11-26")
+            && err.contains("2026-11-27")
+            && err.contains("give the date"),
+        "{err}"
+    );
+    // The one day on which the time falls inside the trace needs no date.
+    let tree = json(&[
+        "tree",
+        path,
+        "pod/app-abc-11111",
+        "--at",
+        "15:00",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(tree["at"], "2026-11-27T15:00:00Z");
+}
+
+/// A Deployment `web` with one ReplicaSet and two pods, and a StatefulSet `db` with pod `db-0`.
+fn workloads() -> Vec<(i64, EventType, Value)> {
+    let owner = |kind: &str, name: &str, uid: &str| json!([{"apiVersion": "apps/v1", "kind": kind, "name": name, "uid": uid, "controller": true}]);
+    let object = |kind: &str, name: &str, uid: &str, owners: Value| {
+        json!({"apiVersion": if kind == "Pod" { "v1" } else { "apps/v1" }, "kind": kind,
+            "metadata": {"name": name, "namespace": "demo", "uid": uid, "resourceVersion": "1",
+                "creationTimestamp": "2026-11-26T15:00:00Z", "ownerReferences": owners},
+            "spec": {}})
+    };
+    let mut pod_a = pod("web-abc-11111", "uid-p1", "uid-rs", 0);
+    pod_a["metadata"]["ownerReferences"][0]["name"] = json!("web-abc");
+    let mut pod_b = pod("web-abc-22222", "uid-p2", "uid-rs", 0);
+    pod_b["metadata"]["ownerReferences"][0]["name"] = json!("web-abc");
+    vec![
+        (
+            0,
+            EventType::Listed,
+            object("Deployment", "web", "uid-deploy", json!([])),
+        ),
+        (
+            0,
+            EventType::Listed,
+            object(
+                "ReplicaSet",
+                "web-abc",
+                "uid-rs",
+                owner("Deployment", "web", "uid-deploy"),
+            ),
+        ),
+        (0, EventType::Listed, pod_a),
+        (0, EventType::Listed, pod_b),
+        (
+            0,
+            EventType::Listed,
+            object("StatefulSet", "db", "uid-sts", json!([])),
+        ),
+        (
+            0,
+            EventType::Listed,
+            object(
+                "Pod",
+                "db-0",
+                "uid-db0",
+                owner("StatefulSet", "db", "uid-sts"),
+            ),
+        ),
+    ]
+}
+
+fn has_colour(text: &str) -> bool {
+    text.contains('\u{1b}')
+}
