@@ -144,6 +144,49 @@ fn a_clock_time_in_a_trace_of_several_days_asks_for_the_date() {
     assert_eq!(tree["at"], "2026-11-27T15:00:00Z");
 }
 
+#[test]
+fn every_documented_path_notation_works_in_blame_history() {
+    let trace = fixture("rollout-undo.ndjson.zst").display().to_string();
+    let history = |path: &str| {
+        json(&[
+            "blame",
+            &trace,
+            "deploy/search",
+            "--history",
+            path,
+            "-o",
+            "json",
+        ])
+    };
+    let by_key = history("spec.template.spec.containers[name=search].image");
+    assert_eq!(by_key.as_array().unwrap().len(), 2, "{by_key}");
+    assert_eq!(
+        history("spec.template.spec.containers[0].image"),
+        by_key,
+        "an index names the same container"
+    );
+    assert_eq!(
+        history(r#"spec.template.spec["containers"][0]["image"]"#),
+        by_key
+    );
+    assert_eq!(
+        history("spec.template.spec.containers[name=search]"),
+        by_key
+    );
+    let text = ok(&[
+        "blame",
+        &trace,
+        "deploy/search",
+        "--history",
+        "spec.template.spec.containers[0].image",
+    ]);
+    assert!(
+        !text.contains("did not change in the recorded versions"),
+        "{text}"
+    );
+    assert!(text.contains("5.3.0 → "), "{text}");
+}
+
 /// A Deployment `web` with one ReplicaSet and two pods, and a StatefulSet `db` with pod `db-0`.
 fn workloads() -> Vec<(i64, EventType, Value)> {
     let owner = |kind: &str, name: &str, uid: &str| json!([{"apiVersion": "apps/v1", "kind": kind, "name": name, "uid": uid, "controller": true}]);
