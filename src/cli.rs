@@ -21,6 +21,27 @@ pub struct Cli {
         value_name = "WHEN"
     )]
     pub index: IndexArg,
+    /// When to colour text output: `auto` on a terminal unless NO_COLOR is set (and not empty),
+    /// `always`, or `never`. The flag wins over NO_COLOR
+    #[arg(
+        long,
+        value_enum,
+        default_value = "auto",
+        global = true,
+        value_name = "WHEN"
+    )]
+    pub color: ColorArg,
+}
+
+/// `--color WHEN`: see [`Cli::color`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    #[allow(missing_docs)]
+    Auto,
+    #[allow(missing_docs)]
+    Always,
+    #[allow(missing_docs)]
+    Never,
 }
 
 /// `--index WHEN`: see [`Cli::index`].

@@ -34,8 +34,12 @@ fn main() -> ExitCode {
     std::panic::catch_unwind(run).unwrap_or(ExitCode::from(EXIT_ERROR))
 }
 
+/// The `--color` choice, set once at the start.
+static COLOR: std::sync::OnceLock<cli::ColorArg> = std::sync::OnceLock::new();
+
 fn run() -> ExitCode {
     let cli = Cli::parse();
+    let _ = COLOR.set(cli.color);
     init_logging();
     let index = match cli.index {
         cli::IndexArg::Auto => IndexMode::Auto,
@@ -393,10 +397,18 @@ fn parse_time(
         .transpose()
 }
 
-/// Colour on a terminal, unless `NO_COLOR` is set.
+/// Whether stdout gets colour: as `--color` says; with `auto`, on a terminal unless `NO_COLOR`
+/// is set to something (an empty `NO_COLOR` counts as unset, see no-color.org).
 fn use_color() -> bool {
     use std::io::IsTerminal;
-    std::env::var_os("NO_COLOR").is_none() && io::stdout().is_terminal()
+    match COLOR.get().copied().unwrap_or(cli::ColorArg::Auto) {
+        cli::ColorArg::Always => true,
+        cli::ColorArg::Never => false,
+        cli::ColorArg::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+                && io::stdout().is_terminal()
+        }
+    }
 }
 
 /// Logs go to stderr; `KBLAME_LOG` (e.g. `debug`) sets the level. Default is warnings.

@@ -239,3 +239,70 @@ fn workloads() -> Vec<(i64, EventType, Value)> {
 fn has_colour(text: &str) -> bool {
     text.contains('\u{1b}')
 }
+
+#[test]
+fn color_always_and_never_win_over_the_terminal_and_no_color() {
+    let seed = seed();
+    let run = |args: &[&str], no_color: Option<&str>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_kblame"));
+        command.args(args).env_remove("NO_COLOR");
+        if let Some(value) = no_color {
+            command.env("NO_COLOR", value);
+        }
+        let out = command.output().expect("kblame runs");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    let tree = ["tree", seed.as_str(), "deployment/web"];
+    assert!(!has_colour(&run(&tree, None)), "a pipe gets no colour");
+    let always = [&["--color", "always"][..], &tree].concat();
+    assert!(has_colour(&run(&always, None)));
+    assert!(
+        has_colour(&run(&always, Some("1"))),
+        "the flag wins over NO_COLOR"
+    );
+    // After the command, too.
+    let after = [&tree[..], &["--color", "always"]].concat();
+    assert!(has_colour(&run(&after, None)));
+    let never = [&["--color", "never"][..], &tree].concat();
+    assert!(!has_colour(&run(&never, None)));
+    let out = kblame(&["--color", "sometimes", "tree", &seed, "deployment/web"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn on_a_terminal_an_empty_no_color_does_not_turn_colour_off() {
+    // `script` gives the command a terminal; without it this test cannot run.
+    let Ok(found) = std::process::Command::new("script")
+        .arg("--version")
+        .output()
+    else {
+        eprintln!("skipped: no `script` to give kblame a terminal");
+        return;
+    };
+    assert!(found.status.success());
+    let seed = seed();
+    let on_terminal = |extra: &str, no_color: Option<&str>| {
+        let command = format!(
+            "{} {extra} tree {seed} deployment/web",
+            env!("CARGO_BIN_EXE_kblame")
+        );
+        let mut script = std::process::Command::new("script");
+        script
+            .args(["-qec", &command, "/dev/null"])
+            .env_remove("NO_COLOR");
+        if let Some(value) = no_color {
+            script.env("NO_COLOR", value);
+        }
+        let out = script.output().expect("script runs");
+        stdout(&out)
+    };
+    assert!(has_colour(&on_terminal("", None)));
+    assert!(
+        has_colour(&on_terminal("", Some(""))),
+        "an empty NO_COLOR counts as unset"
+    );
+    assert!(!has_colour(&on_terminal("", Some("1"))));
+    assert!(!has_colour(&on_terminal("--color never", None)));
+    assert!(has_colour(&on_terminal("--color always", Some("1"))));
+}
