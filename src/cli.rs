@@ -120,7 +120,7 @@ pub struct AnalyzeArgs {
     /// The pod's namespace. Default is any namespace.
     #[arg(short, long)]
     pub namespace: Option<String>,
-    /// The pod's UID, to choose among pods that shared the name.
+    /// The pod's UID (its first characters are enough, as with a short git hash), to choose among pods that shared the name.
     #[arg(long)]
     pub uid: Option<String>,
     /// Output format. Default is text.
@@ -220,7 +220,7 @@ pub struct ObjectArgs {
     /// Its namespace. Default is any namespace.
     #[arg(short, long)]
     pub namespace: Option<String>,
-    /// Its UID, to choose among objects that shared the name.
+    /// Its UID (its first characters are enough, as with a short git hash), to choose among objects that shared the name.
     #[arg(long)]
     pub uid: Option<String>,
     /// Output format. Default is text.
@@ -267,7 +267,7 @@ pub struct TimelineArgs {
     /// The namespace: of the --object, or, without it, only objects in this namespace. Default is all.
     #[arg(short, long)]
     pub namespace: Option<String>,
-    /// The object's UID (with --object), to choose among objects that shared the name.
+    /// The object's UID (with --object; its first characters are enough), to choose among objects that shared the name.
     #[arg(long, requires = "object")]
     pub uid: Option<String>,
     /// From this time: RFC 3339, a time of day (`16:05:00`), or an offset from the trace's start (`+5m`) or end (`-1m`). Default is the start.

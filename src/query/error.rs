@@ -25,6 +25,14 @@ pub enum QueryError {
         /// What was given.
         text: String,
     },
+    /// A `--uid` prefix that more than one object's UID starts with.
+    #[error("UID prefix {prefix} is ambiguous; give more of the UID:{}", candidate_text(.candidates))]
+    AmbiguousUid {
+        /// What was given.
+        prefix: String,
+        /// The objects it may mean: `KIND NAMESPACE/NAME UID`.
+        candidates: Vec<String>,
+    },
     /// A time of day that falls on more than one day of the trace.
     #[error("{text} is on {} days of the trace ({}): give the date, e.g. {example}", .days.len(), .days.join(", "))]
     AmbiguousTime {
@@ -65,6 +73,7 @@ impl QueryError {
             QueryError::BadObject(_)
                 | QueryError::BadTime { .. }
                 | QueryError::AmbiguousTime { .. }
+                | QueryError::AmbiguousUid { .. }
                 | QueryError::BadArgument(_)
         )
     }
@@ -76,4 +85,19 @@ fn suggestion_text(near: &[String]) -> String {
     } else {
         format!("; did you mean {}?", near.join(", "))
     }
+}
+
+/// How many candidates an ambiguous UID prefix lists.
+const MAX_CANDIDATES: usize = 10;
+
+fn candidate_text(candidates: &[String]) -> String {
+    let mut text: String = candidates
+        .iter()
+        .take(MAX_CANDIDATES)
+        .map(|candidate| format!("\n  {candidate}"))
+        .collect();
+    if let more @ 1.. = candidates.len().saturating_sub(MAX_CANDIDATES) {
+        text.push_str(&format!("\n  and {more} more"));
+    }
+    text
 }

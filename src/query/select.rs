@@ -105,14 +105,16 @@ pub fn resolve(
 ) -> Result<ObjectId, QueryError> {
     let kind_word = query.kind.to_lowercase();
     if let Some(uid) = &query.uid {
-        return history
-            .by_uid(uid)
-            .filter(|&id| history.object(id).kind == query.kind)
-            .ok_or_else(|| QueryError::NotFound {
-                kind: kind_word,
-                name: format!("with UID {uid}"),
-                near: Vec::new(),
-            });
+        let id = by_uid(history, query, uid)?;
+        let found = history.object(id);
+        if found.name != query.name {
+            warnings.push(format!(
+                "--uid {uid} is {}, not named {}; answering for it",
+                found.display_name(),
+                query.name
+            ));
+        }
+        return Ok(id);
     }
     let found = history.by_name(&query.kind, query.namespace.as_deref(), &query.name);
     match found.as_slice() {
@@ -140,6 +142,74 @@ pub fn resolve(
                 uids.join(", ")
             ));
             Ok(*newest)
+        }
+    }
+}
+
+/// The object of the query's kind with UID `uid`, or else the one whose UID starts with it (a
+/// short UID, like git's short hashes); among several, those with the asked name. Still several
+/// is an error listing them.
+fn by_uid(history: &History, query: &ObjectQuery, uid: &str) -> Result<ObjectId, QueryError> {
+    if uid.is_empty() {
+        return Err(QueryError::BadArgument(
+            "--uid is empty: give a UID, or its first characters".to_string(),
+        ));
+    }
+    let of_kind = |id: &ObjectId| history.object(*id).kind == query.kind;
+    if let Some(id) = history.by_uid(uid).filter(of_kind) {
+        return Ok(id);
+    }
+    let mut found: Vec<ObjectId> = history
+        .objects()
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.uid.starts_with(uid) && !o.uid.is_empty())
+        .map(|(id, _)| id)
+        .filter(of_kind)
+        .collect();
+    if found.len() > 1 {
+        let named: Vec<ObjectId> = found
+            .iter()
+            .copied()
+            .filter(|&id| {
+                let o = history.object(id);
+                o.name == query.name
+                    && query
+                        .namespace
+                        .as_deref()
+                        .is_none_or(|ns| ns == o.namespace)
+            })
+            .collect();
+        if !named.is_empty() {
+            found = named;
+        }
+    }
+    match found.as_slice() {
+        [] => Err(QueryError::NotFound {
+            kind: query.kind.to_lowercase(),
+            name: format!("with UID {uid}"),
+            near: Vec::new(),
+        }),
+        [only] => Ok(*only),
+        several => {
+            let mut candidates: Vec<String> = several
+                .iter()
+                .map(|&id| {
+                    let o = history.object(id);
+                    format!(
+                        "{} {}/{} {}",
+                        o.kind.to_lowercase(),
+                        o.namespace,
+                        o.name,
+                        o.uid
+                    )
+                })
+                .collect();
+            candidates.sort();
+            Err(QueryError::AmbiguousUid {
+                prefix: uid.to_string(),
+                candidates,
+            })
         }
     }
 }

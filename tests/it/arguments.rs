@@ -236,6 +236,89 @@ fn workloads() -> Vec<(i64, EventType, Value)> {
     ]
 }
 
+#[test]
+fn a_uid_prefix_chooses_like_a_short_hash() {
+    let seed = seed();
+    let answer = json(&[
+        "analyze",
+        &seed,
+        "--pod",
+        "web-7cd8774fb8-znhz4",
+        "--uid",
+        "85881bbd",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(answer["pod"]["uid"], "85881bbd-acff-4509-a482-0cd25c4ca867");
+    let tree = json(&[
+        "tree",
+        &seed,
+        "deployment/web",
+        "--uid",
+        "910a",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(tree["root"]["name"], "web");
+    ok(&["blame", &seed, "deployment/web", "--uid", "910a2dec"]);
+    ok(&[
+        "timeline",
+        &seed,
+        "--object",
+        "deployment/web",
+        "--uid",
+        "910a2dec",
+    ]);
+    let err = fails(
+        &[
+            "analyze",
+            &seed,
+            "--pod",
+            "web-7cd8774fb8-znhz4",
+            "--uid",
+            "ffff",
+        ],
+        1,
+    );
+    assert!(err.contains("no pod with UID ffff"), "{err}");
+}
+
+#[test]
+fn an_ambiguous_uid_prefix_is_refused_with_the_candidates() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.ndjson");
+    let mut records = two_pods();
+    records.push((
+        40,
+        EventType::Added,
+        pod("app-abc-22222", "uid-3", "rs-uid", 0),
+    ));
+    write_trace(&path, &records, true, false);
+    let path = path.to_str().unwrap();
+    let err = fails(
+        &["analyze", path, "--pod", "app-abc-22222", "--uid", "uid-"],
+        2,
+    );
+    assert!(
+        err.contains(
+            "UID prefix uid- is ambiguous; give more of the UID:\n  pod demo/app-abc-22222 uid-2\n  pod demo/app-abc-22222 uid-3\n"
+        ),
+        "{err}"
+    );
+    // The name narrows the candidates: only one pod named app-abc-11111 starts with uid-.
+    let one = json(&[
+        "analyze",
+        path,
+        "--pod",
+        "app-abc-11111",
+        "--uid",
+        "uid-",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(one["pod"]["uid"], "uid-1");
+}
+
 fn has_colour(text: &str) -> bool {
     text.contains('\u{1b}')
 }
