@@ -230,7 +230,7 @@ fn same_key(found: &Value, wanted: &Value) -> bool {
     found == wanted
         || match (found, wanted) {
             (Value::String(text), other) | (other, Value::String(text)) => {
-                !other.is_string() && *text == other.to_string()
+                !other.is_string() && text.as_str() == other.to_string().as_str()
             }
             _ => false,
         }
