@@ -47,6 +47,7 @@ fn run() -> ExitCode {
         cli::IndexArg::Never => IndexMode::Never,
     };
     let reader = Reader { index };
+    let asked_analyze = matches!(cli.command, Command::Analyze(_));
     let outcome = match cli.command {
         Command::Check(args) => check(&reader, args),
         Command::Analyze(args) => analyze(&reader, args),
@@ -61,7 +62,7 @@ fn run() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) if is_broken_pipe(&err) => ExitCode::from(EXIT_OK),
         Err(err) => {
-            report(&err);
+            report(&err, asked_analyze);
             ExitCode::from(exit_code(&err))
         }
     }
@@ -506,8 +507,9 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
         .any(|io| io.kind() == io::ErrorKind::BrokenPipe)
 }
 
-/// Prints `error: …`, each cause, and a hint when one helps.
-fn report(err: &anyhow::Error) {
+/// Prints `error: …`, each cause, and a hint when one helps (`analyze`: the error came from the
+/// analyze command, whose flags the hint names).
+fn report(err: &anyhow::Error, analyze: bool) {
     let mut causes = err.chain();
     if let Some(top) = causes.next() {
         eprintln!("error: {top}");
@@ -515,22 +517,55 @@ fn report(err: &anyhow::Error) {
     for cause in causes {
         eprintln!("  Caused by: {cause}");
     }
-    if let Some(hint) = hint(err) {
+    if let Some(hint) = hint(err, analyze) {
         eprintln!("\nhint: {hint}");
     }
 }
 
 /// A next step for the error, naming only commands and flags that exist.
-fn hint(err: &anyhow::Error) -> Option<&'static str> {
+fn hint(err: &anyhow::Error, analyze: bool) -> Option<String> {
     use kblame::trace::TraceError;
     if let Some(err) = err.downcast_ref::<TraceError>() {
         return match err {
             TraceError::NotATrace { .. } | TraceError::IsDirectory { .. } => Some(
-                "kblame reads the traces `kblame record` writes: NDJSON, zstd- or gzip-compressed or plain (see docs/trace-format.md)",
+                "kblame reads the traces `kblame record` writes: NDJSON, zstd- or gzip-compressed or plain (see docs/trace-format.md)".to_string(),
             ),
-            TraceError::UnsupportedFormat { .. } => Some("upgrade kblame to read this trace"),
+            TraceError::UnsupportedFormat { .. } => Some("upgrade kblame to read this trace".to_string()),
             _ => None,
         };
     }
-    None
+    match err.downcast_ref::<QueryError>()? {
+        QueryError::NotFound {
+            pods_of: Some(workload),
+            ..
+        } => Some(workload_hint(workload, analyze)),
+        QueryError::NotFound { kind, name, .. }
+            if !name.starts_with("with UID") && kind != "resourceVersion" =>
+        {
+            Some(format!(
+                "names are exact; `kblame get TRACE {kind} --deleted` lists every {kind} the trace saw"
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// How to ask about a workload named where a pod was asked for, or about one of its pods.
+fn workload_hint(workload: &kblame::query::PodsOf, analyze: bool) -> String {
+    let object = format!("{}/{}", workload.kind, workload.name);
+    let judged = matches!(workload.kind.as_str(), "deployment" | "replicaset");
+    match (analyze, judged) {
+        (true, true) => format!(
+            "ask about one of its pods with --pod NAME, or about the {} itself with --object {object}",
+            workload.kind
+        ),
+        (true, false) => format!(
+            "ask about one of its pods with --pod NAME; `kblame tree TRACE {object}` shows the {} and its pods",
+            workload.kind
+        ),
+        (false, _) => format!(
+            "ask about one of its pods as pod/NAME, or about the {} itself as {object}",
+            workload.kind
+        ),
+    }
 }

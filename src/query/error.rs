@@ -7,14 +7,17 @@ use jiff::Timestamp;
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     /// No object of that kind and name (and namespace/UID) is in the trace.
-    #[error("no {kind} {name} in the trace{}", suggestion_text(.near))]
+    #[error("no {kind} {name} in the trace{}{}", suggestion_text(.near), pods_text(.pods_of.as_deref()))]
     NotFound {
         /// The kind asked for, lower case (`pod`, `deployment`).
         kind: String,
         /// What was asked for.
         name: String,
-        /// Objects of that kind with similar names, `namespace/name`.
+        /// Objects of that kind with similar names, `namespace/name`, then objects of other
+        /// kinds with that very name, `kind/name (in namespace)`.
         near: Vec<String>,
+        /// When a pod was asked for by the name of a workload: the workload and its pods.
+        pods_of: Option<Box<PodsOf>>,
     },
     /// `KIND/NAME` names a kind kblame does not know and the trace does not hold.
     #[error("{0:?} is not KIND/NAME with a kind in the trace (e.g. deployment/web, pod/web-7c9f8d6b5-x2x7p)")]
@@ -76,6 +79,46 @@ impl QueryError {
                 | QueryError::AmbiguousUid { .. }
                 | QueryError::BadArgument(_)
         )
+    }
+}
+
+/// A workload (Deployment, ReplicaSet, StatefulSet, …) named where a pod was asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodsOf {
+    /// Its kind, lower case (`deployment`).
+    pub kind: String,
+    /// Its namespace (empty when cluster-scoped).
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+    /// The names of the pods it controlled (directly or through ReplicaSets), the first few.
+    pub pods: Vec<String>,
+    /// How many more pods it controlled.
+    pub more: usize,
+}
+
+fn pods_text(pods_of: Option<&PodsOf>) -> String {
+    let Some(PodsOf {
+        kind,
+        namespace,
+        name,
+        pods,
+        more,
+    }) = pods_of
+    else {
+        return String::new();
+    };
+    let what = match namespace.is_empty() {
+        true => format!("; {name} is a {kind}"),
+        false => format!("; {name} is a {kind} ({namespace}/{name})"),
+    };
+    match (pods.is_empty(), more) {
+        (true, _) => format!("{what}, with no pods in the trace"),
+        (false, 0) => format!("{what}; its pods in the trace: {}", pods.join(", ")),
+        (false, more) => format!(
+            "{what}; its pods in the trace: {} and {more} more",
+            pods.join(", ")
+        ),
     }
 }
 

@@ -247,9 +247,18 @@ fn select(index: &TraceIndex, scope: &Scope) -> std::io::Result<Vec<IndexedId>> 
                 None => index.find(named),
             };
             let mut chosen = index.closure(&roots);
-            if roots.is_empty() {
+            if roots.is_empty() && query.uid.is_none() {
                 // Near names only feed "not found, did you mean"; their own records suffice.
                 chosen = index.find(|kind, ns, name| same_kind(kind) && is_near(query, ns, name));
+                // So do objects of other kinds with that very name; when a pod was asked for by
+                // a workload's name, also what the workload controlled, to name its pods.
+                let namesakes = index.find(|kind, _, name| {
+                    !same_kind(kind) && kind != "Event" && name == query.name
+                });
+                match query.kind == "Pod" {
+                    true => chosen.extend(index.closure(&namesakes)),
+                    false => chosen.extend(namesakes),
+                }
             }
             chosen.sort_unstable();
             chosen.dedup();

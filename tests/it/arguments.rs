@@ -237,6 +237,59 @@ fn workloads() -> Vec<(i64, EventType, Value)> {
 }
 
 #[test]
+fn a_workload_named_as_a_pod_lists_its_pods() {
+    let seed = seed();
+    let err = fails(&["analyze", &seed, "--pod", "web"], 1);
+    assert!(
+        err.contains("no pod web in the trace; web is a deployment (shop/web)"),
+        "{err}"
+    );
+    for pod in [
+        "web-7cd8774fb8-znhz4",
+        "web-6748484658-2v9qk",
+        "web-6748484658-ksmpd",
+    ] {
+        assert!(err.contains(pod), "{err}");
+    }
+    assert!(err.contains("--object deployment/web"), "{err}");
+    assert!(!err.contains("check TRACE -o json"), "{err}");
+    let err = fails(&["analyze", &seed, "--pod", "web-6748484658"], 1);
+    assert!(
+        err.contains("web-6748484658 is a replicaset (shop/web-6748484658)")
+            && err.contains("web-6748484658-pxzfj"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_same_name_under_another_kind_is_suggested() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.ndjson");
+    write_trace(&path, &workloads(), true, false);
+    let path = path.to_str().unwrap();
+    let err = fails(&["blame", path, "deployment/db"], 1);
+    assert!(
+        err.contains("no deployment db in the trace; did you mean statefulset/db (in demo)?"),
+        "{err}"
+    );
+    let err = fails(&["tree", path, "rs/web"], 1);
+    assert!(err.contains("deployment/web (in demo)"), "{err}");
+    let err = fails(&["analyze", path, "--pod", "db"], 1);
+    assert!(
+        err.contains("db is a statefulset (demo/db)") && err.contains("db-0"),
+        "{err}"
+    );
+    let err = fails(&["analyze", path, "--pod", "web"], 1);
+    assert!(
+        err.contains("web-abc-11111") && err.contains("web-abc-22222"),
+        "{err}"
+    );
+    // Near names of the asked kind come first, as before.
+    let err = fails(&["analyze", path, "--pod", "web-abc-2222"], 1);
+    assert!(err.contains("did you mean demo/web-abc-22222"), "{err}");
+}
+
+#[test]
 fn a_uid_prefix_chooses_like_a_short_hash() {
     let seed = seed();
     let answer = json(&[
