@@ -21,6 +21,27 @@ pub struct Cli {
         value_name = "WHEN"
     )]
     pub index: IndexArg,
+    /// When to colour text output: `auto` on a terminal unless NO_COLOR is set (and not empty),
+    /// `always`, or `never`. The flag wins over NO_COLOR
+    #[arg(
+        long,
+        value_enum,
+        default_value = "auto",
+        global = true,
+        value_name = "WHEN"
+    )]
+    pub color: ColorArg,
+}
+
+/// `--color WHEN`: see [`Cli::color`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    #[allow(missing_docs)]
+    Auto,
+    #[allow(missing_docs)]
+    Always,
+    #[allow(missing_docs)]
+    Never,
 }
 
 /// `--index WHEN`: see [`Cli::index`].
@@ -70,7 +91,7 @@ pub enum OutputFormat {
 /// `kblame check TRACE`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The trace file (zstd or plain NDJSON), or `-` for stdin.
+    /// The trace file (zstd, gzip or plain NDJSON), or `-` for stdin.
     pub trace: String,
     /// Parse every record in full, bodies included (slower). Without it, check reads each
     /// record's type, time and metadata, and damage inside a body is found by the query that
@@ -86,7 +107,7 @@ pub struct CheckArgs {
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["pod", "object"])))]
 pub struct AnalyzeArgs {
-    /// The trace file (zstd or plain NDJSON), or `-` for stdin.
+    /// The trace file (zstd, gzip or plain NDJSON), or `-` for stdin.
     pub trace: String,
     /// The pod to explain: its revision, the change that made it, restarts, why it went away.
     #[arg(long)]
@@ -95,13 +116,13 @@ pub struct AnalyzeArgs {
     /// and verdict, `pod/NAME` as --pod.
     #[arg(long)]
     pub object: Option<String>,
-    /// Judge the rollout at this time: RFC 3339 or an offset from the trace start (`+5m`). Default is the end.
-    #[arg(long)]
+    /// Judge the rollout at this time: RFC 3339, a time of day (`16:05:00`), or an offset from the trace's start (`+5m`) or end (`-1m`). Default is the end.
+    #[arg(long, allow_hyphen_values = true)]
     pub at: Option<String>,
     /// The pod's namespace. Default is any namespace.
     #[arg(short, long)]
     pub namespace: Option<String>,
-    /// The pod's UID, to choose among pods that shared the name.
+    /// The pod's UID (its first characters are enough, as with a short git hash), to choose among pods that shared the name.
     #[arg(long)]
     pub uid: Option<String>,
     /// Output format. Default is text.
@@ -194,14 +215,14 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 /// Which object: `KIND/NAME` with an optional namespace and UID.
 #[derive(Debug, Args)]
 pub struct ObjectArgs {
-    /// The trace file (zstd or plain NDJSON), or `-` for stdin.
+    /// The trace file (zstd, gzip or plain NDJSON), or `-` for stdin.
     pub trace: String,
     /// The object, e.g. `deployment/web`, `rs/web-7c9f8d6b5`, `pod/web-7c9f8d6b5-x2x7p`.
     pub object: String,
     /// Its namespace. Default is any namespace.
     #[arg(short, long)]
     pub namespace: Option<String>,
-    /// Its UID, to choose among objects that shared the name.
+    /// Its UID (its first characters are enough, as with a short git hash), to choose among objects that shared the name.
     #[arg(long)]
     pub uid: Option<String>,
     /// Output format. Default is text.
@@ -215,8 +236,8 @@ pub struct TreeArgs {
     /// The object and where to find it.
     #[command(flatten)]
     pub target: ObjectArgs,
-    /// The moment: RFC 3339 or an offset from the trace start (`+5m`). Default is the end.
-    #[arg(long)]
+    /// The moment: RFC 3339, a time of day (`16:05:00`), or an offset from the trace's start (`+5m`) or end (`-1m`). Default is the end.
+    #[arg(long, allow_hyphen_values = true)]
     pub at: Option<String>,
     /// Also show objects already deleted at that moment.
     #[arg(long)]
@@ -229,20 +250,30 @@ pub struct DiffArgs {
     /// The object and where to find it.
     #[command(flatten)]
     pub target: ObjectArgs,
-    /// The older version: a Deployment revision number, a time, `rv:RESOURCEVERSION`, or
-    /// `first`. Default is the object's first recorded version.
-    #[arg(long, default_value = "first", hide_default_value = true)]
+    /// The older version: a Deployment revision number, a time (as for --at),
+    /// `rv:RESOURCEVERSION`, or `first`. Default is the object's first recorded version.
+    #[arg(
+        long,
+        default_value = "first",
+        hide_default_value = true,
+        allow_hyphen_values = true
+    )]
     pub from: String,
-    /// The newer version: a Deployment revision number, a time, `rv:RESOURCEVERSION`, or
-    /// `last`. Default is the object's last recorded version.
-    #[arg(long, default_value = "last", hide_default_value = true)]
+    /// The newer version: a Deployment revision number, a time (as for --at),
+    /// `rv:RESOURCEVERSION`, or `last`. Default is the object's last recorded version.
+    #[arg(
+        long,
+        default_value = "last",
+        hide_default_value = true,
+        allow_hyphen_values = true
+    )]
     pub to: String,
 }
 
 /// `kblame timeline TRACE [--object KIND/NAME] [--since T] [--until T]`.
 #[derive(Debug, Args)]
 pub struct TimelineArgs {
-    /// The trace file (zstd or plain NDJSON), or `-` for stdin.
+    /// The trace file (zstd, gzip or plain NDJSON), or `-` for stdin.
     pub trace: String,
     /// Only this object and everything it owns (with their Events). Default is the whole trace.
     #[arg(long)]
@@ -250,14 +281,14 @@ pub struct TimelineArgs {
     /// The namespace: of the --object, or, without it, only objects in this namespace. Default is all.
     #[arg(short, long)]
     pub namespace: Option<String>,
-    /// The object's UID (with --object), to choose among objects that shared the name.
+    /// The object's UID (with --object; its first characters are enough), to choose among objects that shared the name.
     #[arg(long, requires = "object")]
     pub uid: Option<String>,
-    /// From this time: RFC 3339 or an offset from the trace start (`+5m`). Default is the start.
-    #[arg(long)]
+    /// From this time: RFC 3339, a time of day (`16:05:00`), or an offset from the trace's start (`+5m`) or end (`-1m`). Default is the start.
+    #[arg(long, allow_hyphen_values = true)]
     pub since: Option<String>,
-    /// Until this time: RFC 3339 or an offset (`+10m`, or `-1m` from the end). Default is the end.
-    #[arg(long)]
+    /// Until this time: RFC 3339, a time of day (`16:05:00`), or an offset from the trace's start (`+5m`) or end (`-1m`). Default is the end.
+    #[arg(long, allow_hyphen_values = true)]
     pub until: Option<String>,
     /// Output format. Default is text.
     #[arg(short, long, value_enum, default_value = "text")]
@@ -283,8 +314,8 @@ pub struct BlameArgs {
     /// The object and where to find it.
     #[command(flatten)]
     pub target: ObjectArgs,
-    /// Blame the version in force at this time: RFC 3339 or an offset (`+5m`). Default is the last version.
-    #[arg(long)]
+    /// Blame the version in force at this time: RFC 3339, a time of day (`16:05:00`), or an offset from the trace's start (`+5m`) or end (`-1m`). Default is the last version.
+    #[arg(long, allow_hyphen_values = true)]
     pub at: Option<String>,
     /// How to write times in the gutter. Default is clock.
     #[arg(long, value_enum, default_value = "clock", hide_default_value = true)]

@@ -34,8 +34,12 @@ fn main() -> ExitCode {
     std::panic::catch_unwind(run).unwrap_or(ExitCode::from(EXIT_ERROR))
 }
 
+/// The `--color` choice, set once at the start.
+static COLOR: std::sync::OnceLock<cli::ColorArg> = std::sync::OnceLock::new();
+
 fn run() -> ExitCode {
     let cli = Cli::parse();
+    let _ = COLOR.set(cli.color);
     init_logging();
     let index = match cli.index {
         cli::IndexArg::Auto => IndexMode::Auto,
@@ -43,6 +47,7 @@ fn run() -> ExitCode {
         cli::IndexArg::Never => IndexMode::Never,
     };
     let reader = Reader { index };
+    let asked_analyze = matches!(cli.command, Command::Analyze(_));
     let outcome = match cli.command {
         Command::Check(args) => check(&reader, args),
         Command::Analyze(args) => analyze(&reader, args),
@@ -58,18 +63,18 @@ fn run() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) if is_broken_pipe(&err) => ExitCode::from(EXIT_OK),
         Err(err) => {
-            report(&err);
+            report(&err, asked_analyze);
             ExitCode::from(exit_code(&err))
         }
     }
 }
 
-/// A question the trace cannot answer exits 1; input that cannot be read exits 2.
+/// A question the trace cannot answer exits 1; input that cannot be read, and arguments that
+/// cannot be understood, exit 2.
 fn exit_code(err: &anyhow::Error) -> u8 {
-    if err.downcast_ref::<QueryError>().is_some() {
-        EXIT_NOT_ANSWERED
-    } else {
-        EXIT_ERROR
+    match err.downcast_ref::<QueryError>() {
+        Some(query) if !query.is_bad_argument() => EXIT_NOT_ANSWERED,
+        _ => EXIT_ERROR,
     }
 }
 
@@ -134,7 +139,7 @@ fn analyze(reader: &Reader, args: AnalyzeArgs) -> anyhow::Result<u8> {
     let mut loaded = opened.load(&Scope::Around(target.clone()))?;
     if target.kind == "Pod" {
         if at.is_some() {
-            return Err(QueryError::NotApplicable(
+            return Err(QueryError::BadArgument(
                 "--at judges a rollout; the pod query always covers the whole trace".to_string(),
             )
             .into());
@@ -184,7 +189,7 @@ fn blame(reader: &Reader, args: cli::BlameArgs) -> anyhow::Result<u8> {
     let history = history
         .map(|path| {
             FieldPath::parse(&path).map_err(|e| {
-                QueryError::NotApplicable(format!("--history {path:?} is not a field path: {e}"))
+                QueryError::BadArgument(format!("--history {path:?} is not a field path: {e}"))
             })
         })
         .transpose()?;
@@ -434,10 +439,18 @@ fn parse_time(
         .transpose()
 }
 
-/// Colour on a terminal, unless `NO_COLOR` is set.
+/// Whether stdout gets colour: as `--color` says; with `auto`, on a terminal unless `NO_COLOR`
+/// is set to something (an empty `NO_COLOR` counts as unset, see no-color.org).
 fn use_color() -> bool {
     use std::io::IsTerminal;
-    std::env::var_os("NO_COLOR").is_none() && io::stdout().is_terminal()
+    match COLOR.get().copied().unwrap_or(cli::ColorArg::Auto) {
+        cli::ColorArg::Always => true,
+        cli::ColorArg::Never => false,
+        cli::ColorArg::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+                && io::stdout().is_terminal()
+        }
+    }
 }
 
 /// Logs go to stderr; `KBLAME_LOG` (e.g. `debug`) sets the level. Default is warnings.
@@ -535,8 +548,9 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
         .any(|io| io.kind() == io::ErrorKind::BrokenPipe)
 }
 
-/// Prints `error: …`, each cause, and a hint when one helps.
-fn report(err: &anyhow::Error) {
+/// Prints `error: …`, each cause, and a hint when one helps (`analyze`: the error came from the
+/// analyze command, whose flags the hint names).
+fn report(err: &anyhow::Error, analyze: bool) {
     let mut causes = err.chain();
     if let Some(top) = causes.next() {
         eprintln!("error: {top}");
@@ -544,20 +558,55 @@ fn report(err: &anyhow::Error) {
     for cause in causes {
         eprintln!("  Caused by: {cause}");
     }
-    if let Some(hint) = hint(err) {
+    if let Some(hint) = hint(err, analyze) {
         eprintln!("\nhint: {hint}");
     }
 }
 
-fn hint(err: &anyhow::Error) -> Option<&'static str> {
-    let text = err.to_string();
-    if text.contains("is not a kblame trace") {
-        Some("kblame reads traces written by `kblame record` or `kblame import` (NDJSON, optionally zstd)")
-    } else if text.contains("no pod") {
-        Some("`kblame check TRACE -o json` lists the kinds recorded; pod names are exact, add -n NAMESPACE to narrow")
-    } else if text.contains("does not understand") {
-        Some("upgrade kblame to read this trace")
-    } else {
-        None
+/// A next step for the error, naming only commands and flags that exist.
+fn hint(err: &anyhow::Error, analyze: bool) -> Option<String> {
+    use kblame::trace::TraceError;
+    if let Some(err) = err.downcast_ref::<TraceError>() {
+        return match err {
+            TraceError::NotATrace { .. } | TraceError::IsDirectory { .. } => Some(
+                "kblame reads the traces `kblame record` writes: NDJSON, zstd- or gzip-compressed or plain (see docs/trace-format.md)".to_string(),
+            ),
+            TraceError::UnsupportedFormat { .. } => Some("upgrade kblame to read this trace".to_string()),
+            _ => None,
+        };
+    }
+    match err.downcast_ref::<QueryError>()? {
+        QueryError::NotFound {
+            pods_of: Some(workload),
+            ..
+        } => Some(workload_hint(workload, analyze)),
+        QueryError::NotFound { kind, name, .. }
+            if !name.starts_with("with UID") && kind != "resourceVersion" =>
+        {
+            Some(format!(
+                "names are exact; `kblame get TRACE {kind} --deleted` lists every {kind} the trace saw"
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// How to ask about a workload named where a pod was asked for, or about one of its pods.
+fn workload_hint(workload: &kblame::query::PodsOf, analyze: bool) -> String {
+    let object = format!("{}/{}", workload.kind, workload.name);
+    let judged = matches!(workload.kind.as_str(), "deployment" | "replicaset");
+    match (analyze, judged) {
+        (true, true) => format!(
+            "ask about one of its pods with --pod NAME, or about the {} itself with --object {object}",
+            workload.kind
+        ),
+        (true, false) => format!(
+            "ask about one of its pods with --pod NAME; `kblame tree TRACE {object}` shows the {} and its pods",
+            workload.kind
+        ),
+        (false, _) => format!(
+            "ask about one of its pods as pod/NAME, or about the {} itself as {object}",
+            workload.kind
+        ),
     }
 }

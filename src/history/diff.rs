@@ -149,6 +149,93 @@ fn diff_keyed_lists(
     }
 }
 
+/// `path` in the notation [`diff`] uses for the changes between `before` and `after`, so that
+/// a path written either way finds them: a list item given by index where the diff matches
+/// items by merge key is named by its key (`containers[0]` → `containers[name=web]`), one given
+/// by a key where the diff matches items by position is named by its position, and one given by
+/// another key than the diff's is named by the diff's. An item found on neither side, and
+/// everything after it, is left as written.
+pub fn diff_path(path: &FieldPath, before: &Value, after: &Value) -> FieldPath {
+    let mut out = FieldPath::root();
+    let (mut old, mut new) = (present(Some(before)), present(Some(after)));
+    let mut segments = path.segments().iter();
+    for segment in segments.by_ref() {
+        let (old_items, new_items) = (items_of(old), items_of(new));
+        let step = match segment {
+            Segment::Field(name) => {
+                old = present(old.and_then(|v| v.get(name.as_str())));
+                new = present(new.and_then(|v| v.get(name.as_str())));
+                out.push_field(name.clone());
+                continue;
+            }
+            Segment::Index(index) => match (new_items.get(*index), old_items.get(*index)) {
+                (None, None) => None,
+                (found_new, found_old) => Some((found_new, found_old)),
+            },
+            Segment::Key { name, value } => {
+                let find = |items: &'_ [Value]| -> Option<usize> {
+                    items.iter().position(|item| {
+                        item.get(name.as_str()).is_some_and(|v| same_key(v, value))
+                    })
+                };
+                match (find(new_items), find(old_items)) {
+                    (None, None) => None,
+                    (n, o) => Some((n.map(|i| &new_items[i]), o.map(|i| &old_items[i]))),
+                }
+            }
+        };
+        let Some((found_new, found_old)) = step else {
+            out.0.push(segment.clone());
+            break;
+        };
+        match merge_key(&out, old_items, new_items) {
+            Some(key) => {
+                let Some(id) = found_new.or(found_old).and_then(|item| item.get(key)) else {
+                    out.0.push(segment.clone());
+                    break;
+                };
+                old = present(item_with(old_items, key, id));
+                new = present(item_with(new_items, key, id));
+                out.push_key(key, id.clone());
+            }
+            None => {
+                let at = |items: &[Value], item: Option<&Value>| {
+                    item.and_then(|item| items.iter().position(|i| std::ptr::eq(i, item)))
+                };
+                let Some(index) = at(new_items, found_new).or(at(old_items, found_old)) else {
+                    out.0.push(segment.clone());
+                    break;
+                };
+                old = present(old_items.get(index));
+                new = present(new_items.get(index));
+                out.push_index(index);
+            }
+        }
+    }
+    out.0.extend(segments.cloned());
+    out
+}
+
+fn item_with<'v>(items: &'v [Value], key: &str, id: &Value) -> Option<&'v Value> {
+    items.iter().find(|item| item.get(key) == Some(id))
+}
+
+fn items_of(value: Option<&Value>) -> &[Value] {
+    value.and_then(Value::as_array).map_or(&[], Vec::as_slice)
+}
+
+/// Whether a list item's key `found` is the `wanted` one of a path, where `[name=8080]` also
+/// finds the string `"8080"`.
+fn same_key(found: &Value, wanted: &Value) -> bool {
+    found == wanted
+        || match (found, wanted) {
+            (Value::String(text), other) | (other, Value::String(text)) => {
+                !other.is_string() && text.as_str() == other.to_string().as_str()
+            }
+            _ => false,
+        }
+}
+
 /// A text that two JSON values share exactly when they are equal (`==`): object keys sorted
 /// (maps compare without regard to order), `-0.0` written as `0.0` (they compare equal).
 pub fn canonical_text(value: &Value) -> String {
@@ -233,6 +320,69 @@ fn items_have_unique_key(items: &[Value], key: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_path_in_any_notation_is_written_as_the_diff_writes_it() {
+        let before = deployment(json!([{"name": "web", "image": "nginx:1", "args": ["-a"],
+            "ports": [{"containerPort": 80, "name": "http"}]}]));
+        let after = deployment(json!([{"name": "log", "image": "fluent"},
+            {"name": "web", "image": "nginx:2", "args": ["-b"],
+            "ports": [{"containerPort": 80, "name": "http"}]}]));
+        let written =
+            |path: &str| diff_path(&FieldPath::parse(path).unwrap(), &before, &after).to_string();
+        let web = "spec.template.spec.containers[name=web]";
+        assert_eq!(
+            written("spec.template.spec.containers[1].image"),
+            format!("{web}.image")
+        );
+        assert_eq!(written(&format!("{web}.image")), format!("{web}.image"));
+        assert_eq!(
+            written(&format!("{web}.args[name=x]")),
+            format!("{web}.args[name=x]")
+        );
+        assert_eq!(written(&format!("{web}.args[0]")), format!("{web}.args[0]"));
+        assert_eq!(
+            written(&format!("{web}.ports[name=http].containerPort")),
+            format!("{web}.ports[containerPort=80].containerPort")
+        );
+        assert_eq!(
+            written(r#"spec["template"].spec.containers[0]"#),
+            "spec.template.spec.containers[name=log]"
+        );
+        // Only before holds it: a removed item is still found.
+        assert_eq!(
+            diff_path(
+                &FieldPath::parse("spec.template.spec.containers[0]").unwrap(),
+                &before,
+                &Value::Null
+            )
+            .to_string(),
+            web
+        );
+        assert_eq!(
+            written("spec.template.spec.containers[7].image"),
+            "spec.template.spec.containers[7].image"
+        );
+        // An item of a list without merge key, given by a field's value, is named by position.
+        let before = json!({"items": [{"id": "a", "v": 1}, {"id": "b", "v": 1}]});
+        let after = json!({"items": [{"id": "a", "v": 1}, {"id": "b", "v": 2}]});
+        let path = diff_path(&FieldPath::parse("items[id=b].v").unwrap(), &before, &after);
+        assert_eq!(path.to_string(), "items[1].v");
+        assert_eq!(diff(&before, &after)[0].path, path);
+        let path = diff_path(
+            &FieldPath::parse("items[id=\"b\"]").unwrap(),
+            &before,
+            &after,
+        );
+        assert_eq!(path.to_string(), "items[1]");
+        let numbers = json!({"items": [{"id": "8080"}]});
+        let path = diff_path(
+            &FieldPath::parse("items[id=8080]").unwrap(),
+            &numbers,
+            &numbers,
+        );
+        assert_eq!(path.to_string(), "items[0]");
+    }
 
     fn rendered(changes: &[FieldChange]) -> Vec<String> {
         changes

@@ -1,7 +1,6 @@
 //! Building an index: one pass over the trace file, its frames decompressed and scanned in
 //! parallel (rayon), then folded in order into line numbers, objects and record locations.
 
-use std::fs::File;
 use std::io;
 use std::path::Path;
 
@@ -17,7 +16,8 @@ use crate::trace::codec::{
 };
 use crate::trace::frames::{Batch, FrameLoc, FrameSplitter, SplitError};
 use crate::trace::{
-    parse_ts, EventType, LineLoop, Record, TraceError, MAX_FRAME_RAW_BYTES, MAX_LINE_BYTES,
+    open_file, parse_ts, Compression, EventType, LineLoop, Record, TraceError, MAX_FRAME_RAW_BYTES,
+    MAX_LINE_BYTES,
 };
 
 /// Why a trace could not be indexed.
@@ -41,13 +41,15 @@ pub fn build(
     name: &str,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<TraceIndex, BuildError> {
-    let file = File::open(path).map_err(|source| TraceError::Open {
-        path: name.to_string(),
-        source,
-    })?;
+    let file = open_file(path, name)?;
     let read_error =
         |err: io::Error| BuildError::NotFramed(format!("reading {name} failed part way: {err}"));
     let mut splitter = FrameSplitter::new(file).map_err(read_error)?;
+    if splitter.compression() == Compression::Gzip {
+        return Err(BuildError::NotFramed(format!(
+            "{name} is gzip-compressed: it can only be read as one stream"
+        )));
+    }
     let compressed = splitter.compressed();
     let mut builder = Builder::new(name.to_string(), compressed);
     let mut current: Option<Decoded> = None;
@@ -76,6 +78,7 @@ pub fn build(
         progress(builder.records, splitter.position());
     }
     builder.end()?;
+    builder.lines.end()?;
     if builder.too_long {
         return Err(BuildError::NotFramed(format!(
             "{name} has more lines than an index can number"
@@ -421,7 +424,13 @@ struct Builder {
 impl Builder {
     fn new(name: String, compressed: bool) -> Builder {
         Builder {
-            lines: LineLoop::new(name, compressed),
+            lines: LineLoop::new(
+                name,
+                match compressed {
+                    true => Compression::Zstd,
+                    false => Compression::None,
+                },
+            ),
             compressed,
             frames: Vec::new(),
             uids: Interner::default(),

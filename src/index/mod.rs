@@ -369,24 +369,43 @@ impl TraceIndex {
     /// The object with this UID (or key); reads the UID table from the index file when it was
     /// loaded from disk.
     pub fn by_uid(&self, uid: &str) -> io::Result<Option<IndexedId>> {
-        let loaded;
-        let uids = match &self.on_disk {
+        self.with_uids(|uids| {
+            self.objects
+                .iter()
+                .position(|o| uids.get(o.key) == uid)
+                .map(|id| id as IndexedId)
+        })
+    }
+
+    /// The object with this UID, or else every object whose UID starts with it (a short UID,
+    /// like git's short hashes); reads the UID table as [`TraceIndex::by_uid`] does.
+    pub fn by_uid_prefix(&self, prefix: &str) -> io::Result<Vec<IndexedId>> {
+        self.with_uids(|uids| {
+            let key = |id: usize| uids.get(self.objects[id].key);
+            match (0..self.objects.len()).find(|&id| key(id) == prefix) {
+                Some(id) => vec![id as IndexedId],
+                None => (0..self.objects.len())
+                    .filter(|&id| key(id).starts_with(prefix) && !key(id).starts_with("no-uid:"))
+                    .map(|id| id as IndexedId)
+                    .collect(),
+            }
+        })
+    }
+
+    /// Runs `read` on the UID table, read from the index file when it was loaded from disk.
+    fn with_uids<T>(&self, read: impl FnOnce(&StringTable) -> T) -> io::Result<T> {
+        match &self.on_disk {
             Some(disk) => {
                 let bytes = disk.read_at(disk.uids_at, disk.uids_len as usize)?;
                 if crc32fast::hash(&bytes) != disk.uids_crc {
                     return Err(damaged("UIDs"));
                 }
-                loaded =
+                let loaded =
                     postcard::from_bytes::<StringTable>(&bytes).map_err(|_| damaged("UIDs"))?;
-                &loaded
+                Ok(read(&loaded))
             }
-            None => &self.uids,
-        };
-        Ok(self
-            .objects
-            .iter()
-            .position(|o| uids.get(o.key) == uid)
-            .map(|id| id as IndexedId))
+            None => Ok(read(&self.uids)),
+        }
     }
 
     /// Everything a question about `roots` may read: each root's controllers up to the top (or

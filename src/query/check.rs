@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::Loaded;
 use crate::history::{GapInfo, SyncInfo};
-use crate::trace::RedactionInfo;
+use crate::trace::{Compression, RedactionInfo};
 
 /// What a trace holds and whether it is whole.
 #[derive(Debug, Clone, Serialize)]
@@ -20,8 +20,10 @@ pub struct CheckReport {
     pub source_kind: Option<String>,
     /// The tool that wrote it.
     pub tool: Option<String>,
-    /// Whether it was zstd-compressed.
+    /// Whether it was compressed (zstd or gzip).
     pub compressed: bool,
+    /// How: `zstd`, `gzip` or `none`.
+    pub compression: Compression,
     /// Lines read.
     pub lines: u64,
     /// Decompressed bytes read.
@@ -110,7 +112,8 @@ pub fn check(loaded: &Loaded) -> CheckReport {
         format: header.map(|h| h.format.clone()),
         source_kind: header.map(|h| h.source.kind.clone()),
         tool: header.and_then(|h| h.source.tool.clone()),
-        compressed: read.compressed,
+        compressed: read.compression != Compression::None,
+        compression: read.compression,
         lines: read.lines,
         bytes: read.bytes,
         file_bytes: None,

@@ -205,6 +205,7 @@ impl Picker<'_> {
                 kind: "resourceVersion".to_string(),
                 name: format!("{rv} of {}", self.name()),
                 near: nearest_resource_versions(versions, rv),
+                pods_of: None,
             })
     }
 

@@ -13,7 +13,7 @@ pub mod select;
 pub mod timeline;
 pub mod tree;
 
-pub use error::QueryError;
+pub use error::{PodsOf, QueryError};
 pub use open::{open, IndexMode, Opened, ReadProgress, Scope, SAVE_INDEX_FROM_BYTES};
 
 use crate::graph::CausalGraph;

@@ -225,18 +225,54 @@ fn select(index: &TraceIndex, scope: &Scope) -> std::io::Result<Vec<IndexedId>> 
             let same_kind = |kind: &str| kind.eq_ignore_ascii_case(&query.kind);
             // What `select::resolve` may answer for: the object with the UID, else every object
             // of the kind and name (in the namespace, when one is given).
+            let named = |kind: &str, ns: &str, name: &str| {
+                same_kind(kind)
+                    && name == query.name
+                    && query.namespace.as_deref().is_none_or(|wanted| wanted == ns)
+            };
             let roots = match query.uid.as_deref() {
-                Some(uid) => index.by_uid(uid)?.into_iter().collect(),
-                None => index.find(|kind, ns, name| {
-                    same_kind(kind)
-                        && name == query.name
-                        && query.namespace.as_deref().is_none_or(|wanted| wanted == ns)
-                }),
+                Some(uid) => {
+                    let of_kind: Vec<IndexedId> = index
+                        .by_uid_prefix(uid)?
+                        .into_iter()
+                        .filter(|&id| same_kind(index.word(index.objects[id as usize].kind)))
+                        .collect();
+                    // As `select::resolve` chooses: among several, those with the asked name.
+                    let with_name: Vec<IndexedId> = of_kind
+                        .iter()
+                        .copied()
+                        .filter(|&id| {
+                            let o = &index.objects[id as usize];
+                            named(
+                                index.word(o.kind),
+                                index.word(o.namespace),
+                                index.names.get(o.name),
+                            )
+                        })
+                        .collect();
+                    let mut chosen = match with_name.is_empty() {
+                        true => of_kind,
+                        false => with_name,
+                    };
+                    // A short prefix of a big trace: enough to say it is ambiguous.
+                    chosen.truncate(100);
+                    chosen
+                }
+                None => index.find(named),
             };
             let mut chosen = index.closure(&roots);
-            if roots.is_empty() {
+            if roots.is_empty() && query.uid.is_none() {
                 // Near names only feed "not found, did you mean"; their own records suffice.
                 chosen = index.find(|kind, ns, name| same_kind(kind) && is_near(query, ns, name));
+                // So do objects of other kinds with that very name; when a pod was asked for by
+                // a workload's name, also what the workload controlled, to name its pods.
+                let namesakes = index.find(|kind, _, name| {
+                    !same_kind(kind) && kind != "Event" && name == query.name
+                });
+                match query.kind == "Pod" {
+                    true => chosen.extend(index.closure(&namesakes)),
+                    false => chosen.extend(namesakes),
+                }
             }
             chosen.sort_unstable();
             chosen.dedup();

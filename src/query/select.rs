@@ -1,6 +1,7 @@
 //! Choosing the object a question is about: `KIND/NAME` with kubectl's short names, a
 //! namespace, or a UID; names are reused, so several UIDs may match.
 
+use super::error::PodsOf;
 use super::QueryError;
 use crate::history::{History, ObjectId};
 
@@ -105,25 +106,20 @@ pub fn resolve(
 ) -> Result<ObjectId, QueryError> {
     let kind_word = query.kind.to_lowercase();
     if let Some(uid) = &query.uid {
-        return history
-            .by_uid(uid)
-            .filter(|&id| history.object(id).kind == query.kind)
-            .ok_or_else(|| QueryError::NotFound {
-                kind: kind_word,
-                name: format!("with UID {uid}"),
-                near: Vec::new(),
-            });
+        let id = by_uid(history, query, uid)?;
+        let found = history.object(id);
+        if found.name != query.name {
+            warnings.push(format!(
+                "--uid {uid} is {}, not named {}; answering for it",
+                found.display_name(),
+                query.name
+            ));
+        }
+        return Ok(id);
     }
     let found = history.by_name(&query.kind, query.namespace.as_deref(), &query.name);
     match found.as_slice() {
-        [] => Err(QueryError::NotFound {
-            kind: kind_word,
-            name: match &query.namespace {
-                Some(ns) => format!("{ns}/{}", query.name),
-                None => query.name.clone(),
-            },
-            near: near_matches(history, query),
-        }),
+        [] => Err(not_found(history, query)),
         [only] => Ok(*only),
         [.., newest] => {
             let uids: Vec<String> = found
@@ -141,6 +137,182 @@ pub fn resolve(
             ));
             Ok(*newest)
         }
+    }
+}
+
+/// The object of the query's kind with UID `uid`, or else the one whose UID starts with it (a
+/// short UID, like git's short hashes); among several, those with the asked name. Still several
+/// is an error listing them.
+fn by_uid(history: &History, query: &ObjectQuery, uid: &str) -> Result<ObjectId, QueryError> {
+    if uid.is_empty() {
+        return Err(QueryError::BadArgument(
+            "--uid is empty: give a UID, or its first characters".to_string(),
+        ));
+    }
+    let of_kind = |id: &ObjectId| history.object(*id).kind == query.kind;
+    if let Some(id) = history.by_uid(uid).filter(of_kind) {
+        return Ok(id);
+    }
+    let mut found: Vec<ObjectId> = history
+        .objects()
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.uid.starts_with(uid) && !o.uid.is_empty())
+        .map(|(id, _)| id)
+        .filter(of_kind)
+        .collect();
+    if found.len() > 1 {
+        let named: Vec<ObjectId> = found
+            .iter()
+            .copied()
+            .filter(|&id| {
+                let o = history.object(id);
+                o.name == query.name
+                    && query
+                        .namespace
+                        .as_deref()
+                        .is_none_or(|ns| ns == o.namespace)
+            })
+            .collect();
+        if !named.is_empty() {
+            found = named;
+        }
+    }
+    match found.as_slice() {
+        [] => Err(QueryError::NotFound {
+            kind: query.kind.to_lowercase(),
+            name: format!("with UID {uid}"),
+            near: Vec::new(),
+            pods_of: None,
+        }),
+        [only] => Ok(*only),
+        several => {
+            let mut candidates: Vec<String> = several
+                .iter()
+                .map(|&id| {
+                    let o = history.object(id);
+                    format!(
+                        "{} {}/{} {}",
+                        o.kind.to_lowercase(),
+                        o.namespace,
+                        o.name,
+                        o.uid
+                    )
+                })
+                .collect();
+            candidates.sort();
+            Err(QueryError::AmbiguousUid {
+                prefix: uid.to_string(),
+                candidates,
+            })
+        }
+    }
+}
+
+/// Kinds whose objects own pods, directly or through ReplicaSets or Jobs.
+const WORKLOAD_KINDS: &[&str] = &[
+    "Deployment",
+    "ReplicaSet",
+    "StatefulSet",
+    "DaemonSet",
+    "Job",
+    "CronJob",
+];
+
+/// How many pods of a workload a "not found" names.
+const PODS_NAMED: usize = 6;
+
+/// The error for a name the trace does not hold under the asked kind: near names of that kind,
+/// the same name under other kinds, and, when a pod was asked for by a workload's name, the
+/// workload's pods.
+fn not_found(history: &History, query: &ObjectQuery) -> QueryError {
+    let mut near = near_matches(history, query);
+    let mut namesakes: Vec<ObjectId> = history
+        .objects()
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| {
+            o.name == query.name && o.kind != "Event" && !o.kind.eq_ignore_ascii_case(&query.kind)
+        })
+        .map(|(id, _)| id)
+        .collect();
+    namesakes.sort_by_key(|&id| {
+        let o = history.object(id);
+        (o.kind.clone(), o.namespace.clone())
+    });
+    let workload = (query.kind == "Pod")
+        .then(|| {
+            namesakes
+                .iter()
+                .copied()
+                .find(|&id| WORKLOAD_KINDS.contains(&history.object(id).kind.as_str()))
+        })
+        .flatten();
+    let mut seen = std::collections::HashSet::new();
+    for &id in namesakes.iter().filter(|&&id| Some(id) != workload) {
+        let o = history.object(id);
+        let suggestion = match o.namespace.is_empty() {
+            true => format!("{}/{}", o.kind.to_lowercase(), o.name),
+            false => format!("{}/{} (in {})", o.kind.to_lowercase(), o.name, o.namespace),
+        };
+        if seen.insert(suggestion.clone()) && near.len() < 8 {
+            near.push(suggestion);
+        }
+    }
+    QueryError::NotFound {
+        kind: query.kind.to_lowercase(),
+        name: match &query.namespace {
+            Some(ns) => format!("{ns}/{}", query.name),
+            None => query.name.clone(),
+        },
+        near,
+        pods_of: workload.map(|id| Box::new(pods_of(history, id))),
+    }
+}
+
+/// A workload and the pods it controlled, directly or through its ReplicaSets or Jobs: those
+/// still there at the end of the trace first.
+fn pods_of(history: &History, workload: ObjectId) -> PodsOf {
+    let object = history.object(workload);
+    let mut owners: std::collections::HashSet<&str> = [object.uid.as_str()].into();
+    let mut pods: Vec<ObjectId> = Vec::new();
+    // Deployment → ReplicaSet → Pod, CronJob → Job → Pod: two steps reach every pod.
+    for _ in 0..2 {
+        let owned: Vec<ObjectId> = (0..history.objects().len())
+            .filter(|&id| {
+                history.object(id).versions.iter().any(|v| {
+                    v.controller_uid
+                        .as_deref()
+                        .is_some_and(|uid| owners.contains(uid))
+                })
+            })
+            .collect();
+        for id in owned {
+            let o = history.object(id);
+            match o.kind.as_str() {
+                "Pod" if !pods.contains(&id) => pods.push(id),
+                "Pod" => {}
+                _ => {
+                    owners.insert(o.uid.as_str());
+                }
+            }
+        }
+    }
+    pods.sort_by_key(|&id| {
+        let o = history.object(id);
+        (o.gone.is_some(), o.name.clone())
+    });
+    let names: Vec<String> = pods
+        .iter()
+        .take(PODS_NAMED)
+        .map(|&id| history.object(id).name.clone())
+        .collect();
+    PodsOf {
+        kind: object.kind.to_lowercase(),
+        namespace: object.namespace.clone(),
+        name: object.name.clone(),
+        more: pods.len() - names.len(),
+        pods: names,
     }
 }
 
@@ -174,5 +346,6 @@ fn near_matches(history: &History, query: &ObjectQuery) -> Vec<String> {
 pub fn is_near(query: &ObjectQuery, namespace: &str, name: &str) -> bool {
     let elsewhere = query.namespace.as_deref().is_some_and(|ns| ns != namespace);
     let distance = strsim::levenshtein(name, &query.name);
-    distance <= query.name.len().max(4) / 2 && (!elsewhere || distance == 0)
+    // A third of the name may differ: `webb` finds `web`, `db` does not find `web`.
+    distance <= (query.name.chars().count() / 3).max(1) && (!elsewhere || distance == 0)
 }

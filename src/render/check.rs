@@ -7,11 +7,7 @@ use crate::trace::RedactionInfo;
 
 /// Writes the check report as text.
 pub fn text<W: Write>(report: &CheckReport, out: &mut W) -> io::Result<()> {
-    let compression = if report.compressed {
-        "zstd"
-    } else {
-        "plain NDJSON"
-    };
+    let compression = report.compression.name();
     let sizes = match (report.compressed, report.file_bytes) {
         (true, Some(file)) => format!(
             "{} compressed, {} uncompressed",

@@ -12,7 +12,7 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 
 use super::codec::MAX_FRAME_RAW_BYTES;
-use super::reader::ZSTD_MAGIC;
+use super::reader::Compression;
 
 /// How many bytes of a plain trace make one chunk (cut at the next line end).
 const PLAIN_CHUNK: usize = 4 << 20;
@@ -77,6 +77,7 @@ pub enum SplitError {
 #[derive(Debug)]
 pub struct FrameSplitter {
     file: File,
+    compression: Compression,
     compressed: bool,
     pending: Vec<u8>,
     pending_offset: u64,
@@ -90,9 +91,11 @@ impl FrameSplitter {
         file.seek(SeekFrom::Start(0))?;
         let read = read_up_to(&mut file, &mut magic)?;
         file.seek(SeekFrom::Start(0))?;
+        let compression = Compression::of(&magic[..read]);
         Ok(FrameSplitter {
             file,
-            compressed: read == 4 && magic == ZSTD_MAGIC,
+            compression,
+            compressed: compression == Compression::Zstd,
             pending: Vec::new(),
             pending_offset: 0,
             eof: false,
@@ -107,6 +110,12 @@ impl FrameSplitter {
     /// Whether the file is zstd-compressed.
     pub fn compressed(&self) -> bool {
         self.compressed
+    }
+
+    /// How the file is compressed (its first bytes tell). A gzip file has no independent
+    /// pieces: it is read as one stream.
+    pub fn compression(&self) -> Compression {
+        self.compression
     }
 
     /// The next frames (about [`READ_SIZE`] bytes of them), or `None` at the end of the file.

@@ -1,7 +1,7 @@
 //! The trace file format v1: records, a streaming reader and a framed zstd writer.
 //!
 //! A trace is NDJSON, one record per line, normally compressed as a sequence of
-//! zstd frames. See `docs/trace-format.md` for the wire format.
+//! zstd frames (gzip is read too). See `docs/trace-format.md` for the wire format.
 
 pub mod codec;
 pub mod frames;
@@ -11,8 +11,11 @@ mod time;
 mod writer;
 
 pub use codec::{MAX_FRAME_RAW_BYTES, MAX_LINE_BYTES, MAX_WINDOW_LOG};
+pub(crate) use reader::open_file;
 pub(crate) use reader::{parse_line, LineLoop};
-pub use reader::{read_trace, Entry, ReadSummary, ReadWarning, TraceError, TraceSource};
+pub use reader::{
+    read_trace, Compression, Entry, ReadSummary, ReadWarning, TraceError, TraceSource,
+};
 pub use record::{EventType, Header, Record, RedactionInfo, ResourceInfo, SourceInfo, FORMAT_V1};
 pub use time::{format_ts, parse_ts};
 pub use writer::{TraceWriter, WriterOptions};

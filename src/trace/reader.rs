@@ -1,9 +1,11 @@
-//! Streaming trace reader: zstd or plain NDJSON, file or stdin, one line at a time.
+//! Streaming trace reader: zstd, gzip or plain NDJSON, file or stdin, one line at a time.
 //!
-//! The reader never loads the whole file, nor a whole line longer than [`MAX_LINE_BYTES`]
-//! (such a line is skipped). A bad line is a warning (counted, reported with its line number)
-//! and reading carries on; a truncated, damaged or refused zstd frame or a partial last line
-//! ends reading with a warning, keeping everything before it.
+//! The compression is told by the first bytes, never by the name. The reader never loads the
+//! whole file, nor a whole line longer than [`MAX_LINE_BYTES`] (such a line is skipped). A bad
+//! line is a warning (counted, reported with its line number) and reading carries on; a
+//! truncated, damaged or refused zstd frame, damaged gzip data or a partial last line ends
+//! reading with a warning, keeping everything before it. Input that is not a trace at all (a
+//! directory, an empty file, bytes that are not NDJSON) is refused.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -21,13 +23,54 @@ use super::time::parse_ts;
 /// The zstd frame magic number, as it appears at the start of a compressed trace.
 pub(crate) const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 
+/// The gzip magic number, as it appears at the start of a gzip-compressed trace.
+pub(crate) const GZIP_MAGIC: [u8; 2] = [0x1F, 0x8B];
+
 /// How many detailed warnings of one kind are kept; the rest are only counted.
 const MAX_DETAILED_WARNINGS: usize = 20;
+
+/// How a trace's bytes are compressed, as told by its first bytes.
+///
+/// Stored in saved indexes: the variants keep their order (`None` and `Zstd` are encoded as the
+/// `false` and `true` of the earlier `compressed` flag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// Plain NDJSON.
+    #[default]
+    None,
+    /// zstd frames (as kblame writes them, or one frame from the `zstd` tool).
+    Zstd,
+    /// gzip (one or more members), read as one stream.
+    Gzip,
+}
+
+impl Compression {
+    /// The compression of a file starting with `bytes` (at least 4 of them, unless it is shorter).
+    pub fn of(bytes: &[u8]) -> Compression {
+        if bytes.starts_with(&ZSTD_MAGIC) {
+            Compression::Zstd
+        } else if bytes.starts_with(&GZIP_MAGIC) {
+            Compression::Gzip
+        } else {
+            Compression::None
+        }
+    }
+
+    /// Its name in messages: `zstd`, `gzip` or `plain NDJSON`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "plain NDJSON",
+            Compression::Zstd => "zstd",
+            Compression::Gzip => "gzip",
+        }
+    }
+}
 
 /// Where to read a trace from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TraceSource {
-    /// A file (zstd-compressed or plain NDJSON).
+    /// A file (zstd- or gzip-compressed, or plain NDJSON).
     Path(PathBuf),
     /// Standard input (`-`).
     Stdin,
@@ -64,7 +107,13 @@ pub enum TraceError {
         #[source]
         source: io::Error,
     },
-    /// The input is neither zstd nor NDJSON.
+    /// The path is a directory.
+    #[error("{path} is a directory, not a trace file")]
+    IsDirectory {
+        /// The trace path.
+        path: String,
+    },
+    /// The input is not NDJSON records (plain or compressed), or holds nothing.
     #[error("{path} is not a kblame trace: {detail}")]
     NotATrace {
         /// The trace path.
@@ -116,8 +165,8 @@ pub struct ReadWarning {
 pub struct ReadSummary {
     /// The header, when line 1 was one.
     pub header: Option<Header>,
-    /// Whether the input was zstd-compressed.
-    pub compressed: bool,
+    /// How the input was compressed.
+    pub compression: Compression,
     /// Lines read (including blank and bad ones).
     pub lines: u64,
     /// Decompressed bytes read.
@@ -181,14 +230,21 @@ pub fn read_trace(
     mut visit: impl FnMut(Entry<'_>),
 ) -> Result<ReadSummary, TraceError> {
     let name = source.display_name();
-    let raw: Box<dyn Read> = match source {
-        TraceSource::Path(path) => Box::new(open(path)?),
+    let mut raw: Box<dyn Read> = match source {
+        TraceSource::Path(path) => Box::new(open_file(path, &name)?),
         TraceSource::Stdin => Box::new(io::stdin().lock()),
     };
-    let mut input = BufReader::with_capacity(1 << 16, raw);
-    let compressed = starts_with_zstd_magic(&mut input);
-    let lines: Box<dyn BufRead> = if compressed {
-        match FrameStream::new(input, 0) {
+    // The first bytes tell the compression; a pipe may hand them out a few at a time.
+    let mut magic = [0u8; 4];
+    let got = read_up_to(&mut raw, &mut magic).map_err(|source| TraceError::Open {
+        path: name.clone(),
+        source,
+    })?;
+    let compression = Compression::of(&magic[..got]);
+    let input =
+        BufReader::with_capacity(1 << 16, io::Cursor::new(magic[..got].to_vec()).chain(raw));
+    let lines: Box<dyn BufRead> = match compression {
+        Compression::Zstd => match FrameStream::new(input, 0) {
             Ok(decoder) => Box::new(BufReader::with_capacity(1 << 16, decoder)),
             Err(err) => {
                 return Err(TraceError::NotATrace {
@@ -196,24 +252,47 @@ pub fn read_trace(
                     detail: format!("zstd decoder failed to start: {err}"),
                 })
             }
-        }
-    } else {
-        Box::new(input)
+        },
+        // Several members (`cat a.gz b.gz`) read as one text, as the `gzip` tool does.
+        Compression::Gzip => Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::bufread::MultiGzDecoder::new(input),
+        )),
+        Compression::None => Box::new(input),
     };
-    let mut line_loop = LineLoop::new(name, compressed);
+    let mut line_loop = LineLoop::new(name, compression);
     line_loop.run(lines, &mut visit)?;
+    line_loop.end()?;
     Ok(line_loop.into_summary())
 }
 
-fn open(path: &Path) -> Result<File, TraceError> {
-    File::open(path).map_err(|source| TraceError::Open {
-        path: path.display().to_string(),
+/// Opens a trace file called `name` in messages, refusing a directory.
+pub(crate) fn open_file(path: &Path, name: &str) -> Result<File, TraceError> {
+    let file = File::open(path).map_err(|source| TraceError::Open {
+        path: name.to_string(),
         source,
-    })
+    })?;
+    // A directory opens on Unix and fails only when read, with an error that says little.
+    if file.metadata().is_ok_and(|meta| meta.is_dir()) {
+        return Err(TraceError::IsDirectory {
+            path: name.to_string(),
+        });
+    }
+    Ok(file)
 }
 
-fn starts_with_zstd_magic(input: &mut impl BufRead) -> bool {
-    matches!(input.fill_buf(), Ok(buf) if buf.starts_with(&ZSTD_MAGIC))
+/// Reads until `buf` is full or the input ends; returns how many bytes came.
+fn read_up_to(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match input.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(filled)
 }
 
 /// The state of one pass over the lines of a trace: line numbers, the header, order and warnings.
@@ -229,11 +308,11 @@ pub(crate) struct LineLoop {
 
 impl LineLoop {
     /// A pass over the trace called `name`.
-    pub(crate) fn new(name: String, compressed: bool) -> Self {
+    pub(crate) fn new(name: String, compression: Compression) -> Self {
         LineLoop {
             name,
             summary: ReadSummary {
-                compressed,
+                compression,
                 ..ReadSummary::default()
             },
             last_ts: None,
@@ -244,6 +323,38 @@ impl LineLoop {
     /// What the pass noticed.
     pub(crate) fn into_summary(self) -> ReadSummary {
         self.summary
+    }
+
+    /// Ends the pass: input that held no line at all is not a trace.
+    pub(crate) fn end(&self) -> Result<(), TraceError> {
+        if self.seen_content {
+            return Ok(());
+        }
+        let detail = match self.summary.bytes {
+            0 => "it is empty",
+            _ => "it holds only empty lines",
+        };
+        Err(TraceError::NotATrace {
+            path: self.name.clone(),
+            detail: detail.to_string(),
+        })
+    }
+
+    /// The error for input whose first line with content, `line_no`, is no trace record.
+    fn not_a_trace(&self, line_no: u64, why: &dyn std::fmt::Display) -> TraceError {
+        let detail = match self.summary.compression {
+            Compression::None => {
+                format!("neither NDJSON nor zstd or gzip (line {line_no}: {why})")
+            }
+            compressed => format!(
+                "its {}-compressed text is not NDJSON (line {line_no}: {why})",
+                compressed.name()
+            ),
+        };
+        TraceError::NotATrace {
+            path: self.name.clone(),
+            detail,
+        }
     }
 
     /// The number the next line will get.
@@ -359,10 +470,14 @@ impl LineLoop {
         err: io::Error,
         visit: &mut impl FnMut(Entry<'_>),
     ) -> Result<(), TraceError> {
-        if !self.seen_content && self.summary.compressed {
+        if !self.seen_content {
+            let detail = match self.summary.compression {
+                Compression::None => format!("nothing could be read: {err}"),
+                compressed => format!("the {} data is corrupt: {err}", compressed.name()),
+            };
             return Err(TraceError::NotATrace {
                 path: self.name.clone(),
-                detail: format!("the zstd data is corrupt: {err}"),
+                detail,
             });
         }
         if !partial.is_empty() {
@@ -387,6 +502,7 @@ impl LineLoop {
     ) -> Result<(), TraceError> {
         let text = match std::str::from_utf8(bytes) {
             Ok(text) => text.trim(),
+            Err(_) if !self.seen_content => return Err(self.not_a_trace(line_no, &"not UTF-8")),
             Err(_) => return self.bad_line(line_no, complete, &"not UTF-8"),
         };
         if text.is_empty() {
@@ -396,10 +512,7 @@ impl LineLoop {
         self.seen_content = true;
         match serde_json::from_str::<RawLine<'_>>(text) {
             Ok(raw) => self.handle_record(line_no, text, raw, first, visit),
-            Err(err) if first => Err(TraceError::NotATrace {
-                path: self.name.clone(),
-                detail: format!("neither zstd nor NDJSON (line 1: {err})"),
-            }),
+            Err(err) if first => Err(self.not_a_trace(line_no, &err)),
             Err(err) => self.bad_line(line_no, complete, &err),
         }
     }

@@ -31,7 +31,7 @@ fn a_file_that_is_neither_zstd_nor_json_is_rejected_with_a_hint() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("is not a kblame trace") && err.contains("neither zstd nor NDJSON"),
+        err.contains("is not a kblame trace") && err.contains("neither NDJSON nor zstd or gzip"),
         "{err}"
     );
     assert!(err.contains("hint:"), "{err}");
@@ -318,4 +318,240 @@ fn a_trace_without_lists_treats_pods_first_seen_modified_as_already_there() {
         "dated by creationTimestamp"
     );
     assert_eq!(report["restarts"].as_array().unwrap().len(), 1);
+}
+
+/// Gzip-compresses `bytes` as the `gzip` tool does.
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).expect("gzip in memory");
+    encoder.finish().expect("gzip in memory")
+}
+
+/// Every command refuses `path` with exit 2 and a message containing `why`.
+fn refused_by_every_command(path: &str, why: &str) {
+    for args in [
+        vec!["check", path],
+        vec!["check", "--strict", path],
+        vec!["analyze", path, "--pod", "x"],
+        vec!["analyze", path, "--object", "deployment/x"],
+        vec!["blame", path, "deployment/x"],
+        vec!["tree", path, "deployment/x"],
+        vec!["diff", path, "deployment/x", "--from", "1", "--to", "2"],
+        vec!["timeline", path],
+    ] {
+        let out = kblame(&args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(why), "{args:?}: {err}");
+        assert!(
+            !err.contains("no pod") && !err.contains("no deployment"),
+            "{args:?}: {err}"
+        );
+        assert!(stdout(&out).is_empty(), "{args:?}: {}", stdout(&out));
+    }
+}
+
+#[test]
+fn a_directory_is_refused_as_a_directory() {
+    let dir = temp();
+    let path = dir.path().to_str().unwrap();
+    refused_by_every_command(path, &format!("{path} is a directory"));
+}
+
+#[test]
+fn an_empty_file_is_not_a_trace() {
+    let dir = temp();
+    let path = dir.path().join("t.ndjson");
+    std::fs::write(&path, "").unwrap();
+    refused_by_every_command(path.to_str().unwrap(), "is not a kblame trace: it is empty");
+    std::fs::write(&path, "\n\n\n").unwrap();
+    refused_by_every_command(
+        path.to_str().unwrap(),
+        "is not a kblame trace: it holds only empty lines",
+    );
+}
+
+#[test]
+fn random_bytes_are_not_a_trace() {
+    let dir = temp();
+    let path = dir.path().join("t.bin");
+    // Bytes that are not UTF-8, with newlines among them.
+    let bytes: Vec<u8> = (0..5000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&path, &bytes).unwrap();
+    refused_by_every_command(path.to_str().unwrap(), "is not a kblame trace");
+}
+
+#[test]
+fn a_gzip_file_that_is_not_a_gzipped_trace_is_refused() {
+    let dir = temp();
+    let path = dir.path().join("notes.gz");
+    std::fs::write(&path, gzip(b"hello, this is not a trace\n")).unwrap();
+    refused_by_every_command(
+        path.to_str().unwrap(),
+        "is not a kblame trace: its gzip-compressed text is not NDJSON",
+    );
+    std::fs::write(
+        &path,
+        [
+            0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff, 0xff,
+        ],
+    )
+    .unwrap();
+    refused_by_every_command(
+        path.to_str().unwrap(),
+        "is not a kblame trace: the gzip data is corrupt",
+    );
+}
+
+#[test]
+fn the_not_a_trace_hint_names_only_commands_that_exist() {
+    let dir = temp();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, "hello\n").unwrap();
+    let out = kblame(&["check", path.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert!(err.contains("hint: "), "{err}");
+    assert!(!err.contains("kblame import"), "{err}");
+}
+
+#[test]
+fn a_gzipped_trace_is_read_as_the_zstd_one_is_whatever_its_name() {
+    let dir = temp();
+    let plain = dir.path().join("t.ndjson");
+    write_trace(&plain, &two_pods(), true, false);
+    // Named without .gz: the magic bytes tell.
+    let gzipped = dir.path().join("t.trace");
+    std::fs::write(&gzipped, gzip(&std::fs::read(&plain).unwrap())).unwrap();
+    let gzipped = gzipped.to_str().unwrap();
+    let out = kblame(&["check", gzipped]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("trace {gzipped} (gzip, kblame-trace/v1")),
+        "{}",
+        stdout(&out)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&kblame(&["check", gzipped, "-o", "json"]).stdout).unwrap();
+    assert_eq!(report["compressed"], true);
+    assert_eq!(report["compression"], "gzip");
+    assert_eq!(report["records_by_kind"]["Pod"], 3);
+    let answer = |trace: &str| {
+        let out = kblame(&["analyze", trace, "--pod", "app-abc-22222", "-o", "json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out)
+    };
+    assert_eq!(answer(gzipped), answer(plain.to_str().unwrap()));
+    // Also from stdin, and never with an index file.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kblame"))
+        .args(["--index", "always", "check", "-"])
+        .stdin(std::fs::File::open(gzipped).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = kblame(&["--index", "always", "check", gzipped]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!std::path::Path::new(&format!("{gzipped}.kbidx")).exists());
+}
+
+#[test]
+fn a_cut_gzipped_trace_keeps_its_readable_prefix_and_says_so() {
+    let dir = temp();
+    let plain = dir.path().join("t.ndjson");
+    let pods: Vec<_> = (0..400)
+        .map(|i| {
+            (
+                i,
+                EventType::Listed,
+                pod(&format!("app-abc-{i:05}"), &format!("uid-{i}"), "rs-uid", 0),
+            )
+        })
+        .collect();
+    write_trace(&plain, &pods, true, false);
+    let whole = gzip(&std::fs::read(&plain).unwrap());
+    let cut = dir.path().join("t.ndjson.gz");
+    std::fs::write(&cut, &whole[..whole.len() * 2 / 3]).unwrap();
+    let out = kblame(&["check", cut.to_str().unwrap(), "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["cut_short"].as_str().unwrap().contains("cut short"),
+        "{report}"
+    );
+    let pods = report["records_by_kind"]["Pod"].as_u64().unwrap();
+    assert!(
+        pods > 100 && pods < 400,
+        "the records before the cut are kept: {report}"
+    );
+}
+
+#[test]
+fn bad_arguments_exit_2_in_every_command() {
+    let seed = super::support::fixture("seed-demo.ndjson.zst")
+        .display()
+        .to_string();
+    let seed = seed.as_str();
+    for (args, why) in [
+        (
+            vec![
+                "analyze",
+                seed,
+                "--object",
+                "deployment/web",
+                "--at",
+                "tomorrow",
+            ],
+            "is not a time",
+        ),
+        (
+            vec!["blame", seed, "deployment/web", "--at", "tomorrow"],
+            "is not a time",
+        ),
+        (
+            vec!["tree", seed, "deployment/web", "--at", "tomorrow"],
+            "is not a time",
+        ),
+        (
+            vec![
+                "diff",
+                seed,
+                "deployment/web",
+                "--from",
+                "1",
+                "--to",
+                "whenever",
+            ],
+            "is not a time",
+        ),
+        (
+            vec!["timeline", seed, "--since", "whenever"],
+            "is not a time",
+        ),
+        (
+            vec!["timeline", seed, "--until", "whenever"],
+            "is not a time",
+        ),
+        (
+            vec!["blame", seed, "deployment/web", "--history", "spec.[["],
+            "is not a field path",
+        ),
+        (vec!["blame", seed, "web"], "is not KIND/NAME"),
+        (
+            vec![
+                "analyze",
+                seed,
+                "--pod",
+                "web-7cd8774fb8-znhz4",
+                "--at",
+                "+1m",
+            ],
+            "--at",
+        ),
+    ] {
+        let out = kblame(&args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(why), "{args:?}: {err}");
+    }
 }

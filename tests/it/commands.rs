@@ -101,14 +101,17 @@ fn tree_diff_and_timeline_answer_in_json() {
 #[test]
 fn unknown_objects_and_bad_times_are_clear_errors_in_every_command() {
     let seed = seed();
-    let cases: [(Vec<&str>, &str); 6] = [
+    // The trace cannot answer: exit 1; arguments that cannot be understood: exit 2.
+    let cases: [(Vec<&str>, &str, i32); 6] = [
         (
             vec!["blame", &seed, "deployment/nope"],
             "no deployment nope in the trace",
+            1,
         ),
         (
             vec!["tree", &seed, "deployment/web", "--at", "+3h"],
             "outside the trace",
+            1,
         ),
         (
             vec![
@@ -121,23 +124,27 @@ fn unknown_objects_and_bad_times_are_clear_errors_in_every_command() {
                 "whenever",
             ],
             "is not a time",
+            2,
         ),
         (
             vec!["timeline", &seed, "--object", "pod/nope"],
             "no pod nope in the trace",
+            1,
         ),
         (
             vec!["blame", &seed, "deployment/web", "--at", "tomorrow"],
             "is not a time",
+            2,
         ),
         (
             vec!["blame", &seed, "deployment/web", "--history", "spec.[["],
             "is not a field path",
+            2,
         ),
     ];
-    for (args, message) in cases {
+    for (args, message, code) in cases {
         let out = kblame(&args);
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
     }
 }

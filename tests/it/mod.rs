@@ -2,6 +2,7 @@
 
 mod apiserver;
 mod apiserver_selftest;
+mod arguments;
 mod bad_input;
 mod blame;
 mod commands;

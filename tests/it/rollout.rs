@@ -151,27 +151,35 @@ fn a_replicaset_is_answered_for_its_deployment_and_a_pod_object_is_the_pod_query
 #[test]
 fn bad_objects_and_times_are_clear_errors() {
     let seed = trace("seed-demo");
-    let cases: [(&[&str], &str); 5] = [
+    // The trace cannot answer: exit 1; arguments that cannot be understood: exit 2.
+    let cases: [(&[&str], &str, i32); 5] = [
         (
             &["--object", "deployment/nope"],
             "no deployment nope in the trace",
+            1,
         ),
-        (&["--object", "web"], "is not KIND/NAME"),
+        (&["--object", "web"], "is not KIND/NAME", 2),
         (
             &["--object", "deployment/web", "--at", "soon"],
             "is not a time",
+            2,
         ),
         (
             &["--object", "deployment/web", "--at", "+2h"],
             "is outside the trace, which runs from",
+            1,
         ),
-        (&["--object", "service/web"], "no service web in the trace"),
+        (
+            &["--object", "service/web"],
+            "no service web in the trace",
+            1,
+        ),
     ];
-    for (args, message) in cases {
+    for (args, message, code) in cases {
         let mut all = vec!["analyze", seed.as_str()];
         all.extend_from_slice(args);
         let out = kblame(&all);
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
         assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
     }
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{Credit, FieldHistoryEntry, Source};
 use crate::graph::ChangeKind;
-use crate::history::diff::{diff, FieldChange};
+use crate::history::diff::{diff, diff_path, FieldChange};
 use crate::history::lines::{line_ops, multi_line, split_lines, LineOp};
 use crate::history::managed_fields::{parse_managed_fields, ManagedEntry};
 use crate::history::path::FieldPath;
@@ -160,8 +160,11 @@ impl Walk {
             .map(|change| credit_change(&writes, change, numbering))
             .collect();
         share_writer(&mut credits);
+        // `containers[0]` and `containers[name=web]` name the same field: match in the diff's
+        // notation, resolved against these two versions.
+        let wanted = wanted.map(|path| diff_path(path, old, &after.body));
         for (change, credit) in changes.into_iter().zip(credits) {
-            if wanted.is_some_and(|w| change.path.starts_with(w)) {
+            if wanted.as_ref().is_some_and(|w| change.path.starts_with(w)) {
                 self.changes
                     .push(history_entry(&change, &credit, after.version));
             }
