@@ -100,13 +100,20 @@ const MAX_GAP_WARNINGS: usize = 10;
 /// A question's own warnings, bounded, then the trace-wide ones. A damaged trace can make one
 /// warning per record (a body that does not parse, a restart count that jumps), and a report
 /// listing a million of them says less than one that counts them.
-pub fn with_trace_warnings(mut own: Vec<String>, loaded: &Loaded) -> Vec<String> {
+pub fn with_trace_warnings(own: Vec<String>, loaded: &Loaded) -> Vec<String> {
+    // Each warning once, in the order first given: several steps may find the same thing.
+    let mut seen = std::collections::HashSet::new();
+    let mut own: Vec<String> = own.into_iter().filter(|w| seen.insert(w.clone())).collect();
     if own.len() > MAX_WARNINGS {
         let more = own.len() - (MAX_WARNINGS - 1);
         own.truncate(MAX_WARNINGS - 1);
         own.push(format!("… and {more} more warnings"));
     }
-    own.extend(trace_warnings(loaded));
+    own.extend(
+        trace_warnings(loaded)
+            .into_iter()
+            .filter(|w| seen.insert(w.clone())),
+    );
     own
 }
 

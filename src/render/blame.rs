@@ -44,6 +44,9 @@ pub fn text<W: Write>(
         Some(changes) => history(report, changes, &name, out, time)?,
         None => blamed_yaml(report, &name, out, color, time)?,
     }
+    for note in &report.notes {
+        writeln!(out, "note: {note}")?;
+    }
     for warning in &report.warnings {
         writeln!(out, "warning: {warning}")?;
     }

@@ -298,9 +298,14 @@ fn ending<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
             };
             write!(
                 out,
-                "still {} ({detail}) when the trace ends (last record {})",
+                "still {} ({detail}) when the trace ends (last record {}, line {}{})",
                 state.phase.to_lowercase(),
-                when(report.state.time, day)
+                when(report.state.time, day),
+                report.state.line,
+                match &report.state.written_by {
+                    Some(who) => format!(": {who}"),
+                    None => String::new(),
+                }
             )?;
             let serving: Vec<String> = report
                 .serving

@@ -64,3 +64,62 @@ fn diff_from_before_the_first_version_uses_the_first_with_a_note() {
         "{text}"
     );
 }
+
+#[test]
+fn the_last_record_of_a_pod_says_whose_write_it_shows() {
+    let out = kblame(&[
+        "analyze",
+        &trace("seed-demo"),
+        "--pod",
+        "web-7cd8774fb8-znhz4",
+    ]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("(last record 16:12:53, line 96: kubelet Update of status)"),
+        "{text}"
+    );
+    let json: Value = serde_json::from_slice(
+        &kblame(&[
+            "analyze",
+            &trace("seed-demo"),
+            "--pod",
+            "web-7cd8774fb8-znhz4",
+            "-o",
+            "json",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(json["state"]["line"], 96);
+    assert_eq!(json["state"]["event"], "MODIFIED");
+    assert_eq!(json["state"]["written_by"], "kubelet Update of status");
+}
+
+#[test]
+fn blame_explains_its_gutter_once_as_notes_and_not_under_history() {
+    let out = kblame(&["blame", &trace("watch-gap"), "deployment/stock-api"]);
+    let text = stdout(&out);
+    let notes: Vec<&str> = text.lines().filter(|l| l.starts_with("note: ")).collect();
+    assert_eq!(notes.len(), 2, "{text}");
+    assert!(notes[0].contains("before trace"), "{text}");
+    assert!(!text.contains("warning: lines marked"), "{text}");
+    let mut lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("warning: ") || l.starts_with("note: "))
+        .collect();
+    let all = lines.len();
+    lines.sort();
+    lines.dedup();
+    assert_eq!(lines.len(), all, "a note or warning is repeated: {text}");
+
+    let out = kblame(&[
+        "blame",
+        &trace("watch-gap"),
+        "deployment/stock-api",
+        "--history",
+        "spec.replicas",
+    ]);
+    let text = stdout(&out);
+    assert!(!text.contains("before trace"), "{text}");
+    assert!(!text.lines().any(|l| l.starts_with("note: ")), "{text}");
+}

@@ -127,6 +127,9 @@ pub struct BlameReport {
     pub history_path: Option<FieldPath>,
     /// With `--history`: every change of that field up to `at`, in trace order.
     pub history: Option<Vec<FieldHistoryEntry>>,
+    /// How to read the blamed YAML's gutter (`before trace`, uncredited lines): said once, and
+    /// only when the YAML is shown (not with `--history`).
+    pub notes: Vec<String>,
     /// What the trace cannot show.
     pub warnings: Vec<String>,
 }
@@ -185,7 +188,11 @@ pub fn blame(loaded: &mut Loaded, query: &BlameQuery) -> Result<BlameReport, Que
     };
     let walk = walk::walk(&parsed, &numbering, query.history.as_ref());
     let lines = blame_lines(&walk, first, shown, &numbering);
-    warnings.extend(object_warnings(object, at, &lines));
+    let notes = match query.history {
+        None => gutter_notes(object, &lines),
+        Some(_) => Vec::new(),
+    };
+    warnings.extend(object_warnings(object, at));
     let history = query
         .history
         .as_ref()
@@ -198,6 +205,7 @@ pub fn blame(loaded: &mut Loaded, query: &BlameQuery) -> Result<BlameReport, Que
         lines,
         history_path: query.history.clone(),
         history,
+        notes,
         warnings,
     })
 }
@@ -340,14 +348,14 @@ fn kubectl_order(body: &Value) -> Map<String, Value> {
     ordered
 }
 
-/// What the answer rests on that the reader should know.
-fn object_warnings(object: &ObjectHistory, at: Timestamp, lines: &[BlameLine]) -> Vec<String> {
-    let mut warnings = Vec::new();
+/// What the gutter's credits rest on, for lines not changed in the trace.
+fn gutter_notes(object: &ObjectHistory, lines: &[BlameLine]) -> Vec<String> {
+    let mut notes = Vec::new();
     if lines
         .iter()
         .any(|l| l.source == Some(Source::ManagedFields))
     {
-        warnings.push(format!(
+        notes.push(format!(
             "lines marked `before trace` hold values that did not change after the first record of \
              {} ({}); they are credited to the managedFields entry that owns them, at that entry's time",
             object.display_name(),
@@ -363,13 +371,19 @@ fn object_warnings(object: &ObjectHistory, at: Timestamp, lines: &[BlameLine]) -
         .get(..unowned.len().min(3))
         .filter(|e| !e.is_empty())
     {
-        warnings.push(format!(
+        notes.push(format!(
             "{} line(s) show values that never changed in the trace and that no managedFields entry owns ({}{}); they are not credited",
             unowned.len(),
             examples.join(", "),
             if unowned.len() > 3 { ", …" } else { "" }
         ));
     }
+    notes
+}
+
+/// What the answer rests on that the reader should know: the object went away.
+fn object_warnings(object: &ObjectHistory, at: Timestamp) -> Vec<String> {
+    let mut warnings = Vec::new();
     match &object.gone {
         Some(Gone::Deleted(ts)) if *ts <= at => warnings.push(format!(
             "{} was deleted at {ts}; this is its last recorded state",

@@ -15,6 +15,7 @@ use jiff::Timestamp;
 use super::select::{self, ObjectQuery};
 use super::{with_trace_warnings, Loaded};
 use crate::graph::{CausalGraph, ChangeKind};
+use crate::history::managed_fields::parse_managed_fields;
 use crate::history::{Gone, History, ObjectId};
 use crate::workload::deployment::{DeploymentModel, ScaleCause};
 use crate::workload::events::occurrences_about;
@@ -290,9 +291,33 @@ fn final_state(history: &History, pod: ObjectId) -> FinalState {
     let last = object.last();
     FinalState {
         time: last.ts,
+        line: last.line,
+        event: last.event.as_str().to_string(),
+        written_by: last_writer(history, last),
         exists: object.gone.is_none(),
         state: state_of(&pod_at(history, last)),
     }
+}
+
+/// The managedFields entry changed last in `version`: who wrote what the record shows. The
+/// API server stamps an entry's time whenever its manager changes the object (v1.31
+/// `fieldmanager` `managedFieldsUpdater`), so the newest entry names the last writer, unless
+/// the record came from a write that changed nothing a manager owns.
+fn last_writer(history: &History, version: &crate::history::Version) -> Option<String> {
+    let body: serde_json::Value = serde_json::from_str(history.body(version)).ok()?;
+    let entries = parse_managed_fields(body.pointer("/metadata/managedFields")?).ok()?;
+    let newest = entries
+        .iter()
+        .filter(|e| e.time.is_some())
+        .max_by_key(|e| e.time)?;
+    let mut who = newest.manager.clone()?;
+    if let Some(operation) = &newest.operation {
+        who.push_str(&format!(" {operation}"));
+    }
+    if let Some(subresource) = &newest.subresource {
+        who.push_str(&format!(" of {subresource}"));
+    }
+    Some(who)
 }
 
 fn serving(history: &History, model: Option<&DeploymentModel>) -> Vec<Serving> {

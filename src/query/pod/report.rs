@@ -119,6 +119,14 @@ pub struct FinalState {
     /// Time of its last record.
     #[serde(serialize_with = "crate::render::serialize_ts")]
     pub time: Timestamp,
+    /// The trace line of its last record.
+    pub line: u64,
+    /// How that record came (`MODIFIED`, `LISTED`, …).
+    pub event: String,
+    /// Whose write it shows, as far as managedFields tell: the entry changed last, as
+    /// `MANAGER OPERATION[ of SUBRESOURCE]` (`kubelet Update of status`), or `None` when no
+    /// entry has a time.
+    pub written_by: Option<String>,
     /// Whether it still existed then.
     pub exists: bool,
     /// Its state.

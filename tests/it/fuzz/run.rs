@@ -64,6 +64,14 @@ pub enum Command {
         since: Option<String>,
         until: Option<String>,
     },
+    /// `get [KIND] [-n NS | -A] [--at T] [--deleted] [-o wide]`.
+    Get {
+        kind: Option<String>,
+        namespace: Option<String>,
+        all_namespaces: bool,
+        at: Option<String>,
+        deleted: bool,
+    },
 }
 
 impl Command {
@@ -134,6 +142,24 @@ impl Command {
                 opt(&mut args, "-n", namespace);
                 opt(&mut args, "--since", since);
                 opt(&mut args, "--until", until);
+            }
+            Command::Get {
+                kind,
+                namespace,
+                all_namespaces,
+                at,
+                deleted,
+            } => {
+                args.extend(["get".into(), trace.into()]);
+                args.extend(kind.clone());
+                opt(&mut args, "-n", namespace);
+                if *all_namespaces {
+                    args.push("-A".into());
+                }
+                opt(&mut args, "--at", at);
+                if *deleted {
+                    args.push("--deleted".into());
+                }
             }
         }
         args
@@ -338,6 +364,30 @@ pub fn plan(rng: &mut Rng, loaded: Option<&Loaded>) -> Vec<Command> {
         since: time(rng),
         until: time(rng),
     });
+    let kinds = [
+        "pods",
+        "deploy",
+        "rs",
+        "events",
+        "hpa",
+        "configmaps",
+        "po,deploy",
+        "deployments.apps",
+        "nodes",
+        "no-such-kind",
+    ];
+    for _ in 0..2 {
+        commands.push(Command::Get {
+            kind: rng.chance(70).then(|| rng.pick(&kinds).to_string()),
+            namespace: pods
+                .first()
+                .map(|(_, ns, _)| ns.clone())
+                .filter(|_| rng.chance(30)),
+            all_namespaces: rng.chance(30),
+            at: time(rng),
+            deleted: rng.chance(50),
+        });
+    }
     commands
 }
 
@@ -488,6 +538,7 @@ fn index_and_whole_disagree(command: &Command, source: &TraceSource) -> Option<F
                     };
                     serde_json::to_value(query::rollout::rollout(&mut loaded, &query)?)?
                 }
+                Command::Get { .. } => serde_json::to_value(get_report(opened, command)?)?,
                 _ => return Ok(serde_json::Value::Null),
             };
             Ok(value)
@@ -671,6 +722,39 @@ fn pod_report(
     Ok(query::pod::analyze_pod(&mut loaded, &query)?)
 }
 
+/// `get …` on an opened trace (`command` is a [`Command::Get`]).
+fn get_report(opened: Opened, command: &Command) -> anyhow::Result<query::get::GetReport> {
+    use kblame::query::get::{parse_kinds, scope, GetQuery};
+    let Command::Get {
+        kind,
+        namespace,
+        all_namespaces,
+        at,
+        deleted,
+    } = command
+    else {
+        anyhow::bail!("not a get command: {}", command.label());
+    };
+    let kinds = match kind {
+        Some(words) => parse_kinds(words, &opened.kinds())?,
+        None => Vec::new(),
+    };
+    let mut query = GetQuery {
+        kinds,
+        namespace: namespace.clone(),
+        all_namespaces: *all_namespaces,
+        at: None,
+        deleted: *deleted,
+    };
+    let scope = scope(&query, &opened.kinds());
+    let loaded = opened.load(&scope)?;
+    query.at = at
+        .as_ref()
+        .map(|t| query::at::parse_time(t, &loaded.history.facts))
+        .transpose()?;
+    Ok(query::get::get(&loaded, &query)?)
+}
+
 fn open(source: &TraceSource, reading: Reading) -> anyhow::Result<Opened> {
     Ok(match reading {
         Reading::Indexed => query::open(source, IndexMode::Never, |_| {})?,
@@ -810,6 +894,11 @@ fn execute(
             };
             let report = query::timeline::timeline(&mut loaded, &query)?;
             render_all(&report, |r, out| render::timeline::text(r, out, color))
+        }
+        Command::Get { .. } => {
+            let report = get_report(open(source, reading)?, command)?;
+            render_all(&report, |r, out| render::get::text(r, out, true, color))?;
+            render_all(&report, |r, out| render::get::text(r, out, false, color))
         }
     }
 }
