@@ -15,7 +15,6 @@ use super::select::{self, ObjectQuery};
 use super::{with_trace_warnings, Loaded, QueryError};
 use crate::graph::{Change, ObjectRef};
 use crate::history::{History, ObjectId, Version};
-use crate::render::truncate;
 use crate::workload::conditions::{condition, Condition};
 use crate::workload::deployment::{DeploymentModel, Revision};
 use crate::workload::events::{occurrences_about, Occurrence};
@@ -516,10 +515,7 @@ fn waiting_text(
             t.reason.as_deref().unwrap_or("?")
         ),
         (_, _, Some(message)) if !message.is_empty() => {
-            format!(
-                "pod {pod} {container}: {reason} `{}`",
-                truncate(message.trim(), 100)
-            )
+            format!("pod {pod} {container}: {reason} `{}`", message.trim())
         }
         _ => format!("pod {pod} {container}: {reason}"),
     }
@@ -563,7 +559,7 @@ fn event_evidence(
             item.text = format!(
                 "{what} Event {} ×{count}: `{}`",
                 event.reason,
-                truncate(event.message.trim(), 100)
+                event.message.trim()
             );
             Some(item)
         })
@@ -590,7 +586,7 @@ fn deployment_failure(
             text: format!(
                 "ReplicaFailure {}: `{}`",
                 failure.reason(),
-                truncate(failure.message().trim(), 100)
+                failure.message().trim()
             ),
             line: first.map(|v| v.line),
         });
@@ -603,11 +599,7 @@ fn deployment_failure(
             let first = first_showing(history, deployment, at, |b| deadline(b).is_some());
             found.push(Evidence {
                 time: transition_time(&progressing, first.map(|v| v.ts)).unwrap_or(at),
-                text: format!(
-                    "{}: {}",
-                    progressing.reason(),
-                    truncate(progressing.message().trim(), 100)
-                ),
+                text: format!("{}: {}", progressing.reason(), progressing.message().trim()),
                 line: first.map(|v| v.line),
             });
         }
@@ -643,4 +635,34 @@ fn transition_time(condition: &Condition, recorded: Option<Timestamp>) -> Option
         .flatten()
         .find_map(|t| t.parse::<Timestamp>().ok())
         .or(recorded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// JSON and YAML are never shortened: an Event's whole message is the evidence (an image
+    /// pull error's registry path ends in the part that matters).
+    #[test]
+    fn evidence_keeps_a_long_event_message_whole() {
+        let message = format!(
+            "Failed to pull image \"{}/catalog-web:v5.4.0\": not found",
+            "123456789012.dkr.ecr.eu-central-1.amazonaws.com/team/".repeat(3)
+        );
+        let ts: Timestamp = "2026-11-26T16:00:00Z".parse().expect("a time");
+        let event = Occurrence {
+            ts,
+            reason: "Failed".into(),
+            message: message.clone(),
+            event_type: "Warning".into(),
+            count: 2,
+            field_path: None,
+            line: 7,
+            event_name: "web.1".into(),
+        };
+        let found = event_evidence(&[event], ts, &["Failed"], "pod web");
+        assert_eq!(found.len(), 1);
+        assert!(found[0].text.contains(&message), "{}", found[0].text);
+        assert_eq!(found[0].line, Some(7));
+    }
 }

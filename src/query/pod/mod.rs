@@ -288,7 +288,16 @@ fn deleted(context: &Context<'_>, info: &DepartureInfo) -> Deleted {
 
 fn final_state(history: &History, pod: ObjectId) -> FinalState {
     let object = history.object(pod);
-    let last = object.last();
+    // The record that brought its last state: a re-list that repeats it (same resourceVersion)
+    // shows nothing new, so it does not change the answer.
+    let versions = &object.versions;
+    let mut last = object.last();
+    for earlier in versions.iter().rev().skip(1) {
+        match (&earlier.resource_version, &last.resource_version) {
+            (Some(a), Some(b)) if a == b => last = earlier,
+            _ => break,
+        }
+    }
     FinalState {
         time: last.ts,
         line: last.line,
