@@ -1,5 +1,5 @@
 //! Benches at scale, on traces of 10,000 and 100,000 records written by the cluster generator
-//! (`kblame::sim::cluster`, seed 1) into `target/bench-traces/` and reused from there.
+//! (`kblame_sim::cluster`, seed 1) into `target/bench-traces/` and reused from there.
 //!
 //! Each size is a group whose throughput is the decompressed trace size, and whose first row is
 //! the floor, zstd decoding alone, so results read as ratios: `cargo bench --bench scale`.
@@ -29,8 +29,8 @@ use kblame::query::select::ObjectQuery;
 use kblame::query::timeline::TimelineQuery;
 use kblame::query::tree::TreeQuery;
 use kblame::query::{self, IndexMode, Loaded, Scope};
-use kblame::sim::cluster::{self, GeneratedTrace};
 use kblame::trace::{read_trace, TraceSource};
+use kblame_sim::cluster::{self, GeneratedTrace};
 use serde_json::{json, Value};
 
 /// The generator's seed for every size.

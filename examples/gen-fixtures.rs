@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use kblame::sim::scenarios::{self, Scenario};
+use kblame_sim::scenarios::{self, Scenario};
 use rayon::prelude::*;
 
 fn main() -> anyhow::Result<()> {

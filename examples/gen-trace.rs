@@ -1,5 +1,5 @@
 //! Writes a large kblame trace with the simulator (`--records N --seed S -o FILE`, same bytes for
-//! the same arguments; see `kblame::sim::cluster`); prints the record mix and pods and
+//! the same arguments; see `kblame_sim::cluster`); prints the record mix and pods and
 //! Deployments worth querying.
 
 use std::path::PathBuf;
@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Parser;
-use kblame::sim::cluster::{record_mix, GeneratedTrace, Generator};
+use kblame_sim::cluster::{record_mix, GeneratedTrace, Generator};
 
 /// Writes a large simulated kblame trace.
 #[derive(Parser)]

@@ -14,6 +14,5 @@ pub mod query;
 pub mod record;
 pub mod redact;
 pub mod render;
-pub mod sim;
 pub mod trace;
 pub mod workload;

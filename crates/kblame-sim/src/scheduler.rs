@@ -4,12 +4,13 @@
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
+use kblame::trace::EventType;
+
 use super::clock::Ms;
 use super::fields::Writer;
 use super::gc::Deletion;
 use super::model::{Involved, Node, Pod, Reporter};
 use super::world::{Task, World};
-use crate::trace::EventType;
 
 const MANAGER: &str = "kube-scheduler";
 const PRESSURE_TAINT: &str = "node(s) had untolerated taint {node.kubernetes.io/memory-pressure: }";

@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use kblame::trace::EventType;
+
 use super::clock::SECOND;
 use super::config::HpaConfig;
 use super::fields::Writer;
 use super::model::{set_condition, Hpa, HpaStatus, Involved, Meta, Reporter};
 use super::world::{Task, World};
-use crate::trace::EventType;
 
 const MANAGER: &str = "kube-controller-manager";
 const SYNC_PERIOD: i64 = 15 * SECOND;

@@ -30,7 +30,7 @@ pub fn whole_seconds(ms: Ms) -> String {
 
 /// The trace record form, e.g. `2026-11-26T16:02:13.041000000Z`.
 pub fn record_time(ms: Ms) -> String {
-    crate::trace::format_ts(to_timestamp(ms))
+    kblame::trace::format_ts(to_timestamp(ms))
 }
 
 /// The [`Ms`] of a UTC civil time (proleptic Gregorian), e.g. `utc(2026, 11, 26, 16, 0, 0)`.

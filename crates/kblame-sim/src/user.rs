@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use kblame::trace::EventType;
 use serde_json::{json, Value};
 
 use super::clock::whole_seconds;
@@ -12,7 +13,6 @@ use super::model::{ChangeRef, Deployment, DeploymentStatus, Meta};
 use super::rng::template_hash;
 use super::truth::DeploymentTruth;
 use super::world::{Commit, Task, World};
-use crate::trace::EventType;
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use kblame::trace::EventType;
 use serde_json::value::{to_raw_value, RawValue};
 use serde_json::{json, Value};
 
@@ -15,7 +16,6 @@ use super::model::{
 };
 use super::rng::Rng;
 use super::truth::{DeploymentTruth, PodTruth};
-use crate::trace::EventType;
 
 /// A record the simulator wants written to the trace.
 #[derive(Debug, Clone)]

@@ -5,12 +5,13 @@
 
 use std::collections::BTreeMap;
 
+use kblame::trace::EventType;
+
 use super::clock::{Ms, MINUTE, SECOND};
 use super::fields::Writer;
 use super::model::{Container, ContainerState, ExitKind, Reporter};
 use super::rng::fnv64a;
 use super::world::{Step, Task, World};
-use crate::trace::EventType;
 
 /// How often metrics-server has a new CPU sample for an HPA.
 const METRIC_RESOLUTION: Ms = MINUTE;

@@ -3,12 +3,12 @@
 
 use std::io::{self, Write};
 
+use kblame::trace::{EventType, ResourceInfo, TraceWriter};
 use serde_json::Value;
 
 use super::clock::to_timestamp;
 use super::model::Object;
 use super::{Sim, Sink};
-use crate::trace::{EventType, ResourceInfo, TraceWriter};
 
 impl<W: Write> Sim<W> {
     /// The recorder's watch of `resource` (e.g. `v1/pods`) breaks: writes a GAP record with

@@ -1,11 +1,12 @@
 //! Deletion: graceful pod deletion, Deployment deletion and the garbage collector's cascade.
 
+use kblame::trace::EventType;
+
 use super::clock::SECOND;
 use super::config::Propagation;
 use super::model::{Cause, Involved, Reporter};
 use super::truth::DeletedTruth;
 use super::world::{Commit, Task, World};
-use crate::trace::EventType;
 
 /// Who deletes a pod, and so what the ground truth says about it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use kblame::trace::EventType;
 use serde_json::json;
 
 use super::clock::SECOND;
@@ -12,7 +13,6 @@ use super::model::{
 };
 use super::truth::{ChangeTruth, RevisionTruth};
 use super::world::{Task, World};
-use crate::trace::EventType;
 
 const MANAGER: &str = "kube-controller-manager";
 const REVISION: &str = "deployment.kubernetes.io/revision";

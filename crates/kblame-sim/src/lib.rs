@@ -7,6 +7,7 @@
 //! kblame trace, including broken watches and re-lists. It also keeps ground truth
 //! ([`GroundTruth`]) of why each pod was created, restarted and removed. [`scenarios::all`] lists
 //! the fixture scenarios; [`cluster`] generates large traces of a busy cluster.
+#![deny(missing_docs)]
 
 mod churn;
 mod clock;
@@ -45,7 +46,8 @@ pub use truth::{
     RevisionTruth,
 };
 
-use crate::trace::{EventType, Header, ResourceInfo, SourceInfo, TraceWriter, WriterOptions};
+use kblame::trace::{EventType, Header, ResourceInfo, SourceInfo, TraceWriter, WriterOptions};
+
 use world::World;
 
 /// Where the trace goes: not started yet, being written, or finished.

@@ -2,6 +2,8 @@
 
 use std::io;
 
+use kblame::trace::WriterOptions;
+
 use super::clock::{utc, Ms, SECOND};
 use super::config::{
     ContainerConfig, DeploymentConfig, HpaConfig, ImageProfile, IntOrPercent, ProbeConfig,
@@ -9,7 +11,6 @@ use super::config::{
 };
 use super::truth::GroundTruth;
 use super::Sim;
-use crate::trace::WriterOptions;
 
 /// How a scenario's trace ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

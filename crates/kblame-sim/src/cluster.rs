@@ -22,11 +22,12 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use kblame::trace::{read_trace, Record, TraceError, TraceSource, WriterOptions};
+
 use super::{
     utc, ContainerConfig, DeploymentConfig, GroundTruth, HpaConfig, ImageProfile, Ms, PodTruth,
     ProbeConfig, Sim, Tool, MINUTE, SECOND,
 };
-use crate::trace::{read_trace, Record, TraceError, TraceSource, WriterOptions};
 
 /// Bumped whenever the trace written for the same arguments changes, so that saved traces
 /// can be told apart (the benches keep theirs under this number).
@@ -132,7 +133,7 @@ pub struct Generator {
 impl Generator {
     /// Creates `path`, builds the cluster and its first (unrecorded) hour, and starts the trace.
     pub fn new(records: u64, seed: u64, path: &Path) -> Result<Generator, GenerateError> {
-        let file = crate::files::create_private(path).map_err(|source| GenerateError::Create {
+        let file = kblame::files::create_private(path).map_err(|source| GenerateError::Create {
             path: path.display().to_string(),
             source,
         })?;

@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use kblame::trace::EventType;
 use serde_json::{json, Map, Value};
 
 use super::fields::Writer;
 use super::model::{Meta, Object};
 use super::world::World;
-use crate::trace::EventType;
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 

@@ -1,5 +1,6 @@
 //! The kubelet: pulls, container runs, crashes, probes, back-off, stop.
 
+use kblame::trace::EventType;
 use serde_json::Value;
 
 use super::clock::{Ms, SECOND};
@@ -11,7 +12,6 @@ use super::model::{
 use super::rng::stable_hex;
 use super::truth::RestartTruth;
 use super::world::{Commit, Step, Task, World};
-use crate::trace::EventType;
 
 /// The longest crash-loop back-off, in seconds.
 const MAX_BACKOFF: i64 = 300;

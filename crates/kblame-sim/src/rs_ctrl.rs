@@ -2,6 +2,7 @@
 
 use std::cmp::Reverse;
 
+use kblame::trace::EventType;
 use serde_json::{json, Map, Value};
 
 use super::config::cpu_millis;
@@ -10,7 +11,6 @@ use super::gc::Deletion;
 use super::model::{Cause, Involved, Meta, OwnerRef, Pod, Reporter, RsStatus};
 use super::truth::{CreatedTruth, PodTruth};
 use super::world::{Task, World};
-use crate::trace::EventType;
 
 const MANAGER: &str = "kube-controller-manager";
 
