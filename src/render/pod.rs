@@ -47,7 +47,9 @@ fn headline<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
                 .skip(1)
                 .map(|l| format!("{} {}", l.kind.to_lowercase(), l.name))
                 .collect();
-            if !chain.is_empty() {
+            if chain.is_empty() {
+                write!(out, "  bare pod (no controller)")?;
+            } else {
                 write!(out, "  owned by {}", chain.join(" ← "))?;
             }
         }

@@ -24,3 +24,4 @@ mod support;
 mod timeline;
 mod tree_diff;
 mod values;
+mod workloads;

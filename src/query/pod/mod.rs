@@ -10,19 +10,17 @@ pub use report::{
     RestartEvidence, RevisionInfo, Serving,
 };
 
-use jiff::Timestamp;
-
 use super::select::{self, ObjectQuery};
 use super::{with_trace_warnings, Loaded};
-use crate::graph::{CausalGraph, ChangeKind};
+use crate::graph::ChangeKind;
 use crate::history::managed_fields::parse_managed_fields;
 use crate::history::{Gone, History, ObjectId};
-use crate::workload::deployment::{DeploymentModel, ScaleCause};
+use crate::workload::deployment::ScaleCause;
 use crate::workload::events::occurrences_about;
+use crate::workload::kinds::{resolve, PodFacts, PodRevision, ServingRevision};
+use crate::workload::lineage::lineage;
 use crate::workload::pod::{pod_at, restart_history, state_of, RestartHistory};
-use crate::workload::replicaset::ReplicaSetTimeline;
-use crate::workload::turnover::{turnover, Arrival, Departure, DepartureInfo};
-use crate::workload::{shifted, WATCH_SKEW};
+use crate::workload::turnover::{Arrival, Departure, DepartureInfo};
 
 /// Answers `analyze --pod` on a loaded trace.
 pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, QueryError> {
@@ -34,48 +32,30 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
         uid: query.uid.clone(),
     };
     let pod = select::resolve(&loaded.history, &object, &mut warnings)?;
-    let history = &loaded.history;
-    let first = history.object(pod).first().ts;
-    let (lineage, replicaset, deployment) = find::lineage(loaded, pod, first, &mut warnings);
-    let model = deployment.map(|d| DeploymentModel::build(&loaded.history, &mut loaded.graph, d));
+    let first = loaded.history.object(pod).first().ts;
+    let links = lineage(&loaded.history, &loaded.graph, pod, first, &mut warnings);
+    let facts = resolve(&links).pod_facts(&loaded.history, &mut loaded.graph, pod, first);
+    let lineage: Vec<LineageEntry> = links.into_iter().map(|l| l.entry).collect();
     let history = &loaded.history;
     let graph = &loaded.graph;
-    let timeline = replicaset.map(|rs| {
-        model
-            .as_ref()
-            .and_then(|m| m.replicasets.iter().find(|t| t.id == rs).cloned())
-            .unwrap_or_else(|| ReplicaSetTimeline::read(history, rs))
-    });
-    let moves = timeline
-        .as_ref()
-        .map(|t| turnover(history, graph, t, model.as_ref()))
-        .unwrap_or_default();
-    let revision = timeline
-        .as_ref()
-        .map(|t| revision_info(t, model.as_ref(), first));
+    warnings.extend(find::ownership_notes(history, pod, &lineage));
+    let revision = facts.revision.clone().map(revision_info);
     let events = occurrences_about(history, graph, pod);
     let restarts = restart_history(history, pod, &events);
     let context = Context {
         history,
-        graph,
-        model: model.as_ref(),
-        timeline: timeline.as_ref(),
+        facts: &facts,
         pod,
     };
-    let created = created(&context, moves.arrivals.get(&pod), revision.as_ref());
-    let deleted = moves
-        .departures
-        .get(&pod)
-        .map(|info| deleted(&context, info));
+    let created = created(&context, facts.arrival.as_ref(), revision.as_ref());
+    let deleted = facts.departure.as_ref().map(|info| deleted(&context, info));
     let (restart_cause, restart_evidence) = blame::blame(
         &context,
         &restarts.restarts,
         &restarts.before_trace,
         revision.as_ref(),
     );
-    if let Some(model) = &model {
-        warnings.extend(model.notes.iter().cloned());
-    }
+    warnings.extend(facts.notes.iter().cloned());
     warnings.extend(pod_warnings(&context, revision.as_ref(), &restarts));
     let warnings = with_trace_warnings(warnings, loaded);
     let object = history.object(pod);
@@ -94,7 +74,7 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
         restart_evidence,
         deleted,
         state: final_state(history, pod),
-        serving: serving(history, model.as_ref()),
+        serving: facts.serving.iter().map(serving).collect(),
         warnings,
         trace_start: history.facts.start,
     })
@@ -103,26 +83,22 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
 /// What the per-part functions share.
 pub(super) struct Context<'a> {
     pub(super) history: &'a History,
-    pub(super) graph: &'a CausalGraph,
-    pub(super) model: Option<&'a DeploymentModel>,
-    pub(super) timeline: Option<&'a ReplicaSetTimeline>,
+    pub(super) facts: &'a PodFacts,
     pub(super) pod: ObjectId,
 }
 
-fn revision_info(
-    timeline: &ReplicaSetTimeline,
-    model: Option<&DeploymentModel>,
-    at: Timestamp,
-) -> RevisionInfo {
-    // The controller renumbers a ReplicaSet before it creates pods for the new number; allow for
-    // the ReplicaSet watch delivering that update after the pod.
-    let number = timeline.revision_at(shifted(at, WATCH_SKEW));
-    let change = number.and_then(|n| model?.revision(n)?.change.clone());
+fn revision_info(revision: PodRevision) -> RevisionInfo {
+    let PodRevision {
+        number,
+        template_hash,
+        change,
+        current_number,
+    } = revision;
     RevisionInfo {
         number,
-        template_hash: timeline.template_hash.clone(),
+        template_hash,
         change,
-        current_number: timeline.last().and_then(|p| p.revision),
+        current_number,
     }
 }
 
@@ -193,12 +169,7 @@ fn created(
             "the pod already existed when the trace began".to_string(),
         ),
         Some(Arrival::Unknown(why)) => ("unknown", None, None, why.clone()),
-        None => (
-            "unknown",
-            None,
-            None,
-            "the pod has no recorded ReplicaSet".to_string(),
-        ),
+        None => ("unknown", None, None, context.facts.unexplained.clone()),
     };
     Created {
         time,
@@ -329,26 +300,13 @@ fn last_writer(history: &History, version: &crate::history::Version) -> Option<S
     Some(who)
 }
 
-fn serving(history: &History, model: Option<&DeploymentModel>) -> Vec<Serving> {
-    let Some(model) = model else {
-        return Vec::new();
-    };
-    let mut out: Vec<Serving> = model
-        .replicasets
-        .iter()
-        .filter(|rs| history.object(rs.id).gone.is_none())
-        .filter_map(|rs| {
-            let last = rs.last()?;
-            (last.ready > 0).then(|| Serving {
-                revision: last.revision,
-                replicaset: history.object(rs.id).name.clone(),
-                ready: last.ready,
-                desired: last.replicas,
-            })
-        })
-        .collect();
-    out.sort_by_key(|s| s.revision);
-    out
+fn serving(revision: &ServingRevision) -> Serving {
+    Serving {
+        revision: revision.revision,
+        replicaset: revision.carrier.clone(),
+        ready: revision.ready,
+        desired: revision.desired,
+    }
 }
 
 /// What the trace cannot show about this pod: a revision made before recording, restarts

@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::graph::{Change, Confidence};
+pub use crate::workload::lineage::LineageEntry;
 use crate::workload::pod::{PodState, Restart};
 
 /// Which pod to analyze.
@@ -28,21 +29,6 @@ pub struct PodRef {
     pub name: String,
     /// UID.
     pub uid: String,
-}
-
-/// One step of the ownership chain, pod first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LineageEntry {
-    /// Kind.
-    pub kind: String,
-    /// Namespace.
-    pub namespace: String,
-    /// Name.
-    pub name: String,
-    /// UID.
-    pub uid: String,
-    /// Whether the trace recorded this object (false: only named by an ownerReference).
-    pub recorded: bool,
 }
 
 /// The revision a pod belongs to.
@@ -152,7 +138,7 @@ pub struct Serving {
 pub struct PodReport {
     /// The pod.
     pub pod: PodRef,
-    /// Pod → ReplicaSet → Deployment.
+    /// The pod, then each controller up the chain, by UID, as at its first record.
     pub lineage: Vec<LineageEntry>,
     /// Its revision.
     pub revision: Option<RevisionInfo>,
