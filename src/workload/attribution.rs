@@ -39,6 +39,9 @@ pub(crate) struct BeforeTraceClocks {
     pub(crate) deployment: Option<Timestamp>,
     /// Whether the ReplicaSet was reused by a rollback (its creation then predates the change).
     pub(crate) rollback: bool,
+    /// What carries the revision (`ReplicaSet`, `ControllerRevision`) and whose it is
+    /// (`Deployment`, `StatefulSet`), as the evidence names them.
+    pub(crate) names: (&'static str, &'static str),
 }
 
 impl BeforeTraceClocks {
@@ -46,19 +49,20 @@ impl BeforeTraceClocks {
     const CONTROLLER_SLACK: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 
     /// The best time for a change of `kind`, and which clock it came from.
-    pub(crate) fn pick(&self, kind: ChangeKind) -> Option<(Timestamp, &'static str)> {
+    pub(crate) fn pick(&self, kind: ChangeKind) -> Option<(Timestamp, String)> {
+        let (carrier, owner) = self.names;
         if kind == ChangeKind::Create {
             if let Some(created) = self.deployment {
-                return Some((created, "time is the Deployment's creationTimestamp"));
+                return Some((created, format!("time is the {owner}'s creationTimestamp")));
             }
         }
         match (self.manager, self.replicaset) {
             (Some(manager), Some(rs)) if !self.rollback && manager > super::shifted(rs, Self::CONTROLLER_SLACK) => Some((
                 rs,
-                "the manager has written since, so the time is the ReplicaSet's creationTimestamp",
+                format!("the manager has written since, so the time is the {carrier}'s creationTimestamp"),
             )),
-            (Some(manager), _) => Some((manager, "time is the managedFields entry's")),
-            (None, Some(rs)) => Some((rs, "time is the ReplicaSet's creationTimestamp")),
+            (Some(manager), _) => Some((manager, "time is the managedFields entry's".to_string())),
+            (None, Some(rs)) => Some((rs, format!("time is the {carrier}'s creationTimestamp"))),
             (None, None) => None,
         }
     }
@@ -252,6 +256,7 @@ mod tests {
             replicaset: Some(at("2026-11-26T16:58:00Z")),
             deployment: Some(at("2026-11-26T10:00:00Z")),
             rollback: false,
+            names: ("ReplicaSet", "Deployment"),
         };
         assert_eq!(
             clocks.pick(ChangeKind::Template).unwrap().0,
