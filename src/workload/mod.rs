@@ -2,6 +2,7 @@
 
 pub mod attribution;
 pub mod conditions;
+pub mod controller_revision;
 pub mod deployment;
 pub mod events;
 pub mod kinds;

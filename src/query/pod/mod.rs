@@ -67,6 +67,8 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
         },
         lineage,
         revision,
+        ordinal: facts.ordinal,
+        pod_template_generation: facts.pod_template_generation.clone(),
         created,
         restarts: restarts.restarts,
         restarts_before_trace: restarts.before_trace,
@@ -93,12 +95,14 @@ fn revision_info(revision: PodRevision) -> RevisionInfo {
         template_hash,
         change,
         current_number,
+        controller_revision,
     } = revision;
     RevisionInfo {
         number,
         template_hash,
         change,
         current_number,
+        controller_revision,
     }
 }
 
@@ -169,6 +173,12 @@ fn created(
             "the pod already existed when the trace began".to_string(),
         ),
         Some(Arrival::Unknown(why)) => ("unknown", None, None, why.clone()),
+        Some(Arrival::Told(told)) => (
+            told.reason,
+            told.change.as_deref().cloned(),
+            told.other.map(|id| name_uid(context.history, id)),
+            told.evidence.clone(),
+        ),
         None => ("unknown", None, None, context.facts.unexplained.clone()),
     };
     Created {
@@ -177,6 +187,14 @@ fn created(
         change,
         replaced,
         evidence,
+    }
+}
+
+fn name_uid(history: &History, id: ObjectId) -> NameUid {
+    let o = history.object(id);
+    NameUid {
+        name: o.name.clone(),
+        uid: o.uid.clone(),
     }
 }
 
@@ -231,6 +249,11 @@ fn deleted(context: &Context<'_>, info: &DepartureInfo) -> Deleted {
             ),
         ),
         Departure::Unknown(why) => ("unknown", None, why.clone()),
+        Departure::Told(told) => (
+            told.reason,
+            told.change.as_deref().cloned(),
+            told.evidence.clone(),
+        ),
     };
     let state_before = history
         .object(context.pod)
@@ -322,11 +345,16 @@ fn pod_warnings(
         .filter(|c| c.before_trace);
     if let Some(change) = before_trace {
         let number = change.revision.map_or("?".to_string(), |n| n.to_string());
+        let carrier = match revision.and_then(|r| r.controller_revision.as_ref()) {
+            Some(_) => "ControllerRevision",
+            None => "ReplicaSet",
+        };
         let what = match change.kind {
-            ChangeKind::Create => {
-                "it is the Deployment's first revision, with nothing to diff against"
-            }
-            _ => "its diff is against the previous revision's ReplicaSet template",
+            ChangeKind::Create => format!(
+                "it is the {}'s first revision, with nothing to diff against",
+                change.object.kind
+            ),
+            _ => format!("its diff is against the previous revision's {carrier} template"),
         };
         warnings.push(format!(
             "revision {number} was made before the trace began; {what}"

@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::graph::{Change, Confidence};
+pub use crate::workload::controller_revision::ControllerRevisionRef;
 pub use crate::workload::lineage::LineageEntry;
 use crate::workload::pod::{PodState, Restart};
 
@@ -42,6 +43,9 @@ pub struct RevisionInfo {
     pub change: Option<Change>,
     /// The revision number the ReplicaSet carries at the end (differs after a rollback).
     pub current_number: Option<i64>,
+    /// The ControllerRevision joined to the pod by its `controller-revision-hash` label
+    /// (StatefulSet, DaemonSet); null for the other kinds.
+    pub controller_revision: Option<ControllerRevisionRef>,
 }
 
 /// Why and when the pod was created.
@@ -54,7 +58,8 @@ pub struct Created {
     pub reason: &'static str,
     /// The change behind it.
     pub change: Option<Change>,
-    /// For a replacement: the pod it replaced.
+    /// For a replacement, or a StatefulSet/DaemonSet pod recreated for a rollout: the pod it
+    /// took the place of.
     pub replaced: Option<NameUid>,
     /// What this rests on, in words.
     pub evidence: String,
@@ -142,6 +147,11 @@ pub struct PodReport {
     pub lineage: Vec<LineageEntry>,
     /// Its revision.
     pub revision: Option<RevisionInfo>,
+    /// A StatefulSet pod's ordinal (its `apps.kubernetes.io/pod-index` label, else its name's
+    /// suffix).
+    pub ordinal: Option<i64>,
+    /// A DaemonSet pod's `pod-template-generation` label.
+    pub pod_template_generation: Option<String>,
     /// Why it was created.
     pub created: Created,
     /// Restarts seen during the trace.

@@ -7,9 +7,22 @@
 //! `pkg/controller/daemon/update.go` (`constructHistory`, `dedupCurHistories`; the
 //! ControllerRevision carries the same label). Health: `kubectl rollout status`
 //! (`staging/src/k8s.io/kubectl/pkg/polymorphichelpers/rollout_status.go`,
-//! `DaemonSetStatusViewer`). Not built yet: revisions, pod reasons, verdicts (issue 11).
+//! `DaemonSetStatusViewer`). Built: revisions and pod reasons ([`super::revisioned`]); not
+//! built yet: verdicts (issue 11).
+//!
+//! A replacement has a new name; what it keeps is the node (`daemon_controller.go`
+//! `syncNodes` makes one pod per node, pinned by a required node affinity `matchFields
+//! metadata.name In [<node>]`, `ReplaceDaemonSetPodNodeNameNodeAffinity`), so pods are paired
+//! by node. With `maxSurge: 0` (the default) the old pod is deleted before its replacement is
+//! made (`daemon/update.go` `rollingUpdate`); the order across nodes is random (Go map order)
+//! and never inferred.
 
-use super::{KindRef, Rules, Workload};
+use serde_json::Value;
+
+use super::revisioned::{first_label, pod_facts, Style};
+use super::{KindRef, PodFacts, PodInput, Rules, Workload};
+use crate::history::{History, ObjectId};
+use crate::workload::controller_revision::Join;
 
 /// A DaemonSet.
 pub struct DaemonSet;
@@ -24,7 +37,7 @@ static RULES: Rules = Rules {
     pod_join: "pod label controller-revision-hash = the ControllerRevision's own controller-revision-hash label (the hash only, not the name); pod-template-generation = the DaemonSet's generation",
     healthy: "observedGeneration >= generation, updatedNumberScheduled == desiredNumberScheduled, numberAvailable == desiredNumberScheduled",
     source: "pkg/controller/daemon/util/daemonset_util.go, pkg/controller/daemon/update.go",
-    built: false,
+    built: true,
 };
 
 impl Workload for DaemonSet {
@@ -39,4 +52,47 @@ impl Workload for DaemonSet {
     fn rules(&self) -> &'static Rules {
         &RULES
     }
+
+    fn pod_facts(&self, input: PodInput<'_>) -> PodFacts {
+        pod_facts(&input, &STYLE)
+    }
+}
+
+static STYLE: Style = Style {
+    join: Join::Hash,
+    slot: node,
+    slot_noun: "node",
+    ordinal: |_, _| None,
+    generation: |history, pod| first_label(history, pod, "pod-template-generation"),
+    rollout_words: "a rolling update deletes pods not at the update revision, node by node within maxUnavailable, and makes each node's replacement at the update revision",
+};
+
+/// The pod's node: `spec.nodeName` of its last record that has one, else the node its
+/// required affinity pins it to (`matchFields` `metadata.name`).
+fn node(history: &History, pod: ObjectId) -> Option<String> {
+    let object = history.object(pod);
+    object.versions.iter().rev().find_map(|version| {
+        let body: Value = history.parse(version).ok()?;
+        body.pointer("/spec/nodeName")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+            .or_else(|| pinned_node(&body))
+    })
+}
+
+fn pinned_node(body: &Value) -> Option<String> {
+    let terms = body
+        .pointer("/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms")?
+        .as_array()?;
+    terms.iter().find_map(|term| {
+        term.get("matchFields")?
+            .as_array()?
+            .iter()
+            .find_map(|field| {
+                (field.get("key")?.as_str()? == "metadata.name")
+                    .then(|| field.get("values")?.get(0)?.as_str().map(str::to_string))
+                    .flatten()
+            })
+    })
 }

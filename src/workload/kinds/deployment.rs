@@ -93,6 +93,8 @@ pub(super) fn replicaset_pod_facts(
             .as_ref()
             .map_or_else(Vec::new, |m| serving(history, m)),
         notes: model.as_ref().map_or_else(Vec::new, |m| m.notes.clone()),
+        ordinal: None,
+        pod_template_generation: None,
     }
 }
 
@@ -110,6 +112,7 @@ fn revision(
         template_hash: timeline.template_hash.clone(),
         change,
         current_number: timeline.last().and_then(|p| p.revision),
+        controller_revision: None,
     }
 }
 

@@ -12,6 +12,7 @@ mod daemonset;
 mod deployment;
 mod job;
 mod replicaset;
+mod revisioned;
 mod statefulset;
 
 use jiff::Timestamp;
@@ -22,6 +23,7 @@ use super::pod::disruption;
 use super::turnover::{Arrival, Departure, DepartureInfo};
 use crate::graph::{CausalGraph, Change};
 use crate::history::{History, ObjectId};
+pub use crate::workload::controller_revision::ControllerRevisionRef;
 
 /// A kind by API group and name, as a controller chain names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +126,8 @@ pub struct PodRevision {
     pub change: Option<Change>,
     /// The revision number at the end (differs after a rollback).
     pub current_number: Option<i64>,
+    /// The ControllerRevision joined to the pod (StatefulSet, DaemonSet); `None` otherwise.
+    pub controller_revision: Option<ControllerRevisionRef>,
 }
 
 /// A pod of another revision of the same workload, to compare restarts with.
@@ -165,6 +169,10 @@ pub struct PodFacts {
     pub serving: Vec<ServingRevision>,
     /// What the workload's records cannot show.
     pub notes: Vec<String>,
+    /// A StatefulSet pod's ordinal.
+    pub ordinal: Option<i64>,
+    /// A DaemonSet pod's `pod-template-generation` label.
+    pub pod_template_generation: Option<String>,
 }
 
 /// The answer for a pod whose workload's revisions kblame does not follow; `what` says why, and
@@ -197,6 +205,8 @@ pub fn not_built(input: &PodInput<'_>, what: &str) -> PodFacts {
         peers: Err(what.to_string()),
         serving: Vec::new(),
         notes: Vec::new(),
+        ordinal: None,
+        pod_template_generation: None,
     }
 }
 
