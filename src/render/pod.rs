@@ -28,17 +28,31 @@ fn headline<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
     let pod = &report.pod;
     write!(out, "pod {}/{}", pod.namespace, pod.name)?;
     let number = report.revision.as_ref().and_then(|r| r.number);
-    let owner = report.lineage.iter().find(|l| l.kind == "Deployment");
+    // The workload numbering the revision: a Deployment above a ReplicaSet, or the owner of a
+    // ControllerRevision (a StatefulSet, a DaemonSet: the pod's own controller).
+    let cr = report
+        .revision
+        .as_ref()
+        .and_then(|r| r.controller_revision.as_ref());
+    let owner = report
+        .lineage
+        .iter()
+        .find(|l| l.kind == "Deployment")
+        .or_else(|| cr.and_then(|_| report.lineage.get(1)));
     match (number, owner) {
         (Some(n), Some(d)) => write!(
             out,
-            "  revision {n} of deployment {}/{}",
-            d.namespace, d.name
+            "  revision {n} of {} {}/{}",
+            d.kind.to_lowercase(),
+            d.namespace,
+            d.name
         )?,
         (None, Some(d)) => write!(
             out,
-            "  of deployment {}/{} (revision unknown)",
-            d.namespace, d.name
+            "  of {} {}/{} (revision unknown)",
+            d.kind.to_lowercase(),
+            d.namespace,
+            d.name
         )?,
         _ => {
             let chain: Vec<String> = report
@@ -55,6 +69,27 @@ fn headline<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
         }
     }
     writeln!(out)?;
+    let mut identity = Vec::new();
+    if let Some(cr) = cr {
+        identity.push(format!(
+            "controller revision {} (hash {})",
+            cr.name, cr.hash
+        ));
+    }
+    if let Some(ordinal) = report.ordinal {
+        identity.push(format!("ordinal {ordinal}"));
+    }
+    if let Some(generation) = &report.pod_template_generation {
+        identity.push(format!("pod-template-generation {generation}"));
+    }
+    if !identity.is_empty() {
+        writeln!(out, "  {}", identity.join(", "))?;
+    }
+    let carrier = if cr.is_some() {
+        "ControllerRevision"
+    } else {
+        "ReplicaSet"
+    };
     if let Some(current) = report
         .revision
         .as_ref()
@@ -63,7 +98,7 @@ fn headline<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
     {
         writeln!(
             out,
-            "  (its ReplicaSet is now revision {current} after a rollback)"
+            "  (its {carrier} is now revision {current} after a rollback)"
         )?;
     }
     Ok(())
@@ -83,11 +118,21 @@ fn created<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
         .unwrap_or_else(|| "at an unknown time".to_string());
     let number = report.revision.as_ref().and_then(|r| r.number);
     match c.reason {
-        "rollout" => writeln!(
-            out,
-            "created {when} by the rollout of revision {}",
-            number.map_or("?".to_string(), |n| n.to_string())
-        )?,
+        "rollout" => {
+            let number = number.map_or("?".to_string(), |n| n.to_string());
+            match &c.replaced {
+                // A StatefulSet or DaemonSet pod made in place of an older revision's pod.
+                Some(old) => {
+                    writeln!(
+                        out,
+                        "created {when} by the rollout of revision {number}, in place of {} ({})",
+                        old.name, old.uid
+                    )?;
+                    writeln!(out, "  evidence: {}", c.evidence)?;
+                }
+                None => writeln!(out, "created {when} by the rollout of revision {number}")?,
+            }
+        }
         "scale-up" => writeln!(out, "created {when} by a scale-up")?,
         "replacement" => {
             let old = c.replaced.as_ref().map_or("a pod", |p| p.name.as_str());
@@ -278,8 +323,13 @@ fn ending<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
                     out,
                 )?;
             }
-            if let Some(next) = &d.replaced_by {
-                writeln!(out, "  replaced by {}", next.name)?;
+            match &d.replaced_by {
+                // A StatefulSet pod's replacement keeps its name: tell them apart by UID.
+                Some(next) if next.name == report.pod.name => {
+                    writeln!(out, "  replaced by {} ({})", next.name, next.uid)?
+                }
+                Some(next) => writeln!(out, "  replaced by {}", next.name)?,
+                None => {}
             }
         }
         None => {
