@@ -2,7 +2,7 @@
 //! bare pods and custom resources, matched by UID with the ownerReferences of the time, and
 //! answered honestly where kblame does not follow the kind's revisions yet.
 
-use kblame::trace::EventType;
+use kblame::trace::{EventType, Header, ResourceInfo, SourceInfo, TraceWriter, WriterOptions};
 use serde_json::{json, Value};
 
 use super::support::{kblame, stderr, stdout, write_trace};
@@ -66,7 +66,7 @@ fn link(kind: &str, group: &str, name: &str, uid: &str) -> (String, String, Stri
 }
 
 #[test]
-fn a_statefulset_pod_names_its_statefulset_by_uid_and_says_its_revisions_are_not_followed_yet() {
+fn a_statefulset_pod_names_its_statefulset_by_uid_and_says_why_its_revision_is_unknown() {
     let records = vec![
         (
             0,
@@ -99,7 +99,10 @@ fn a_statefulset_pod_names_its_statefulset_by_uid_and_says_its_revisions_are_not
     );
     assert_eq!(report["created"]["reason"], "unknown");
     let why = report["created"]["evidence"].as_str().unwrap_or("");
-    assert!(why.contains("StatefulSet revisions"), "{why}");
+    assert!(
+        why.contains("no ControllerRevisions, which number StatefulSet demo/db's revisions"),
+        "{why}"
+    );
     assert!(!why.contains("ReplicaSet"), "{why}");
     assert!(text.contains("owned by statefulset db"), "{text}");
 }
@@ -133,7 +136,7 @@ fn a_daemonset_pod_names_its_daemonset() {
     assert!(report["created"]["evidence"]
         .as_str()
         .unwrap_or("")
-        .contains("DaemonSet revisions"));
+        .contains("DaemonSet demo/agent's revisions"));
     assert!(report["revision"].is_null());
 }
 
@@ -419,5 +422,384 @@ fn a_finished_job_pod_is_not_reported_deleted() {
     assert!(
         report["deleted"].is_null(),
         "Job pods are kept after they end"
+    );
+}
+
+/// A managedFields entry of `manager` (Update) at `secs` after the trace start, owning the
+/// template's container image.
+fn image_owner(manager: &str, secs: i64) -> Value {
+    json!({"manager": manager, "operation": "Update", "apiVersion": "apps/v1",
+        "time": super::support::at(secs).to_string(), "fieldsType": "FieldsV1",
+        "fieldsV1": {"f:spec": {"f:template": {"f:spec": {"f:containers": {
+            "k:{\"name\":\"app\"}": {".": {}, "f:image": {}, "f:name": {}}}}}}}})
+}
+
+/// The pod template every workload here uses, with `image`.
+fn template(image: &str) -> Value {
+    json!({"metadata": {"labels": {"app": "db"}},
+        "spec": {"containers": [{"name": "app", "image": image}]}})
+}
+
+/// A StatefulSet or DaemonSet `name` (`uid`) at `generation`, running `image`, last written
+/// by `manager` at `written`.
+fn workload(
+    kind: &str,
+    name: &str,
+    uid: &str,
+    generation: i64,
+    image: &str,
+    written: i64,
+) -> Value {
+    let mut value = object("apps/v1", kind, name, uid, None);
+    value["metadata"]["generation"] = json!(generation);
+    value["metadata"]["resourceVersion"] = json!(format!("{}", 100 + generation));
+    value["metadata"]["managedFields"] = json!([image_owner("kubectl-client-side-apply", written)]);
+    value["spec"] = json!({"replicas": 3, "template": template(image)});
+    value
+}
+
+/// A ControllerRevision `name` of `owner` ([kind, name, uid]) numbered `revision`, holding the
+/// template with `image`, with a `controller-revision-hash` label when `hash_label`.
+fn controller_revision(
+    name: &str,
+    uid: &str,
+    owner: [&str; 3],
+    revision: i64,
+    image: &str,
+    hash_label: Option<&str>,
+) -> Value {
+    let [kind, owner_name, owner_uid] = owner;
+    let mut value = object(
+        "apps/v1",
+        "ControllerRevision",
+        name,
+        uid,
+        Some(["apps/v1", kind, owner_name, owner_uid]),
+    );
+    let mut replace = template(image);
+    replace["$patch"] = json!("replace");
+    value["revision"] = json!(revision);
+    value["data"] = json!({"spec": {"template": replace}});
+    if let Some(hash) = hash_label {
+        value["metadata"]["labels"] = json!({"controller-revision-hash": hash});
+    }
+    value
+}
+
+/// A pod of `owner` ([kind, name, uid]) with `labels` and `image`.
+fn set_pod(name: &str, uid: &str, owner: [&str; 3], labels: Value, image: &str) -> Value {
+    let [kind, owner_name, owner_uid] = owner;
+    let mut value = pod(name, uid, Some(["apps/v1", kind, owner_name, owner_uid]));
+    value["metadata"]["labels"] = labels;
+    value["spec"]["containers"][0]["image"] = json!(image);
+    value
+}
+
+fn deleting(mut pod: Value) -> Value {
+    pod["metadata"]["deletionTimestamp"] = json!(super::support::at(62).to_string());
+    pod
+}
+
+const DB: [&str; 3] = ["StatefulSet", "db", "sts-1"];
+
+fn db_pod(ordinal: i64, uid: &str, revision: &str, image: &str) -> Value {
+    let name = format!("db-{ordinal}");
+    set_pod(
+        &name,
+        uid,
+        DB,
+        json!({"app": "db", "controller-revision-hash": revision,
+            "apps.kubernetes.io/pod-index": ordinal.to_string(),
+            "statefulset.kubernetes.io/pod-name": name}),
+        image,
+    )
+}
+
+/// A StatefulSet rolling update from postgres:15 to postgres:16, as `stateful_set_control.go`
+/// does it: highest ordinal first, each pod deleted and recreated under its name with a new UID.
+fn statefulset_rollout(with_revisions: bool) -> Vec<(i64, EventType, Value)> {
+    let (old, new) = ("db-5d8f7c6b9", "db-7b8f75b98");
+    let mut records = vec![(
+        0,
+        EventType::Listed,
+        workload("StatefulSet", "db", "sts-1", 1, "postgres:15", -3600),
+    )];
+    if with_revisions {
+        records.push((
+            0,
+            EventType::Listed,
+            controller_revision(old, "cr-1", DB, 1, "postgres:15", None),
+        ));
+    }
+    for (ordinal, uid) in [(0, "old-0"), (1, "old-1"), (2, "old-2")] {
+        records.push((
+            0,
+            EventType::Listed,
+            db_pod(ordinal, uid, old, "postgres:15"),
+        ));
+    }
+    records.push((
+        60,
+        EventType::Modified,
+        workload("StatefulSet", "db", "sts-1", 2, "postgres:16", 60),
+    ));
+    if with_revisions {
+        records.push((
+            61,
+            EventType::Added,
+            controller_revision(new, "cr-2", DB, 2, "postgres:16", None),
+        ));
+    }
+    records.extend([
+        (
+            62,
+            EventType::Modified,
+            deleting(db_pod(2, "old-2", old, "postgres:15")),
+        ),
+        (
+            70,
+            EventType::Deleted,
+            deleting(db_pod(2, "old-2", old, "postgres:15")),
+        ),
+        (72, EventType::Added, db_pod(2, "new-2", new, "postgres:16")),
+    ]);
+    records
+}
+
+#[test]
+fn a_statefulset_pod_recreated_under_its_name_at_a_new_revision_is_a_rollout_of_the_image_change() {
+    let records = statefulset_rollout(true);
+    let (new, text) = analyze(&records, "db-2", None);
+    assert_eq!(
+        new["pod"]["uid"], "new-2",
+        "without --uid, the latest incarnation"
+    );
+    assert_eq!(new["ordinal"], 2);
+    assert!(new["pod_template_generation"].is_null());
+    let revision = &new["revision"];
+    assert_eq!(revision["number"], 2);
+    assert_eq!(revision["current_number"], 2);
+    assert_eq!(revision["template_hash"], "7b8f75b98");
+    assert_eq!(
+        revision["controller_revision"],
+        json!({"name": "db-7b8f75b98", "uid": "cr-2", "hash": "7b8f75b98"})
+    );
+    let created = &new["created"];
+    assert_eq!(created["reason"], "rollout");
+    assert_eq!(created["replaced"], json!({"name": "db-2", "uid": "old-2"}));
+    let change = &created["change"];
+    assert_eq!(change, &revision["change"]);
+    assert_eq!(change["revision"], 2);
+    assert_eq!(change["kind"], "template");
+    assert_eq!(change["manager"], "kubectl-client-side-apply");
+    assert_eq!(change["operation"], "Update");
+    assert_eq!(change["before_trace"], false);
+    assert_eq!(change["evidence"]["confidence"], "high");
+    assert_eq!(
+        change["fields"],
+        json!([{"path": "spec.template.spec.containers[name=app].image",
+            "from": "postgres:15", "to": "postgres:16"}])
+    );
+    assert!(
+        text.starts_with("pod demo/db-2  revision 2 of statefulset demo/db\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("by the rollout of revision 2, in place of db-2 (old-2)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("controller revision db-7b8f75b98 (hash 7b8f75b98), ordinal 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("spec.template.spec.containers[name=app].image  postgres:15 → postgres:16"),
+        "{text}"
+    );
+
+    let (old, text) = analyze(&records, "db-2", Some("old-2"));
+    assert_eq!(old["revision"]["number"], 1);
+    assert_eq!(old["revision"]["change"]["before_trace"], true);
+    assert_eq!(old["created"]["reason"], "unknown", "it predates the trace");
+    let deleted = &old["deleted"];
+    assert_eq!(deleted["reason"], "rollout");
+    assert_eq!(deleted["change"]["revision"], 2);
+    assert_eq!(deleted["change"]["manager"], "kubectl-client-side-apply");
+    assert_eq!(
+        deleted["replaced_by"],
+        json!({"name": "db-2", "uid": "new-2"})
+    );
+    assert!(text.contains("went away"), "{text}");
+    assert!(text.contains("for the rollout of revision 2"), "{text}");
+    let warnings = old["warnings"].to_string();
+    assert!(
+        warnings.contains("revision 1 was made before the trace began"),
+        "{warnings}"
+    );
+
+    let (untouched, _) = analyze(&records, "db-0", None);
+    assert_eq!(untouched["revision"]["number"], 1);
+    assert_eq!(untouched["ordinal"], 0);
+    assert!(untouched["deleted"].is_null());
+}
+
+#[test]
+fn a_statefulset_without_recorded_controller_revisions_says_its_pods_revision_is_unknown_and_why() {
+    let records = statefulset_rollout(false);
+    let (new, _) = analyze(&records, "db-2", None);
+    assert_eq!(new["pod"]["uid"], "new-2");
+    assert!(new["revision"].is_null(), "never guessed");
+    assert_eq!(new["ordinal"], 2, "the ordinal needs no ControllerRevision");
+    assert_eq!(new["created"]["reason"], "unknown");
+    assert_eq!(
+        new["created"]["replaced"],
+        json!({"name": "db-2", "uid": "old-2"})
+    );
+    let why = new["created"]["evidence"].as_str().unwrap_or("");
+    assert!(why.contains("whether for a rollout is unknown"), "{why}");
+    assert!(why.contains("no ControllerRevisions"), "{why}");
+    let warnings = new["warnings"].to_string();
+    assert!(
+        warnings.contains("the pod's revision is unknown"),
+        "{warnings}"
+    );
+    let (old, _) = analyze(&records, "db-2", Some("old-2"));
+    assert_eq!(old["deleted"]["reason"], "unknown");
+    assert!(old["deleted"]["evidence"]
+        .as_str()
+        .unwrap_or("")
+        .contains("no ControllerRevisions"));
+}
+
+#[test]
+fn a_trace_that_did_not_record_controller_revisions_says_so() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("t.ndjson");
+    let mut header = Header::new(
+        super::support::at(0),
+        SourceInfo {
+            kind: "watch".into(),
+            ..SourceInfo::default()
+        },
+    );
+    for (group, resource, kind) in [("apps", "statefulsets", "StatefulSet"), ("", "pods", "Pod")] {
+        header.resources.push(ResourceInfo {
+            group: group.into(),
+            version: "v1".into(),
+            resource: resource.into(),
+            kind: kind.into(),
+            namespaced: true,
+        });
+    }
+    let file = std::fs::File::create(&path).expect("a temp file");
+    let mut writer =
+        TraceWriter::new(file, &header, WriterOptions::default()).expect("header written");
+    for (secs, event, object) in statefulset_rollout(false) {
+        writer
+            .write_object(super::support::at(secs), event, &object)
+            .expect("record written");
+    }
+    writer.finish(super::support::at(600)).expect("END written");
+    let trace = path.to_str().expect("a UTF-8 path");
+    let out = kblame(&["analyze", trace, "--pod", "db-2", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    let why = report["created"]["evidence"].as_str().unwrap_or("");
+    assert!(
+        why.contains("the trace did not record controllerrevisions"),
+        "{why}"
+    );
+}
+
+#[test]
+fn a_daemonset_pod_is_joined_to_its_controller_revision_by_hash_and_paired_by_node() {
+    const AGENT: [&str; 3] = ["DaemonSet", "agent", "ds-1"];
+    let agent_pod = |name: &str, uid: &str, hash: &str, generation: &str, image: &str| {
+        let mut pod = set_pod(
+            name,
+            uid,
+            AGENT,
+            json!({"app": "db", "controller-revision-hash": hash,
+                "pod-template-generation": generation}),
+            image,
+        );
+        pod["spec"]["nodeName"] = json!("node-1");
+        pod
+    };
+    let mut old = agent_pod("agent-x7k2p", "old-1", "6c9f5d4b7", "1", "agent:1");
+    let records = vec![
+        (
+            0,
+            EventType::Listed,
+            workload("DaemonSet", "agent", "ds-1", 1, "agent:1", -3600),
+        ),
+        (
+            0,
+            EventType::Listed,
+            controller_revision(
+                "agent-6c9f5d4b7",
+                "cr-1",
+                AGENT,
+                1,
+                "agent:1",
+                Some("6c9f5d4b7"),
+            ),
+        ),
+        (0, EventType::Listed, old.clone()),
+        (
+            30,
+            EventType::Modified,
+            workload("DaemonSet", "agent", "ds-1", 2, "agent:2", 30),
+        ),
+        (
+            31,
+            EventType::Added,
+            controller_revision(
+                "agent-8d7c6b5f4",
+                "cr-2",
+                AGENT,
+                2,
+                "agent:2",
+                Some("8d7c6b5f4"),
+            ),
+        ),
+        (32, EventType::Modified, deleting(old.clone())),
+        (40, EventType::Deleted, {
+            old = deleting(old);
+            old
+        }),
+        (
+            41,
+            EventType::Added,
+            agent_pod("agent-q4m8z", "new-1", "8d7c6b5f4", "2", "agent:2"),
+        ),
+    ];
+    let (report, text) = analyze(&records, "agent-q4m8z", None);
+    assert_eq!(report["revision"]["number"], 2);
+    assert_eq!(
+        report["revision"]["controller_revision"],
+        json!({"name": "agent-8d7c6b5f4", "uid": "cr-2", "hash": "8d7c6b5f4"})
+    );
+    assert_eq!(report["pod_template_generation"], "2");
+    assert!(report["ordinal"].is_null());
+    assert_eq!(report["created"]["reason"], "rollout");
+    assert_eq!(
+        report["created"]["replaced"],
+        json!({"name": "agent-x7k2p", "uid": "old-1"})
+    );
+    assert_eq!(report["created"]["change"]["fields"][0]["to"], "agent:2");
+    assert!(report["created"]["evidence"]
+        .as_str()
+        .unwrap_or("")
+        .contains("same node node-1"));
+    assert!(
+        text.contains("revision 2 of daemonset demo/agent"),
+        "{text}"
+    );
+    let (gone, _) = analyze(&records, "agent-x7k2p", None);
+    assert_eq!(gone["deleted"]["reason"], "rollout");
+    assert_eq!(
+        gone["deleted"]["replaced_by"],
+        json!({"name": "agent-q4m8z", "uid": "new-1"})
     );
 }
