@@ -221,10 +221,12 @@ impl RevisionHistory {
             .find(|c| c.kind == ChangeKind::Create)
     }
 
-    /// The last change of `spec.replicas` at or before `at`, with the replicas before and after.
-    pub fn scale_before(&self, at: Timestamp) -> Option<(&Change, i64, i64)> {
+    /// The last change of `spec.replicas` at or before `at`, with the replicas before and
+    /// after; its revision is the update revision's number then (a scale makes none).
+    pub fn scale_before(&self, at: Timestamp) -> Option<(Change, i64, i64)> {
         let replicas = FieldPath::parse("spec.replicas").unwrap_or_default();
-        self.changes
+        let (change, from, to) = self
+            .changes
             .iter()
             .map(|(c, _)| c)
             .filter(|c| c.time <= at)
@@ -232,7 +234,12 @@ impl RevisionHistory {
                 let field = c.fields.iter().find(|f| f.path == replicas)?;
                 Some((c, field.from.as_i64().unwrap_or(0), field.to.as_i64()?))
             })
-            .next_back()
+            .next_back()?;
+        let mut change = change.clone();
+        change.revision = self
+            .update_revision_at(change.time)
+            .and_then(|r| r.number_at(change.time));
+        Some((change, from, to))
     }
 
     /// The change that made revision `revision` get `number`, with its number set: the

@@ -450,10 +450,29 @@ fn workload(
     image: &str,
     written: i64,
 ) -> Value {
+    written_by(
+        kind,
+        name,
+        uid,
+        generation,
+        image,
+        ("kubectl-client-side-apply", written),
+    )
+}
+
+/// [`workload`], with the image written by `manager` at a time.
+fn written_by(
+    kind: &str,
+    name: &str,
+    uid: &str,
+    generation: i64,
+    image: &str,
+    (manager, written): (&str, i64),
+) -> Value {
     let mut value = object("apps/v1", kind, name, uid, None);
     value["metadata"]["generation"] = json!(generation);
     value["metadata"]["resourceVersion"] = json!(format!("{}", 100 + generation));
-    value["metadata"]["managedFields"] = json!([image_owner("kubectl-client-side-apply", written)]);
+    value["metadata"]["managedFields"] = json!([image_owner(manager, written)]);
     value["spec"] = json!({"replicas": 3, "template": template(image)});
     value
 }
@@ -802,4 +821,140 @@ fn a_daemonset_pod_is_joined_to_its_controller_revision_by_hash_and_paired_by_no
         gone["deleted"]["replaced_by"],
         json!({"name": "agent-q4m8z", "uid": "new-1"})
     );
+}
+
+#[test]
+fn a_statefulset_rollback_renumbers_the_old_controller_revision_and_its_new_pod_names_the_undo() {
+    let (a, b) = ("db-5d8f7c6b9", "db-7b8f75b98");
+    let mut renumbered = controller_revision(a, "cr-1", DB, 1, "postgres:15", None);
+    renumbered["revision"] = json!(3);
+    let records = vec![
+        (
+            0,
+            EventType::Listed,
+            workload("StatefulSet", "db", "sts-1", 2, "postgres:16", -600),
+        ),
+        (
+            0,
+            EventType::Listed,
+            controller_revision(a, "cr-1", DB, 1, "postgres:15", None),
+        ),
+        (
+            0,
+            EventType::Listed,
+            controller_revision(b, "cr-2", DB, 2, "postgres:16", None),
+        ),
+        (0, EventType::Listed, db_pod(0, "old-0", b, "postgres:16")),
+        (
+            60,
+            EventType::Modified,
+            written_by(
+                "StatefulSet",
+                "db",
+                "sts-1",
+                3,
+                "postgres:15",
+                ("kubectl-rollout", 60),
+            ),
+        ),
+        (61, EventType::Modified, renumbered),
+        (
+            62,
+            EventType::Modified,
+            deleting(db_pod(0, "old-0", b, "postgres:16")),
+        ),
+        (
+            70,
+            EventType::Deleted,
+            deleting(db_pod(0, "old-0", b, "postgres:16")),
+        ),
+        (72, EventType::Added, db_pod(0, "new-0", a, "postgres:15")),
+    ];
+    let (new, _) = analyze(&records, "db-0", None);
+    assert_eq!(
+        new["revision"]["number"], 3,
+        "the number it had when the pod was made"
+    );
+    assert_eq!(new["revision"]["controller_revision"]["name"], a);
+    assert_eq!(new["created"]["reason"], "rollout");
+    let change = &new["created"]["change"];
+    assert_eq!(change["revision"], 3);
+    assert_eq!(change["manager"], "kubectl-rollout");
+    assert_eq!(change["fields"][0]["from"], "postgres:16");
+    assert_eq!(change["fields"][0]["to"], "postgres:15");
+
+    let (old, _) = analyze(&records, "db-0", Some("old-0"));
+    assert_eq!(old["revision"]["number"], 2);
+    let made = &old["revision"]["change"];
+    assert_eq!(made["before_trace"], true);
+    assert_eq!(made["manager"], "kubectl-client-side-apply");
+    assert_eq!(
+        made["fields"][0]["from"], "postgres:15",
+        "diffed against the previous ControllerRevision"
+    );
+    assert_eq!(old["deleted"]["reason"], "rollout");
+    assert_eq!(old["deleted"]["change"]["revision"], 3);
+}
+
+#[test]
+fn a_statefulset_scaled_up_then_down_names_the_scale_changes() {
+    let rev = "db-5d8f7c6b9";
+    let scaled = |generation: i64, replicas: i64, secs: i64| {
+        let mut value = workload(
+            "StatefulSet",
+            "db",
+            "sts-1",
+            generation,
+            "postgres:15",
+            -600,
+        );
+        value["spec"]["replicas"] = json!(replicas);
+        if let Some(entries) = value["metadata"]["managedFields"].as_array_mut() {
+            entries.push(json!({"manager": "kubectl-scale", "operation": "Update",
+                "subresource": "scale", "time": super::support::at(secs).to_string(),
+                "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:replicas": {}}}}));
+        }
+        value
+    };
+    let records = vec![
+        (
+            0,
+            EventType::Listed,
+            workload("StatefulSet", "db", "sts-1", 1, "postgres:15", -600),
+        ),
+        (
+            0,
+            EventType::Listed,
+            controller_revision(rev, "cr-1", DB, 1, "postgres:15", None),
+        ),
+        (0, EventType::Listed, db_pod(2, "pod-2", rev, "postgres:15")),
+        (100, EventType::Modified, scaled(2, 4, 100)),
+        (
+            101,
+            EventType::Added,
+            db_pod(3, "pod-3", rev, "postgres:15"),
+        ),
+        (200, EventType::Modified, scaled(3, 3, 200)),
+        (
+            201,
+            EventType::Modified,
+            deleting(db_pod(3, "pod-3", rev, "postgres:15")),
+        ),
+        (
+            210,
+            EventType::Deleted,
+            deleting(db_pod(3, "pod-3", rev, "postgres:15")),
+        ),
+    ];
+    let (report, _) = analyze(&records, "db-3", None);
+    assert_eq!(report["ordinal"], 3);
+    assert_eq!(report["created"]["reason"], "scale-up");
+    assert_eq!(report["created"]["change"]["kind"], "scale");
+    assert_eq!(report["created"]["change"]["manager"], "kubectl-scale");
+    assert_eq!(
+        report["created"]["change"]["revision"], 1,
+        "a scale keeps the revision"
+    );
+    assert_eq!(report["deleted"]["reason"], "scale-down");
+    assert_eq!(report["deleted"]["change"]["fields"][0]["to"], 3);
 }

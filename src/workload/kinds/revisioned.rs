@@ -283,13 +283,13 @@ impl Replay<'_> {
             if from <= ordinal && ordinal < to {
                 return Arrival::Told(Told {
                     reason: "scale-up",
-                    change: Some(Box::new(change.clone())),
                     other: None,
                     evidence: format!(
                         "{}'s replicas went from {from} to {to} at {}, and its ordinal is {ordinal}",
                         self.owner_words(),
                         change.time
                     ),
+                    change: Some(Box::new(change)),
                 });
             }
         }
@@ -361,10 +361,7 @@ impl Replay<'_> {
             if ordinal >= replicas {
                 return Departure::Told(Told {
                     reason: "scale-down",
-                    change: self
-                        .set
-                        .scale_before(limit)
-                        .map(|(c, _, _)| Box::new(c.clone())),
+                    change: self.set.scale_before(limit).map(|(c, _, _)| Box::new(c)),
                     other: None,
                     evidence: format!(
                         "{} wanted {replicas} replicas when it was deleted, and its ordinal is {ordinal}",
