@@ -317,7 +317,7 @@ impl RevisionHistory {
                 replicaset: revision.created,
                 deployment: object.created,
                 rollback: revision.numbers.len() > 1,
-                names: ("ControllerRevision", leak_kind(&object.kind)),
+                names: ("ControllerRevision", kind_name(&object.kind)),
             };
             let (time, note) = clocks.pick(kind).unwrap_or((
                 start,
@@ -351,7 +351,7 @@ impl RevisionHistory {
 }
 
 /// The two kinds whose ControllerRevisions kblame reads, as a static name for the evidence.
-fn leak_kind(kind: &str) -> &'static str {
+fn kind_name(kind: &str) -> &'static str {
     match kind {
         "StatefulSet" => "StatefulSet",
         "DaemonSet" => "DaemonSet",
