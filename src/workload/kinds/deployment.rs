@@ -93,6 +93,7 @@ pub(super) fn replicaset_pod_facts(
             .as_ref()
             .map_or_else(Vec::new, |m| serving(history, m)),
         notes: model.as_ref().map_or_else(Vec::new, |m| m.notes.clone()),
+        job: None,
     }
 }
 

@@ -7,12 +7,15 @@
 //! VM) is one new file here and one line in [`REGISTRY`]. See `docs/workloads.md` and issue 11.
 
 mod bare;
-mod cronjob;
+pub mod cronjob;
 mod daemonset;
 mod deployment;
-mod job;
+pub mod job;
 mod replicaset;
 mod statefulset;
+
+pub use cronjob::CRONJOB;
+pub use job::JOB;
 
 use jiff::Timestamp;
 
@@ -165,6 +168,8 @@ pub struct PodFacts {
     pub serving: Vec<ServingRevision>,
     /// What the workload's records cannot show.
     pub notes: Vec<String>,
+    /// A Job's pod: its run, and the template change blamed when it failed.
+    pub job: Option<job::JobFacts>,
 }
 
 /// The answer for a pod whose workload's revisions kblame does not follow; `what` says why, and
@@ -197,6 +202,7 @@ pub fn not_built(input: &PodInput<'_>, what: &str) -> PodFacts {
         peers: Err(what.to_string()),
         serving: Vec::new(),
         notes: Vec::new(),
+        job: None,
     }
 }
 
