@@ -18,7 +18,7 @@ pub enum ObjectReport {
     /// A Job.
     Job(JobReport),
     /// A CronJob.
-    CronJob(CronJobReport),
+    CronJob(Box<CronJobReport>),
 }
 
 type Reporter = fn(&mut Loaded, &RolloutQuery) -> Result<ObjectReport, QueryError>;
@@ -27,7 +27,7 @@ type Reporter = fn(&mut Loaded, &RolloutQuery) -> Result<ObjectReport, QueryErro
 static REPORTS: &[(KindRef, Reporter)] = &[
     (JOB, |l, q| job_report(l, q).map(ObjectReport::Job)),
     (CRONJOB, |l, q| {
-        cronjob_report(l, q).map(ObjectReport::CronJob)
+        cronjob_report(l, q).map(|r| ObjectReport::CronJob(Box::new(r)))
     }),
 ];
 

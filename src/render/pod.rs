@@ -336,11 +336,15 @@ fn ending<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
                 )?;
             }
             if let Some(change) = &report.failure_cause {
+                let shown = report.created.change.as_ref() == Some(change);
                 writeln!(
                     out,
-                    "  failure blamed on the jobTemplate change: earlier runs completed with the old template"
+                    "  failure blamed on the jobTemplate change{}: earlier runs completed with the old template",
+                    if shown { " above" } else { "" }
                 )?;
-                change_block(change, "changed", day, out)?;
+                if !shown {
+                    change_block(change, "changed", day, out)?;
+                }
             }
         }
         None => {

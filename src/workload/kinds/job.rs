@@ -326,3 +326,58 @@ fn pod_outcome(outcome: Option<JobOutcome>) -> JobOutcome {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn job(conditions: &[(&str, &str, &str)], suspend: bool) -> Value {
+        let conditions: Vec<Value> = conditions
+            .iter()
+            .map(|(kind, status, reason)| json!({"type": kind, "status": status, "reason": reason}))
+            .collect();
+        json!({"spec": {"suspend": suspend}, "status": {"failed": 3, "conditions": conditions}})
+    }
+
+    #[test]
+    fn only_complete_and_failed_are_terminal() {
+        let interim = outcome(
+            &job(&[("FailureTarget", "True", "BackoffLimitExceeded")], false),
+            0,
+        );
+        assert_eq!(interim.status, "progressing");
+        assert_eq!(interim.failed_pods, 3);
+        let failed = job(
+            &[
+                ("FailureTarget", "True", "DeadlineExceeded"),
+                ("Failed", "True", "DeadlineExceeded"),
+            ],
+            false,
+        );
+        let failed = outcome(&failed, 0);
+        assert_eq!(failed.status, "failed");
+        assert_eq!(failed.reason.as_deref(), Some("DeadlineExceeded"));
+        let done = job(
+            &[("SuccessCriteriaMet", "True", ""), ("Complete", "True", "")],
+            false,
+        );
+        assert_eq!(outcome(&done, 0).status, "complete");
+        assert_eq!(outcome(&done, 0).reason, None);
+        let met = job(&[("SuccessCriteriaMet", "True", "")], false);
+        assert_eq!(outcome(&met, 0).status, "progressing");
+        let not_failed = job(&[("Failed", "False", "")], false);
+        assert_eq!(outcome(&not_failed, 0).status, "progressing");
+    }
+
+    #[test]
+    fn a_suspended_job_is_suspended_until_it_finishes() {
+        let suspended = outcome(&job(&[("Suspended", "True", "JobSuspended")], true), 0);
+        assert_eq!(suspended.status, "suspended");
+        assert_eq!(suspended.reason.as_deref(), Some("JobSuspended"));
+        assert_eq!(outcome(&job(&[], true), 0).status, "suspended");
+        let resumed = job(&[("Suspended", "False", "JobResumed")], false);
+        assert_eq!(outcome(&resumed, 0).status, "progressing");
+        assert_eq!(outcome(&json!({}), 2).failed_pods, 2);
+    }
+}
