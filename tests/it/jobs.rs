@@ -508,3 +508,42 @@ fn a_suspended_job_is_suspended() {
         "{text}"
     );
 }
+
+#[test]
+fn a_run_deleted_by_history_cleanup_takes_its_pods_by_cascade_and_stays_in_the_list() {
+    let mut records = cronjob_trace();
+    let s1 = Some("2026-11-26T16:00:00Z");
+    records.push((
+        200,
+        EventType::Deleted,
+        job(
+            "backup-29400000",
+            "job-1",
+            Some(CJ),
+            s1,
+            json!({"succeeded": 1,
+            "conditions": conditions(&[("SuccessCriteriaMet", ""), ("Complete", "")])}),
+        ),
+    ));
+    records.push((
+        201,
+        EventType::Deleted,
+        pod(
+            "backup-29400000-aaaaa",
+            "p-1",
+            "backup-29400000",
+            "job-1",
+            "Succeeded",
+            Some(0),
+        ),
+    ));
+    let (pod, text) = run(&records, &["--pod", "backup-29400000-aaaaa"]);
+    assert_eq!(pod["deleted"]["reason"], "cascade-delete");
+    assert!(text.contains("because its owner was deleted"), "{text}");
+    let (cronjob, _) = run(&records, &["--object", "cronjob/backup"]);
+    assert_eq!(cronjob["jobs"][0]["verdict"], "complete");
+    assert_eq!(
+        cronjob["failing_since_change"]["time"],
+        "2026-11-26T16:01:40Z"
+    );
+}

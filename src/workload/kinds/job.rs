@@ -24,7 +24,8 @@ use crate::history::{History, ObjectId, Version};
 use crate::trace::EventType;
 use crate::workload::attribution::attribute_creation;
 use crate::workload::conditions::condition;
-use crate::workload::turnover::Arrival;
+use crate::workload::turnover::{Arrival, Departure};
+use crate::workload::{shifted, WATCH_SKEW};
 
 /// A Job that no CronJob owns.
 pub struct Job;
@@ -272,6 +273,16 @@ pub(super) fn job_pod_facts(
         input,
         "a Job's pod is deleted with its Job or by hand; the trace does not show which",
     );
+    // Jobs keep their pods; a pod deleted once its Job was being deleted went by garbage
+    // collection (the CronJob's `cleanupFinishedJobs` or the TTL-after-finished controller
+    // delete the Job with propagation, `pkg/controller/cronjob/injection.go` `DeleteJob`).
+    let job_deleted = history.object(job).deletion_started();
+    if let Some(departure) = facts.departure.as_mut() {
+        let after_job = job_deleted.is_some_and(|t| t <= shifted(departure.time, WATCH_SKEW));
+        if after_job && matches!(departure.why, Departure::Unknown(_)) {
+            departure.why = Departure::Cascade { owner: job };
+        }
+    }
     let pods = pods_of(history, graph, job);
     let object = history.object(pod);
     facts.arrival = Some(match arrivals(history, &pods).remove(&pod) {
