@@ -547,3 +547,24 @@ fn a_run_deleted_by_history_cleanup_takes_its_pods_by_cascade_and_stays_in_the_l
         "2026-11-26T16:01:40Z"
     );
 }
+
+#[test]
+fn without_an_earlier_completed_run_no_template_change_is_blamed() {
+    let records: Vec<(i64, EventType, Value)> = cronjob_trace()
+        .into_iter()
+        .filter(|(_, _, o)| {
+            let name = o["metadata"]["name"].as_str().unwrap_or("");
+            !name.starts_with("backup-29400000")
+        })
+        .collect();
+    let (pod, text) = run(&records, &["--pod", "backup-29400002-bbbbb"]);
+    assert_eq!(pod["job"]["outcome"]["status"], "failed");
+    assert!(
+        pod["failure_cause"].is_null(),
+        "nothing shows the old template worked"
+    );
+    assert!(!text.contains("failure blamed"), "{text}");
+    let (cronjob, text) = run(&records, &["--object", "cronjob/backup"]);
+    assert!(cronjob["failing_since_change"].is_null());
+    assert!(text.contains("no jobTemplate change is blamed"), "{text}");
+}
