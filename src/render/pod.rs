@@ -16,6 +16,7 @@ const LISTED_RESTARTS: usize = 3;
 pub fn text<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
     headline(report, out)?;
     created(report, out)?;
+    job(report, out)?;
     restarts(report, out)?;
     ending(report, out)?;
     for warning in &report.warnings {
@@ -138,6 +139,11 @@ fn created<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
             let old = c.replaced.as_ref().map_or("a pod", |p| p.name.as_str());
             writeln!(out, "created {when} as the replacement of {old}")?
         }
+        "job-start" => writeln!(out, "created {when} to start its Job's run")?,
+        "job-retry" => {
+            let old = c.replaced.as_ref().map_or("a pod", |p| p.name.as_str());
+            writeln!(out, "created {when} as a retry after {old} failed")?
+        }
         _ => writeln!(out, "created {when}; why is unknown: {}", c.evidence)?,
     }
     let revision_change = report.revision.as_ref().and_then(|r| r.change.as_ref());
@@ -153,13 +159,44 @@ fn created<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
     Ok(())
 }
 
+/// A Job's pod: its run and how the run ended.
+fn job<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
+    let Some(job) = &report.job else {
+        return Ok(());
+    };
+    let day = context(report);
+    write!(out, "job {}", job.name)?;
+    if let Some(cronjob) = &job.cronjob {
+        write!(out, " of cronjob {cronjob}")?;
+        match job.scheduled_time {
+            Some(t) => write!(out, ", scheduled {}", when(t, day))?,
+            None => write!(out, ", scheduled time unknown")?,
+        }
+    }
+    let o = &job.outcome;
+    write!(out, ": {}", o.status)?;
+    if let Some(reason) = &o.reason {
+        write!(out, " ({reason})")?;
+    }
+    writeln!(out, ", {} failed pod(s)", o.failed_pods)?;
+    Ok(())
+}
+
 fn change_block<W: Write>(
     change: &Change,
     verb: &str,
     day: Option<Date>,
     out: &mut W,
 ) -> io::Result<()> {
-    let revision = change.revision.map_or("?".to_string(), |n| n.to_string());
+    let revision = match (change.revision, change.object.kind.as_str()) {
+        (None, kind @ ("Job" | "CronJob")) => {
+            format!("{} {}'s template", kind.to_lowercase(), change.object.name)
+        }
+        (number, _) => format!(
+            "revision {}",
+            number.map_or("?".to_string(), |n| n.to_string())
+        ),
+    };
     let who = match (&change.manager, &change.operation) {
         (Some(m), Some(op)) => match &change.subresource {
             Some(sub) => format!("{m} ({op}, /{sub})"),
@@ -175,7 +212,7 @@ fn change_block<W: Write>(
     };
     writeln!(
         out,
-        "  revision {revision} {verb} {} by {who}{before}:",
+        "  {revision} {verb} {} by {who}{before}:",
         when(change.time, day)
     )?;
     if change.fields.is_empty() {
@@ -330,6 +367,34 @@ fn ending<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
                 }
                 Some(next) => writeln!(out, "  replaced by {}", next.name)?,
                 None => {}
+            }
+        }
+        None if report.job.is_some() && report.terminated.is_some() => {
+            if let Some(t) = &report.terminated {
+                let how = match (&t.reason, t.exit_code) {
+                    (Some(r), Some(code)) => format!("{r}, exit {code}"),
+                    (Some(r), None) => r.clone(),
+                    (None, Some(code)) => format!("exit {code}"),
+                    (None, None) => "no exit code recorded".to_string(),
+                };
+                writeln!(
+                    out,
+                    "ended {} ({how}); kept by its Job, not deleted (last record {}, line {})",
+                    t.phase.to_lowercase(),
+                    when(report.state.time, day),
+                    report.state.line
+                )?;
+            }
+            if let Some(change) = &report.failure_cause {
+                let shown = report.created.change.as_ref() == Some(change);
+                writeln!(
+                    out,
+                    "  failure blamed on the jobTemplate change{}: earlier runs completed with the old template",
+                    if shown { " above" } else { "" }
+                )?;
+                if !shown {
+                    change_block(change, "changed", day, out)?;
+                }
             }
         }
         None => {

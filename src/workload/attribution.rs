@@ -88,16 +88,31 @@ pub fn attribute_with(
     moved: Option<&[bool]>,
     fields: &[FieldChange],
 ) -> Attribution {
+    let template = FieldPath::parse("spec.template").unwrap_or_default();
+    attribute_template(entries, moved, fields, &template)
+}
+
+/// Who created an object whose pod template is at `template` (`spec.jobTemplate` for a
+/// CronJob): the entry that owns it.
+pub fn attribute_creation(after: &Value, template: &FieldPath) -> Attribution {
+    attribute_template(&managed_entries(after), None, &[], template)
+}
+
+fn attribute_template(
+    entries: &[ManagedEntry],
+    moved: Option<&[bool]>,
+    fields: &[FieldChange],
+    template: &FieldPath,
+) -> Attribution {
     let has_before = moved.is_some();
     // A creation changes no fields: credit whoever owns the pod template.
-    let template = FieldPath::parse("spec.template").unwrap_or_default();
     let mut set_paths: Vec<&FieldPath> = fields
         .iter()
         .filter(|f| !f.to.is_null())
         .map(|f| &f.path)
         .collect();
     if fields.is_empty() {
-        set_paths.push(&template);
+        set_paths.push(template);
     }
     let best = entries
         .iter()
@@ -118,7 +133,7 @@ pub fn attribute_with(
     };
     let total = set_paths.len();
     let owns = if fields.is_empty() {
-        "owns spec.template".to_string()
+        format!("owns {template}")
     } else {
         format!("owns {owned} of {total} changed fields")
     };

@@ -36,6 +36,14 @@ pub enum Arrival {
         /// The pod it replaced.
         pod: ObjectId,
     },
+    /// A Job's pod: the start of its run (`replaces` is `None`) or a retry after a failed pod;
+    /// `change` made the template it runs.
+    JobRun {
+        /// The failed pod it replaces.
+        replaces: Option<ObjectId>,
+        /// The change that made its template.
+        change: Option<Box<Change>>,
+    },
     /// It already existed when the trace began.
     BeforeTrace,
     /// The trace does not show why.

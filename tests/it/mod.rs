@@ -10,6 +10,7 @@ mod fuzz;
 mod get;
 mod hostile_shapes;
 mod index;
+mod jobs;
 mod limits;
 mod readme;
 mod record;

@@ -186,10 +186,11 @@ fn a_job_pod_of_a_cronjob_has_the_lineage_pod_job_cronjob() {
         report["lineage"][2]["line"], 3,
         "the Job's record names the CronJob"
     );
-    assert!(report["created"]["evidence"]
-        .as_str()
-        .unwrap_or("")
-        .contains("CronJob revisions"));
+    assert_eq!(
+        report["created"]["reason"], "job-start",
+        "the first pod of its Job (see jobs.rs)"
+    );
+    assert_eq!(report["job"]["cronjob"], "backup");
     assert!(
         text.contains("owned by job backup-29400000 ← cronjob backup"),
         "{text}"

@@ -7,7 +7,7 @@ mod report;
 pub use crate::query::QueryError;
 pub use report::{
     Created, Deleted, FinalState, LineageEntry, NameUid, PodQuery, PodRef, PodReport,
-    RestartEvidence, RevisionInfo, Serving,
+    RestartEvidence, RevisionInfo, Serving, Terminated,
 };
 
 use super::select::{self, ObjectQuery};
@@ -77,6 +77,9 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
         deleted,
         state: final_state(history, pod),
         serving: facts.serving.iter().map(serving).collect(),
+        job: facts.job.as_ref().map(|j| j.info.clone()),
+        terminated: terminated(history, pod),
+        failure_cause: facts.job.as_ref().and_then(|j| j.failure_cause.clone()),
         warnings,
         trace_start: history.facts.start,
     })
@@ -165,6 +168,30 @@ fn created(
                     ),
                 },
             )
+        }
+        Some(Arrival::JobRun { replaces, change }) => {
+            let change = change.as_deref().cloned();
+            match replaces.map(|id| context.history.object(id)) {
+                None => (
+                    "job-start",
+                    change,
+                    None,
+                    "no pod of its Job had failed when it was created: it starts the Job's run"
+                        .to_string(),
+                ),
+                Some(old) => (
+                    "job-retry",
+                    change,
+                    Some(NameUid {
+                        name: old.name.clone(),
+                        uid: old.uid.clone(),
+                    }),
+                    format!(
+                        "pod {} of its Job had failed before it was created; the Job controller replaced it (backoffLimit not yet reached)",
+                        old.name
+                    ),
+                ),
+            }
         }
         Some(Arrival::BeforeTrace) => (
             "unknown",
@@ -321,6 +348,39 @@ fn last_writer(history: &History, version: &crate::history::Version) -> Option<S
         who.push_str(&format!(" of {subresource}"));
     }
     Some(who)
+}
+
+/// The pod's state when it ended: its last record with phase `Failed` or `Succeeded`, with the
+/// reason and exit code of the container that failed (or of the first that terminated).
+fn terminated(history: &History, pod: ObjectId) -> Option<Terminated> {
+    let object = history.object(pod);
+    object.versions.iter().rev().find_map(|version| {
+        let body: serde_json::Value = history.parse(version).ok()?;
+        let phase = body.pointer("/status/phase")?.as_str()?;
+        if phase != "Failed" && phase != "Succeeded" {
+            return None;
+        }
+        let states: Vec<&serde_json::Value> = body
+            .pointer("/status/containerStatuses")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.pointer("/state/terminated"))
+            .collect();
+        let code = |t: &&serde_json::Value| t.get("exitCode").and_then(serde_json::Value::as_i64);
+        let container = states
+            .iter()
+            .find(|t| code(t).is_some_and(|c| c != 0))
+            .or(states.first());
+        let text = |v: Option<&serde_json::Value>| v.and_then(|r| r.as_str()).map(str::to_string);
+        Some(Terminated {
+            phase: phase.to_string(),
+            reason: container
+                .and_then(|t| text(t.get("reason")))
+                .or_else(|| text(body.pointer("/status/reason"))),
+            exit_code: container.and_then(code),
+        })
+    })
 }
 
 fn serving(revision: &ServingRevision) -> Serving {

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::graph::{Change, Confidence};
 pub use crate::workload::controller_revision::ControllerRevisionRef;
+pub use crate::workload::kinds::job::JobInfo;
 pub use crate::workload::lineage::LineageEntry;
 use crate::workload::pod::{PodState, Restart};
 
@@ -54,7 +55,7 @@ pub struct Created {
     /// When: the first record of the pod, or its creationTimestamp when it predates the trace.
     #[serde(serialize_with = "crate::render::serialize_opt_ts")]
     pub time: Option<Timestamp>,
-    /// `rollout`, `scale-up`, `replacement` or `unknown`.
+    /// `rollout`, `scale-up`, `replacement`, `job-start`, `job-retry` or `unknown`.
     pub reason: &'static str,
     /// The change behind it.
     pub change: Option<Change>,
@@ -125,6 +126,17 @@ pub struct FinalState {
     pub state: PodState,
 }
 
+/// A pod's final state when it ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Terminated {
+    /// `Failed` or `Succeeded`.
+    pub phase: String,
+    /// The terminated container's reason (`Error`, `Completed`, `OOMKilled`), else the pod's.
+    pub reason: Option<String>,
+    /// The failed container's exit code (else the first terminated container's).
+    pub exit_code: Option<i64>,
+}
+
 /// A revision with ready pods at the end of the trace.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Serving {
@@ -168,6 +180,13 @@ pub struct PodReport {
     pub state: FinalState,
     /// Revisions with ready pods at the end.
     pub serving: Vec<Serving>,
+    /// A Job's pod: its Job, CronJob, scheduled time and outcome.
+    pub job: Option<JobInfo>,
+    /// Its final state when it ended (phase `Failed` or `Succeeded`).
+    pub terminated: Option<Terminated>,
+    /// A failed Job pod: the CronJob's jobTemplate change blamed, when earlier runs with the
+    /// old template completed.
+    pub failure_cause: Option<Change>,
     /// What the trace cannot know.
     pub warnings: Vec<String>,
     /// When the trace starts: text gives the date of times on other days (not in JSON, whose

@@ -95,6 +95,7 @@ pub(super) fn replicaset_pod_facts(
         notes: model.as_ref().map_or_else(Vec::new, |m| m.notes.clone()),
         ordinal: None,
         pod_template_generation: None,
+        job: None,
     }
 }
 

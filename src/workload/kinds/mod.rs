@@ -7,13 +7,16 @@
 //! VM) is one new file here and one line in [`REGISTRY`]. See `docs/workloads.md` and issue 11.
 
 mod bare;
-mod cronjob;
+pub mod cronjob;
 mod daemonset;
 mod deployment;
-mod job;
+pub mod job;
 mod replicaset;
 mod revisioned;
 mod statefulset;
+
+pub use cronjob::CRONJOB;
+pub use job::JOB;
 
 use jiff::Timestamp;
 
@@ -173,6 +176,8 @@ pub struct PodFacts {
     pub ordinal: Option<i64>,
     /// A DaemonSet pod's `pod-template-generation` label.
     pub pod_template_generation: Option<String>,
+    /// A Job's pod: its run, and the template change blamed when it failed.
+    pub job: Option<job::JobFacts>,
 }
 
 /// The answer for a pod whose workload's revisions kblame does not follow; `what` says why, and
@@ -207,6 +212,7 @@ pub fn not_built(input: &PodInput<'_>, what: &str) -> PodFacts {
         notes: Vec::new(),
         ordinal: None,
         pod_template_generation: None,
+        job: None,
     }
 }
 

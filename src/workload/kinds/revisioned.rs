@@ -150,6 +150,7 @@ impl Replay<'_> {
             notes,
             ordinal: (self.style.ordinal)(history, pod),
             pod_template_generation: (self.style.generation)(history, pod),
+            job: None,
         }
     }
 
