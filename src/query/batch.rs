@@ -166,6 +166,28 @@ fn job_pod(
         .version_at(at)
         .and_then(|v| history.parse(v).ok())
         .unwrap_or(Value::Null);
+    let (last_exit_code, last_terminated_reason) = last_termination(&body);
+    JobPod {
+        name: object.name.clone(),
+        uid: object.uid.clone(),
+        reason: match why {
+            Some(None) => "job-start",
+            Some(Some(_)) => "job-retry",
+            None => "unknown",
+        },
+        phase: body
+            .pointer("/status/phase")
+            .and_then(Value::as_str)
+            .unwrap_or("Unknown")
+            .to_string(),
+        last_exit_code,
+        last_terminated_reason,
+    }
+}
+
+/// The exit code and reason of a pod's last terminated container (its current state, else
+/// its `lastState`), a failing one first.
+pub(super) fn last_termination(body: &Value) -> (Option<i64>, Option<String>) {
     let terminated: Vec<&Value> = body
         .pointer("/status/containerStatuses")
         .and_then(Value::as_array)
@@ -181,24 +203,11 @@ fn job_pod(
         .iter()
         .find(|t| code(t).is_some_and(|c| c != 0))
         .or(terminated.first());
-    JobPod {
-        name: object.name.clone(),
-        uid: object.uid.clone(),
-        reason: match why {
-            Some(None) => "job-start",
-            Some(Some(_)) => "job-retry",
-            None => "unknown",
-        },
-        phase: body
-            .pointer("/status/phase")
-            .and_then(Value::as_str)
-            .unwrap_or("Unknown")
-            .to_string(),
-        last_exit_code: last.and_then(code),
-        last_terminated_reason: last
-            .and_then(|t| t.get("reason")?.as_str())
+    (
+        last.and_then(code),
+        last.and_then(|t| t.get("reason")?.as_str())
             .map(str::to_string),
-    }
+    )
 }
 
 /// Lists a CronJob's runs at the time asked, with the change after which they fail.

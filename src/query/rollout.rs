@@ -364,7 +364,7 @@ fn outcome(is_current: bool, verdict: &'static str, evidence: &[Evidence]) -> &'
     }
 }
 
-fn summarize(evidence: &[Evidence]) -> String {
+pub(super) fn summarize(evidence: &[Evidence]) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for item in evidence {
         if !parts.contains(&item.text.as_str()) {
@@ -443,7 +443,7 @@ fn failure_evidence(loaded: &Loaded, rs: ObjectId, at: Timestamp) -> Vec<Evidenc
 }
 
 /// The first record where each container of the pod showed a failing wait or a restart.
-fn pod_status_evidence(
+pub(super) fn pod_status_evidence(
     history: &History,
     pod: ObjectId,
     at: Timestamp,
@@ -522,7 +522,7 @@ fn waiting_text(
 }
 
 /// Events whose reason signals failure, folded: the first occurrence's time, the total count.
-fn event_evidence(
+pub(super) fn event_evidence(
     events: &[Occurrence],
     at: Timestamp,
     reasons: &[&str],

@@ -6,13 +6,14 @@ use jiff::civil::Date;
 
 use super::value::write_field;
 use super::{day_of, paint, when};
+use crate::graph::Change;
 use crate::query::rollout::{RevisionReport, RolloutReport};
 
 /// ANSI colours, used only when asked for.
-struct Paint(bool);
+pub(super) struct Paint(pub(super) bool);
 
 impl Paint {
-    fn outcome(&self, outcome: &str) -> String {
+    pub(super) fn outcome(&self, outcome: &str) -> String {
         let code = match outcome {
             "complete" => "32",
             "failed" | "failing" => "31",
@@ -22,7 +23,7 @@ impl Paint {
         self.wrap(code, outcome)
     }
 
-    fn dim(&self, text: &str) -> String {
+    pub(super) fn dim(&self, text: &str) -> String {
         self.wrap("2", text)
     }
 
@@ -92,29 +93,7 @@ fn revision_block<W: Write>(
     }
     writeln!(out, "  ({}/{} ready)", revision.ready, revision.desired)?;
     if let Some(change) = &revision.change {
-        let who = change.manager.as_deref().unwrap_or("an unknown manager");
-        let op = change
-            .operation
-            .as_deref()
-            .map(|o| format!(" ({o})"))
-            .unwrap_or_default();
-        let before = if change.before_trace {
-            ", before the trace"
-        } else {
-            ""
-        };
-        writeln!(
-            out,
-            "    made {} by {who}{op}{before}",
-            when(change.time, day)
-        )?;
-        for field in change.fields.iter().take(4) {
-            let path = field.path.to_string();
-            write_field(out, "      ", &path, &field.from, &field.to, false)?;
-        }
-        if change.fields.len() > 4 {
-            writeln!(out, "      … {} more fields", change.fields.len() - 4)?;
-        }
+        change_lines(change, day, out)?;
     }
     // The evidence lines say it with their times; `why` is for what has no record of its own.
     if let Some(reason) = revision
@@ -150,8 +129,40 @@ fn revision_block<W: Write>(
     Ok(())
 }
 
+/// How a change made a revision: when, by whom, and its first fields.
+pub(super) fn change_lines<W: Write>(
+    change: &Change,
+    day: Option<Date>,
+    out: &mut W,
+) -> io::Result<()> {
+    let who = change.manager.as_deref().unwrap_or("an unknown manager");
+    let op = change
+        .operation
+        .as_deref()
+        .map(|o| format!(" ({o})"))
+        .unwrap_or_default();
+    let before = if change.before_trace {
+        ", before the trace"
+    } else {
+        ""
+    };
+    writeln!(
+        out,
+        "    made {} by {who}{op}{before}",
+        when(change.time, day)
+    )?;
+    for field in change.fields.iter().take(4) {
+        let path = field.path.to_string();
+        write_field(out, "      ", &path, &field.from, &field.to, false)?;
+    }
+    if change.fields.len() > 4 {
+        writeln!(out, "      … {} more fields", change.fields.len() - 4)?;
+    }
+    Ok(())
+}
+
 /// ` (line N)`, or nothing when no record shows it.
-fn line_note(line: Option<u64>) -> String {
+pub(super) fn line_note(line: Option<u64>) -> String {
     line.map(|line| format!(" (line {line})"))
         .unwrap_or_default()
 }

@@ -27,7 +27,8 @@ use crate::workload::controller_revision::Join;
 /// A DaemonSet.
 pub struct DaemonSet;
 
-const DAEMONSET: KindRef = KindRef {
+/// The DaemonSet kind.
+pub const DAEMONSET: KindRef = KindRef {
     group: "apps",
     kind: "DaemonSet",
 };
@@ -58,8 +59,11 @@ impl Workload for DaemonSet {
     }
 }
 
+/// How a DaemonSet pod's `controller-revision-hash` label names its ControllerRevision.
+pub const JOIN: Join = Join::Hash;
+
 static STYLE: Style = Style {
-    join: Join::Hash,
+    join: JOIN,
     slot: node,
     slot_noun: "node",
     ordinal: |_, _| None,

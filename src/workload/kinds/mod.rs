@@ -8,12 +8,12 @@
 
 mod bare;
 pub mod cronjob;
-mod daemonset;
+pub mod daemonset;
 mod deployment;
 pub mod job;
 mod replicaset;
-mod revisioned;
-mod statefulset;
+pub mod revisioned;
+pub mod statefulset;
 
 pub use cronjob::CRONJOB;
 pub use job::JOB;

@@ -38,6 +38,20 @@ pub(super) fn first_label(history: &History, id: ObjectId, key: &str) -> Option<
     label(&body, key)
 }
 
+/// The index into `set.revisions` of the ControllerRevision that `pod`'s
+/// `controller-revision-hash` label (at its first record) names, joined as `join` says.
+pub fn revision_index(
+    history: &History,
+    set: &RevisionHistory,
+    pod: ObjectId,
+    join: Join,
+) -> Option<usize> {
+    let owner_name = &history.object(set.owner).name;
+    let label = first_label(history, pod, "controller-revision-hash")?;
+    let found = set.join(&label, join, owner_name)?;
+    set.revisions.iter().position(|r| r.id == found.id)
+}
+
 struct PodInfo {
     id: ObjectId,
     arrival: Timestamp,
@@ -72,16 +86,12 @@ pub(super) fn pod_facts(input: &PodInput<'_>, style: &Style) -> PodFacts {
     let history = input.history;
     let graph = &*input.graph;
     let set = RevisionHistory::read(history, graph, owner);
-    let owner_name = &history.object(owner).name;
     let mut pods: Vec<PodInfo> = graph
         .controlled_by(owner)
         .into_iter()
         .filter(|&p| history.object(p).kind == "Pod")
         .map(|id| {
-            let revision = first_label(history, id, "controller-revision-hash").and_then(|l| {
-                let found = set.join(&l, style.join, owner_name)?;
-                set.revisions.iter().position(|r| r.id == found.id)
-            });
+            let revision = revision_index(history, &set, id, style.join);
             PodInfo {
                 id,
                 arrival: arrival_time(history, id),

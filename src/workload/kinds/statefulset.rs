@@ -26,6 +26,12 @@ use crate::workload::controller_revision::Join;
 /// A StatefulSet.
 pub struct StatefulSet;
 
+/// The StatefulSet kind.
+pub const STATEFULSET: KindRef = KindRef {
+    group: "apps",
+    kind: "StatefulSet",
+};
+
 static RULES: Rules = Rules {
     revisions: "ControllerRevisions owned by the StatefulSet; their revision field is the number",
     pod_join: "pod label controller-revision-hash = the ControllerRevision's name (e.g. web-5d8f7c6b9)",
@@ -36,17 +42,11 @@ static RULES: Rules = Rules {
 
 impl Workload for StatefulSet {
     fn kind(&self) -> KindRef {
-        KindRef {
-            group: "apps",
-            kind: "StatefulSet",
-        }
+        STATEFULSET
     }
 
     fn chain(&self) -> &'static [KindRef] {
-        &[KindRef {
-            group: "apps",
-            kind: "StatefulSet",
-        }]
+        &[STATEFULSET]
     }
 
     fn rules(&self) -> &'static Rules {
@@ -58,8 +58,11 @@ impl Workload for StatefulSet {
     }
 }
 
+/// How a StatefulSet pod's `controller-revision-hash` label names its ControllerRevision.
+pub const JOIN: Join = Join::Name;
+
 static STYLE: Style = Style {
-    join: Join::Name,
+    join: JOIN,
     slot: name,
     slot_noun: "name",
     ordinal,
@@ -72,7 +75,7 @@ fn name(history: &History, pod: ObjectId) -> Option<String> {
 }
 
 /// The `apps.kubernetes.io/pod-index` label, else the name's suffix after the last `-`.
-fn ordinal(history: &History, pod: ObjectId) -> Option<i64> {
+pub fn ordinal(history: &History, pod: ObjectId) -> Option<i64> {
     first_label(history, pod, "apps.kubernetes.io/pod-index")
         .and_then(|index| index.parse().ok())
         .or_else(|| {
