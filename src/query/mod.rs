@@ -12,6 +12,7 @@ mod open;
 pub mod pod;
 pub mod rollout;
 pub mod select;
+pub mod sets;
 pub mod timeline;
 pub mod tree;
 

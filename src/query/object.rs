@@ -6,7 +6,10 @@ use serde::Serialize;
 
 use super::batch::{cronjob_report, job_report, CronJobReport, JobReport};
 use super::rollout::{rollout, RolloutQuery, RolloutReport};
+use super::sets::{daemonset_report, statefulset_report, SetReport};
 use super::{Loaded, QueryError};
+use crate::workload::kinds::daemonset::DAEMONSET;
+use crate::workload::kinds::statefulset::STATEFULSET;
 use crate::workload::kinds::{KindRef, CRONJOB, JOB};
 
 /// One kind's object report; serialized as the report itself.
@@ -19,6 +22,8 @@ pub enum ObjectReport {
     Job(JobReport),
     /// A CronJob.
     CronJob(Box<CronJobReport>),
+    /// A StatefulSet or a DaemonSet.
+    Set(Box<SetReport>),
 }
 
 type Reporter = fn(&mut Loaded, &RolloutQuery) -> Result<ObjectReport, QueryError>;
@@ -28,6 +33,12 @@ static REPORTS: &[(KindRef, Reporter)] = &[
     (JOB, |l, q| job_report(l, q).map(ObjectReport::Job)),
     (CRONJOB, |l, q| {
         cronjob_report(l, q).map(|r| ObjectReport::CronJob(Box::new(r)))
+    }),
+    (STATEFULSET, |l, q| {
+        statefulset_report(l, q).map(|r| ObjectReport::Set(Box::new(r)))
+    }),
+    (DAEMONSET, |l, q| {
+        daemonset_report(l, q).map(|r| ObjectReport::Set(Box::new(r)))
     }),
 ];
 

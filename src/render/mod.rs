@@ -8,6 +8,7 @@ pub mod get;
 pub mod object;
 pub mod pod;
 pub mod rollout;
+pub mod sets;
 pub mod timeline;
 pub mod tree;
 pub mod value;

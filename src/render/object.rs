@@ -10,5 +10,6 @@ pub fn text<W: Write>(report: &ObjectReport, out: &mut W, color: bool) -> io::Re
         ObjectReport::Rollout(r) => super::rollout::text(r, out, color),
         ObjectReport::Job(r) => super::batch::job_text(r, out),
         ObjectReport::CronJob(r) => super::batch::cronjob_text(r, out),
+        ObjectReport::Set(r) => super::sets::text(r, out, color),
     }
 }
