@@ -959,3 +959,355 @@ fn a_statefulset_scaled_up_then_down_names_the_scale_changes() {
     assert_eq!(report["deleted"]["reason"], "scale-down");
     assert_eq!(report["deleted"]["change"]["fields"][0]["to"], 3);
 }
+
+/// `analyze --object OBJECT [EXTRA…] -o json` and its text, on a trace of `records`.
+fn object_report(
+    records: &[(i64, EventType, Value)],
+    object: &str,
+    extra: &[&str],
+) -> (Value, String) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("t.ndjson");
+    write_trace(&path, records, true, false);
+    let trace = path.to_str().expect("a UTF-8 path");
+    let args = [&["analyze", trace, "--object", object][..], extra].concat();
+    let json_out = kblame(&[&args[..], &["-o", "json"]].concat());
+    assert_eq!(json_out.status.code(), Some(0), "{}", stderr(&json_out));
+    let text_out = kblame(&args);
+    assert_eq!(text_out.status.code(), Some(0), "{}", stderr(&text_out));
+    let report = serde_json::from_slice(&json_out.stdout).expect("a JSON report");
+    (report, stdout(&text_out))
+}
+
+/// `pod`, Running with Ready True.
+fn ready(mut pod: Value) -> Value {
+    pod["status"]["conditions"] = json!([{"type": "Ready", "status": "True"}]);
+    pod
+}
+
+/// `pod`, Running but crash-looping (exit 1, Error), not Ready, restarted `restarts` times.
+fn crash_looping(mut pod: Value, restarts: i64) -> Value {
+    pod["status"]["conditions"] = json!([{"type": "Ready", "status": "False"}]);
+    pod["status"]["containerStatuses"][0]["ready"] = json!(false);
+    pod["status"]["containerStatuses"][0]["restartCount"] = json!(restarts);
+    pod["status"]["containerStatuses"][0]["state"] =
+        json!({"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s"}});
+    pod["status"]["containerStatuses"][0]["lastState"] = json!({"terminated": {
+        "exitCode": 1, "reason": "Error", "startedAt": "2026-11-26T15:01:30Z",
+        "finishedAt": "2026-11-26T15:01:31Z"}});
+    pod
+}
+
+/// The StatefulSet db at `generation` running `image`, with a status as
+/// `stateful_set_control.go` `updateStatus` writes it: (ready, updated, current, current
+/// revision, update revision).
+fn db_with_status(
+    generation: i64,
+    image: &str,
+    written: i64,
+    (ready, updated, current, current_revision, update_revision): (i64, i64, i64, &str, &str),
+) -> Value {
+    let mut set = workload("StatefulSet", "db", "sts-1", generation, image, written);
+    set["status"] = json!({"observedGeneration": generation, "replicas": 3,
+        "readyReplicas": ready, "availableReplicas": ready, "updatedReplicas": updated,
+        "currentReplicas": current, "currentRevision": current_revision,
+        "updateRevision": update_revision});
+    set
+}
+
+const OLD_REV: &str = "db-5d8f7c6b9";
+const NEW_REV: &str = "db-7b8f75b98";
+
+/// The StatefulSet db before its update: three ready pods at revision 1 (postgres:15), then
+/// the template changed to postgres:16 at 60 s, revision 2 made at 61 s, and db-2 deleted
+/// and recreated at revision 2 at 72 s.
+fn statefulset_update_start() -> Vec<(i64, EventType, Value)> {
+    let mut records = vec![
+        (
+            0,
+            EventType::Listed,
+            db_with_status(1, "postgres:15", -3600, (3, 3, 3, OLD_REV, OLD_REV)),
+        ),
+        (
+            0,
+            EventType::Listed,
+            controller_revision(OLD_REV, "cr-1", DB, 1, "postgres:15", None),
+        ),
+    ];
+    for (ordinal, uid) in [(0, "old-0"), (1, "old-1"), (2, "old-2")] {
+        records.push((
+            0,
+            EventType::Listed,
+            ready(db_pod(ordinal, uid, OLD_REV, "postgres:15")),
+        ));
+    }
+    records.extend([
+        (
+            60,
+            EventType::Modified,
+            db_with_status(2, "postgres:16", 60, (3, 0, 3, OLD_REV, NEW_REV)),
+        ),
+        (
+            61,
+            EventType::Added,
+            controller_revision(NEW_REV, "cr-2", DB, 2, "postgres:16", None),
+        ),
+        (
+            62,
+            EventType::Modified,
+            ready(deleting(db_pod(2, "old-2", OLD_REV, "postgres:15"))),
+        ),
+        (
+            70,
+            EventType::Deleted,
+            ready(deleting(db_pod(2, "old-2", OLD_REV, "postgres:15"))),
+        ),
+    ]);
+    records
+}
+
+#[test]
+fn a_statefulset_rolled_out_to_every_ordinal_is_complete_and_before_the_update_it_was_too() {
+    let mut records = statefulset_update_start();
+    records.push((
+        72,
+        EventType::Added,
+        ready(db_pod(2, "new-2", NEW_REV, "postgres:16")),
+    ));
+    for (ordinal, old, new, secs) in [(1, "old-1", "new-1", 80), (0, "old-0", "new-0", 100)] {
+        let gone = ready(deleting(db_pod(ordinal, old, OLD_REV, "postgres:15")));
+        records.extend([
+            (secs, EventType::Modified, gone.clone()),
+            (secs + 5, EventType::Deleted, gone),
+            (
+                secs + 7,
+                EventType::Added,
+                ready(db_pod(ordinal, new, NEW_REV, "postgres:16")),
+            ),
+        ]);
+    }
+    records.push((
+        120,
+        EventType::Modified,
+        db_with_status(2, "postgres:16", 60, (3, 3, 3, NEW_REV, NEW_REV)),
+    ));
+    let (report, text) = object_report(&records, "sts/db", &[]);
+    assert_eq!(report["object"]["kind"], "StatefulSet");
+    assert_eq!(report["verdict"], "complete", "{report:#}");
+    assert_eq!(report["rollout_halted"], false);
+    assert_eq!(report["not_updated_ordinals"], json!([]));
+    assert_eq!(report["serving_revisions"], json!([2]));
+    let revisions = report["revisions"].as_array().expect("revisions");
+    assert_eq!(revisions.len(), 2);
+    let new = &revisions[0];
+    assert_eq!(new["number"], 2);
+    assert_eq!(
+        new["controller_revision"],
+        json!({"name": NEW_REV, "uid": "cr-2", "hash": "7b8f75b98"})
+    );
+    assert_eq!(new["outcome"], "complete");
+    assert_eq!(new["change"]["manager"], "kubectl-client-side-apply");
+    let pods: Vec<(&str, &str)> = new["pods"]
+        .as_array()
+        .expect("pods")
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap_or("?"),
+                p["uid"].as_str().unwrap_or("?"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pods,
+        [("db-0", "new-0"), ("db-1", "new-1"), ("db-2", "new-2")]
+    );
+    assert_eq!(new["pods"][0]["ready"], true);
+    assert!(new["pods"][0]["last_exit_code"].is_null());
+    assert_eq!(revisions[1]["number"], 1);
+    assert_eq!(revisions[1]["outcome"], "superseded");
+    assert_eq!(revisions[1]["pods"], json!([]));
+    assert!(
+        text.starts_with("statefulset demo/db  complete at "),
+        "{text}"
+    );
+    assert!(
+        text.contains("statefulset rolling update complete 3 pods at revision db-7b8f75b98")
+            || text.contains("partitioned roll out complete: 3 new pods have been updated"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  revision 2  db-7b8f75b98  complete  (3/3 ready)"),
+        "{text}"
+    );
+    assert!(text.contains("serving: revision 2\n"), "{text}");
+
+    // Before the template change: one revision, complete, serving.
+    let at = super::support::at(30).to_string();
+    let (before, _) = object_report(&records, "statefulset/db", &["--at", &at]);
+    assert_eq!(before["verdict"], "complete");
+    assert_eq!(before["revisions"].as_array().map(Vec::len), Some(1));
+    assert_eq!(before["revisions"][0]["outcome"], "complete");
+    assert_eq!(before["serving_revisions"], json!([1]));
+}
+
+#[test]
+fn a_statefulset_halted_on_a_crash_looping_ordinal_is_progressing_with_revision_2_failing() {
+    let mut records = statefulset_update_start();
+    records.extend([
+        (
+            72,
+            EventType::Added,
+            db_pod(2, "new-2", NEW_REV, "postgres:16"),
+        ),
+        (
+            95,
+            EventType::Modified,
+            crash_looping(db_pod(2, "new-2", NEW_REV, "postgres:16"), 3),
+        ),
+        (
+            96,
+            EventType::Modified,
+            db_with_status(2, "postgres:16", 60, (2, 1, 2, OLD_REV, NEW_REV)),
+        ),
+    ]);
+    let (report, text) = object_report(&records, "statefulset/db", &[]);
+    assert_eq!(report["verdict"], "progressing", "{report:#}");
+    assert_eq!(report["rollout_halted"], true);
+    assert_eq!(report["not_updated_ordinals"], json!([0, 1]));
+    assert_eq!(report["serving_revisions"], json!([1]));
+    let new = &report["revisions"][0];
+    assert_eq!(new["number"], 2);
+    assert_eq!(new["outcome"], "failing");
+    assert!(
+        new["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("CrashLoopBackOff"),
+        "{new:#}"
+    );
+    let pod = &new["pods"][0];
+    assert_eq!(pod["name"], "db-2");
+    assert_eq!(pod["uid"], "new-2");
+    assert_eq!(pod["ready"], false);
+    assert_eq!(pod["restarts"], 3);
+    assert_eq!(pod["last_exit_code"], 1);
+    assert_eq!(pod["last_terminated_reason"], "Error");
+    let old = &report["revisions"][1];
+    assert_eq!(old["outcome"], "superseded");
+    assert_eq!(old["pods"].as_array().map(Vec::len), Some(2));
+    assert!(
+        text.starts_with("statefulset demo/db  progressing at "),
+        "{text}"
+    );
+    assert!(text.contains("waiting for 1 pods to be ready"), "{text}");
+    assert!(text.contains("ordinals not updated: 0, 1"), "{text}");
+    assert!(
+        text.contains("  revision 2  db-7b8f75b98  failing, failing since "),
+        "{text}"
+    );
+    assert!(
+        text.contains("    pod db-2 (new-2)  Running not ready, 3 restarts, last exit 1 (Error)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_daemonset_updated_on_one_node_of_two_is_progressing_and_both_revisions_serve() {
+    const AGENT: [&str; 3] = ["DaemonSet", "agent", "ds-1"];
+    let agent_pod =
+        |name: &str, uid: &str, (hash, generation): (&str, &str), node: &str, image: &str| {
+            let mut pod = set_pod(
+                name,
+                uid,
+                AGENT,
+                json!({"app": "db", "controller-revision-hash": hash,
+                "pod-template-generation": generation}),
+                image,
+            );
+            pod["spec"]["nodeName"] = json!(node);
+            ready(pod)
+        };
+    let daemonset =
+        |generation: i64, image: &str, written: i64, (updated, available): (i64, i64)| {
+            let mut ds = workload("DaemonSet", "agent", "ds-1", generation, image, written);
+            ds["status"] = json!({"observedGeneration": generation, "desiredNumberScheduled": 2,
+            "currentNumberScheduled": 2, "numberReady": available,
+            "numberAvailable": available, "updatedNumberScheduled": updated});
+            ds
+        };
+    let (old, new) = (("6c9f5d4b7", "1"), ("8d7c6b5f4", "2"));
+    let gone = deleting(agent_pod("agent-x7k2p", "old-1", old, "node-1", "agent:1"));
+    let records = vec![
+        (0, EventType::Listed, daemonset(1, "agent:1", -3600, (2, 2))),
+        (
+            0,
+            EventType::Listed,
+            controller_revision(
+                "agent-6c9f5d4b7",
+                "cr-1",
+                AGENT,
+                1,
+                "agent:1",
+                Some("6c9f5d4b7"),
+            ),
+        ),
+        (
+            0,
+            EventType::Listed,
+            agent_pod("agent-x7k2p", "old-1", old, "node-1", "agent:1"),
+        ),
+        (
+            0,
+            EventType::Listed,
+            agent_pod("agent-b5n9t", "old-2", old, "node-2", "agent:1"),
+        ),
+        (30, EventType::Modified, daemonset(2, "agent:2", 30, (0, 2))),
+        (
+            31,
+            EventType::Added,
+            controller_revision(
+                "agent-8d7c6b5f4",
+                "cr-2",
+                AGENT,
+                2,
+                "agent:2",
+                Some("8d7c6b5f4"),
+            ),
+        ),
+        (32, EventType::Modified, gone.clone()),
+        (40, EventType::Deleted, gone),
+        (
+            41,
+            EventType::Added,
+            agent_pod("agent-q4m8z", "new-1", new, "node-1", "agent:2"),
+        ),
+        (50, EventType::Modified, daemonset(2, "agent:2", 30, (1, 2))),
+    ];
+    let (report, text) = object_report(&records, "ds/agent", &[]);
+    assert_eq!(report["object"]["kind"], "DaemonSet");
+    assert_eq!(report["verdict"], "progressing", "{report:#}");
+    assert_eq!(
+        report["status_message"],
+        "1 out of 2 new pods have been updated"
+    );
+    assert!(report.get("rollout_halted").is_none(), "{report:#}");
+    assert!(report.get("not_updated_ordinals").is_none());
+    assert_eq!(report["serving_revisions"], json!([2, 1]));
+    let new = &report["revisions"][0];
+    assert_eq!(new["number"], 2);
+    assert_eq!(
+        new["controller_revision"],
+        json!({"name": "agent-8d7c6b5f4", "uid": "cr-2", "hash": "8d7c6b5f4"})
+    );
+    assert_eq!(new["outcome"], "progressing");
+    assert_eq!(new["pods"][0]["uid"], "new-1");
+    let old = &report["revisions"][1];
+    assert_eq!(old["outcome"], "superseded");
+    assert_eq!(old["pods"][0]["name"], "agent-b5n9t");
+    assert!(
+        text.starts_with("daemonset demo/agent  progressing at "),
+        "{text}"
+    );
+    assert!(text.contains("serving: revision 2, revision 1\n"), "{text}");
+}
