@@ -7,8 +7,8 @@
 //! `pkg/controller/daemon/update.go` (`constructHistory`, `dedupCurHistories`; the
 //! ControllerRevision carries the same label). Health: `kubectl rollout status`
 //! (`staging/src/k8s.io/kubectl/pkg/polymorphichelpers/rollout_status.go`,
-//! `DaemonSetStatusViewer`). Built: revisions and pod reasons ([`super::revisioned`]); not
-//! built yet: verdicts (issue 11).
+//! `DaemonSetStatusViewer`). Built: revisions and pod reasons ([`super::revisioned`]);
+//! verdicts for `analyze --object` in `crate::query::sets`.
 //!
 //! A replacement has a new name; what it keeps is the node (`daemon_controller.go`
 //! `syncNodes` makes one pod per node, pinned by a required node affinity `matchFields

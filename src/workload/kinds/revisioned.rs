@@ -2,7 +2,7 @@
 //! replaced in place (StatefulSet, DaemonSet): each pod's revision by its
 //! `controller-revision-hash` label, and why each pod came and went, replayed per *slot* — what
 //! a recreated pod keeps (a StatefulSet pod's name, a DaemonSet pod's node). The two kinds
-//! differ only in the [`Style`] their files give.
+//! differ only in the `Style` their files give.
 
 use jiff::Timestamp;
 use serde_json::Value;

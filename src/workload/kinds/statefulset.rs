@@ -8,8 +8,8 @@
 //! `pkg/controller/statefulset/stateful_set_control.go` (`updateStatefulSet`,
 //! `currentRevision`/`updateRevision`). Health: `kubectl rollout status`
 //! (`staging/src/k8s.io/kubectl/pkg/polymorphichelpers/rollout_status.go`,
-//! `StatefulSetStatusViewer`). Built: revisions and pod reasons ([`super::revisioned`]); not
-//! built yet: verdicts (issue 11).
+//! `StatefulSetStatusViewer`). Built: revisions and pod reasons ([`super::revisioned`]);
+//! verdicts for `analyze --object` in `crate::query::sets`.
 //!
 //! A pod's ordinal is its `apps.kubernetes.io/pod-index` label (`stateful_set_utils.go`
 //! `initIdentity`, gate `PodIndexLabel`, on in v1.31), else the suffix of its name
