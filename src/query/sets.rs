@@ -84,18 +84,25 @@ pub struct SetReport {
     pub status_message: String,
     /// Revisions with ready pods at `at`.
     pub serving_revisions: Vec<i64>,
-    /// StatefulSet: an OrderedReady update stopped on an updated pod that is not Running and
-    /// Ready while lower ordinals are still at an old revision. Absent for a DaemonSet.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rollout_halted: Option<bool>,
-    /// StatefulSet: ordinals at or above the partition whose pod is not at the update revision.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub not_updated_ordinals: Option<Vec<i64>>,
+    /// StatefulSet only: where its rolling update stands (absent for a DaemonSet).
+    #[serde(flatten)]
+    pub ordered: Option<OrderedUpdate>,
     /// What the trace cannot show.
     pub warnings: Vec<String>,
     /// When the trace starts (for text dates; not in JSON).
     #[serde(skip)]
     pub trace_start: Option<Timestamp>,
+}
+
+/// Where a StatefulSet's rolling update stands; each field is null when the trace cannot
+/// tell (no update revision recorded, or a pod whose revision is unknown).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrderedUpdate {
+    /// An OrderedReady update stopped on an updated pod that is not Running and Ready while
+    /// lower ordinals are still at an old revision.
+    pub rollout_halted: Option<bool>,
+    /// Ordinals at or above the partition whose pod is not at the update revision.
+    pub not_updated_ordinals: Option<Vec<i64>>,
 }
 
 /// Judges a StatefulSet.
@@ -245,12 +252,16 @@ fn set_report(
         .filter(|r| r.pods.iter().any(|p| p.ready))
         .map(|r| r.number)
         .collect();
-    let (rollout_halted, not_updated_ordinals) = if stateful {
-        let (halted, ordinals) = halt(history, &body, &live, update);
-        (Some(halted), Some(ordinals))
-    } else {
-        (None, None)
-    };
+    let ordered = stateful.then(|| match halt(history, &body, &live, update) {
+        Some((halted, ordinals)) => OrderedUpdate {
+            rollout_halted: Some(halted),
+            not_updated_ordinals: Some(ordinals),
+        },
+        None => OrderedUpdate {
+            rollout_halted: None,
+            not_updated_ordinals: None,
+        },
+    });
     let warnings = with_trace_warnings(warnings, loaded);
     Ok(SetReport {
         object: ObjectRef::of(loaded.history.object(id)),
@@ -259,8 +270,7 @@ fn set_report(
         verdict,
         status_message,
         serving_revisions,
-        rollout_halted,
-        not_updated_ordinals,
+        ordered,
         warnings,
         trace_start: loaded.history.facts.start,
     })
@@ -284,7 +294,8 @@ fn set_pod(history: &crate::history::History, pod: ObjectId, at: Timestamp) -> O
     })
 }
 
-/// `rollout_halted` and `not_updated_ordinals` of a StatefulSet (`stateful_set_control.go`
+/// `rollout_halted` and `not_updated_ordinals` of a StatefulSet, `None` when the trace cannot
+/// tell (`stateful_set_control.go`
 /// `updateStatefulSet`): the not-updated ordinals are those at or above the partition whose
 /// live pod is at another revision than the update revision; the update is halted when the
 /// set is OrderedReady (`podManagementPolicy` not `Parallel`), some such ordinal lies below
@@ -296,10 +307,8 @@ fn halt(
     body: &Value,
     live: &[Live],
     update: Option<usize>,
-) -> (bool, Vec<i64>) {
-    let Some(update) = update else {
-        return (false, Vec::new());
-    };
+) -> Option<(bool, Vec<i64>)> {
+    let update = update?;
     let partition = body
         .pointer("/spec/updateStrategy/rollingUpdate/partition")
         .and_then(Value::as_i64)
@@ -309,6 +318,9 @@ fn halt(
         .filter_map(|l| Some((ordinal(history, l.id)?, l)))
         .filter(|(o, _)| *o >= partition)
         .collect();
+    if with_ordinal.iter().any(|(_, l)| l.revision.is_none()) {
+        return None;
+    }
     let mut not_updated: Vec<i64> = with_ordinal
         .iter()
         .filter(|(_, l)| l.revision.is_some_and(|r| r != update))
@@ -329,7 +341,7 @@ fn halt(
         }
         _ => false,
     };
-    (halted, not_updated)
+    Some((halted, not_updated))
 }
 
 /// `StatefulSetStatusViewer.Status` (`rollout_status.go`). A recorded StatefulSet carries its
@@ -447,5 +459,77 @@ pub fn daemonset_verdict(body: &Value) -> (&'static str, String) {
         )
     } else {
         ("complete", "successfully rolled out".to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sts(spec: Value, status: Value) -> Value {
+        json!({"metadata": {"generation": 2}, "spec": spec, "status": status})
+    }
+
+    #[test]
+    fn statefulset_verdicts_follow_kubectl() {
+        let status = json!({"observedGeneration": 2, "readyReplicas": 3, "updatedReplicas": 1,
+            "currentReplicas": 2, "currentRevision": "db-a", "updateRevision": "db-b"});
+        // No updateStrategy recorded: the default rollingUpdate with partition 0.
+        assert_eq!(
+            statefulset_verdict(&sts(json!({"replicas": 3}), status.clone())).0,
+            "progressing"
+        );
+        // A partition of 2: one updated pod is the whole rollout.
+        let partitioned = json!({"replicas": 3, "updateStrategy": {"type": "RollingUpdate",
+            "rollingUpdate": {"partition": 2}}});
+        assert_eq!(
+            statefulset_verdict(&sts(partitioned, status.clone())),
+            (
+                "complete",
+                "partitioned roll out complete: 1 new pods have been updated".to_string()
+            )
+        );
+        // `type: RollingUpdate` alone: revisions are compared.
+        let bare = json!({"replicas": 3, "updateStrategy": {"type": "RollingUpdate"}});
+        assert_eq!(
+            statefulset_verdict(&sts(bare, status.clone())).1,
+            "waiting for statefulset rolling update to complete 1 pods at revision db-b"
+        );
+        let on_delete = json!({"replicas": 3, "updateStrategy": {"type": "OnDelete"}});
+        assert_eq!(statefulset_verdict(&sts(on_delete, status)).0, "unknown");
+        let unobserved = sts(json!({"replicas": 3}), json!({"observedGeneration": 1}));
+        assert_eq!(
+            statefulset_verdict(&unobserved).1,
+            "waiting for statefulset spec update to be observed"
+        );
+    }
+
+    #[test]
+    fn daemonset_verdicts_follow_kubectl() {
+        let ds =
+            |status: Value| json!({"metadata": {"generation": 2}, "spec": {}, "status": status});
+        assert_eq!(
+            daemonset_verdict(&ds(json!({"observedGeneration": 1}))).1,
+            "waiting for daemon set spec update to be observed"
+        );
+        assert_eq!(
+            daemonset_verdict(&ds(
+                json!({"observedGeneration": 2, "desiredNumberScheduled": 2,
+                "updatedNumberScheduled": 2, "numberAvailable": 1})
+            )),
+            (
+                "progressing",
+                "1 of 2 updated pods are available".to_string()
+            )
+        );
+        assert_eq!(
+            daemonset_verdict(&ds(
+                json!({"observedGeneration": 2, "desiredNumberScheduled": 2,
+                "updatedNumberScheduled": 2, "numberAvailable": 2})
+            ))
+            .0,
+            "complete"
+        );
     }
 }

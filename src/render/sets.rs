@@ -23,25 +23,27 @@ pub fn text<W: Write>(report: &SetReport, out: &mut W, color: bool) -> io::Resul
         when(report.at, day),
         report.status_message
     )?;
-    if report.rollout_halted == Some(true) {
-        let ordinals: Vec<String> = report
-            .not_updated_ordinals
-            .iter()
-            .flatten()
-            .map(|o| o.to_string())
-            .collect();
-        writeln!(
-            out,
-            "halted: the updated pod the rolling update reached is not Running and Ready; ordinals not updated: {}",
-            ordinals.join(", ")
-        )?;
-    } else if let Some(ordinals) = report
-        .not_updated_ordinals
-        .as_ref()
-        .filter(|o| !o.is_empty())
-    {
-        let ordinals: Vec<String> = ordinals.iter().map(|o| o.to_string()).collect();
-        writeln!(out, "ordinals not updated: {}", ordinals.join(", "))?;
+    if let Some(ordered) = &report.ordered {
+        let ordinals = ordered.not_updated_ordinals.as_ref().map(|o| {
+            o.iter()
+                .map(|o| o.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+        match (ordered.rollout_halted, ordinals) {
+            (Some(true), Some(ordinals)) => writeln!(
+                out,
+                "halted: the updated pod the rolling update reached is not Running and Ready; ordinals not updated: {ordinals}"
+            )?,
+            (_, Some(ordinals)) if !ordinals.is_empty() => {
+                writeln!(out, "ordinals not updated: {ordinals}")?
+            }
+            (_, None) => writeln!(
+                out,
+                "ordinals not updated: unknown (the update revision or a pod's revision is unknown)"
+            )?,
+            _ => {}
+        }
     }
     for revision in &report.revisions {
         write!(

@@ -1311,3 +1311,14 @@ fn a_daemonset_updated_on_one_node_of_two_is_progressing_and_both_revisions_serv
     );
     assert!(text.contains("serving: revision 2, revision 1\n"), "{text}");
 }
+
+#[test]
+fn a_statefulset_without_recorded_controller_revisions_has_no_halt_answer_and_says_why() {
+    let (report, text) = object_report(&statefulset_rollout(false), "sts/db", &[]);
+    assert!(report["rollout_halted"].is_null(), "{report:#}");
+    assert!(report["not_updated_ordinals"].is_null());
+    assert_eq!(report["revisions"], json!([]));
+    let warnings = report["warnings"].to_string();
+    assert!(warnings.contains("revisions are unknown"), "{warnings}");
+    assert!(text.contains("ordinals not updated: unknown"), "{text}");
+}
