@@ -25,6 +25,7 @@ mod rng;
 mod rs_ctrl;
 pub mod scenarios;
 mod scheduler;
+mod sts_ctrl;
 mod truth;
 mod user;
 mod watch;
@@ -41,9 +42,10 @@ pub use config::{
     Propagation, Tool,
 };
 pub use fields::fields_v1;
+pub use sts_ctrl::StatefulSetConfig;
 pub use truth::{
-    ChangeTruth, CreatedTruth, DeletedTruth, DeploymentTruth, GroundTruth, PodTruth, RestartTruth,
-    RevisionTruth,
+    ChangeTruth, CreatedTruth, DeletedTruth, DeploymentTruth, GroundTruth, LineageTruth,
+    PodRevisionTruth, PodTruth, RestartTruth, RevisionTruth, StatefulSetTruth, StsRevisionTruth,
 };
 
 use kblame::trace::{EventType, Header, ResourceInfo, SourceInfo, TraceWriter, WriterOptions};
@@ -207,6 +209,24 @@ impl<W: Write> Sim<W> {
                 probe.path = path.to_string();
             }
         })
+    }
+
+    /// Creates or updates a StatefulSet as `tool` would.
+    pub fn apply_statefulset(&mut self, config: &StatefulSetConfig, tool: Tool) -> &mut Self {
+        self.world.apply_statefulset(config, tool);
+        self.drain()
+    }
+
+    /// Changes the last applied configuration of a StatefulSet and applies it with `tool`.
+    pub fn update_statefulset(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        tool: Tool,
+        change: impl FnOnce(&mut StatefulSetConfig),
+    ) -> &mut Self {
+        self.world.update_statefulset(namespace, name, tool, change);
+        self.drain()
     }
 
     /// `kubectl rollout restart deployment/<name>`.
@@ -406,6 +426,16 @@ impl<W: Write> Sim<W> {
         if !self.world.configmaps.is_empty() {
             list.push((info("", "v1", "configmaps", "ConfigMap"), "configmaps"));
         }
+        if !self.world.statefulsets.is_empty() {
+            list.push((
+                info("apps", "v1", "statefulsets", "StatefulSet"),
+                "statefulsets",
+            ));
+            list.push((
+                info("apps", "v1", "controllerrevisions", "ControllerRevision"),
+                "controllerrevisions",
+            ));
+        }
         list
     }
 
@@ -416,6 +446,11 @@ impl<W: Write> Sim<W> {
 
     fn mark_deployments_visible(&mut self) {
         let book = &mut self.world.book;
+        for s in self.world.statefulsets.values() {
+            if let Some(entry) = book.statefulsets.get_mut(s.truth) {
+                entry.1 = true;
+            }
+        }
         for d in self.world.deployments.values() {
             if let Some(entry) = book.deployments.get_mut(d.truth) {
                 entry.1 = true;
@@ -478,13 +513,22 @@ impl<W: Write> Sim<W> {
             .pods
             .iter()
             .filter(|(_, v)| *v)
-            .map(|(p, _)| p.clone())
+            .map(|(p, _)| self.world.pod_end_state(p))
+            .collect();
+        let statefulsets = self
+            .world
+            .book
+            .statefulsets
+            .iter()
+            .filter(|(_, v)| *v)
+            .map(|(s, _)| self.world.statefulset_truth(s))
             .collect();
         GroundTruth {
             scenario: scenario.into(),
             description: description.into(),
             deployments,
             pods,
+            statefulsets,
         }
     }
 

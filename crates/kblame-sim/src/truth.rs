@@ -13,6 +13,73 @@ pub struct GroundTruth {
     pub deployments: Vec<DeploymentTruth>,
     /// Every pod visible in the trace.
     pub pods: Vec<PodTruth>,
+    /// Every StatefulSet visible in the trace (left out of the JSON when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub statefulsets: Vec<StatefulSetTruth>,
+}
+
+/// A StatefulSet, its ControllerRevisions and its rollout's state at the end of the trace.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct StatefulSetTruth {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// UID.
+    pub uid: String,
+    /// Its ControllerRevisions in the order they became the update revision (a rollback
+    /// renumbers an old one, which then appears again with its new number).
+    pub revisions: Vec<StsRevisionTruth>,
+    /// `status.currentRevision` at the end.
+    pub current_revision: String,
+    /// `status.updateRevision` at the end.
+    pub update_revision: String,
+    /// `complete` (every ordinal at the update revision, Running and Ready) or `progressing`.
+    /// A StatefulSet never fails by itself: it has no deadline and no conditions.
+    pub verdict: String,
+    /// Whether the rollout is halted by a crash-looping pod (OrderedReady waits forever).
+    pub rollout_halted: bool,
+    /// The lowest ordinal that is not Running and Ready, while not complete.
+    pub blocking_ordinal: Option<i64>,
+    /// Ordinals whose pod is not at the update revision.
+    pub not_updated_ordinals: Vec<i64>,
+}
+
+/// One ControllerRevision of a StatefulSet.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StsRevisionTruth {
+    /// Its `revision` number when it became the update revision.
+    pub number: i64,
+    /// Its name, `<set>-<hash>`: what pods' `controller-revision-hash` label holds.
+    pub name: String,
+    /// The hash (the `controller.kubernetes.io/hash` label).
+    pub hash: String,
+    /// Its UID.
+    pub uid: String,
+    /// The change of `spec.template` that made it; `null` for the set's first template.
+    pub change: Option<ChangeTruth>,
+}
+
+/// One link of a pod's controller chain.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LineageTruth {
+    /// Kind of the controller.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// Its UID.
+    pub uid: String,
+}
+
+/// The ControllerRevision a pod was created from.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PodRevisionTruth {
+    /// Its name (the pod's `controller-revision-hash` label for a StatefulSet pod).
+    pub name: String,
+    /// Its hash.
+    pub hash: String,
+    /// Its UID.
+    pub uid: String,
 }
 
 /// A Deployment and its revisions.
@@ -63,7 +130,7 @@ pub struct ChangeTruth {
 }
 
 /// A pod's life as far as the trace shows it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct PodTruth {
     /// Namespace.
     pub namespace: String,
@@ -71,9 +138,10 @@ pub struct PodTruth {
     pub name: String,
     /// UID.
     pub uid: String,
-    /// The owning ReplicaSet's UID.
-    pub replicaset_uid: String,
-    /// The revision of its ReplicaSet when the pod was created.
+    /// The owning ReplicaSet's UID (left out for pods of other controllers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicaset_uid: Option<String>,
+    /// The revision of its ReplicaSet (or ControllerRevision) when the pod was created.
     pub revision: i64,
     /// Why it was created.
     pub created: CreatedTruth,
@@ -85,10 +153,24 @@ pub struct PodTruth {
     /// was broken, so the trace cannot show it (left out of the JSON when false).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub hidden_by_gap: bool,
+    /// Its controller chain, nearest first (left out for Deployment pods, whose chain is
+    /// `replicaset_uid`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lineage: Vec<LineageTruth>,
+    /// The ControllerRevision it was created from (StatefulSet pods).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub controller_revision: Option<PodRevisionTruth>,
+    /// Its ordinal (StatefulSet pods).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ordinal: Option<i64>,
+    /// Its state at the end of the trace if it still exists: the phase, then `Ready`, or the
+    /// first waiting reason (e.g. `Running/CrashLoopBackOff`) (StatefulSet pods).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_state: Option<String>,
 }
 
 /// Why a pod was created.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct CreatedTruth {
     /// The ts of its ADDED record, or its creationTimestamp if before the trace.
     pub time: String,
@@ -120,7 +202,8 @@ pub struct DeletedTruth {
     /// The ts of the first record showing the deletion (deletionTimestamp, or DELETED), or for
     /// an eviction the first record showing phase Failed with reason Evicted.
     pub time: String,
-    /// `rollout`, `scale-down`, `external-delete`, `cascade-delete`, `preempted` or `evicted`.
+    /// `rollout`, `scale-down`, `external-delete`, `cascade-delete`, `preempted`, `evicted`, or
+    /// `terminal-recreate` (a StatefulSet deletes its Failed or Succeeded pod to recreate it).
     pub reason: String,
     /// The manager of the change that caused it.
     pub change_manager: Option<String>,

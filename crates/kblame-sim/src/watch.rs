@@ -115,6 +115,8 @@ impl<W: Write> Sim<W> {
             "pods" => collect(self.world.pods.values()),
             "events" => collect(self.world.events.values()),
             "configmaps" => collect(self.world.configmaps.values()),
+            "statefulsets" => collect(self.world.statefulsets.values()),
+            "controllerrevisions" => collect(self.world.revisions.values()),
             _ => collect(self.world.hpas.values()),
         }
     }

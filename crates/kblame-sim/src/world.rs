@@ -15,7 +15,8 @@ use super::model::{
     Deployment, Event, Hpa, Involved, Meta, Node, Object, Pod, ReplicaSet, Reporter,
 };
 use super::rng::Rng;
-use super::truth::{DeploymentTruth, PodTruth};
+use super::sts_ctrl::{ControllerRevision, StatefulSet};
+use super::truth::{DeploymentTruth, PodTruth, StatefulSetTruth};
 
 /// A record the simulator wants written to the trace.
 #[derive(Debug, Clone)]
@@ -56,6 +57,7 @@ pub(crate) enum Task {
     Autoscale(String),
     /// The kubelet of a node reports MemoryPressure (true) or its end (false).
     NodeCondition(usize, bool),
+    SyncStatefulSet(String),
 }
 
 /// What a commit did.
@@ -245,6 +247,7 @@ pub(crate) fn make_nodes(count: usize) -> Vec<Node> {
 pub(crate) struct Book {
     pub(crate) deployments: Vec<(DeploymentTruth, bool)>,
     pub(crate) pods: Vec<(PodTruth, bool)>,
+    pub(crate) statefulsets: Vec<(StatefulSetTruth, bool)>,
     /// The latest pod-truth index of each pod name (for `replaces` / `replaced_by`).
     pub(crate) pod_names: BTreeMap<(String, String), usize>,
 }
@@ -261,6 +264,9 @@ pub(crate) struct World {
     events_created: u64,
     pub(crate) hpas: BTreeMap<String, Hpa>,
     pub(crate) configmaps: BTreeMap<String, ConfigMap>,
+    pub(crate) statefulsets: BTreeMap<String, StatefulSet>,
+    /// ControllerRevisions by uid.
+    pub(crate) revisions: BTreeMap<String, ControllerRevision>,
     /// ReplicaSet uids by owner uid, oldest first.
     rs_by_owner: BTreeMap<String, Vec<String>>,
     pub(crate) nodes: Vec<Node>,
@@ -288,6 +294,8 @@ impl World {
             events_created: 0,
             hpas: BTreeMap::new(),
             configmaps: BTreeMap::new(),
+            statefulsets: BTreeMap::new(),
+            revisions: BTreeMap::new(),
             rs_by_owner: BTreeMap::new(),
             nodes,
             images: BTreeMap::new(),
@@ -320,6 +328,7 @@ impl World {
             Task::Remove(uid) => self.remove_pod(&uid),
             Task::Collect => self.collect_garbage(),
             Task::Autoscale(uid) => self.autoscale(&uid),
+            Task::SyncStatefulSet(uid) => self.sync_statefulset(&uid),
             Task::NodeCondition(node, pressure) => self.report_memory_pressure(node, pressure),
         }
     }
@@ -334,6 +343,8 @@ impl World {
         if let Some(rs) = self.pods.get(pod_uid).map(|p| p.rs_uid.clone()) {
             if self.replicasets.contains_key(&rs) {
                 self.core.soon(Task::SyncReplicaSet(rs));
+            } else if self.statefulsets.contains_key(&rs) {
+                self.core.soon(Task::SyncStatefulSet(rs));
             }
         }
     }
