@@ -42,6 +42,8 @@ pub const SIMULATED: &[&str] = &[
     "watch-gap",
     "cut-short",
     "catalog-release",
+    "sts-rolling-update",
+    "sts-stuck-ordinal",
 ];
 
 /// The fixtures directory.

@@ -10,7 +10,7 @@ use super::config::{
     Propagation, Tool,
 };
 use super::truth::GroundTruth;
-use super::Sim;
+use super::{Sim, StatefulSetConfig};
 
 /// How a scenario's trace ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +160,18 @@ pub fn all() -> Vec<Scenario> {
             description: CATALOG_RELEASE,
             seed: 15,
             script: catalog_release,
+        },
+        Scenario {
+            name: "sts-rolling-update",
+            description: STS_ROLLING_UPDATE,
+            seed: 16,
+            script: sts_rolling_update,
+        },
+        Scenario {
+            name: "sts-stuck-ordinal",
+            description: STS_STUCK_ORDINAL,
+            seed: 17,
+            script: sts_stuck_ordinal,
         },
     ]
 }
@@ -646,5 +658,70 @@ fn catalog_release(sim: &mut Sim) -> Ending {
         Tool::KubectlApply,
     );
     sim.advance_to(day(9, 8, 0));
+    Ending::Finish
+}
+
+const STS_ROLLING_UPDATE: &str = "StatefulSet orders/redis (3 replicas of redis:7.2.4, OrderedReady, RollingUpdate \
+with partition 0, governing Service redis) has run since 09:12 at ControllerRevision redis-<hash> revision 1. At \
+10:01:10 kubectl client-side apply sets image redis:7.2.5. The StatefulSet controller creates ControllerRevision \
+revision 2, then replaces one pod at a time from the highest ordinal down: it deletes redis-2, recreates it under the \
+same name with a new UID at the new revision once the old pod is gone, waits until it is Running and Ready, then does \
+the same for redis-1 and redis-0. Its last status write sets currentRevision to the new revision. The trace ends at 10:06.";
+
+fn sts_rolling_update(sim: &mut Sim) -> Ending {
+    sim.advance_to(day(9, 12, 0));
+    let pods = DeploymentConfig::new("orders", "redis")
+        .replicas(3)
+        .container(web_container("redis", "redis:7.2.4", 6379));
+    sim.apply_statefulset(&StatefulSetConfig::new(pods, "redis"), Tool::KubectlApply);
+    sim.advance_to(day(10, 0, 0)).start_trace();
+    sim.advance_to(day(10, 1, 10));
+    sim.update_statefulset("orders", "redis", Tool::KubectlApply, |config| {
+        if let Some(c) = config.pods.container_mut("redis") {
+            c.image = "redis:7.2.5".into();
+        }
+    });
+    sim.advance_to(day(10, 6, 0));
+    Ending::Finish
+}
+
+const STS_STUCK_ORDINAL: &str = "StatefulSet ledger/postgres (3 replicas of \
+registry.example.com/ledger/postgres:16.3, OrderedReady, RollingUpdate with partition 0) has run since 08:40 at \
+revision 1. At 09:20:30 kubectl server-side apply (manager kubectl, Apply) sets image :16.4, which exits 1 about 3 s \
+after starting. The controller creates ControllerRevision revision 2, deletes postgres-2 and recreates it at revision 2; \
+the new postgres-2 crash-loops (CrashLoopBackOff, restartCount growing) and never becomes Ready, so the ordered rolling \
+update halts there: postgres-0 and postgres-1 stay at revision 1, currentRevision stays revision 1, and nothing else \
+happens (a StatefulSet has no progress deadline and sets no conditions). The trace ends at 09:32.";
+
+fn sts_stuck_ordinal(sim: &mut Sim) -> Ending {
+    sim.image(
+        "registry.example.com/ledger/postgres:16.4",
+        ImageProfile::healthy().crashes_after(3, 1),
+    );
+    sim.advance_to(day(8, 40, 0));
+    let pods = DeploymentConfig::new("ledger", "postgres")
+        .replicas(3)
+        .container(web_container(
+            "postgres",
+            "registry.example.com/ledger/postgres:16.3",
+            5432,
+        ));
+    sim.apply_statefulset(
+        &StatefulSetConfig::new(pods, "postgres"),
+        Tool::KubectlServerSideApply,
+    );
+    sim.advance_to(day(9, 19, 0)).start_trace();
+    sim.advance_to(day(9, 20, 30));
+    sim.update_statefulset(
+        "ledger",
+        "postgres",
+        Tool::KubectlServerSideApply,
+        |config| {
+            if let Some(c) = config.pods.container_mut("postgres") {
+                c.image = "registry.example.com/ledger/postgres:16.4".into();
+            }
+        },
+    );
+    sim.advance_to(day(9, 32, 0));
     Ending::Finish
 }

@@ -395,3 +395,144 @@ fn readiness_fails_then_passes_a_container_crashes_once_and_an_agent_annotates_i
         .iter()
         .any(|m| m["manager"] == "Patroni"));
 }
+
+/// `(type, kind, name)` of every record after the initial list that is about a StatefulSet, a
+/// ControllerRevision or one of the set's pods (Events and pod status churn left out).
+fn records_of_kind<'a>(lines: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    lines
+        .iter()
+        .filter(|l| l["type"] != "LISTED" && l["object"]["kind"] == kind)
+        .collect()
+}
+
+#[test]
+fn a_statefulset_update_replaces_pods_from_the_highest_ordinal_down_and_completes() {
+    let fixture = generate("sts-rolling-update");
+    let lines = lines(&fixture.trace);
+    // One new ControllerRevision, owned by the set, revision 2, named <set>-<hash>.
+    let revisions = records_of_kind(&lines, "ControllerRevision");
+    assert_eq!(revisions.len(), 1);
+    let revision = &revisions[0]["object"];
+    assert_eq!(revision["revision"], 2);
+    let name = revision["metadata"]["name"].as_str().expect("a name");
+    let hash = &revision["metadata"]["labels"]["controller.kubernetes.io/hash"];
+    assert_eq!(
+        Some(name),
+        hash.as_str().map(|h| format!("redis-{h}")).as_deref()
+    );
+    assert_eq!(
+        revision["metadata"]["ownerReferences"][0]["kind"],
+        "StatefulSet"
+    );
+    assert_eq!(
+        revision["metadata"]["ownerReferences"][0]["controller"],
+        true
+    );
+    assert_eq!(revision["data"]["spec"]["template"]["$patch"], "replace");
+    // Pods are deleted highest ordinal first; each is recreated (new UID, same name) at the
+    // new revision before the next one is deleted.
+    let order: Vec<(String, String)> = lines
+        .iter()
+        .filter(|l| l["object"]["kind"] == "Pod")
+        .filter_map(|l| {
+            let meta = &l["object"]["metadata"];
+            let what = match (l["type"].as_str()?, meta.get("deletionTimestamp")) {
+                ("ADDED", _) => "create",
+                ("MODIFIED", Some(_)) => "delete",
+                _ => return None,
+            };
+            Some((what.to_string(), meta["name"].as_str()?.to_string()))
+        })
+        .collect();
+    let mut steps: Vec<(String, String)> = Vec::new();
+    for step in order {
+        if steps.last() != Some(&step) {
+            steps.push(step);
+        }
+    }
+    let expected: Vec<(String, String)> = ["redis-2", "redis-1", "redis-0"]
+        .iter()
+        .flat_map(|n| {
+            [
+                ("delete".to_string(), n.to_string()),
+                ("create".into(), n.to_string()),
+            ]
+        })
+        .collect();
+    assert_eq!(steps, expected);
+    for added in lines
+        .iter()
+        .filter(|l| l["type"] == "ADDED" && l["object"]["kind"] == "Pod")
+    {
+        let meta = &added["object"]["metadata"];
+        let pod = meta["name"].as_str().expect("a name");
+        assert_eq!(meta["labels"]["controller-revision-hash"], name);
+        assert_eq!(meta["labels"]["statefulset.kubernetes.io/pod-name"], pod);
+        let ordinal = pod.rsplit('-').next().expect("an ordinal");
+        assert_eq!(meta["labels"]["apps.kubernetes.io/pod-index"], ordinal);
+        assert_eq!(added["object"]["spec"]["hostname"], pod);
+        assert_eq!(added["object"]["spec"]["subdomain"], "redis");
+        assert_eq!(meta["ownerReferences"][0]["kind"], "StatefulSet");
+    }
+    // The last StatefulSet record moves currentRevision forward.
+    let sets = records_of_kind(&lines, "StatefulSet");
+    let last = &sets[sets.len() - 1]["object"]["status"];
+    assert_eq!(last["currentRevision"], name);
+    assert_eq!(last["updateRevision"], name);
+    assert_eq!(last["updatedReplicas"], 3);
+    assert_eq!(last["currentReplicas"], 3);
+    assert_eq!(last["observedGeneration"], 2);
+    let set = &fixture.truth.statefulsets[0];
+    assert_eq!(set.verdict, "complete");
+    assert!(!set.rollout_halted);
+    assert_eq!(set.revisions.len(), 2);
+    let change = set.revisions[1].change.as_ref().expect("a change");
+    assert_eq!(change.manager, "kubectl-client-side-apply");
+    let rolled: Vec<&super::PodTruth> = fixture
+        .truth
+        .pods
+        .iter()
+        .filter(|p| p.created.reason == "rollout")
+        .collect();
+    assert_eq!(rolled.len(), 3);
+    for pod in rolled {
+        assert_eq!(pod.revision, 2);
+        assert_eq!(pod.created.replaces.as_deref(), Some(pod.name.as_str()));
+        assert_eq!(pod.end_state.as_deref(), Some("Running/Ready"));
+    }
+}
+
+#[test]
+fn a_crash_looping_highest_ordinal_halts_the_ordered_update_for_good() {
+    let fixture = generate("sts-stuck-ordinal");
+    let lines = lines(&fixture.trace);
+    let deletions = lines
+        .iter()
+        .filter(|l| l["object"]["reason"] == "SuccessfulDelete")
+        .count();
+    assert_eq!(deletions, 1, "only postgres-2 is ever deleted");
+    let sets = records_of_kind(&lines, "StatefulSet");
+    let last = &sets[sets.len() - 1]["object"]["status"];
+    assert_ne!(last["currentRevision"], last["updateRevision"]);
+    assert_eq!(last["updatedReplicas"], 1);
+    assert_eq!(last["currentReplicas"], 2);
+    assert_eq!(last["readyReplicas"], 2);
+    assert!(
+        last.get("conditions").is_none(),
+        "a StatefulSet sets no conditions"
+    );
+    let set = &fixture.truth.statefulsets[0];
+    assert_eq!(set.verdict, "progressing");
+    assert!(set.rollout_halted);
+    assert_eq!(set.blocking_ordinal, Some(2));
+    assert_eq!(set.not_updated_ordinals, vec![0, 1]);
+    let stuck = fixture
+        .truth
+        .pods
+        .iter()
+        .find(|p| p.created.reason == "rollout")
+        .expect("the recreated postgres-2");
+    assert_eq!(stuck.ordinal, Some(2));
+    assert_eq!(stuck.end_state.as_deref(), Some("Running/CrashLoopBackOff"));
+    assert!(stuck.restarts.len() >= 5);
+}
