@@ -107,6 +107,7 @@ impl World {
         self.unschedulable.remove(pod_uid);
         self.retry_unschedulable();
         self.sts_pod_gone(rs_uid, pod_uid);
+        self.job_pod_gone(rs_uid, pod_uid);
         let Some(rs) = self.replicasets.get_mut(rs_uid) else {
             return;
         };
@@ -194,7 +195,11 @@ impl World {
         let doomed: Vec<String> = self
             .pods
             .values()
-            .filter(|p| !p.meta.deleting() && !self.statefulsets.contains_key(&p.rs_uid))
+            .filter(|p| {
+                !p.meta.deleting()
+                    && !self.statefulsets.contains_key(&p.rs_uid)
+                    && !self.jobs.contains_key(&p.rs_uid)
+            })
             .filter(|p| {
                 self.replicasets
                     .get(&p.rs_uid)

@@ -19,6 +19,7 @@ mod eviction;
 mod fields;
 mod gc;
 mod hpa;
+mod job_ctrl;
 mod kubelet;
 mod model;
 mod rng;
@@ -42,10 +43,12 @@ pub use config::{
     Propagation, Tool,
 };
 pub use fields::fields_v1;
+pub use job_ctrl::CronJobConfig;
 pub use sts_ctrl::StatefulSetConfig;
 pub use truth::{
-    ChangeTruth, CreatedTruth, DeletedTruth, DeploymentTruth, GroundTruth, LineageTruth,
-    PodRevisionTruth, PodTruth, RestartTruth, RevisionTruth, StatefulSetTruth, StsRevisionTruth,
+    ChangeTruth, CreatedTruth, CronJobTruth, DeletedTruth, DeploymentTruth, FinishedTruth,
+    GroundTruth, JobDeletedTruth, JobTruth, LineageTruth, PodRevisionTruth, PodTruth, RestartTruth,
+    RevisionTruth, StatefulSetTruth, StsRevisionTruth,
 };
 
 use kblame::trace::{EventType, Header, ResourceInfo, SourceInfo, TraceWriter, WriterOptions};
@@ -226,6 +229,24 @@ impl<W: Write> Sim<W> {
         change: impl FnOnce(&mut StatefulSetConfig),
     ) -> &mut Self {
         self.world.update_statefulset(namespace, name, tool, change);
+        self.drain()
+    }
+
+    /// Creates or updates a CronJob as `tool` would.
+    pub fn apply_cronjob(&mut self, config: &CronJobConfig, tool: Tool) -> &mut Self {
+        self.world.apply_cronjob(config, tool);
+        self.drain()
+    }
+
+    /// Changes the last applied configuration of a CronJob and applies it with `tool`.
+    pub fn update_cronjob(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        tool: Tool,
+        change: impl FnOnce(&mut CronJobConfig),
+    ) -> &mut Self {
+        self.world.update_cronjob(namespace, name, tool, change);
         self.drain()
     }
 
@@ -436,6 +457,10 @@ impl<W: Write> Sim<W> {
                 "controllerrevisions",
             ));
         }
+        if !self.world.cronjobs.is_empty() {
+            list.push((info("batch", "v1", "cronjobs", "CronJob"), "cronjobs"));
+            list.push((info("batch", "v1", "jobs", "Job"), "jobs"));
+        }
         list
     }
 
@@ -448,6 +473,16 @@ impl<W: Write> Sim<W> {
         let book = &mut self.world.book;
         for s in self.world.statefulsets.values() {
             if let Some(entry) = book.statefulsets.get_mut(s.truth) {
+                entry.1 = true;
+            }
+        }
+        for c in self.world.cronjobs.values() {
+            if let Some(entry) = book.cronjobs.get_mut(c.truth) {
+                entry.1 = true;
+            }
+        }
+        for j in self.world.jobs.values() {
+            if let Some(entry) = book.jobs.get_mut(j.truth) {
                 entry.1 = true;
             }
         }
@@ -523,12 +558,30 @@ impl<W: Write> Sim<W> {
             .filter(|(_, v)| *v)
             .map(|(s, _)| self.world.statefulset_truth(s))
             .collect();
+        let cronjobs = self
+            .world
+            .book
+            .cronjobs
+            .iter()
+            .filter(|(_, v)| *v)
+            .map(|(c, _)| self.world.cronjob_truth(c))
+            .collect();
+        let jobs = self
+            .world
+            .book
+            .jobs
+            .iter()
+            .filter(|(_, v)| *v)
+            .map(|(j, _)| j.clone())
+            .collect();
         GroundTruth {
             scenario: scenario.into(),
             description: description.into(),
             deployments,
             pods,
             statefulsets,
+            cronjobs,
+            jobs,
         }
     }
 

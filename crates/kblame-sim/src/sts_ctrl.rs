@@ -641,6 +641,7 @@ impl World {
             }),
             ordinal: Some(i64::from(ordinal)),
             end_state: None,
+            finished: None,
         };
         if let Some(index) = previous.copied() {
             if let Some(deleted) = self
@@ -785,6 +786,7 @@ impl World {
         if let Some(pod) = self.pods.get(&truth.uid) {
             let waiting = pod.containers.iter().find_map(|c| match &c.state {
                 ContainerState::Waiting { reason, .. } => Some(*reason),
+                ContainerState::Terminated(t) if pod.is_terminal() => Some(t.reason),
                 _ => None,
             });
             let detail = match waiting {

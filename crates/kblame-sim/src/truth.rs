@@ -16,6 +16,71 @@ pub struct GroundTruth {
     /// Every StatefulSet visible in the trace (left out of the JSON when there are none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub statefulsets: Vec<StatefulSetTruth>,
+    /// Every CronJob visible in the trace (left out when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cronjobs: Vec<CronJobTruth>,
+    /// Every Job visible in the trace (left out when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<JobTruth>,
+}
+
+/// A CronJob, the Jobs it created and the changes of its Job template.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct CronJobTruth {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// UID.
+    pub uid: String,
+    /// `spec.schedule`.
+    pub schedule: String,
+    /// The names of the Jobs it created, in order (history cleanup may have deleted some).
+    pub jobs: Vec<String>,
+    /// Changes of `spec.jobTemplate` after its creation, in order.
+    pub template_changes: Vec<ChangeTruth>,
+    /// The template change after which its Jobs failed while earlier ones had completed
+    /// (`null` if its Jobs are not failing).
+    pub failing_since_change: Option<ChangeTruth>,
+}
+
+/// A Job and what became of it.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct JobTruth {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// UID.
+    pub uid: String,
+    /// Its controller chain, nearest first (empty for a Job created by hand).
+    pub lineage: Vec<LineageTruth>,
+    /// The run it is for (its `batch.kubernetes.io/cronjob-scheduled-timestamp`).
+    pub scheduled_time: Option<String>,
+    /// The CronJob's last change of `spec.jobTemplate` before the Job was created (`null`
+    /// if the template is the one the CronJob was created with).
+    pub template_change: Option<ChangeTruth>,
+    /// Its pods' UIDs, in creation order.
+    pub pods: Vec<String>,
+    /// `complete` (Complete=True), `failed` (Failed=True) or `progressing`.
+    pub outcome: String,
+    /// The Failed condition's reason, e.g. `BackoffLimitExceeded`.
+    pub reason: Option<String>,
+    /// `status.succeeded` when it finished.
+    pub succeeded_pods: i32,
+    /// `status.failed` when it finished.
+    pub failed_pods: i32,
+    /// Its deletion, if it was deleted.
+    pub deleted: Option<JobDeletedTruth>,
+}
+
+/// Why a Job went away.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct JobDeletedTruth {
+    /// The ts of its DELETED record.
+    pub time: String,
+    /// `history-limit` (the CronJob's `successfulJobsHistoryLimit` / `failedJobsHistoryLimit`).
+    pub reason: String,
 }
 
 /// A StatefulSet, its ControllerRevisions and its rollout's state at the end of the trace.
@@ -141,7 +206,9 @@ pub struct PodTruth {
     /// The owning ReplicaSet's UID (left out for pods of other controllers).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicaset_uid: Option<String>,
-    /// The revision of its ReplicaSet (or ControllerRevision) when the pod was created.
+    /// The revision of its ReplicaSet (or ControllerRevision) when the pod was created (left
+    /// out, as 0, for pods of controllers without revisions, such as Jobs).
+    #[serde(skip_serializing_if = "is_zero")]
     pub revision: i64,
     /// Why it was created.
     pub created: CreatedTruth,
@@ -163,10 +230,31 @@ pub struct PodTruth {
     /// Its ordinal (StatefulSet pods).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ordinal: Option<i64>,
-    /// Its state at the end of the trace if it still exists: the phase, then `Ready`, or the
-    /// first waiting reason (e.g. `Running/CrashLoopBackOff`) (StatefulSet pods).
+    /// Its state at the end of the trace if it still exists: the phase, then `Ready`, the
+    /// first waiting reason (e.g. `Running/CrashLoopBackOff`) or, once finished, the terminated
+    /// reason (e.g. `Failed/Error`) (pods of StatefulSets and Jobs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_state: Option<String>,
+    /// How it finished, if it reached `Succeeded` or `Failed` in the trace (Job pods).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished: Option<FinishedTruth>,
+}
+
+/// A pod reaching a terminal phase.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct FinishedTruth {
+    /// `Succeeded` or `Failed`.
+    pub phase: String,
+    /// The container's terminated reason, e.g. `Completed` or `Error`.
+    pub reason: String,
+    /// Its exit code.
+    pub exit_code: i32,
+    /// The ts of the first record showing the phase.
+    pub time: String,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// Why a pod was created.
@@ -174,7 +262,8 @@ pub struct PodTruth {
 pub struct CreatedTruth {
     /// The ts of its ADDED record, or its creationTimestamp if before the trace.
     pub time: String,
-    /// `rollout`, `scale-up`, `replacement` (of a deleted, evicted or preempted pod) or
+    /// `rollout`, `scale-up`, `replacement` (of a deleted, evicted or preempted pod),
+    /// `job-start` (a Job's first pod), `job-retry` (a Job's pod after a failed one) or
     /// `before-trace`.
     pub reason: String,
     /// The manager of the change that caused it.

@@ -117,6 +117,8 @@ impl<W: Write> Sim<W> {
             "configmaps" => collect(self.world.configmaps.values()),
             "statefulsets" => collect(self.world.statefulsets.values()),
             "controllerrevisions" => collect(self.world.revisions.values()),
+            "cronjobs" => collect(self.world.cronjobs.values()),
+            "jobs" => collect(self.world.jobs.values()),
             _ => collect(self.world.hpas.values()),
         }
     }

@@ -11,12 +11,13 @@ use super::clock::{record_time, whole_seconds, Ms};
 use super::config::ImageProfile;
 use super::configmap::ConfigMap;
 use super::fields::{diff_objects, FieldSet, Writer};
+use super::job_ctrl::{CronJob, Job};
 use super::model::{
     Deployment, Event, Hpa, Involved, Meta, Node, Object, Pod, ReplicaSet, Reporter,
 };
 use super::rng::Rng;
 use super::sts_ctrl::{ControllerRevision, StatefulSet};
-use super::truth::{DeploymentTruth, PodTruth, StatefulSetTruth};
+use super::truth::{CronJobTruth, DeploymentTruth, JobTruth, PodTruth, StatefulSetTruth};
 
 /// A record the simulator wants written to the trace.
 #[derive(Debug, Clone)]
@@ -58,6 +59,10 @@ pub(crate) enum Task {
     /// The kubelet of a node reports MemoryPressure (true) or its end (false).
     NodeCondition(usize, bool),
     SyncStatefulSet(String),
+    SyncJob(String),
+    SyncCronJob(String),
+    /// The garbage collector deletes a pod of a deleted Job.
+    CollectJobPod(String),
 }
 
 /// What a commit did.
@@ -248,6 +253,8 @@ pub(crate) struct Book {
     pub(crate) deployments: Vec<(DeploymentTruth, bool)>,
     pub(crate) pods: Vec<(PodTruth, bool)>,
     pub(crate) statefulsets: Vec<(StatefulSetTruth, bool)>,
+    pub(crate) jobs: Vec<(JobTruth, bool)>,
+    pub(crate) cronjobs: Vec<(CronJobTruth, bool)>,
     /// The latest pod-truth index of each pod name (for `replaces` / `replaced_by`).
     pub(crate) pod_names: BTreeMap<(String, String), usize>,
 }
@@ -267,6 +274,8 @@ pub(crate) struct World {
     pub(crate) statefulsets: BTreeMap<String, StatefulSet>,
     /// ControllerRevisions by uid.
     pub(crate) revisions: BTreeMap<String, ControllerRevision>,
+    pub(crate) jobs: BTreeMap<String, Job>,
+    pub(crate) cronjobs: BTreeMap<String, CronJob>,
     /// ReplicaSet uids by owner uid, oldest first.
     rs_by_owner: BTreeMap<String, Vec<String>>,
     pub(crate) nodes: Vec<Node>,
@@ -296,6 +305,8 @@ impl World {
             configmaps: BTreeMap::new(),
             statefulsets: BTreeMap::new(),
             revisions: BTreeMap::new(),
+            jobs: BTreeMap::new(),
+            cronjobs: BTreeMap::new(),
             rs_by_owner: BTreeMap::new(),
             nodes,
             images: BTreeMap::new(),
@@ -329,6 +340,9 @@ impl World {
             Task::Collect => self.collect_garbage(),
             Task::Autoscale(uid) => self.autoscale(&uid),
             Task::SyncStatefulSet(uid) => self.sync_statefulset(&uid),
+            Task::SyncJob(uid) => self.sync_job(&uid),
+            Task::SyncCronJob(uid) => self.sync_cronjob(&uid),
+            Task::CollectJobPod(uid) => self.collect_job_pod(&uid),
             Task::NodeCondition(node, pressure) => self.report_memory_pressure(node, pressure),
         }
     }
@@ -345,6 +359,8 @@ impl World {
                 self.core.soon(Task::SyncReplicaSet(rs));
             } else if self.statefulsets.contains_key(&rs) {
                 self.core.soon(Task::SyncStatefulSet(rs));
+            } else if self.jobs.contains_key(&rs) {
+                self.core.soon(Task::SyncJob(rs));
             }
         }
     }
