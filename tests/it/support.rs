@@ -44,6 +44,7 @@ pub const SIMULATED: &[&str] = &[
     "catalog-release",
     "sts-rolling-update",
     "sts-stuck-ordinal",
+    "cronjob-template-break",
 ];
 
 /// The fixtures directory.

@@ -10,7 +10,7 @@ use super::config::{
     Propagation, Tool,
 };
 use super::truth::GroundTruth;
-use super::{Sim, StatefulSetConfig};
+use super::{CronJobConfig, Sim, StatefulSetConfig};
 
 /// How a scenario's trace ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +172,12 @@ pub fn all() -> Vec<Scenario> {
             description: STS_STUCK_ORDINAL,
             seed: 17,
             script: sts_stuck_ordinal,
+        },
+        Scenario {
+            name: "cronjob-template-break",
+            description: CRONJOB_TEMPLATE_BREAK,
+            seed: 18,
+            script: cronjob_template_break,
         },
     ]
 }
@@ -723,5 +729,43 @@ fn sts_stuck_ordinal(sim: &mut Sim) -> Ending {
         },
     );
     sim.advance_to(day(9, 32, 0));
+    Ending::Finish
+}
+
+const CRONJOB_TEMPLATE_BREAK: &str = "CronJob billing/invoice-export (schedule */5 * * * *, Job template \
+backoffLimit 2, restartPolicy Never, image registry.example.com/billing/invoice-export:2.0, which finishes in about 20 s) \
+has run since 09:41. The trace starts at 09:57 with the Jobs of 09:45, 09:50 and 09:55 complete. The 10:00 Job \
+completes too (pod Succeeded, SuccessCriteriaMet then Complete, SawCompletedJob), and the CronJob deletes the 09:45 Job \
+(successfulJobsHistoryLimit 3); its pod goes by garbage collection. At 10:02:30 kubectl client-side apply changes \
+spec.jobTemplate's image to :2.1, which exits 1 about 2 s after starting. The 10:05 Job's pod fails and is kept; \
+replacements follow after the pod failure back-off (10 s, then 20 s); the third failure exceeds the backoff limit: \
+FailureTarget then Failed BackoffLimitExceeded. The 10:10 Job fails the same way, and the 10:05 Job is deleted \
+(failedJobsHistoryLimit 1). The trace ends at 10:12.";
+
+fn cronjob_template_break(sim: &mut Sim) -> Ending {
+    sim.image(
+        "registry.example.com/billing/invoice-export:2.0",
+        ImageProfile::healthy().crashes_after(20, 0),
+    );
+    sim.image(
+        "registry.example.com/billing/invoice-export:2.1",
+        ImageProfile::healthy().crashes_after(2, 1),
+    );
+    sim.advance_to(day(9, 41, 0));
+    let pods = DeploymentConfig::new("billing", "invoice-export").container(
+        ContainerConfig::new("export", "registry.example.com/billing/invoice-export:2.0")
+            .request("cpu", "200m")
+            .request("memory", "128Mi"),
+    );
+    let config = CronJobConfig::new(pods, "*/5 * * * *", 2);
+    sim.apply_cronjob(&config, Tool::KubectlApply);
+    sim.advance_to(day(9, 57, 0)).start_trace();
+    sim.advance_to(day(10, 2, 30));
+    sim.update_cronjob("billing", "invoice-export", Tool::KubectlApply, |config| {
+        if let Some(c) = config.pods.container_mut("export") {
+            c.image = "registry.example.com/billing/invoice-export:2.1".into();
+        }
+    });
+    sim.advance_to(day(10, 12, 0));
     Ending::Finish
 }

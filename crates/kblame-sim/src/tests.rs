@@ -536,3 +536,101 @@ fn a_crash_looping_highest_ordinal_halts_the_ordered_update_for_good() {
     assert_eq!(stuck.end_state.as_deref(), Some("Running/CrashLoopBackOff"));
     assert!(stuck.restarts.len() >= 5);
 }
+
+#[test]
+fn a_cronjob_template_change_makes_the_next_jobs_fail_until_the_backoff_limit() {
+    let fixture = generate("cronjob-template-break");
+    let lines = lines(&fixture.trace);
+    let jobs = records_of_kind(&lines, "Job");
+    // Jobs are named <cronjob>-<minutes since the epoch> and carry their scheduled time.
+    for record in jobs.iter().filter(|l| l["type"] == "ADDED") {
+        let meta = &record["object"]["metadata"];
+        let name = meta["name"].as_str().expect("a name");
+        let minutes: i64 = name
+            .rsplit('-')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .expect("minutes");
+        let scheduled = meta["annotations"]["batch.kubernetes.io/cronjob-scheduled-timestamp"]
+            .as_str()
+            .and_then(super::parse_time)
+            .expect("a scheduled time");
+        assert_eq!(scheduled, minutes * super::MINUTE);
+        assert_eq!(meta["ownerReferences"][0]["kind"], "CronJob");
+        let uid = meta["uid"].as_str().expect("a uid");
+        assert_eq!(meta["labels"]["batch.kubernetes.io/controller-uid"], uid);
+        assert_eq!(meta["labels"]["job-name"], name);
+    }
+    // Job pods carry the tracking finalizer until they are counted, and are never restarted.
+    for pod in lines
+        .iter()
+        .filter(|l| l["type"] == "ADDED" && l["object"]["kind"] == "Pod")
+    {
+        let meta = &pod["object"]["metadata"];
+        assert_eq!(meta["finalizers"][0], "batch.kubernetes.io/job-tracking");
+        assert_eq!(
+            meta["labels"]["batch.kubernetes.io/job-name"],
+            meta["ownerReferences"][0]["name"]
+        );
+        assert_eq!(pod["object"]["spec"]["restartPolicy"], "Never");
+    }
+    // A failing Job: FailureTarget alone first, then Failed beside it.
+    let conditions: Vec<Vec<&str>> = jobs
+        .iter()
+        .filter(|l| l["object"]["metadata"]["name"] == "invoice-export-29928125")
+        .map(|l| {
+            let list = l["object"]["status"]["conditions"].as_array();
+            list.into_iter()
+                .flatten()
+                .filter_map(|c| c["type"].as_str())
+                .collect()
+        })
+        .filter(|c: &Vec<&str>| !c.is_empty())
+        .collect();
+    assert_eq!(conditions[0], vec!["FailureTarget"]);
+    assert_eq!(conditions[1], vec!["FailureTarget", "Failed"]);
+    let truth = &fixture.truth;
+    let outcomes: Vec<&str> = truth.jobs.iter().map(|j| j.outcome.as_str()).collect();
+    assert_eq!(
+        outcomes,
+        ["complete", "complete", "complete", "complete", "failed", "failed"]
+    );
+    let failed = &truth.jobs[4];
+    assert_eq!(failed.reason.as_deref(), Some("BackoffLimitExceeded"));
+    assert_eq!(failed.failed_pods, 3);
+    assert!(failed.template_change.is_some());
+    assert!(truth.jobs[3].template_change.is_none());
+    let deleted: Vec<&str> = truth
+        .jobs
+        .iter()
+        .filter(|j| j.deleted.is_some())
+        .map(|j| j.name.as_str())
+        .collect();
+    assert_eq!(
+        deleted,
+        ["invoice-export-29928105", "invoice-export-29928125"]
+    );
+    let cronjob = &truth.cronjobs[0];
+    let change = cronjob
+        .failing_since_change
+        .as_ref()
+        .expect("failing since a change");
+    assert_eq!(change.manager, "kubectl-client-side-apply");
+    assert!(change.fields[0].starts_with("spec.jobTemplate."));
+    // The retries of the failed Job: the pod failure back-off (10 s, then 20 s) from the
+    // previous failure, each a new pod.
+    let retries: Vec<&super::PodTruth> = truth
+        .pods
+        .iter()
+        .filter(|p| p.lineage.first().is_some_and(|l| l.uid == failed.uid))
+        .collect();
+    let reasons: Vec<&str> = retries.iter().map(|p| p.created.reason.as_str()).collect();
+    assert_eq!(reasons, ["job-start", "job-retry", "job-retry"]);
+    for (i, pair) in retries.windows(2).enumerate() {
+        let finished = pair[0].finished.as_ref().expect("finished");
+        let gap = super::parse_time(&pair[1].created.time).expect("a time")
+            - super::parse_time(&finished.time).expect("a time");
+        let backoff = 10_000 << i;
+        assert!((backoff - 100..backoff + 1_000).contains(&gap), "gap {gap}");
+    }
+}
