@@ -108,6 +108,7 @@ impl World {
         self.retry_unschedulable();
         self.sts_pod_gone(rs_uid, pod_uid);
         self.job_pod_gone(rs_uid, pod_uid);
+        self.daemon_pod_gone(rs_uid, pod_uid);
         let Some(rs) = self.replicasets.get_mut(rs_uid) else {
             return;
         };
@@ -199,6 +200,7 @@ impl World {
                 !p.meta.deleting()
                     && !self.statefulsets.contains_key(&p.rs_uid)
                     && !self.jobs.contains_key(&p.rs_uid)
+                    && !self.daemonsets.contains_key(&p.rs_uid)
             })
             .filter(|p| {
                 self.replicasets

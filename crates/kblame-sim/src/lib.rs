@@ -15,6 +15,7 @@ pub mod cluster;
 mod config;
 mod configmap;
 mod deploy_ctrl;
+mod ds_ctrl;
 mod eviction;
 mod fields;
 mod gc;
@@ -42,6 +43,7 @@ pub use config::{
     ContainerConfig, DeploymentConfig, HpaConfig, ImageProfile, IntOrPercent, ProbeConfig,
     Propagation, Tool,
 };
+pub use ds_ctrl::DaemonSetConfig;
 pub use fields::fields_v1;
 pub use job_ctrl::CronJobConfig;
 pub use sts_ctrl::StatefulSetConfig;
@@ -229,6 +231,24 @@ impl<W: Write> Sim<W> {
         change: impl FnOnce(&mut StatefulSetConfig),
     ) -> &mut Self {
         self.world.update_statefulset(namespace, name, tool, change);
+        self.drain()
+    }
+
+    /// Creates or updates a DaemonSet as `tool` would.
+    pub fn apply_daemonset(&mut self, config: &DaemonSetConfig, tool: Tool) -> &mut Self {
+        self.world.apply_daemonset(config, tool);
+        self.drain()
+    }
+
+    /// Changes the last applied configuration of a DaemonSet and applies it with `tool`.
+    pub fn update_daemonset(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        tool: Tool,
+        change: impl FnOnce(&mut DaemonSetConfig),
+    ) -> &mut Self {
+        self.world.update_daemonset(namespace, name, tool, change);
         self.drain()
     }
 
@@ -447,11 +467,16 @@ impl<W: Write> Sim<W> {
         if !self.world.configmaps.is_empty() {
             list.push((info("", "v1", "configmaps", "ConfigMap"), "configmaps"));
         }
+        if !self.world.daemonsets.is_empty() {
+            list.push((info("apps", "v1", "daemonsets", "DaemonSet"), "daemonsets"));
+        }
         if !self.world.statefulsets.is_empty() {
             list.push((
                 info("apps", "v1", "statefulsets", "StatefulSet"),
                 "statefulsets",
             ));
+        }
+        if !self.world.statefulsets.is_empty() || !self.world.daemonsets.is_empty() {
             list.push((
                 info("apps", "v1", "controllerrevisions", "ControllerRevision"),
                 "controllerrevisions",
@@ -473,6 +498,11 @@ impl<W: Write> Sim<W> {
         let book = &mut self.world.book;
         for s in self.world.statefulsets.values() {
             if let Some(entry) = book.statefulsets.get_mut(s.truth) {
+                entry.1 = true;
+            }
+        }
+        for d in self.world.daemonsets.values() {
+            if let Some(entry) = book.daemonsets.get_mut(d.truth) {
                 entry.1 = true;
             }
         }
@@ -558,6 +588,14 @@ impl<W: Write> Sim<W> {
             .filter(|(_, v)| *v)
             .map(|(s, _)| self.world.statefulset_truth(s))
             .collect();
+        let daemonsets = self
+            .world
+            .book
+            .daemonsets
+            .iter()
+            .filter(|(_, v)| *v)
+            .map(|(d, _)| self.world.daemonset_truth(d))
+            .collect();
         let cronjobs = self
             .world
             .book
@@ -580,6 +618,7 @@ impl<W: Write> Sim<W> {
             deployments,
             pods,
             statefulsets,
+            daemonsets,
             cronjobs,
             jobs,
         }

@@ -639,6 +639,7 @@ impl World {
                 hash,
                 uid: rev_uid,
             }),
+            node: None,
             ordinal: Some(i64::from(ordinal)),
             end_state: None,
             finished: None,

@@ -16,12 +16,50 @@ pub struct GroundTruth {
     /// Every StatefulSet visible in the trace (left out of the JSON when there are none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub statefulsets: Vec<StatefulSetTruth>,
+    /// Every DaemonSet visible in the trace (left out when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub daemonsets: Vec<DaemonSetTruth>,
     /// Every CronJob visible in the trace (left out when there are none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cronjobs: Vec<CronJobTruth>,
     /// Every Job visible in the trace (left out when there are none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub jobs: Vec<JobTruth>,
+}
+
+/// A DaemonSet, its ControllerRevisions and its rollout's state at the end of the trace.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct DaemonSetTruth {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// UID.
+    pub uid: String,
+    /// Its ControllerRevisions in the order they were made.
+    pub revisions: Vec<DsRevisionTruth>,
+    /// `complete` (every node's pod updated and available) or `progressing`.
+    pub verdict: String,
+    /// Nodes whose pod is not of the current template at the end.
+    pub not_updated_nodes: Vec<String>,
+}
+
+/// One ControllerRevision of a DaemonSet.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DsRevisionTruth {
+    /// Its `revision` number.
+    pub number: i64,
+    /// Its name, `<ds>-<hash>`.
+    pub name: String,
+    /// The hash: what its pods' `controller-revision-hash` label holds.
+    pub hash: String,
+    /// Its UID.
+    pub uid: String,
+    /// The DaemonSet's `deprecated.daemonset.template.generation` (its pods'
+    /// `pod-template-generation`).
+    pub template_generation: i64,
+    /// The change of `spec.template` that made it; `null` for the first template.
+    pub change: Option<ChangeTruth>,
 }
 
 /// A CronJob, the Jobs it created and the changes of its Job template.
@@ -139,7 +177,8 @@ pub struct LineageTruth {
 /// The ControllerRevision a pod was created from.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PodRevisionTruth {
-    /// Its name (the pod's `controller-revision-hash` label for a StatefulSet pod).
+    /// Its name (the pod's `controller-revision-hash` label for a StatefulSet pod; a
+    /// DaemonSet pod's label holds only the hash).
     pub name: String,
     /// Its hash.
     pub hash: String,
@@ -227,6 +266,9 @@ pub struct PodTruth {
     /// The ControllerRevision it was created from (StatefulSet pods).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub controller_revision: Option<PodRevisionTruth>,
+    /// The node it is pinned to (DaemonSet pods).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
     /// Its ordinal (StatefulSet pods).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ordinal: Option<i64>,

@@ -118,6 +118,7 @@ impl<W: Write> Sim<W> {
             "statefulsets" => collect(self.world.statefulsets.values()),
             "controllerrevisions" => collect(self.world.revisions.values()),
             "cronjobs" => collect(self.world.cronjobs.values()),
+            "daemonsets" => collect(self.world.daemonsets.values()),
             "jobs" => collect(self.world.jobs.values()),
             _ => collect(self.world.hpas.values()),
         }

@@ -10,6 +10,7 @@ use super::churn::Churn;
 use super::clock::{record_time, whole_seconds, Ms};
 use super::config::ImageProfile;
 use super::configmap::ConfigMap;
+use super::ds_ctrl::DaemonSet;
 use super::fields::{diff_objects, FieldSet, Writer};
 use super::job_ctrl::{CronJob, Job};
 use super::model::{
@@ -17,7 +18,9 @@ use super::model::{
 };
 use super::rng::Rng;
 use super::sts_ctrl::{ControllerRevision, StatefulSet};
-use super::truth::{CronJobTruth, DeploymentTruth, JobTruth, PodTruth, StatefulSetTruth};
+use super::truth::{
+    CronJobTruth, DaemonSetTruth, DeploymentTruth, JobTruth, PodTruth, StatefulSetTruth,
+};
 
 /// A record the simulator wants written to the trace.
 #[derive(Debug, Clone)]
@@ -63,6 +66,7 @@ pub(crate) enum Task {
     SyncCronJob(String),
     /// The garbage collector deletes a pod of a deleted Job.
     CollectJobPod(String),
+    SyncDaemonSet(String),
 }
 
 /// What a commit did.
@@ -254,6 +258,7 @@ pub(crate) struct Book {
     pub(crate) pods: Vec<(PodTruth, bool)>,
     pub(crate) statefulsets: Vec<(StatefulSetTruth, bool)>,
     pub(crate) jobs: Vec<(JobTruth, bool)>,
+    pub(crate) daemonsets: Vec<(DaemonSetTruth, bool)>,
     pub(crate) cronjobs: Vec<(CronJobTruth, bool)>,
     /// The latest pod-truth index of each pod name (for `replaces` / `replaced_by`).
     pub(crate) pod_names: BTreeMap<(String, String), usize>,
@@ -276,6 +281,7 @@ pub(crate) struct World {
     pub(crate) revisions: BTreeMap<String, ControllerRevision>,
     pub(crate) jobs: BTreeMap<String, Job>,
     pub(crate) cronjobs: BTreeMap<String, CronJob>,
+    pub(crate) daemonsets: BTreeMap<String, DaemonSet>,
     /// ReplicaSet uids by owner uid, oldest first.
     rs_by_owner: BTreeMap<String, Vec<String>>,
     pub(crate) nodes: Vec<Node>,
@@ -307,6 +313,7 @@ impl World {
             revisions: BTreeMap::new(),
             jobs: BTreeMap::new(),
             cronjobs: BTreeMap::new(),
+            daemonsets: BTreeMap::new(),
             rs_by_owner: BTreeMap::new(),
             nodes,
             images: BTreeMap::new(),
@@ -343,6 +350,7 @@ impl World {
             Task::SyncJob(uid) => self.sync_job(&uid),
             Task::SyncCronJob(uid) => self.sync_cronjob(&uid),
             Task::CollectJobPod(uid) => self.collect_job_pod(&uid),
+            Task::SyncDaemonSet(uid) => self.sync_daemonset(&uid),
             Task::NodeCondition(node, pressure) => self.report_memory_pressure(node, pressure),
         }
     }
@@ -361,6 +369,8 @@ impl World {
                 self.core.soon(Task::SyncStatefulSet(rs));
             } else if self.jobs.contains_key(&rs) {
                 self.core.soon(Task::SyncJob(rs));
+            } else if self.daemonsets.contains_key(&rs) {
+                self.core.soon(Task::SyncDaemonSet(rs));
             }
         }
     }
