@@ -45,6 +45,7 @@ pub const SIMULATED: &[&str] = &[
     "sts-rolling-update",
     "sts-stuck-ordinal",
     "cronjob-template-break",
+    "ds-rolling-update",
 ];
 
 /// The fixtures directory.

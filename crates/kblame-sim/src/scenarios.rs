@@ -10,7 +10,7 @@ use super::config::{
     Propagation, Tool,
 };
 use super::truth::GroundTruth;
-use super::{CronJobConfig, Sim, StatefulSetConfig};
+use super::{CronJobConfig, DaemonSetConfig, Sim, StatefulSetConfig};
 
 /// How a scenario's trace ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,6 +178,12 @@ pub fn all() -> Vec<Scenario> {
             description: CRONJOB_TEMPLATE_BREAK,
             seed: 18,
             script: cronjob_template_break,
+        },
+        Scenario {
+            name: "ds-rolling-update",
+            description: DS_ROLLING_UPDATE,
+            seed: 19,
+            script: ds_rolling_update,
         },
     ]
 }
@@ -767,5 +773,37 @@ fn cronjob_template_break(sim: &mut Sim) -> Ending {
         }
     });
     sim.advance_to(day(10, 12, 0));
+    Ending::Finish
+}
+
+const DS_ROLLING_UPDATE: &str = "DaemonSet monitoring/node-exporter (quay.io/prometheus/node-exporter:v1.8.1, \
+RollingUpdate with maxUnavailable 1 and maxSurge 0) has run one pod on each of the 3 nodes since 07:05, template \
+generation 1. At 08:10:05 kubectl client-side apply sets image v1.8.2: the API server bumps the annotation \
+deprecated.daemonset.template.generation to 2, and the DaemonSet controller creates ControllerRevision revision 2. \
+Node by node, in no fixed order, it deletes the old pod, creates a new pod (a new name) pinned to that node by node \
+affinity once the old one is gone, and waits until it is available before the next node. The pods' \
+controller-revision-hash label holds the hash alone and pod-template-generation the generation. The trace ends at 08:13.";
+
+fn ds_rolling_update(sim: &mut Sim) -> Ending {
+    sim.advance_to(day(7, 5, 0));
+    let pods = DeploymentConfig::new("monitoring", "node-exporter").container(web_container(
+        "node-exporter",
+        "quay.io/prometheus/node-exporter:v1.8.1",
+        9100,
+    ));
+    sim.apply_daemonset(&DaemonSetConfig::new(pods), Tool::KubectlApply);
+    sim.advance_to(day(8, 9, 0)).start_trace();
+    sim.advance_to(day(8, 10, 5));
+    sim.update_daemonset(
+        "monitoring",
+        "node-exporter",
+        Tool::KubectlApply,
+        |config| {
+            if let Some(c) = config.pods.container_mut("node-exporter") {
+                c.image = "quay.io/prometheus/node-exporter:v1.8.2".into();
+            }
+        },
+    );
+    sim.advance_to(day(8, 13, 0));
     Ending::Finish
 }

@@ -634,3 +634,75 @@ fn a_cronjob_template_change_makes_the_next_jobs_fail_until_the_backoff_limit() 
         assert!((backoff - 100..backoff + 1_000).contains(&gap), "gap {gap}");
     }
 }
+
+#[test]
+fn a_daemonset_update_replaces_one_node_at_a_time_with_pods_of_new_names() {
+    let fixture = generate("ds-rolling-update");
+    let lines = lines(&fixture.trace);
+    let revision = &records_of_kind(&lines, "ControllerRevision")[0]["object"];
+    assert_eq!(revision["revision"], 2);
+    let hash = revision["metadata"]["labels"]["controller-revision-hash"]
+        .as_str()
+        .expect("a hash");
+    assert_eq!(
+        revision["metadata"]["name"],
+        format!("node-exporter-{hash}").as_str()
+    );
+    assert_eq!(
+        revision["metadata"]["annotations"]["deprecated.daemonset.template.generation"],
+        "2"
+    );
+    // Never more than one node without an available pod: each deletion waits for the previous
+    // node's new pod to be ready.
+    let mut unavailable = 0;
+    let mut deleting = std::collections::BTreeSet::new();
+    for line in &lines {
+        let object = &line["object"];
+        if object["kind"] != "Pod" || line["type"] == "LISTED" {
+            continue;
+        }
+        let name = object["metadata"]["name"].as_str().unwrap_or_default();
+        if line["type"] == "MODIFIED"
+            && object["metadata"].get("deletionTimestamp").is_some()
+            && deleting.insert(name.to_string())
+        {
+            unavailable += 1;
+            assert_eq!(unavailable, 1, "a second node went down at {}", line["ts"]);
+        }
+        let ready = object["status"]["containerStatuses"][0]["ready"] == true;
+        if line["type"] == "MODIFIED"
+            && ready
+            && object["metadata"]["labels"]["controller-revision-hash"] == hash
+        {
+            unavailable = 0;
+        }
+    }
+    assert_eq!(deleting.len(), 3);
+    for added in lines
+        .iter()
+        .filter(|l| l["type"] == "ADDED" && l["object"]["kind"] == "Pod")
+    {
+        let meta = &added["object"]["metadata"];
+        assert_eq!(meta["labels"]["controller-revision-hash"], hash);
+        assert_eq!(meta["labels"]["pod-template-generation"], "2");
+        assert_eq!(meta["generateName"], "node-exporter-");
+    }
+    let truth = &fixture.truth;
+    assert_eq!(truth.daemonsets[0].verdict, "complete");
+    let new: Vec<&super::PodTruth> = truth
+        .pods
+        .iter()
+        .filter(|p| p.created.reason == "rollout")
+        .collect();
+    assert_eq!(new.len(), 3);
+    for pod in new {
+        let old = pod.created.replaces.as_deref().expect("replaces a pod");
+        let old = truth
+            .pods
+            .iter()
+            .find(|p| p.name == old)
+            .expect("the old pod");
+        assert_eq!(old.node, pod.node, "the replacement runs on the same node");
+        assert_ne!(old.name, pod.name);
+    }
+}
