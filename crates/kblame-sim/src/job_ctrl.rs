@@ -239,7 +239,6 @@ impl Object for Job {
             "completions": 1,
             "backoffLimit": self.backoff_limit,
             "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": self.meta.uid}},
-            "manualSelector": false,
             "template": self.template,
             "completionMode": "NonIndexed",
             "suspend": false,

@@ -1,9 +1,10 @@
 //! A deterministic simulator of a Kubernetes API server's watch stream while users and controllers work.
 //!
 //! [`Sim`] runs users' tools (kubectl client- and server-side apply, helm, rollout restart/undo,
-//! scale, delete), the deployment, ReplicaSet, garbage-collector and HPA controllers, the
-//! scheduler (with CPU capacity, priorities and preemption) and the kubelet (with memory-pressure
-//! eviction) on a simulated clock with a fixed seed, and writes what a watch would deliver as a
+//! scale, delete), the deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob,
+//! garbage-collector and HPA controllers, the scheduler (with CPU capacity, priorities, node
+//! affinity to a node name and preemption) and the kubelet (with memory-pressure eviction and
+//! `restartPolicy: Never`) on a simulated clock with a fixed seed, and writes what a watch would deliver as a
 //! kblame trace, including broken watches and re-lists. It also keeps ground truth
 //! ([`GroundTruth`]) of why each pod was created, restarted and removed. [`scenarios::all`] lists
 //! the fixture scenarios; [`cluster`] generates large traces of a busy cluster.
