@@ -776,7 +776,7 @@ fn cronjob_template_break(sim: &mut Sim) -> Ending {
     Ending::Finish
 }
 
-const DS_ROLLING_UPDATE: &str = "DaemonSet monitoring/node-exporter (quay.io/prometheus/node-exporter:v1.8.1, \
+const DS_ROLLING_UPDATE: &str = "DaemonSet monitoring/node-exporter (prom/node-exporter:v1.8.1, \
 RollingUpdate with maxUnavailable 1 and maxSurge 0) has run one pod on each of the 3 nodes since 07:05, template \
 generation 1. At 08:10:05 kubectl client-side apply sets image v1.8.2: the API server bumps the annotation \
 deprecated.daemonset.template.generation to 2, and the DaemonSet controller creates ControllerRevision revision 2. \
@@ -788,7 +788,7 @@ fn ds_rolling_update(sim: &mut Sim) -> Ending {
     sim.advance_to(day(7, 5, 0));
     let pods = DeploymentConfig::new("monitoring", "node-exporter").container(web_container(
         "node-exporter",
-        "quay.io/prometheus/node-exporter:v1.8.1",
+        "prom/node-exporter:v1.8.1",
         9100,
     ));
     sim.apply_daemonset(&DaemonSetConfig::new(pods), Tool::KubectlApply);
@@ -800,7 +800,7 @@ fn ds_rolling_update(sim: &mut Sim) -> Ending {
         Tool::KubectlApply,
         |config| {
             if let Some(c) = config.pods.container_mut("node-exporter") {
-                c.image = "quay.io/prometheus/node-exporter:v1.8.2".into();
+                c.image = "prom/node-exporter:v1.8.2".into();
             }
         },
     );
