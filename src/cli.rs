@@ -113,10 +113,11 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub pod: Option<String>,
     /// The object to explain: `deployment/NAME` (or `replicaset/NAME`) for the rollout history
-    /// and verdict, `pod/NAME` as --pod.
+    /// and verdict, `job/NAME` for a Job's outcome and pods, `cronjob/NAME` (`cj/`) for its runs
+    /// and the jobTemplate change they fail since, `pod/NAME` as --pod.
     #[arg(long)]
     pub object: Option<String>,
-    /// Judge the rollout at this time: RFC 3339, a time of day (`16:05:00`), or an offset from the trace's start (`+5m`) or end (`-1m`). Default is the end.
+    /// Judge the rollout (or Job, CronJob) at this time: RFC 3339, a time of day (`16:05:00`), or an offset from the trace's start (`+5m`) or end (`-1m`). Default is the end.
     #[arg(long, allow_hyphen_values = true)]
     pub at: Option<String>,
     /// The pod's namespace. Default is any namespace.

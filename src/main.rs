@@ -154,10 +154,10 @@ fn analyze(reader: &Reader, args: AnalyzeArgs) -> anyhow::Result<u8> {
     }
     let at = parse_time(at, &loaded)?;
     let rollout_query = RolloutQuery { object: target, at };
-    let report = query::rollout::rollout(&mut loaded, &rollout_query)?;
+    let report = query::object::analyze_object(&mut loaded, &rollout_query)?;
     let color = use_color();
     emit(&report, output, |r, out| {
-        render::rollout::text(r, out, color)
+        render::object::text(r, out, color)
     })
 }
 

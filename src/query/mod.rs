@@ -1,11 +1,13 @@
 //! The questions kblame answers, each returning a plain serializable report.
 
 pub mod at;
+pub mod batch;
 pub mod blame;
 pub mod check;
 pub mod diff;
 mod error;
 pub mod get;
+pub mod object;
 mod open;
 pub mod pod;
 pub mod rollout;

@@ -1,9 +1,11 @@
 //! Renderers: text for people, JSON and YAML for programs. Renderers only format; queries compute.
 
+pub mod batch;
 pub mod blame;
 pub mod check;
 pub mod diff;
 pub mod get;
+pub mod object;
 pub mod pod;
 pub mod rollout;
 pub mod timeline;

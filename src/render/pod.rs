@@ -16,6 +16,7 @@ const LISTED_RESTARTS: usize = 3;
 pub fn text<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
     headline(report, out)?;
     created(report, out)?;
+    job(report, out)?;
     restarts(report, out)?;
     ending(report, out)?;
     for warning in &report.warnings {
@@ -28,17 +29,31 @@ fn headline<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
     let pod = &report.pod;
     write!(out, "pod {}/{}", pod.namespace, pod.name)?;
     let number = report.revision.as_ref().and_then(|r| r.number);
-    let owner = report.lineage.iter().find(|l| l.kind == "Deployment");
+    // The workload numbering the revision: a Deployment above a ReplicaSet, or the owner of a
+    // ControllerRevision (a StatefulSet, a DaemonSet: the pod's own controller).
+    let cr = report
+        .revision
+        .as_ref()
+        .and_then(|r| r.controller_revision.as_ref());
+    let owner = report
+        .lineage
+        .iter()
+        .find(|l| l.kind == "Deployment")
+        .or_else(|| cr.and_then(|_| report.lineage.get(1)));
     match (number, owner) {
         (Some(n), Some(d)) => write!(
             out,
-            "  revision {n} of deployment {}/{}",
-            d.namespace, d.name
+            "  revision {n} of {} {}/{}",
+            d.kind.to_lowercase(),
+            d.namespace,
+            d.name
         )?,
         (None, Some(d)) => write!(
             out,
-            "  of deployment {}/{} (revision unknown)",
-            d.namespace, d.name
+            "  of {} {}/{} (revision unknown)",
+            d.kind.to_lowercase(),
+            d.namespace,
+            d.name
         )?,
         _ => {
             let chain: Vec<String> = report
@@ -47,12 +62,35 @@ fn headline<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
                 .skip(1)
                 .map(|l| format!("{} {}", l.kind.to_lowercase(), l.name))
                 .collect();
-            if !chain.is_empty() {
+            if chain.is_empty() {
+                write!(out, "  bare pod (no controller)")?;
+            } else {
                 write!(out, "  owned by {}", chain.join(" ← "))?;
             }
         }
     }
     writeln!(out)?;
+    let mut identity = Vec::new();
+    if let Some(cr) = cr {
+        identity.push(format!(
+            "controller revision {} (hash {})",
+            cr.name, cr.hash
+        ));
+    }
+    if let Some(ordinal) = report.ordinal {
+        identity.push(format!("ordinal {ordinal}"));
+    }
+    if let Some(generation) = &report.pod_template_generation {
+        identity.push(format!("pod-template-generation {generation}"));
+    }
+    if !identity.is_empty() {
+        writeln!(out, "  {}", identity.join(", "))?;
+    }
+    let carrier = if cr.is_some() {
+        "ControllerRevision"
+    } else {
+        "ReplicaSet"
+    };
     if let Some(current) = report
         .revision
         .as_ref()
@@ -61,7 +99,7 @@ fn headline<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
     {
         writeln!(
             out,
-            "  (its ReplicaSet is now revision {current} after a rollback)"
+            "  (its {carrier} is now revision {current} after a rollback)"
         )?;
     }
     Ok(())
@@ -81,15 +119,30 @@ fn created<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
         .unwrap_or_else(|| "at an unknown time".to_string());
     let number = report.revision.as_ref().and_then(|r| r.number);
     match c.reason {
-        "rollout" => writeln!(
-            out,
-            "created {when} by the rollout of revision {}",
-            number.map_or("?".to_string(), |n| n.to_string())
-        )?,
+        "rollout" => {
+            let number = number.map_or("?".to_string(), |n| n.to_string());
+            match &c.replaced {
+                // A StatefulSet or DaemonSet pod made in place of an older revision's pod.
+                Some(old) => {
+                    writeln!(
+                        out,
+                        "created {when} by the rollout of revision {number}, in place of {} ({})",
+                        old.name, old.uid
+                    )?;
+                    writeln!(out, "  evidence: {}", c.evidence)?;
+                }
+                None => writeln!(out, "created {when} by the rollout of revision {number}")?,
+            }
+        }
         "scale-up" => writeln!(out, "created {when} by a scale-up")?,
         "replacement" => {
             let old = c.replaced.as_ref().map_or("a pod", |p| p.name.as_str());
             writeln!(out, "created {when} as the replacement of {old}")?
+        }
+        "job-start" => writeln!(out, "created {when} to start its Job's run")?,
+        "job-retry" => {
+            let old = c.replaced.as_ref().map_or("a pod", |p| p.name.as_str());
+            writeln!(out, "created {when} as a retry after {old} failed")?
         }
         _ => writeln!(out, "created {when}; why is unknown: {}", c.evidence)?,
     }
@@ -106,13 +159,44 @@ fn created<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
     Ok(())
 }
 
+/// A Job's pod: its run and how the run ended.
+fn job<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
+    let Some(job) = &report.job else {
+        return Ok(());
+    };
+    let day = context(report);
+    write!(out, "job {}", job.name)?;
+    if let Some(cronjob) = &job.cronjob {
+        write!(out, " of cronjob {cronjob}")?;
+        match job.scheduled_time {
+            Some(t) => write!(out, ", scheduled {}", when(t, day))?,
+            None => write!(out, ", scheduled time unknown")?,
+        }
+    }
+    let o = &job.outcome;
+    write!(out, ": {}", o.status)?;
+    if let Some(reason) = &o.reason {
+        write!(out, " ({reason})")?;
+    }
+    writeln!(out, ", {} failed pod(s)", o.failed_pods)?;
+    Ok(())
+}
+
 fn change_block<W: Write>(
     change: &Change,
     verb: &str,
     day: Option<Date>,
     out: &mut W,
 ) -> io::Result<()> {
-    let revision = change.revision.map_or("?".to_string(), |n| n.to_string());
+    let revision = match (change.revision, change.object.kind.as_str()) {
+        (None, kind @ ("Job" | "CronJob")) => {
+            format!("{} {}'s template", kind.to_lowercase(), change.object.name)
+        }
+        (number, _) => format!(
+            "revision {}",
+            number.map_or("?".to_string(), |n| n.to_string())
+        ),
+    };
     let who = match (&change.manager, &change.operation) {
         (Some(m), Some(op)) => match &change.subresource {
             Some(sub) => format!("{m} ({op}, /{sub})"),
@@ -128,7 +212,7 @@ fn change_block<W: Write>(
     };
     writeln!(
         out,
-        "  revision {revision} {verb} {} by {who}{before}:",
+        "  {revision} {verb} {} by {who}{before}:",
         when(change.time, day)
     )?;
     if change.fields.is_empty() {
@@ -276,8 +360,41 @@ fn ending<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
                     out,
                 )?;
             }
-            if let Some(next) = &d.replaced_by {
-                writeln!(out, "  replaced by {}", next.name)?;
+            match &d.replaced_by {
+                // A StatefulSet pod's replacement keeps its name: tell them apart by UID.
+                Some(next) if next.name == report.pod.name => {
+                    writeln!(out, "  replaced by {} ({})", next.name, next.uid)?
+                }
+                Some(next) => writeln!(out, "  replaced by {}", next.name)?,
+                None => {}
+            }
+        }
+        None if report.job.is_some() && report.terminated.is_some() => {
+            if let Some(t) = &report.terminated {
+                let how = match (&t.reason, t.exit_code) {
+                    (Some(r), Some(code)) => format!("{r}, exit {code}"),
+                    (Some(r), None) => r.clone(),
+                    (None, Some(code)) => format!("exit {code}"),
+                    (None, None) => "no exit code recorded".to_string(),
+                };
+                writeln!(
+                    out,
+                    "ended {} ({how}); kept by its Job, not deleted (last record {}, line {})",
+                    t.phase.to_lowercase(),
+                    when(report.state.time, day),
+                    report.state.line
+                )?;
+            }
+            if let Some(change) = &report.failure_cause {
+                let shown = report.created.change.as_ref() == Some(change);
+                writeln!(
+                    out,
+                    "  failure blamed on the jobTemplate change{}: earlier runs completed with the old template",
+                    if shown { " above" } else { "" }
+                )?;
+                if !shown {
+                    change_block(change, "changed", day, out)?;
+                }
             }
         }
         None => {

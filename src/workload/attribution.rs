@@ -39,6 +39,9 @@ pub(crate) struct BeforeTraceClocks {
     pub(crate) deployment: Option<Timestamp>,
     /// Whether the ReplicaSet was reused by a rollback (its creation then predates the change).
     pub(crate) rollback: bool,
+    /// What carries the revision (`ReplicaSet`, `ControllerRevision`) and whose it is
+    /// (`Deployment`, `StatefulSet`), as the evidence names them.
+    pub(crate) names: (&'static str, &'static str),
 }
 
 impl BeforeTraceClocks {
@@ -46,19 +49,20 @@ impl BeforeTraceClocks {
     const CONTROLLER_SLACK: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 
     /// The best time for a change of `kind`, and which clock it came from.
-    pub(crate) fn pick(&self, kind: ChangeKind) -> Option<(Timestamp, &'static str)> {
+    pub(crate) fn pick(&self, kind: ChangeKind) -> Option<(Timestamp, String)> {
+        let (carrier, owner) = self.names;
         if kind == ChangeKind::Create {
             if let Some(created) = self.deployment {
-                return Some((created, "time is the Deployment's creationTimestamp"));
+                return Some((created, format!("time is the {owner}'s creationTimestamp")));
             }
         }
         match (self.manager, self.replicaset) {
             (Some(manager), Some(rs)) if !self.rollback && manager > super::shifted(rs, Self::CONTROLLER_SLACK) => Some((
                 rs,
-                "the manager has written since, so the time is the ReplicaSet's creationTimestamp",
+                format!("the manager has written since, so the time is the {carrier}'s creationTimestamp"),
             )),
-            (Some(manager), _) => Some((manager, "time is the managedFields entry's")),
-            (None, Some(rs)) => Some((rs, "time is the ReplicaSet's creationTimestamp")),
+            (Some(manager), _) => Some((manager, "time is the managedFields entry's".to_string())),
+            (None, Some(rs)) => Some((rs, format!("time is the {carrier}'s creationTimestamp"))),
             (None, None) => None,
         }
     }
@@ -84,16 +88,31 @@ pub fn attribute_with(
     moved: Option<&[bool]>,
     fields: &[FieldChange],
 ) -> Attribution {
+    let template = FieldPath::parse("spec.template").unwrap_or_default();
+    attribute_template(entries, moved, fields, &template)
+}
+
+/// Who created an object whose pod template is at `template` (`spec.jobTemplate` for a
+/// CronJob): the entry that owns it.
+pub fn attribute_creation(after: &Value, template: &FieldPath) -> Attribution {
+    attribute_template(&managed_entries(after), None, &[], template)
+}
+
+fn attribute_template(
+    entries: &[ManagedEntry],
+    moved: Option<&[bool]>,
+    fields: &[FieldChange],
+    template: &FieldPath,
+) -> Attribution {
     let has_before = moved.is_some();
     // A creation changes no fields: credit whoever owns the pod template.
-    let template = FieldPath::parse("spec.template").unwrap_or_default();
     let mut set_paths: Vec<&FieldPath> = fields
         .iter()
         .filter(|f| !f.to.is_null())
         .map(|f| &f.path)
         .collect();
     if fields.is_empty() {
-        set_paths.push(&template);
+        set_paths.push(template);
     }
     let best = entries
         .iter()
@@ -114,7 +133,7 @@ pub fn attribute_with(
     };
     let total = set_paths.len();
     let owns = if fields.is_empty() {
-        "owns spec.template".to_string()
+        format!("owns {template}")
     } else {
         format!("owns {owned} of {total} changed fields")
     };
@@ -252,6 +271,7 @@ mod tests {
             replicaset: Some(at("2026-11-26T16:58:00Z")),
             deployment: Some(at("2026-11-26T10:00:00Z")),
             rollback: false,
+            names: ("ReplicaSet", "Deployment"),
         };
         assert_eq!(
             clocks.pick(ChangeKind::Template).unwrap().0,

@@ -249,10 +249,12 @@ impl DeploymentModel {
                     .first()
                     .is_some_and(|p| !p.revision_history.is_empty())
             }),
+            names: ("ReplicaSet", "Deployment"),
         };
-        let (time, note) = clocks
-            .pick(kind)
-            .unwrap_or((start, "no clock is recorded; time is the trace start"));
+        let (time, note) = clocks.pick(kind).unwrap_or((
+            start,
+            "no clock is recorded; time is the trace start".to_string(),
+        ));
         attribution.text = format!("{}; {note}", attribution.text);
         let mut change = self.make_change(history, version, time, kind, fields, attribution, true);
         change.evidence.record_line = None;
@@ -267,41 +269,13 @@ impl DeploymentModel {
         after: &Value,
         version: &Version,
     ) -> Option<TrackedChange> {
-        let spec_path = FieldPath::parse("spec").unwrap_or_default();
-        let empty = Value::Null;
-        let fields = diff_at(
-            before.get("spec").unwrap_or(&empty),
-            after.get("spec").unwrap_or(&empty),
-            &spec_path,
-        );
-        if fields.is_empty() {
-            return None;
-        }
-        let template = FieldPath::parse("spec.template").unwrap_or_default();
-        let replicas = FieldPath::parse("spec.replicas").unwrap_or_default();
-        let kind = if fields.iter().any(|f| f.path.starts_with(&template)) {
-            ChangeKind::Template
-        } else if fields.iter().any(|f| f.path == replicas) {
-            ChangeKind::Scale
-        } else {
-            ChangeKind::Spec
-        };
-        let replicaset = match kind {
+        let change = spec_change(history, self.id, before, after, version)?;
+        let replicaset = match change.kind {
             ChangeKind::Template => after
                 .pointer("/spec/template")
                 .and_then(|t| self.replicaset_with_template(t)),
             _ => None,
         };
-        let attribution = attribute(Some(before), after, &fields);
-        let change = self.make_change(
-            history,
-            version,
-            version.ts,
-            kind,
-            fields,
-            attribution,
-            false,
-        );
         Some(TrackedChange { change, replicaset })
     }
 
@@ -316,24 +290,16 @@ impl DeploymentModel {
         attribution: Attribution,
         before_trace: bool,
     ) -> Change {
-        Change {
-            object: ObjectRef::of(history.object(self.id)),
+        make_change(
+            history,
+            self.id,
+            version,
             time,
-            manager: attribution.manager,
-            operation: attribution.operation,
-            subresource: attribution.subresource,
-            revision: None,
-            before_trace,
-            fields,
             kind,
-            evidence: ChangeEvidence {
-                record_line: Some(version.line),
-                resource_version: version.resource_version.as_deref().map(str::to_string),
-                generation: version.generation,
-                attribution: attribution.text,
-                confidence: attribution.confidence,
-            },
-        }
+            fields,
+            attribution,
+            before_trace,
+        )
     }
 
     /// Numbers every template change from the ReplicaSet that carries its template, and lists revisions.
@@ -591,13 +557,88 @@ impl DeploymentModel {
     }
 }
 
+/// The change of a workload's spec between two of its versions: the leaf fields that moved,
+/// its kind (a `spec.template` change makes a revision, `spec.replicas` alone scales), and the
+/// managedFields entry that made it. Shared by every kind whose spec holds a pod template
+/// (Deployment, StatefulSet, DaemonSet); `None` when the spec is the same.
+pub(crate) fn spec_change(
+    history: &History,
+    id: ObjectId,
+    before: &Value,
+    after: &Value,
+    version: &Version,
+) -> Option<Change> {
+    let spec_path = FieldPath::parse("spec").unwrap_or_default();
+    let empty = Value::Null;
+    let fields = diff_at(
+        before.get("spec").unwrap_or(&empty),
+        after.get("spec").unwrap_or(&empty),
+        &spec_path,
+    );
+    if fields.is_empty() {
+        return None;
+    }
+    let template = FieldPath::parse("spec.template").unwrap_or_default();
+    let replicas = FieldPath::parse("spec.replicas").unwrap_or_default();
+    let kind = if fields.iter().any(|f| f.path.starts_with(&template)) {
+        ChangeKind::Template
+    } else if fields.iter().any(|f| f.path == replicas) {
+        ChangeKind::Scale
+    } else {
+        ChangeKind::Spec
+    };
+    let attribution = attribute(Some(before), after, &fields);
+    Some(make_change(
+        history,
+        id,
+        version,
+        version.ts,
+        kind,
+        fields,
+        attribution,
+        false,
+    ))
+}
+
+/// A change of object `id` shown by `version`, with its attribution as evidence.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn make_change(
+    history: &History,
+    id: ObjectId,
+    version: &Version,
+    time: Timestamp,
+    kind: ChangeKind,
+    fields: Vec<FieldChange>,
+    attribution: Attribution,
+    before_trace: bool,
+) -> Change {
+    Change {
+        object: ObjectRef::of(history.object(id)),
+        time,
+        manager: attribution.manager,
+        operation: attribution.operation,
+        subresource: attribution.subresource,
+        revision: None,
+        before_trace,
+        fields,
+        kind,
+        evidence: ChangeEvidence {
+            record_line: Some(version.line),
+            resource_version: version.resource_version.as_deref().map(str::to_string),
+            generation: version.generation,
+            attribution: attribution.text,
+            confidence: attribution.confidence,
+        },
+    }
+}
+
 fn scales(change: &Change) -> bool {
     let replicas = FieldPath::parse("spec.replicas").unwrap_or_default();
     change.fields.iter().any(|f| f.path == replicas)
 }
 
 /// Whether the spec may differ between two versions (generation moved, or is not recorded).
-fn spec_changed(before: &Version, after: &Version) -> bool {
+pub(crate) fn spec_changed(before: &Version, after: &Version) -> bool {
     match (before.generation, after.generation) {
         (Some(a), Some(b)) => a != b,
         _ => true,

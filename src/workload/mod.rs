@@ -1,9 +1,12 @@
-//! Per-kind controller knowledge: Deployments and their revisions, ReplicaSet turnover, Pod restarts, Events.
+//! Per-kind controller knowledge: lineage, the workload kinds, Deployments and their revisions, ReplicaSet turnover, Pod restarts, Events.
 
 pub mod attribution;
 pub mod conditions;
+pub mod controller_revision;
 pub mod deployment;
 pub mod events;
+pub mod kinds;
+pub mod lineage;
 pub mod pod;
 pub mod replicaset;
 pub mod turnover;

@@ -36,10 +36,36 @@ pub enum Arrival {
         /// The pod it replaced.
         pod: ObjectId,
     },
+    /// A Job's pod: the start of its run (`replaces` is `None`) or a retry after a failed pod;
+    /// `change` made the template it runs.
+    JobRun {
+        /// The failed pod it replaces.
+        replaces: Option<ObjectId>,
+        /// The change that made its template.
+        change: Option<Box<Change>>,
+    },
     /// It already existed when the trace began.
     BeforeTrace,
     /// The trace does not show why.
     Unknown(String),
+    /// Told by a workload that replays its own pods (StatefulSet, DaemonSet), in the report's
+    /// words.
+    Told(Told),
+}
+
+/// A pod reason a workload tells in the report's words: `reason` is the JSON name (`rollout`,
+/// `replacement`, `scale-up`, `scale-down`, `external-delete`, `unknown`), `other` the pod it
+/// took the place of (an arrival) or that took its place (a departure).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Told {
+    /// The reason's name.
+    pub reason: &'static str,
+    /// The change behind it.
+    pub change: Option<Box<Change>>,
+    /// The other pod of the same slot.
+    pub other: Option<ObjectId>,
+    /// What this rests on, in words.
+    pub evidence: String,
 }
 
 /// Why a pod went away.
@@ -65,6 +91,8 @@ pub enum Departure {
     },
     /// The trace does not show why.
     Unknown(String),
+    /// Told by a workload that replays its own pods, in the report's words.
+    Told(Told),
 }
 
 /// A pod's departure, when it happened, and the pod that replaced it.

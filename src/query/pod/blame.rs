@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 
 use super::report::{RestartEvidence, RevisionInfo};
 use super::Context;
-use crate::graph::{CausalGraph, Change, Confidence};
+use crate::graph::{Change, Confidence};
 use crate::history::History;
 use crate::render::duration_words;
+use crate::workload::kinds::Peer;
 use crate::workload::pod::{pod_at, running_since, total_restarts, Restart};
-use crate::workload::replicaset::ReplicaSetTimeline;
 
 /// Blames the restarts on the revision's change when other revisions' pods ran without restarts.
 pub(super) fn blame(
@@ -20,14 +20,13 @@ pub(super) fn blame(
     if restarts.is_empty() && before.is_empty() {
         return (None, None);
     }
-    let (Some(model), Some(timeline), Some(revision)) = (context.model, context.timeline, revision)
-    else {
-        return (
-            None,
-            Some(unknown_blame(
-                "the pod has no recorded Deployment to compare revisions",
-            )),
-        );
+    let peers = match (&context.facts.peers, revision) {
+        (Ok(peers), Some(revision)) => Some((peers, revision)),
+        (Err(why), _) => return (None, Some(unknown_blame(why))),
+        (Ok(_), None) => None,
+    };
+    let Some((peers, revision)) = peers else {
+        return (None, Some(unknown_blame("the pod's revision is not known")));
     };
     let Some(change) = revision.change.clone() else {
         return (
@@ -37,14 +36,9 @@ pub(super) fn blame(
             )),
         );
     };
-    let others: Vec<&ReplicaSetTimeline> = model
-        .replicasets
+    let runs: Vec<PeerRun> = peers
         .iter()
-        .filter(|rs| rs.id != timeline.id)
-        .collect();
-    let runs: Vec<PeerRun> = others
-        .iter()
-        .flat_map(|rs| peer_runs(context.history, context.graph, rs))
+        .filter_map(|peer| peer_run(context.history, peer))
         .collect();
     if runs.is_empty() {
         return (
@@ -136,35 +130,28 @@ struct PeerRun {
     restarts: i64,
 }
 
-fn peer_runs(history: &History, graph: &CausalGraph, rs: &ReplicaSetTimeline) -> Vec<PeerRun> {
+fn peer_run(history: &History, peer: &Peer) -> Option<PeerRun> {
     let trace_end = history.facts.end;
-    graph
-        .controlled_by(rs.id)
-        .into_iter()
-        .filter(|&pod| history.object(pod).kind == "Pod")
-        .filter_map(|pod| {
-            let object = history.object(pod);
-            let first = pod_at(history, object.first());
-            let last = pod_at(history, object.last());
-            let since = running_since(&first).or(object.created)?;
-            // A pod still there at the end was watched until then: a restart would have been recorded.
-            let until = match object.gone {
-                None => trace_end.unwrap_or(object.last().ts),
-                Some(_) => object.deletion_started().unwrap_or(object.last().ts),
-            };
-            let before = if object.existed_before_first_record() {
-                total_restarts(&first)
-            } else {
-                0
-            };
-            Some(PeerRun {
-                name: object.name.clone(),
-                revision: rs.revision_at(object.first().ts),
-                seconds: since.duration_until(until).as_secs(),
-                restarts: total_restarts(&last) - before,
-            })
-        })
-        .collect()
+    let object = history.object(peer.pod);
+    let first = pod_at(history, object.first());
+    let last = pod_at(history, object.last());
+    let since = running_since(&first).or(object.created)?;
+    // A pod still there at the end was watched until then: a restart would have been recorded.
+    let until = match object.gone {
+        None => trace_end.unwrap_or(object.last().ts),
+        Some(_) => object.deletion_started().unwrap_or(object.last().ts),
+    };
+    let before = if object.existed_before_first_record() {
+        total_restarts(&first)
+    } else {
+        0
+    };
+    Some(PeerRun {
+        name: object.name.clone(),
+        revision: peer.revision,
+        seconds: since.duration_until(until).as_secs(),
+        restarts: total_restarts(&last) - before,
+    })
 }
 
 #[cfg(test)]

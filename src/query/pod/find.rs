@@ -1,76 +1,38 @@
-//! A pod's owners at the time: Pod → ReplicaSet → Deployment, by UID.
-
-use jiff::Timestamp;
+//! What the lineage cannot show on its own: a pod whose controller changed during the trace.
 
 use super::report::LineageEntry;
-use crate::graph::Owner;
 use crate::history::{History, ObjectId};
-use crate::query::Loaded;
+use crate::workload::lineage::controller_changes;
 
-/// The lineage entries, pod first, and the ReplicaSet and Deployment found on the way.
-pub(super) type Lineage = (Vec<LineageEntry>, Option<ObjectId>, Option<ObjectId>);
-
-pub(super) fn lineage(
-    loaded: &Loaded,
+/// Notes for each time the pod's controller changed (released, adopted or replaced by another):
+/// the lineage is the one in force at its first record, and these say what came after.
+pub(super) fn ownership_notes(
+    history: &History,
     pod: ObjectId,
-    at: Timestamp,
-    warnings: &mut Vec<String>,
-) -> Lineage {
-    let history = &loaded.history;
-    let mut entries = vec![entry(history, pod)];
-    let (mut replicaset, mut deployment) = (None, None);
-    let mut current = pod;
-    let mut seen = vec![pod];
-    while let Some(owner) = loaded.graph.controller_at(history, current, at) {
-        match owner {
-            Owner::Recorded(id) if seen.contains(&id) => {
-                // Only a damaged trace has ownership cycles; say so rather than go round.
-                warnings.push(format!(
-                    "ownership cycle: {} is controlled by {}, already in its lineage; lineage stops there",
-                    history.object(current).display_name(),
-                    history.object(id).display_name()
-                ));
-                break;
-            }
-            Owner::Recorded(id) => {
-                seen.push(id);
-                entries.push(entry(history, id));
-                match history.object(id).kind.as_str() {
-                    "ReplicaSet" => replicaset = Some(id),
-                    "Deployment" => deployment = Some(id),
-                    _ => {}
-                }
-                current = id;
-            }
-            Owner::Unrecorded { uid, kind, name } => {
-                warnings.push(format!(
-                    "owner {kind} {name} ({uid}) never appears in the trace; lineage stops there"
-                ));
-                let namespace = history.object(current).namespace.clone();
-                entries.push(LineageEntry {
-                    kind,
-                    namespace,
-                    name,
-                    uid,
-                    recorded: false,
+    lineage: &[LineageEntry],
+) -> Vec<String> {
+    let changes = controller_changes(history, pod);
+    changes
+        .iter()
+        .map(|(ts, line, uid)| {
+            let what = match uid {
+                None => "it was released (no controller)".to_string(),
+                Some(uid) => match history.by_uid(uid) {
+                    Some(owner) => format!(
+                        "it was adopted by {} ({uid})",
+                        history.object(owner).display_name()
+                    ),
+                    None => format!("it was adopted by {uid}, which the trace never recorded"),
+                },
+            };
+            let since = lineage
+                .get(1)
+                .map_or("no controller".to_string(), |c| {
+                    format!("{} {}", c.kind.to_lowercase(), c.name)
                 });
-                break;
-            }
-        }
-        if entries.len() > 8 {
-            break;
-        }
-    }
-    (entries, replicaset, deployment)
-}
-
-fn entry(history: &History, id: ObjectId) -> LineageEntry {
-    let o = history.object(id);
-    LineageEntry {
-        kind: o.kind.clone(),
-        namespace: o.namespace.clone(),
-        name: o.name.clone(),
-        uid: o.uid.clone(),
-        recorded: true,
-    }
+            format!(
+                "the pod's controller changed at {ts} (line {line}): {what}; its lineage is as of its first record ({since})"
+            )
+        })
+        .collect()
 }

@@ -7,22 +7,20 @@ mod report;
 pub use crate::query::QueryError;
 pub use report::{
     Created, Deleted, FinalState, LineageEntry, NameUid, PodQuery, PodRef, PodReport,
-    RestartEvidence, RevisionInfo, Serving,
+    RestartEvidence, RevisionInfo, Serving, Terminated,
 };
-
-use jiff::Timestamp;
 
 use super::select::{self, ObjectQuery};
 use super::{with_trace_warnings, Loaded};
-use crate::graph::{CausalGraph, ChangeKind};
+use crate::graph::ChangeKind;
 use crate::history::managed_fields::parse_managed_fields;
 use crate::history::{Gone, History, ObjectId};
-use crate::workload::deployment::{DeploymentModel, ScaleCause};
+use crate::workload::deployment::ScaleCause;
 use crate::workload::events::occurrences_about;
+use crate::workload::kinds::{resolve, PodFacts, PodRevision, ServingRevision};
+use crate::workload::lineage::lineage;
 use crate::workload::pod::{pod_at, restart_history, state_of, RestartHistory};
-use crate::workload::replicaset::ReplicaSetTimeline;
-use crate::workload::turnover::{turnover, Arrival, Departure, DepartureInfo};
-use crate::workload::{shifted, WATCH_SKEW};
+use crate::workload::turnover::{Arrival, Departure, DepartureInfo};
 
 /// Answers `analyze --pod` on a loaded trace.
 pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, QueryError> {
@@ -34,48 +32,30 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
         uid: query.uid.clone(),
     };
     let pod = select::resolve(&loaded.history, &object, &mut warnings)?;
-    let history = &loaded.history;
-    let first = history.object(pod).first().ts;
-    let (lineage, replicaset, deployment) = find::lineage(loaded, pod, first, &mut warnings);
-    let model = deployment.map(|d| DeploymentModel::build(&loaded.history, &mut loaded.graph, d));
+    let first = loaded.history.object(pod).first().ts;
+    let links = lineage(&loaded.history, &loaded.graph, pod, first, &mut warnings);
+    let facts = resolve(&links).pod_facts(&loaded.history, &mut loaded.graph, pod, first);
+    let lineage: Vec<LineageEntry> = links.into_iter().map(|l| l.entry).collect();
     let history = &loaded.history;
     let graph = &loaded.graph;
-    let timeline = replicaset.map(|rs| {
-        model
-            .as_ref()
-            .and_then(|m| m.replicasets.iter().find(|t| t.id == rs).cloned())
-            .unwrap_or_else(|| ReplicaSetTimeline::read(history, rs))
-    });
-    let moves = timeline
-        .as_ref()
-        .map(|t| turnover(history, graph, t, model.as_ref()))
-        .unwrap_or_default();
-    let revision = timeline
-        .as_ref()
-        .map(|t| revision_info(t, model.as_ref(), first));
+    warnings.extend(find::ownership_notes(history, pod, &lineage));
+    let revision = facts.revision.clone().map(revision_info);
     let events = occurrences_about(history, graph, pod);
     let restarts = restart_history(history, pod, &events);
     let context = Context {
         history,
-        graph,
-        model: model.as_ref(),
-        timeline: timeline.as_ref(),
+        facts: &facts,
         pod,
     };
-    let created = created(&context, moves.arrivals.get(&pod), revision.as_ref());
-    let deleted = moves
-        .departures
-        .get(&pod)
-        .map(|info| deleted(&context, info));
+    let created = created(&context, facts.arrival.as_ref(), revision.as_ref());
+    let deleted = facts.departure.as_ref().map(|info| deleted(&context, info));
     let (restart_cause, restart_evidence) = blame::blame(
         &context,
         &restarts.restarts,
         &restarts.before_trace,
         revision.as_ref(),
     );
-    if let Some(model) = &model {
-        warnings.extend(model.notes.iter().cloned());
-    }
+    warnings.extend(facts.notes.iter().cloned());
     warnings.extend(pod_warnings(&context, revision.as_ref(), &restarts));
     let warnings = with_trace_warnings(warnings, loaded);
     let object = history.object(pod);
@@ -87,6 +67,8 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
         },
         lineage,
         revision,
+        ordinal: facts.ordinal,
+        pod_template_generation: facts.pod_template_generation.clone(),
         created,
         restarts: restarts.restarts,
         restarts_before_trace: restarts.before_trace,
@@ -94,7 +76,10 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
         restart_evidence,
         deleted,
         state: final_state(history, pod),
-        serving: serving(history, model.as_ref()),
+        serving: facts.serving.iter().map(serving).collect(),
+        job: facts.job.as_ref().map(|j| j.info.clone()),
+        terminated: terminated(history, pod),
+        failure_cause: facts.job.as_ref().and_then(|j| j.failure_cause.clone()),
         warnings,
         trace_start: history.facts.start,
     })
@@ -103,26 +88,24 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
 /// What the per-part functions share.
 pub(super) struct Context<'a> {
     pub(super) history: &'a History,
-    pub(super) graph: &'a CausalGraph,
-    pub(super) model: Option<&'a DeploymentModel>,
-    pub(super) timeline: Option<&'a ReplicaSetTimeline>,
+    pub(super) facts: &'a PodFacts,
     pub(super) pod: ObjectId,
 }
 
-fn revision_info(
-    timeline: &ReplicaSetTimeline,
-    model: Option<&DeploymentModel>,
-    at: Timestamp,
-) -> RevisionInfo {
-    // The controller renumbers a ReplicaSet before it creates pods for the new number; allow for
-    // the ReplicaSet watch delivering that update after the pod.
-    let number = timeline.revision_at(shifted(at, WATCH_SKEW));
-    let change = number.and_then(|n| model?.revision(n)?.change.clone());
+fn revision_info(revision: PodRevision) -> RevisionInfo {
+    let PodRevision {
+        number,
+        template_hash,
+        change,
+        current_number,
+        controller_revision,
+    } = revision;
     RevisionInfo {
         number,
-        template_hash: timeline.template_hash.clone(),
+        template_hash,
         change,
-        current_number: timeline.last().and_then(|p| p.revision),
+        current_number,
+        controller_revision,
     }
 }
 
@@ -186,6 +169,30 @@ fn created(
                 },
             )
         }
+        Some(Arrival::JobRun { replaces, change }) => {
+            let change = change.as_deref().cloned();
+            match replaces.map(|id| context.history.object(id)) {
+                None => (
+                    "job-start",
+                    change,
+                    None,
+                    "no pod of its Job had failed when it was created: it starts the Job's run"
+                        .to_string(),
+                ),
+                Some(old) => (
+                    "job-retry",
+                    change,
+                    Some(NameUid {
+                        name: old.name.clone(),
+                        uid: old.uid.clone(),
+                    }),
+                    format!(
+                        "pod {} of its Job had failed before it was created; the Job controller replaced it (backoffLimit not yet reached)",
+                        old.name
+                    ),
+                ),
+            }
+        }
         Some(Arrival::BeforeTrace) => (
             "unknown",
             None,
@@ -193,12 +200,13 @@ fn created(
             "the pod already existed when the trace began".to_string(),
         ),
         Some(Arrival::Unknown(why)) => ("unknown", None, None, why.clone()),
-        None => (
-            "unknown",
-            None,
-            None,
-            "the pod has no recorded ReplicaSet".to_string(),
+        Some(Arrival::Told(told)) => (
+            told.reason,
+            told.change.as_deref().cloned(),
+            told.other.map(|id| name_uid(context.history, id)),
+            told.evidence.clone(),
         ),
+        None => ("unknown", None, None, context.facts.unexplained.clone()),
     };
     Created {
         time,
@@ -206,6 +214,14 @@ fn created(
         change,
         replaced,
         evidence,
+    }
+}
+
+fn name_uid(history: &History, id: ObjectId) -> NameUid {
+    let o = history.object(id);
+    NameUid {
+        name: o.name.clone(),
+        uid: o.uid.clone(),
     }
 }
 
@@ -260,6 +276,11 @@ fn deleted(context: &Context<'_>, info: &DepartureInfo) -> Deleted {
             ),
         ),
         Departure::Unknown(why) => ("unknown", None, why.clone()),
+        Departure::Told(told) => (
+            told.reason,
+            told.change.as_deref().cloned(),
+            told.evidence.clone(),
+        ),
     };
     let state_before = history
         .object(context.pod)
@@ -329,26 +350,46 @@ fn last_writer(history: &History, version: &crate::history::Version) -> Option<S
     Some(who)
 }
 
-fn serving(history: &History, model: Option<&DeploymentModel>) -> Vec<Serving> {
-    let Some(model) = model else {
-        return Vec::new();
-    };
-    let mut out: Vec<Serving> = model
-        .replicasets
-        .iter()
-        .filter(|rs| history.object(rs.id).gone.is_none())
-        .filter_map(|rs| {
-            let last = rs.last()?;
-            (last.ready > 0).then(|| Serving {
-                revision: last.revision,
-                replicaset: history.object(rs.id).name.clone(),
-                ready: last.ready,
-                desired: last.replicas,
-            })
+/// The pod's state when it ended: its last record with phase `Failed` or `Succeeded`, with the
+/// reason and exit code of the container that failed (or of the first that terminated).
+fn terminated(history: &History, pod: ObjectId) -> Option<Terminated> {
+    let object = history.object(pod);
+    object.versions.iter().rev().find_map(|version| {
+        let body: serde_json::Value = history.parse(version).ok()?;
+        let phase = body.pointer("/status/phase")?.as_str()?;
+        if phase != "Failed" && phase != "Succeeded" {
+            return None;
+        }
+        let states: Vec<&serde_json::Value> = body
+            .pointer("/status/containerStatuses")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.pointer("/state/terminated"))
+            .collect();
+        let code = |t: &&serde_json::Value| t.get("exitCode").and_then(serde_json::Value::as_i64);
+        let container = states
+            .iter()
+            .find(|t| code(t).is_some_and(|c| c != 0))
+            .or(states.first());
+        let text = |v: Option<&serde_json::Value>| v.and_then(|r| r.as_str()).map(str::to_string);
+        Some(Terminated {
+            phase: phase.to_string(),
+            reason: container
+                .and_then(|t| text(t.get("reason")))
+                .or_else(|| text(body.pointer("/status/reason"))),
+            exit_code: container.and_then(code),
         })
-        .collect();
-    out.sort_by_key(|s| s.revision);
-    out
+    })
+}
+
+fn serving(revision: &ServingRevision) -> Serving {
+    Serving {
+        revision: revision.revision,
+        replicaset: revision.carrier.clone(),
+        ready: revision.ready,
+        desired: revision.desired,
+    }
 }
 
 /// What the trace cannot show about this pod: a revision made before recording, restarts
@@ -364,11 +405,16 @@ fn pod_warnings(
         .filter(|c| c.before_trace);
     if let Some(change) = before_trace {
         let number = change.revision.map_or("?".to_string(), |n| n.to_string());
+        let carrier = match revision.and_then(|r| r.controller_revision.as_ref()) {
+            Some(_) => "ControllerRevision",
+            None => "ReplicaSet",
+        };
         let what = match change.kind {
-            ChangeKind::Create => {
-                "it is the Deployment's first revision, with nothing to diff against"
-            }
-            _ => "its diff is against the previous revision's ReplicaSet template",
+            ChangeKind::Create => format!(
+                "it is the {}'s first revision, with nothing to diff against",
+                change.object.kind
+            ),
+            _ => format!("its diff is against the previous revision's {carrier} template"),
         };
         warnings.push(format!(
             "revision {number} was made before the trace began; {what}"

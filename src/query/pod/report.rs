@@ -6,6 +6,9 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::graph::{Change, Confidence};
+pub use crate::workload::controller_revision::ControllerRevisionRef;
+pub use crate::workload::kinds::job::JobInfo;
+pub use crate::workload::lineage::LineageEntry;
 use crate::workload::pod::{PodState, Restart};
 
 /// Which pod to analyze.
@@ -30,21 +33,6 @@ pub struct PodRef {
     pub uid: String,
 }
 
-/// One step of the ownership chain, pod first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LineageEntry {
-    /// Kind.
-    pub kind: String,
-    /// Namespace.
-    pub namespace: String,
-    /// Name.
-    pub name: String,
-    /// UID.
-    pub uid: String,
-    /// Whether the trace recorded this object (false: only named by an ownerReference).
-    pub recorded: bool,
-}
-
 /// The revision a pod belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RevisionInfo {
@@ -56,6 +44,9 @@ pub struct RevisionInfo {
     pub change: Option<Change>,
     /// The revision number the ReplicaSet carries at the end (differs after a rollback).
     pub current_number: Option<i64>,
+    /// The ControllerRevision joined to the pod by its `controller-revision-hash` label
+    /// (StatefulSet, DaemonSet); null for the other kinds.
+    pub controller_revision: Option<ControllerRevisionRef>,
 }
 
 /// Why and when the pod was created.
@@ -64,11 +55,12 @@ pub struct Created {
     /// When: the first record of the pod, or its creationTimestamp when it predates the trace.
     #[serde(serialize_with = "crate::render::serialize_opt_ts")]
     pub time: Option<Timestamp>,
-    /// `rollout`, `scale-up`, `replacement` or `unknown`.
+    /// `rollout`, `scale-up`, `replacement`, `job-start`, `job-retry` or `unknown`.
     pub reason: &'static str,
     /// The change behind it.
     pub change: Option<Change>,
-    /// For a replacement: the pod it replaced.
+    /// For a replacement, or a StatefulSet/DaemonSet pod recreated for a rollout: the pod it
+    /// took the place of.
     pub replaced: Option<NameUid>,
     /// What this rests on, in words.
     pub evidence: String,
@@ -134,6 +126,17 @@ pub struct FinalState {
     pub state: PodState,
 }
 
+/// A pod's final state when it ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Terminated {
+    /// `Failed` or `Succeeded`.
+    pub phase: String,
+    /// The terminated container's reason (`Error`, `Completed`, `OOMKilled`), else the pod's.
+    pub reason: Option<String>,
+    /// The failed container's exit code (else the first terminated container's).
+    pub exit_code: Option<i64>,
+}
+
 /// A revision with ready pods at the end of the trace.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Serving {
@@ -152,10 +155,15 @@ pub struct Serving {
 pub struct PodReport {
     /// The pod.
     pub pod: PodRef,
-    /// Pod → ReplicaSet → Deployment.
+    /// The pod, then each controller up the chain, by UID, as at its first record.
     pub lineage: Vec<LineageEntry>,
     /// Its revision.
     pub revision: Option<RevisionInfo>,
+    /// A StatefulSet pod's ordinal (its `apps.kubernetes.io/pod-index` label, else its name's
+    /// suffix).
+    pub ordinal: Option<i64>,
+    /// A DaemonSet pod's `pod-template-generation` label.
+    pub pod_template_generation: Option<String>,
     /// Why it was created.
     pub created: Created,
     /// Restarts seen during the trace.
@@ -172,6 +180,13 @@ pub struct PodReport {
     pub state: FinalState,
     /// Revisions with ready pods at the end.
     pub serving: Vec<Serving>,
+    /// A Job's pod: its Job, CronJob, scheduled time and outcome.
+    pub job: Option<JobInfo>,
+    /// Its final state when it ended (phase `Failed` or `Succeeded`).
+    pub terminated: Option<Terminated>,
+    /// A failed Job pod: the CronJob's jobTemplate change blamed, when earlier runs with the
+    /// old template completed.
+    pub failure_cause: Option<Change>,
     /// What the trace cannot know.
     pub warnings: Vec<String>,
     /// When the trace starts: text gives the date of times on other days (not in JSON, whose

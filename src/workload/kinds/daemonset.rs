@@ -1,0 +1,98 @@
+//! Pod → DaemonSet: revisions are ControllerRevisions (siblings of the pods, owned by the
+//! DaemonSet), and a pod's `controller-revision-hash` label holds only the revision's *hash*.
+//!
+//! Sources (Kubernetes v1.31): `pkg/controller/daemon/util/daemonset_util.go`
+//! (`CreatePodTemplate` sets `pod-template-generation` and
+//! `DefaultDaemonSetUniqueLabelKey` = `controller-revision-hash` to the hash),
+//! `pkg/controller/daemon/update.go` (`constructHistory`, `dedupCurHistories`; the
+//! ControllerRevision carries the same label). Health: `kubectl rollout status`
+//! (`staging/src/k8s.io/kubectl/pkg/polymorphichelpers/rollout_status.go`,
+//! `DaemonSetStatusViewer`). Built: revisions and pod reasons ([`super::revisioned`]); not
+//! built yet: verdicts (issue 11).
+//!
+//! A replacement has a new name; what it keeps is the node (`daemon_controller.go`
+//! `syncNodes` makes one pod per node, pinned by a required node affinity `matchFields
+//! metadata.name In [<node>]`, `ReplaceDaemonSetPodNodeNameNodeAffinity`), so pods are paired
+//! by node. With `maxSurge: 0` (the default) the old pod is deleted before its replacement is
+//! made (`daemon/update.go` `rollingUpdate`); the order across nodes is random (Go map order)
+//! and never inferred.
+
+use serde_json::Value;
+
+use super::revisioned::{first_label, pod_facts, Style};
+use super::{KindRef, PodFacts, PodInput, Rules, Workload};
+use crate::history::{History, ObjectId};
+use crate::workload::controller_revision::Join;
+
+/// A DaemonSet.
+pub struct DaemonSet;
+
+const DAEMONSET: KindRef = KindRef {
+    group: "apps",
+    kind: "DaemonSet",
+};
+
+static RULES: Rules = Rules {
+    revisions: "ControllerRevisions owned by the DaemonSet; their revision field is the number",
+    pod_join: "pod label controller-revision-hash = the ControllerRevision's own controller-revision-hash label (the hash only, not the name); pod-template-generation = the DaemonSet's generation",
+    healthy: "observedGeneration >= generation, updatedNumberScheduled == desiredNumberScheduled, numberAvailable == desiredNumberScheduled",
+    source: "pkg/controller/daemon/util/daemonset_util.go, pkg/controller/daemon/update.go",
+    built: true,
+};
+
+impl Workload for DaemonSet {
+    fn kind(&self) -> KindRef {
+        DAEMONSET
+    }
+
+    fn chain(&self) -> &'static [KindRef] {
+        &[DAEMONSET]
+    }
+
+    fn rules(&self) -> &'static Rules {
+        &RULES
+    }
+
+    fn pod_facts(&self, input: PodInput<'_>) -> PodFacts {
+        pod_facts(&input, &STYLE)
+    }
+}
+
+static STYLE: Style = Style {
+    join: Join::Hash,
+    slot: node,
+    slot_noun: "node",
+    ordinal: |_, _| None,
+    generation: |history, pod| first_label(history, pod, "pod-template-generation"),
+    rollout_words: "a rolling update deletes pods not at the update revision, node by node within maxUnavailable, and makes each node's replacement at the update revision",
+};
+
+/// The pod's node: `spec.nodeName` of its last record that has one, else the node its
+/// required affinity pins it to (`matchFields` `metadata.name`).
+fn node(history: &History, pod: ObjectId) -> Option<String> {
+    let object = history.object(pod);
+    object.versions.iter().rev().find_map(|version| {
+        let body: Value = history.parse(version).ok()?;
+        body.pointer("/spec/nodeName")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+            .or_else(|| pinned_node(&body))
+    })
+}
+
+fn pinned_node(body: &Value) -> Option<String> {
+    let terms = body
+        .pointer("/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms")?
+        .as_array()?;
+    terms.iter().find_map(|term| {
+        term.get("matchFields")?
+            .as_array()?
+            .iter()
+            .find_map(|field| {
+                (field.get("key")?.as_str()? == "metadata.name")
+                    .then(|| field.get("values")?.get(0)?.as_str().map(str::to_string))
+                    .flatten()
+            })
+    })
+}
