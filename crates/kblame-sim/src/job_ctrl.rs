@@ -215,6 +215,9 @@ pub(crate) struct Job {
     pub(crate) cronjob: Option<String>,
     /// When the sync waiting out the back-off is due.
     pub(crate) backoff_until: Ms,
+    /// Who wrote the template it was made from (the CronJob's last `spec.jobTemplate` write, or
+    /// its creation): the ground truth of its pods' `created.change`.
+    pub(crate) template_manager: Option<String>,
     pub(crate) truth: usize,
 }
 
@@ -635,6 +638,7 @@ impl World {
             .filter(|c| !c.creation)
             .map(change_truth);
         let cronjob_name = cronjob.meta.name.clone();
+        let template_manager = cronjob.template_change.as_ref().map(|c| c.manager.clone());
         let mut job = Job {
             meta,
             backoff_limit,
@@ -643,6 +647,7 @@ impl World {
             pods: Vec::new(),
             cronjob: Some(cronjob_uid.to_string()),
             backoff_until: 0,
+            template_manager,
             truth: self.book.jobs.len(),
         };
         let commit = self.core.commit(
@@ -888,11 +893,16 @@ impl World {
             uid: job_uid.to_string(),
         });
         let template_spec = job.template["spec"].clone();
-        let retry = job
+        // With parallelism 1 a new pod follows the failed pod before it (`manageJob` creates one
+        // when none is active): the pod it takes the place of.
+        let replaces = job
             .pods
             .iter()
+            .rev()
             .filter_map(|p| self.pods.get(p))
-            .any(|p| p.phase == "Failed");
+            .find(|p| p.phase == "Failed")
+            .map(|p| p.meta.name.clone());
+        let retry = replaces.is_some();
         let mut lineage = vec![LineageTruth {
             kind: "Job".into(),
             name: job.meta.name.clone(),
@@ -943,8 +953,8 @@ impl World {
             created: CreatedTruth {
                 time: commit.truth_time(),
                 reason: reason.into(),
-                change_manager: None,
-                replaces: None,
+                change_manager: job.template_manager.clone().filter(|_| commit.recorded),
+                replaces: replaces.filter(|_| commit.recorded),
             },
             hidden_by_gap: commit.hidden,
             lineage,
