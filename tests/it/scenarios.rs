@@ -120,6 +120,46 @@ fn differences(report: &Value, truth: &Value) -> Vec<String> {
             str_at(truth, "/deleted/change_manager"),
         );
     }
+    // Workload kinds beyond Deployments: the controller chain by UID (nearest first), the
+    // ControllerRevision, the ordinal and how the pod ended.
+    if let Some(want) = truth["lineage"].as_array() {
+        let uids = |entries: &[Value]| -> Vec<String> {
+            entries.iter().map(|e| e["uid"].to_string()).collect()
+        };
+        let got = report["lineage"].as_array().map_or(&[][..], |l| &l[..]);
+        let got = uids(got.get(1..).unwrap_or(&[]));
+        if got != uids(want) {
+            diffs.push(format!("lineage: got {got:?}, want {:?}", uids(want)));
+        }
+    }
+    if let Some(want) = truth.get("controller_revision").filter(|v| !v.is_null()) {
+        same(
+            &mut diffs,
+            "revision.controller_revision.name",
+            str_at(report, "/revision/controller_revision/name"),
+            want["name"].as_str(),
+        );
+    }
+    if let Some(want) = truth.get("ordinal").and_then(Value::as_i64) {
+        if report["ordinal"].as_i64() != Some(want) {
+            diffs.push(format!("ordinal: got {}, want {want}", report["ordinal"]));
+        }
+    }
+    if let Some(want) = truth.get("finished").filter(|v| !v.is_null()) {
+        same(
+            &mut diffs,
+            "terminated.phase",
+            str_at(report, "/terminated/phase"),
+            want["phase"].as_str(),
+        );
+        if report.pointer("/terminated/exit_code") != want.get("exit_code") {
+            diffs.push(format!(
+                "terminated.exit_code: got {:?}, want {:?}",
+                report.pointer("/terminated/exit_code"),
+                want.get("exit_code")
+            ));
+        }
+    }
     if !truth["deleted"].is_null() {
         same(
             &mut diffs,
@@ -566,4 +606,125 @@ fn catalog_release_rolls_out_the_new_tag_over_pods_twenty_days_old() {
         change["fields"][0]["to"],
         "123456789012.dkr.ecr.eu-central-1.amazonaws.com/catalog-web:v5.4.0"
     );
+}
+
+#[test]
+fn sts_rolling_update_recreates_each_ordinal_at_revision_2_under_its_name() {
+    let reports = scenario("sts-rolling-update");
+    let truth = truth("sts-rolling-update");
+    // Every ordinal was recreated: two incarnations per name, told apart by UID.
+    for ordinal in 0..3 {
+        let name = format!("redis-{ordinal}");
+        let incarnations: Vec<&Value> = truth["pods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["name"] == name.as_str())
+            .collect();
+        assert_eq!(incarnations.len(), 2, "{name}");
+    }
+    assert!(reports
+        .iter()
+        .any(|(_, r)| r["created"]["reason"] == "rollout" && r["revision"]["number"] == 2));
+}
+
+#[test]
+fn sts_stuck_ordinal_crash_loops_at_the_highest_ordinal_and_the_rest_stay_at_revision_1() {
+    let reports = scenario("sts-stuck-ordinal");
+    for (name, report) in &reports {
+        let number = report["revision"]["number"].as_i64();
+        let want = if name == "postgres-2" && report["deleted"].is_null() {
+            2
+        } else {
+            1
+        };
+        assert_eq!(number, Some(want), "{name}");
+    }
+}
+
+#[test]
+fn cronjob_template_break_blames_the_failed_runs_on_the_job_template_change() {
+    let reports = scenario("cronjob-template-break");
+    let failed: Vec<&Value> = reports
+        .iter()
+        .map(|(_, r)| r)
+        .filter(|r| r["terminated"]["phase"] == "Failed")
+        .collect();
+    assert!(!failed.is_empty());
+    for report in failed {
+        let cause = &report["failure_cause"];
+        assert_eq!(cause["manager"], "kubectl-client-side-apply", "{report}");
+        assert!(cause["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["path"].as_str().unwrap().starts_with("spec.jobTemplate.")));
+        assert!(matches!(
+            report["created"]["reason"].as_str(),
+            Some("job-start" | "job-retry")
+        ));
+    }
+}
+
+#[test]
+fn ds_rolling_update_replaces_each_node_pod_at_the_new_revision() {
+    let reports = scenario("ds-rolling-update");
+    assert!(reports
+        .iter()
+        .any(|(_, r)| r["created"]["reason"] == "rollout"
+            && r["pod_template_generation"] == "2"
+            && r["revision"]["controller_revision"]["hash"].is_string()));
+}
+
+/// `analyze --object` on a StatefulSet or DaemonSet fixture agrees with the simulator's own
+/// verdict at the end of the trace: kubectl rollout status's answer, the halt and the ordinals
+/// the ordered update has not reached, every revision by its ControllerRevision.
+#[test]
+fn statefulset_and_daemonset_verdicts_match_the_simulator() {
+    for (scenario, section, kind) in [
+        ("sts-rolling-update", "statefulsets", "statefulset"),
+        ("sts-stuck-ordinal", "statefulsets", "statefulset"),
+        ("ds-rolling-update", "daemonsets", "daemonset"),
+    ] {
+        let truth = truth(scenario);
+        for set in truth[section].as_array().expect("sets") {
+            let object = format!("{kind}/{}", set["name"].as_str().unwrap());
+            let out = kblame(&[
+                "analyze",
+                &trace(scenario),
+                "--object",
+                &object,
+                "-o",
+                "json",
+            ]);
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(report["verdict"], set["verdict"], "{scenario} {object}");
+            if kind == "statefulset" {
+                assert_eq!(
+                    report["rollout_halted"], set["rollout_halted"],
+                    "{scenario}"
+                );
+                assert_eq!(
+                    report["not_updated_ordinals"], set["not_updated_ordinals"],
+                    "{scenario}"
+                );
+            }
+            let mut got: Vec<String> = report["revisions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["controller_revision"]["name"].to_string())
+                .collect();
+            let mut want: Vec<String> = set["revisions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["name"].to_string())
+                .collect();
+            got.sort();
+            want.sort();
+            assert_eq!(got, want, "{scenario} {object} revisions");
+        }
+    }
 }

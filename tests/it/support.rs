@@ -42,6 +42,10 @@ pub const SIMULATED: &[&str] = &[
     "watch-gap",
     "cut-short",
     "catalog-release",
+    "sts-rolling-update",
+    "sts-stuck-ordinal",
+    "cronjob-template-break",
+    "ds-rolling-update",
 ];
 
 /// The fixtures directory.

@@ -592,7 +592,11 @@ fn suggestions(truth: &GroundTruth) -> Vec<Suggestion> {
             }
         }
     }
-    if let Some(p) = pods().find(|p| rolled_back.contains(p.replicaset_uid.as_str())) {
+    if let Some(p) = pods().find(|p| {
+        p.replicaset_uid
+            .as_deref()
+            .is_some_and(|rs| rolled_back.contains(rs))
+    }) {
         let note = format!("revision {}", p.revision);
         found.push(Suggestion::pod("rolled-back pod", p, note));
     }

@@ -21,6 +21,8 @@ pub(crate) enum Deletion {
     Preempted,
     /// Not a deletion: the kubelet evicted it under node pressure (it stays, `Failed`).
     Evicted,
+    /// The StatefulSet controller, to recreate a `Failed` or `Succeeded` pod.
+    Terminal,
 }
 
 const FOREGROUND: &str = "foregroundDeletion";
@@ -87,6 +89,7 @@ impl World {
             Deletion::Cascade => ("cascade-delete", None),
             Deletion::Preempted => ("preempted", None),
             Deletion::Evicted => ("evicted", None),
+            Deletion::Terminal => ("terminal-recreate", None),
         };
         self.mark_hidden(truth, commit);
         if let Some(entry) = self.book.pods.get_mut(truth) {
@@ -103,6 +106,9 @@ impl World {
     pub(crate) fn pod_gone(&mut self, rs_uid: &str, pod_uid: &str) {
         self.unschedulable.remove(pod_uid);
         self.retry_unschedulable();
+        self.sts_pod_gone(rs_uid, pod_uid);
+        self.job_pod_gone(rs_uid, pod_uid);
+        self.daemon_pod_gone(rs_uid, pod_uid);
         let Some(rs) = self.replicasets.get_mut(rs_uid) else {
             return;
         };
@@ -190,7 +196,12 @@ impl World {
         let doomed: Vec<String> = self
             .pods
             .values()
-            .filter(|p| !p.meta.deleting())
+            .filter(|p| {
+                !p.meta.deleting()
+                    && !self.statefulsets.contains_key(&p.rs_uid)
+                    && !self.jobs.contains_key(&p.rs_uid)
+                    && !self.daemonsets.contains_key(&p.rs_uid)
+            })
             .filter(|p| {
                 self.replicasets
                     .get(&p.rs_uid)

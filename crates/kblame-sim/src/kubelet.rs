@@ -10,7 +10,7 @@ use super::model::{
     Behaviour, Container, ContainerState, ExitKind, Involved, Reporter, Terminated,
 };
 use super::rng::stable_hex;
-use super::truth::RestartTruth;
+use super::truth::{FinishedTruth, RestartTruth};
 use super::world::{Commit, Step, Task, World};
 
 /// The longest crash-loop back-off, in seconds.
@@ -394,6 +394,10 @@ impl World {
         c.epoch += 1;
         let first = c.exits == 1;
         pod.refresh_readiness(now);
+        if pod.spec["restartPolicy"] == "Never" {
+            self.pod_finished(uid);
+            return;
+        }
         let commit = self.write_pod_status(uid);
         self.note_hidden(uid, &commit);
         if let Some(c) = self.container(uid, index) {
@@ -597,6 +601,54 @@ impl World {
             c.started = false;
         }
         Some(clean)
+    }
+
+    /// A container of a `restartPolicy: Never` pod exited: it is not restarted, and once every
+    /// container has terminated the pod is `Succeeded` (all exited 0) or `Failed`, its Ready and
+    /// ContainersReady `PodCompleted` (`getPhase` and `generateAPIPodStatus` in the kubelet).
+    fn pod_finished(&mut self, uid: &str) {
+        let now = self.core.now;
+        let Some(pod) = self.pods.get_mut(uid) else {
+            return;
+        };
+        let codes: Option<Vec<i32>> = pod
+            .containers
+            .iter()
+            .map(|c| match &c.state {
+                ContainerState::Terminated(t) => Some(t.exit_code),
+                _ => None,
+            })
+            .collect();
+        if let Some(codes) = codes {
+            pod.phase = if codes.iter().all(|c| *c == 0) {
+                "Succeeded"
+            } else {
+                "Failed"
+            };
+            pod.set_condition("PodReadyToStartContainers", false, now, None, None);
+            pod.set_condition("Ready", false, now, Some("PodCompleted"), None);
+            pod.set_condition("ContainersReady", false, now, Some("PodCompleted"), None);
+        }
+        let finished = pod.is_terminal().then(|| {
+            let last = pod.containers.iter().rev().find_map(|c| match &c.state {
+                ContainerState::Terminated(t) => Some((t.reason, t.exit_code)),
+                _ => None,
+            });
+            let (reason, exit_code) = last.unwrap_or_default();
+            (pod.phase, reason, exit_code, pod.truth)
+        });
+        let commit = self.write_pod_status(uid);
+        self.note_hidden(uid, &commit);
+        if let Some((phase, reason, exit_code, truth)) = finished {
+            if let Some(entry) = self.book.pods.get_mut(truth) {
+                entry.0.finished = Some(FinishedTruth {
+                    phase: phase.into(),
+                    reason: reason.into(),
+                    exit_code,
+                    time: commit.truth_time(),
+                });
+            }
+        }
     }
 
     /// The kubelet's final delete (grace period 0): the pod is gone.

@@ -1,9 +1,10 @@
 //! A deterministic simulator of a Kubernetes API server's watch stream while users and controllers work.
 //!
 //! [`Sim`] runs users' tools (kubectl client- and server-side apply, helm, rollout restart/undo,
-//! scale, delete), the deployment, ReplicaSet, garbage-collector and HPA controllers, the
-//! scheduler (with CPU capacity, priorities and preemption) and the kubelet (with memory-pressure
-//! eviction) on a simulated clock with a fixed seed, and writes what a watch would deliver as a
+//! scale, delete), the deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob,
+//! garbage-collector and HPA controllers, the scheduler (with CPU capacity, priorities, node
+//! affinity to a node name and preemption) and the kubelet (with memory-pressure eviction and
+//! `restartPolicy: Never`) on a simulated clock with a fixed seed, and writes what a watch would deliver as a
 //! kblame trace, including broken watches and re-lists. It also keeps ground truth
 //! ([`GroundTruth`]) of why each pod was created, restarted and removed. [`scenarios::all`] lists
 //! the fixture scenarios; [`cluster`] generates large traces of a busy cluster.
@@ -15,16 +16,19 @@ pub mod cluster;
 mod config;
 mod configmap;
 mod deploy_ctrl;
+mod ds_ctrl;
 mod eviction;
 mod fields;
 mod gc;
 mod hpa;
+mod job_ctrl;
 mod kubelet;
 mod model;
 mod rng;
 mod rs_ctrl;
 pub mod scenarios;
 mod scheduler;
+mod sts_ctrl;
 mod truth;
 mod user;
 mod watch;
@@ -40,10 +44,14 @@ pub use config::{
     ContainerConfig, DeploymentConfig, HpaConfig, ImageProfile, IntOrPercent, ProbeConfig,
     Propagation, Tool,
 };
+pub use ds_ctrl::DaemonSetConfig;
 pub use fields::fields_v1;
+pub use job_ctrl::CronJobConfig;
+pub use sts_ctrl::StatefulSetConfig;
 pub use truth::{
-    ChangeTruth, CreatedTruth, DeletedTruth, DeploymentTruth, GroundTruth, PodTruth, RestartTruth,
-    RevisionTruth,
+    ChangeTruth, CreatedTruth, CronJobTruth, DeletedTruth, DeploymentTruth, FinishedTruth,
+    GroundTruth, JobDeletedTruth, JobTruth, LineageTruth, PodRevisionTruth, PodTruth, RestartTruth,
+    RevisionTruth, StatefulSetTruth, StsRevisionTruth,
 };
 
 use kblame::trace::{EventType, Header, ResourceInfo, SourceInfo, TraceWriter, WriterOptions};
@@ -207,6 +215,60 @@ impl<W: Write> Sim<W> {
                 probe.path = path.to_string();
             }
         })
+    }
+
+    /// Creates or updates a StatefulSet as `tool` would.
+    pub fn apply_statefulset(&mut self, config: &StatefulSetConfig, tool: Tool) -> &mut Self {
+        self.world.apply_statefulset(config, tool);
+        self.drain()
+    }
+
+    /// Changes the last applied configuration of a StatefulSet and applies it with `tool`.
+    pub fn update_statefulset(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        tool: Tool,
+        change: impl FnOnce(&mut StatefulSetConfig),
+    ) -> &mut Self {
+        self.world.update_statefulset(namespace, name, tool, change);
+        self.drain()
+    }
+
+    /// Creates or updates a DaemonSet as `tool` would.
+    pub fn apply_daemonset(&mut self, config: &DaemonSetConfig, tool: Tool) -> &mut Self {
+        self.world.apply_daemonset(config, tool);
+        self.drain()
+    }
+
+    /// Changes the last applied configuration of a DaemonSet and applies it with `tool`.
+    pub fn update_daemonset(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        tool: Tool,
+        change: impl FnOnce(&mut DaemonSetConfig),
+    ) -> &mut Self {
+        self.world.update_daemonset(namespace, name, tool, change);
+        self.drain()
+    }
+
+    /// Creates or updates a CronJob as `tool` would.
+    pub fn apply_cronjob(&mut self, config: &CronJobConfig, tool: Tool) -> &mut Self {
+        self.world.apply_cronjob(config, tool);
+        self.drain()
+    }
+
+    /// Changes the last applied configuration of a CronJob and applies it with `tool`.
+    pub fn update_cronjob(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        tool: Tool,
+        change: impl FnOnce(&mut CronJobConfig),
+    ) -> &mut Self {
+        self.world.update_cronjob(namespace, name, tool, change);
+        self.drain()
     }
 
     /// `kubectl rollout restart deployment/<name>`.
@@ -406,6 +468,25 @@ impl<W: Write> Sim<W> {
         if !self.world.configmaps.is_empty() {
             list.push((info("", "v1", "configmaps", "ConfigMap"), "configmaps"));
         }
+        if !self.world.daemonsets.is_empty() {
+            list.push((info("apps", "v1", "daemonsets", "DaemonSet"), "daemonsets"));
+        }
+        if !self.world.statefulsets.is_empty() {
+            list.push((
+                info("apps", "v1", "statefulsets", "StatefulSet"),
+                "statefulsets",
+            ));
+        }
+        if !self.world.statefulsets.is_empty() || !self.world.daemonsets.is_empty() {
+            list.push((
+                info("apps", "v1", "controllerrevisions", "ControllerRevision"),
+                "controllerrevisions",
+            ));
+        }
+        if !self.world.cronjobs.is_empty() {
+            list.push((info("batch", "v1", "cronjobs", "CronJob"), "cronjobs"));
+            list.push((info("batch", "v1", "jobs", "Job"), "jobs"));
+        }
         list
     }
 
@@ -416,6 +497,26 @@ impl<W: Write> Sim<W> {
 
     fn mark_deployments_visible(&mut self) {
         let book = &mut self.world.book;
+        for s in self.world.statefulsets.values() {
+            if let Some(entry) = book.statefulsets.get_mut(s.truth) {
+                entry.1 = true;
+            }
+        }
+        for d in self.world.daemonsets.values() {
+            if let Some(entry) = book.daemonsets.get_mut(d.truth) {
+                entry.1 = true;
+            }
+        }
+        for c in self.world.cronjobs.values() {
+            if let Some(entry) = book.cronjobs.get_mut(c.truth) {
+                entry.1 = true;
+            }
+        }
+        for j in self.world.jobs.values() {
+            if let Some(entry) = book.jobs.get_mut(j.truth) {
+                entry.1 = true;
+            }
+        }
         for d in self.world.deployments.values() {
             if let Some(entry) = book.deployments.get_mut(d.truth) {
                 entry.1 = true;
@@ -478,13 +579,49 @@ impl<W: Write> Sim<W> {
             .pods
             .iter()
             .filter(|(_, v)| *v)
-            .map(|(p, _)| p.clone())
+            .map(|(p, _)| self.world.pod_end_state(p))
+            .collect();
+        let statefulsets = self
+            .world
+            .book
+            .statefulsets
+            .iter()
+            .filter(|(_, v)| *v)
+            .map(|(s, _)| self.world.statefulset_truth(s))
+            .collect();
+        let daemonsets = self
+            .world
+            .book
+            .daemonsets
+            .iter()
+            .filter(|(_, v)| *v)
+            .map(|(d, _)| self.world.daemonset_truth(d))
+            .collect();
+        let cronjobs = self
+            .world
+            .book
+            .cronjobs
+            .iter()
+            .filter(|(_, v)| *v)
+            .map(|(c, _)| self.world.cronjob_truth(c))
+            .collect();
+        let jobs = self
+            .world
+            .book
+            .jobs
+            .iter()
+            .filter(|(_, v)| *v)
+            .map(|(j, _)| j.clone())
             .collect();
         GroundTruth {
             scenario: scenario.into(),
             description: description.into(),
             deployments,
             pods,
+            statefulsets,
+            daemonsets,
+            cronjobs,
+            jobs,
         }
     }
 

@@ -174,12 +174,13 @@ impl World {
             namespace: pod.meta.namespace.clone(),
             name: name.clone(),
             uid: uid.clone(),
-            replicaset_uid: rs_uid.to_string(),
+            replicaset_uid: Some(rs_uid.to_string()),
             revision,
             created,
             restarts: Vec::new(),
             deleted: None,
             hidden_by_gap: commit.hidden,
+            ..PodTruth::default()
         };
         if let Some(old) = &truth.created.replaces {
             self.note_replacement(&truth.namespace, old, &name);
@@ -267,7 +268,7 @@ impl World {
     }
 }
 
-fn string_map(value: &Value) -> std::collections::BTreeMap<String, String> {
+pub(crate) fn string_map(value: &Value) -> std::collections::BTreeMap<String, String> {
     value
         .as_object()
         .map(|m| {
@@ -280,7 +281,7 @@ fn string_map(value: &Value) -> std::collections::BTreeMap<String, String> {
 
 /// The pod spec the API server stores for a template: service-account token volume, tolerations,
 /// the priority of its PriorityClass and the other admission defaults, in Go field order.
-fn pod_spec(template_spec: &Value, token: &str, priority: i32) -> Value {
+pub(crate) fn pod_spec(template_spec: &Value, token: &str, priority: i32) -> Value {
     let volume = format!("kube-api-access-{token}");
     let mut spec = Map::new();
     spec.insert("volumes".into(), json!([{"name": volume, "projected": {"sources": [
@@ -339,7 +340,7 @@ fn with_mount(container: &Value, mount: &Value) -> Value {
 }
 
 /// The CPU the containers request, in millicores.
-fn requested_cpu(template_spec: &Value) -> i64 {
+pub(crate) fn requested_cpu(template_spec: &Value) -> i64 {
     template_spec["containers"]
         .as_array()
         .into_iter()
@@ -350,7 +351,7 @@ fn requested_cpu(template_spec: &Value) -> i64 {
 }
 
 /// Guaranteed, Burstable or BestEffort, from the containers' requests and limits.
-fn qos_class(template_spec: &Value) -> &'static str {
+pub(crate) fn qos_class(template_spec: &Value) -> &'static str {
     let containers = template_spec["containers"]
         .as_array()
         .cloned()

@@ -10,7 +10,7 @@ use super::config::{
     Propagation, Tool,
 };
 use super::truth::GroundTruth;
-use super::Sim;
+use super::{CronJobConfig, DaemonSetConfig, Sim, StatefulSetConfig};
 
 /// How a scenario's trace ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +160,30 @@ pub fn all() -> Vec<Scenario> {
             description: CATALOG_RELEASE,
             seed: 15,
             script: catalog_release,
+        },
+        Scenario {
+            name: "sts-rolling-update",
+            description: STS_ROLLING_UPDATE,
+            seed: 16,
+            script: sts_rolling_update,
+        },
+        Scenario {
+            name: "sts-stuck-ordinal",
+            description: STS_STUCK_ORDINAL,
+            seed: 17,
+            script: sts_stuck_ordinal,
+        },
+        Scenario {
+            name: "cronjob-template-break",
+            description: CRONJOB_TEMPLATE_BREAK,
+            seed: 18,
+            script: cronjob_template_break,
+        },
+        Scenario {
+            name: "ds-rolling-update",
+            description: DS_ROLLING_UPDATE,
+            seed: 19,
+            script: ds_rolling_update,
         },
     ]
 }
@@ -646,5 +670,140 @@ fn catalog_release(sim: &mut Sim) -> Ending {
         Tool::KubectlApply,
     );
     sim.advance_to(day(9, 8, 0));
+    Ending::Finish
+}
+
+const STS_ROLLING_UPDATE: &str = "StatefulSet orders/redis (3 replicas of redis:7.2.4, OrderedReady, RollingUpdate \
+with partition 0, governing Service redis) has run since 09:12 at ControllerRevision redis-<hash> revision 1. At \
+10:01:10 kubectl client-side apply sets image redis:7.2.5. The StatefulSet controller creates ControllerRevision \
+revision 2, then replaces one pod at a time from the highest ordinal down: it deletes redis-2, recreates it under the \
+same name with a new UID at the new revision once the old pod is gone, waits until it is Running and Ready, then does \
+the same for redis-1 and redis-0. Its last status write sets currentRevision to the new revision. The trace ends at 10:06.";
+
+fn sts_rolling_update(sim: &mut Sim) -> Ending {
+    sim.advance_to(day(9, 12, 0));
+    let pods = DeploymentConfig::new("orders", "redis")
+        .replicas(3)
+        .container(web_container("redis", "redis:7.2.4", 6379));
+    sim.apply_statefulset(&StatefulSetConfig::new(pods, "redis"), Tool::KubectlApply);
+    sim.advance_to(day(10, 0, 0)).start_trace();
+    sim.advance_to(day(10, 1, 10));
+    sim.update_statefulset("orders", "redis", Tool::KubectlApply, |config| {
+        if let Some(c) = config.pods.container_mut("redis") {
+            c.image = "redis:7.2.5".into();
+        }
+    });
+    sim.advance_to(day(10, 6, 0));
+    Ending::Finish
+}
+
+const STS_STUCK_ORDINAL: &str = "StatefulSet ledger/postgres (3 replicas of \
+registry.example.com/ledger/postgres:16.3, OrderedReady, RollingUpdate with partition 0) has run since 08:40 at \
+revision 1. At 09:20:30 kubectl server-side apply (manager kubectl, Apply) sets image :16.4, which exits 1 about 3 s \
+after starting. The controller creates ControllerRevision revision 2, deletes postgres-2 and recreates it at revision 2; \
+the new postgres-2 crash-loops (CrashLoopBackOff, restartCount growing) and never becomes Ready, so the ordered rolling \
+update halts there: postgres-0 and postgres-1 stay at revision 1, currentRevision stays revision 1, and nothing else \
+happens (a StatefulSet has no progress deadline and sets no conditions). The trace ends at 09:32.";
+
+fn sts_stuck_ordinal(sim: &mut Sim) -> Ending {
+    sim.image(
+        "registry.example.com/ledger/postgres:16.4",
+        ImageProfile::healthy().crashes_after(3, 1),
+    );
+    sim.advance_to(day(8, 40, 0));
+    let pods = DeploymentConfig::new("ledger", "postgres")
+        .replicas(3)
+        .container(web_container(
+            "postgres",
+            "registry.example.com/ledger/postgres:16.3",
+            5432,
+        ));
+    sim.apply_statefulset(
+        &StatefulSetConfig::new(pods, "postgres"),
+        Tool::KubectlServerSideApply,
+    );
+    sim.advance_to(day(9, 19, 0)).start_trace();
+    sim.advance_to(day(9, 20, 30));
+    sim.update_statefulset(
+        "ledger",
+        "postgres",
+        Tool::KubectlServerSideApply,
+        |config| {
+            if let Some(c) = config.pods.container_mut("postgres") {
+                c.image = "registry.example.com/ledger/postgres:16.4".into();
+            }
+        },
+    );
+    sim.advance_to(day(9, 32, 0));
+    Ending::Finish
+}
+
+const CRONJOB_TEMPLATE_BREAK: &str = "CronJob billing/invoice-export (schedule */5 * * * *, Job template \
+backoffLimit 2, restartPolicy Never, image registry.example.com/billing/invoice-export:2.0, which finishes in about 20 s) \
+has run since 09:41. The trace starts at 09:57 with the Jobs of 09:45, 09:50 and 09:55 complete. The 10:00 Job \
+completes too (pod Succeeded, SuccessCriteriaMet then Complete, SawCompletedJob), and the CronJob deletes the 09:45 Job \
+(successfulJobsHistoryLimit 3); its pod goes by garbage collection. At 10:02:30 kubectl client-side apply changes \
+spec.jobTemplate's image to :2.1, which exits 1 about 2 s after starting. The 10:05 Job's pod fails and is kept; \
+replacements follow after the pod failure back-off (10 s, then 20 s); the third failure exceeds the backoff limit: \
+FailureTarget then Failed BackoffLimitExceeded. The 10:10 Job fails the same way, and the 10:05 Job is deleted \
+(failedJobsHistoryLimit 1). The trace ends at 10:12.";
+
+fn cronjob_template_break(sim: &mut Sim) -> Ending {
+    sim.image(
+        "registry.example.com/billing/invoice-export:2.0",
+        ImageProfile::healthy().crashes_after(20, 0),
+    );
+    sim.image(
+        "registry.example.com/billing/invoice-export:2.1",
+        ImageProfile::healthy().crashes_after(2, 1),
+    );
+    sim.advance_to(day(9, 41, 0));
+    let pods = DeploymentConfig::new("billing", "invoice-export").container(
+        ContainerConfig::new("export", "registry.example.com/billing/invoice-export:2.0")
+            .request("cpu", "200m")
+            .request("memory", "128Mi"),
+    );
+    let config = CronJobConfig::new(pods, "*/5 * * * *", 2);
+    sim.apply_cronjob(&config, Tool::KubectlApply);
+    sim.advance_to(day(9, 57, 0)).start_trace();
+    sim.advance_to(day(10, 2, 30));
+    sim.update_cronjob("billing", "invoice-export", Tool::KubectlApply, |config| {
+        if let Some(c) = config.pods.container_mut("export") {
+            c.image = "registry.example.com/billing/invoice-export:2.1".into();
+        }
+    });
+    sim.advance_to(day(10, 12, 0));
+    Ending::Finish
+}
+
+const DS_ROLLING_UPDATE: &str = "DaemonSet monitoring/node-exporter (prom/node-exporter:v1.8.1, \
+RollingUpdate with maxUnavailable 1 and maxSurge 0) has run one pod on each of the 3 nodes since 07:05, template \
+generation 1. At 08:10:05 kubectl client-side apply sets image v1.8.2: the API server bumps the annotation \
+deprecated.daemonset.template.generation to 2, and the DaemonSet controller creates ControllerRevision revision 2. \
+Node by node, in no fixed order, it deletes the old pod, creates a new pod (a new name) pinned to that node by node \
+affinity once the old one is gone, and waits until it is available before the next node. The pods' \
+controller-revision-hash label holds the hash alone and pod-template-generation the generation. The trace ends at 08:13.";
+
+fn ds_rolling_update(sim: &mut Sim) -> Ending {
+    sim.advance_to(day(7, 5, 0));
+    let pods = DeploymentConfig::new("monitoring", "node-exporter").container(web_container(
+        "node-exporter",
+        "prom/node-exporter:v1.8.1",
+        9100,
+    ));
+    sim.apply_daemonset(&DaemonSetConfig::new(pods), Tool::KubectlApply);
+    sim.advance_to(day(8, 9, 0)).start_trace();
+    sim.advance_to(day(8, 10, 5));
+    sim.update_daemonset(
+        "monitoring",
+        "node-exporter",
+        Tool::KubectlApply,
+        |config| {
+            if let Some(c) = config.pods.container_mut("node-exporter") {
+                c.image = "prom/node-exporter:v1.8.2".into();
+            }
+        },
+    );
+    sim.advance_to(day(8, 13, 0));
     Ending::Finish
 }

@@ -89,8 +89,10 @@ impl World {
         if let Some(node) = nominated.filter(|n| self.unfit_reason(pod, n).is_none()) {
             return Some(node.index);
         }
+        let required = required_node(pod);
         self.nodes
             .iter()
+            .filter(|n| required.is_none_or(|name| name == n.name))
             .filter(|n| self.unfit_reason(pod, n).is_none())
             .min_by_key(|n| (n.pods, n.index))
             .map(|n| n.index)
@@ -336,4 +338,15 @@ fn histogram<'a>(reasons: impl Iterator<Item = &'a str>) -> String {
         .collect();
     list.sort();
     list.join(", ")
+}
+
+/// The node a pod's required node affinity names with `matchFields metadata.name In [node]`
+/// (how the DaemonSet controller pins its pods, `ReplaceDaemonSetPodNodeNameNodeAffinity`).
+pub(crate) fn required_node(pod: &Pod) -> Option<&str> {
+    let terms = &pod.spec["affinity"]["nodeAffinity"]
+        ["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"];
+    let field = &terms[0]["matchFields"][0];
+    (field["key"] == "metadata.name" && field["operator"] == "In")
+        .then(|| field["values"][0].as_str())
+        .flatten()
 }

@@ -395,3 +395,314 @@ fn readiness_fails_then_passes_a_container_crashes_once_and_an_agent_annotates_i
         .iter()
         .any(|m| m["manager"] == "Patroni"));
 }
+
+/// `(type, kind, name)` of every record after the initial list that is about a StatefulSet, a
+/// ControllerRevision or one of the set's pods (Events and pod status churn left out).
+fn records_of_kind<'a>(lines: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    lines
+        .iter()
+        .filter(|l| l["type"] != "LISTED" && l["object"]["kind"] == kind)
+        .collect()
+}
+
+#[test]
+fn a_statefulset_update_replaces_pods_from_the_highest_ordinal_down_and_completes() {
+    let fixture = generate("sts-rolling-update");
+    let lines = lines(&fixture.trace);
+    // One new ControllerRevision, owned by the set, revision 2, named <set>-<hash>.
+    let revisions = records_of_kind(&lines, "ControllerRevision");
+    assert_eq!(revisions.len(), 1);
+    let revision = &revisions[0]["object"];
+    assert_eq!(revision["revision"], 2);
+    let name = revision["metadata"]["name"].as_str().expect("a name");
+    let hash = &revision["metadata"]["labels"]["controller.kubernetes.io/hash"];
+    assert_eq!(
+        Some(name),
+        hash.as_str().map(|h| format!("redis-{h}")).as_deref()
+    );
+    assert_eq!(
+        revision["metadata"]["ownerReferences"][0]["kind"],
+        "StatefulSet"
+    );
+    assert_eq!(
+        revision["metadata"]["ownerReferences"][0]["controller"],
+        true
+    );
+    assert_eq!(revision["data"]["spec"]["template"]["$patch"], "replace");
+    // Pods are deleted highest ordinal first; each is recreated (new UID, same name) at the
+    // new revision before the next one is deleted.
+    let order: Vec<(String, String)> = lines
+        .iter()
+        .filter(|l| l["object"]["kind"] == "Pod")
+        .filter_map(|l| {
+            let meta = &l["object"]["metadata"];
+            let what = match (l["type"].as_str()?, meta.get("deletionTimestamp")) {
+                ("ADDED", _) => "create",
+                ("MODIFIED", Some(_)) => "delete",
+                _ => return None,
+            };
+            Some((what.to_string(), meta["name"].as_str()?.to_string()))
+        })
+        .collect();
+    let mut steps: Vec<(String, String)> = Vec::new();
+    for step in order {
+        if steps.last() != Some(&step) {
+            steps.push(step);
+        }
+    }
+    let expected: Vec<(String, String)> = ["redis-2", "redis-1", "redis-0"]
+        .iter()
+        .flat_map(|n| {
+            [
+                ("delete".to_string(), n.to_string()),
+                ("create".into(), n.to_string()),
+            ]
+        })
+        .collect();
+    assert_eq!(steps, expected);
+    for added in lines
+        .iter()
+        .filter(|l| l["type"] == "ADDED" && l["object"]["kind"] == "Pod")
+    {
+        let meta = &added["object"]["metadata"];
+        let pod = meta["name"].as_str().expect("a name");
+        assert_eq!(meta["labels"]["controller-revision-hash"], name);
+        assert_eq!(meta["labels"]["statefulset.kubernetes.io/pod-name"], pod);
+        let ordinal = pod.rsplit('-').next().expect("an ordinal");
+        assert_eq!(meta["labels"]["apps.kubernetes.io/pod-index"], ordinal);
+        assert_eq!(added["object"]["spec"]["hostname"], pod);
+        assert_eq!(added["object"]["spec"]["subdomain"], "redis");
+        assert_eq!(meta["ownerReferences"][0]["kind"], "StatefulSet");
+    }
+    // The last StatefulSet record moves currentRevision forward.
+    let sets = records_of_kind(&lines, "StatefulSet");
+    let last = &sets[sets.len() - 1]["object"]["status"];
+    assert_eq!(last["currentRevision"], name);
+    assert_eq!(last["updateRevision"], name);
+    assert_eq!(last["updatedReplicas"], 3);
+    assert_eq!(last["currentReplicas"], 3);
+    assert_eq!(last["observedGeneration"], 2);
+    let set = &fixture.truth.statefulsets[0];
+    assert_eq!(set.verdict, "complete");
+    assert!(!set.rollout_halted);
+    assert_eq!(set.revisions.len(), 2);
+    let change = set.revisions[1].change.as_ref().expect("a change");
+    assert_eq!(change.manager, "kubectl-client-side-apply");
+    let rolled: Vec<&super::PodTruth> = fixture
+        .truth
+        .pods
+        .iter()
+        .filter(|p| p.created.reason == "rollout")
+        .collect();
+    assert_eq!(rolled.len(), 3);
+    for pod in rolled {
+        assert_eq!(pod.revision, 2);
+        assert_eq!(pod.created.replaces.as_deref(), Some(pod.name.as_str()));
+        assert_eq!(pod.end_state.as_deref(), Some("Running/Ready"));
+    }
+}
+
+#[test]
+fn a_crash_looping_highest_ordinal_halts_the_ordered_update_for_good() {
+    let fixture = generate("sts-stuck-ordinal");
+    let lines = lines(&fixture.trace);
+    let deletions = lines
+        .iter()
+        .filter(|l| l["object"]["reason"] == "SuccessfulDelete")
+        .count();
+    assert_eq!(deletions, 1, "only postgres-2 is ever deleted");
+    let sets = records_of_kind(&lines, "StatefulSet");
+    let last = &sets[sets.len() - 1]["object"]["status"];
+    assert_ne!(last["currentRevision"], last["updateRevision"]);
+    assert_eq!(last["updatedReplicas"], 1);
+    assert_eq!(last["currentReplicas"], 2);
+    assert_eq!(last["readyReplicas"], 2);
+    assert!(
+        last.get("conditions").is_none(),
+        "a StatefulSet sets no conditions"
+    );
+    let set = &fixture.truth.statefulsets[0];
+    assert_eq!(set.verdict, "progressing");
+    assert!(set.rollout_halted);
+    assert_eq!(set.blocking_ordinal, Some(2));
+    assert_eq!(set.not_updated_ordinals, vec![0, 1]);
+    let stuck = fixture
+        .truth
+        .pods
+        .iter()
+        .find(|p| p.created.reason == "rollout")
+        .expect("the recreated postgres-2");
+    assert_eq!(stuck.ordinal, Some(2));
+    assert_eq!(stuck.end_state.as_deref(), Some("Running/CrashLoopBackOff"));
+    assert!(stuck.restarts.len() >= 5);
+}
+
+#[test]
+fn a_cronjob_template_change_makes_the_next_jobs_fail_until_the_backoff_limit() {
+    let fixture = generate("cronjob-template-break");
+    let lines = lines(&fixture.trace);
+    let jobs = records_of_kind(&lines, "Job");
+    // Jobs are named <cronjob>-<minutes since the epoch> and carry their scheduled time.
+    for record in jobs.iter().filter(|l| l["type"] == "ADDED") {
+        let meta = &record["object"]["metadata"];
+        let name = meta["name"].as_str().expect("a name");
+        let minutes: i64 = name
+            .rsplit('-')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .expect("minutes");
+        let scheduled = meta["annotations"]["batch.kubernetes.io/cronjob-scheduled-timestamp"]
+            .as_str()
+            .and_then(super::parse_time)
+            .expect("a scheduled time");
+        assert_eq!(scheduled, minutes * super::MINUTE);
+        assert_eq!(meta["ownerReferences"][0]["kind"], "CronJob");
+        let uid = meta["uid"].as_str().expect("a uid");
+        assert_eq!(meta["labels"]["batch.kubernetes.io/controller-uid"], uid);
+        assert_eq!(meta["labels"]["job-name"], name);
+    }
+    // Job pods carry the tracking finalizer until they are counted, and are never restarted.
+    for pod in lines
+        .iter()
+        .filter(|l| l["type"] == "ADDED" && l["object"]["kind"] == "Pod")
+    {
+        let meta = &pod["object"]["metadata"];
+        assert_eq!(meta["finalizers"][0], "batch.kubernetes.io/job-tracking");
+        assert_eq!(
+            meta["labels"]["batch.kubernetes.io/job-name"],
+            meta["ownerReferences"][0]["name"]
+        );
+        assert_eq!(pod["object"]["spec"]["restartPolicy"], "Never");
+    }
+    // A failing Job: FailureTarget alone first, then Failed beside it.
+    let conditions: Vec<Vec<&str>> = jobs
+        .iter()
+        .filter(|l| l["object"]["metadata"]["name"] == "invoice-export-29928125")
+        .map(|l| {
+            let list = l["object"]["status"]["conditions"].as_array();
+            list.into_iter()
+                .flatten()
+                .filter_map(|c| c["type"].as_str())
+                .collect()
+        })
+        .filter(|c: &Vec<&str>| !c.is_empty())
+        .collect();
+    assert_eq!(conditions[0], vec!["FailureTarget"]);
+    assert_eq!(conditions[1], vec!["FailureTarget", "Failed"]);
+    let truth = &fixture.truth;
+    let outcomes: Vec<&str> = truth.jobs.iter().map(|j| j.outcome.as_str()).collect();
+    assert_eq!(
+        outcomes,
+        ["complete", "complete", "complete", "complete", "failed", "failed"]
+    );
+    let failed = &truth.jobs[4];
+    assert_eq!(failed.reason.as_deref(), Some("BackoffLimitExceeded"));
+    assert_eq!(failed.failed_pods, 3);
+    assert!(failed.template_change.is_some());
+    assert!(truth.jobs[3].template_change.is_none());
+    let deleted: Vec<&str> = truth
+        .jobs
+        .iter()
+        .filter(|j| j.deleted.is_some())
+        .map(|j| j.name.as_str())
+        .collect();
+    assert_eq!(
+        deleted,
+        ["invoice-export-29928105", "invoice-export-29928125"]
+    );
+    let cronjob = &truth.cronjobs[0];
+    let change = cronjob
+        .failing_since_change
+        .as_ref()
+        .expect("failing since a change");
+    assert_eq!(change.manager, "kubectl-client-side-apply");
+    assert!(change.fields[0].starts_with("spec.jobTemplate."));
+    // The retries of the failed Job: the pod failure back-off (10 s, then 20 s) from the
+    // previous failure, each a new pod.
+    let retries: Vec<&super::PodTruth> = truth
+        .pods
+        .iter()
+        .filter(|p| p.lineage.first().is_some_and(|l| l.uid == failed.uid))
+        .collect();
+    let reasons: Vec<&str> = retries.iter().map(|p| p.created.reason.as_str()).collect();
+    assert_eq!(reasons, ["job-start", "job-retry", "job-retry"]);
+    for (i, pair) in retries.windows(2).enumerate() {
+        let finished = pair[0].finished.as_ref().expect("finished");
+        let gap = super::parse_time(&pair[1].created.time).expect("a time")
+            - super::parse_time(&finished.time).expect("a time");
+        let backoff = 10_000 << i;
+        assert!((backoff - 100..backoff + 1_000).contains(&gap), "gap {gap}");
+    }
+}
+
+#[test]
+fn a_daemonset_update_replaces_one_node_at_a_time_with_pods_of_new_names() {
+    let fixture = generate("ds-rolling-update");
+    let lines = lines(&fixture.trace);
+    let revision = &records_of_kind(&lines, "ControllerRevision")[0]["object"];
+    assert_eq!(revision["revision"], 2);
+    let hash = revision["metadata"]["labels"]["controller-revision-hash"]
+        .as_str()
+        .expect("a hash");
+    assert_eq!(
+        revision["metadata"]["name"],
+        format!("node-exporter-{hash}").as_str()
+    );
+    assert_eq!(
+        revision["metadata"]["annotations"]["deprecated.daemonset.template.generation"],
+        "2"
+    );
+    // Never more than one node without an available pod: each deletion waits for the previous
+    // node's new pod to be ready.
+    let mut unavailable = 0;
+    let mut deleting = std::collections::BTreeSet::new();
+    for line in &lines {
+        let object = &line["object"];
+        if object["kind"] != "Pod" || line["type"] == "LISTED" {
+            continue;
+        }
+        let name = object["metadata"]["name"].as_str().unwrap_or_default();
+        if line["type"] == "MODIFIED"
+            && object["metadata"].get("deletionTimestamp").is_some()
+            && deleting.insert(name.to_string())
+        {
+            unavailable += 1;
+            assert_eq!(unavailable, 1, "a second node went down at {}", line["ts"]);
+        }
+        let ready = object["status"]["containerStatuses"][0]["ready"] == true;
+        if line["type"] == "MODIFIED"
+            && ready
+            && object["metadata"]["labels"]["controller-revision-hash"] == hash
+        {
+            unavailable = 0;
+        }
+    }
+    assert_eq!(deleting.len(), 3);
+    for added in lines
+        .iter()
+        .filter(|l| l["type"] == "ADDED" && l["object"]["kind"] == "Pod")
+    {
+        let meta = &added["object"]["metadata"];
+        assert_eq!(meta["labels"]["controller-revision-hash"], hash);
+        assert_eq!(meta["labels"]["pod-template-generation"], "2");
+        assert_eq!(meta["generateName"], "node-exporter-");
+    }
+    let truth = &fixture.truth;
+    assert_eq!(truth.daemonsets[0].verdict, "complete");
+    let new: Vec<&super::PodTruth> = truth
+        .pods
+        .iter()
+        .filter(|p| p.created.reason == "rollout")
+        .collect();
+    assert_eq!(new.len(), 3);
+    for pod in new {
+        let old = pod.created.replaces.as_deref().expect("replaces a pod");
+        let old = truth
+            .pods
+            .iter()
+            .find(|p| p.name == old)
+            .expect("the old pod");
+        assert_eq!(old.node, pod.node, "the replacement runs on the same node");
+        assert_ne!(old.name, pod.name);
+    }
+}

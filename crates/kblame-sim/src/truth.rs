@@ -13,6 +13,177 @@ pub struct GroundTruth {
     pub deployments: Vec<DeploymentTruth>,
     /// Every pod visible in the trace.
     pub pods: Vec<PodTruth>,
+    /// Every StatefulSet visible in the trace (left out of the JSON when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub statefulsets: Vec<StatefulSetTruth>,
+    /// Every DaemonSet visible in the trace (left out when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub daemonsets: Vec<DaemonSetTruth>,
+    /// Every CronJob visible in the trace (left out when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cronjobs: Vec<CronJobTruth>,
+    /// Every Job visible in the trace (left out when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<JobTruth>,
+}
+
+/// A DaemonSet, its ControllerRevisions and its rollout's state at the end of the trace.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct DaemonSetTruth {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// UID.
+    pub uid: String,
+    /// Its ControllerRevisions in the order they were made.
+    pub revisions: Vec<DsRevisionTruth>,
+    /// `complete` (every node's pod updated and available) or `progressing`.
+    pub verdict: String,
+    /// Nodes whose pod is not of the current template at the end.
+    pub not_updated_nodes: Vec<String>,
+}
+
+/// One ControllerRevision of a DaemonSet.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DsRevisionTruth {
+    /// Its `revision` number.
+    pub number: i64,
+    /// Its name, `<ds>-<hash>`.
+    pub name: String,
+    /// The hash: what its pods' `controller-revision-hash` label holds.
+    pub hash: String,
+    /// Its UID.
+    pub uid: String,
+    /// The DaemonSet's `deprecated.daemonset.template.generation` (its pods'
+    /// `pod-template-generation`).
+    pub template_generation: i64,
+    /// The change of `spec.template` that made it; `null` for the first template.
+    pub change: Option<ChangeTruth>,
+}
+
+/// A CronJob, the Jobs it created and the changes of its Job template.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct CronJobTruth {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// UID.
+    pub uid: String,
+    /// `spec.schedule`.
+    pub schedule: String,
+    /// The names of the Jobs it created, in order (history cleanup may have deleted some).
+    pub jobs: Vec<String>,
+    /// Changes of `spec.jobTemplate` after its creation, in order.
+    pub template_changes: Vec<ChangeTruth>,
+    /// The template change after which its Jobs failed while earlier ones had completed
+    /// (`null` if its Jobs are not failing).
+    pub failing_since_change: Option<ChangeTruth>,
+}
+
+/// A Job and what became of it.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct JobTruth {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// UID.
+    pub uid: String,
+    /// Its controller chain, nearest first (empty for a Job created by hand).
+    pub lineage: Vec<LineageTruth>,
+    /// The run it is for (its `batch.kubernetes.io/cronjob-scheduled-timestamp`).
+    pub scheduled_time: Option<String>,
+    /// The CronJob's last change of `spec.jobTemplate` before the Job was created (`null`
+    /// if the template is the one the CronJob was created with).
+    pub template_change: Option<ChangeTruth>,
+    /// Its pods' UIDs, in creation order.
+    pub pods: Vec<String>,
+    /// `complete` (Complete=True), `failed` (Failed=True) or `progressing`.
+    pub outcome: String,
+    /// The Failed condition's reason, e.g. `BackoffLimitExceeded`.
+    pub reason: Option<String>,
+    /// `status.succeeded` when it finished.
+    pub succeeded_pods: i32,
+    /// `status.failed` when it finished.
+    pub failed_pods: i32,
+    /// Its deletion, if it was deleted.
+    pub deleted: Option<JobDeletedTruth>,
+}
+
+/// Why a Job went away.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct JobDeletedTruth {
+    /// The ts of its DELETED record.
+    pub time: String,
+    /// `history-limit` (the CronJob's `successfulJobsHistoryLimit` / `failedJobsHistoryLimit`).
+    pub reason: String,
+}
+
+/// A StatefulSet, its ControllerRevisions and its rollout's state at the end of the trace.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct StatefulSetTruth {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// UID.
+    pub uid: String,
+    /// Its ControllerRevisions in the order they became the update revision (a rollback
+    /// renumbers an old one, which then appears again with its new number).
+    pub revisions: Vec<StsRevisionTruth>,
+    /// `status.currentRevision` at the end.
+    pub current_revision: String,
+    /// `status.updateRevision` at the end.
+    pub update_revision: String,
+    /// `complete` (every ordinal at the update revision, Running and Ready) or `progressing`.
+    /// A StatefulSet never fails by itself: it has no deadline and no conditions.
+    pub verdict: String,
+    /// Whether the rollout is halted by a crash-looping pod (OrderedReady waits forever).
+    pub rollout_halted: bool,
+    /// The lowest ordinal that is not Running and Ready, while not complete.
+    pub blocking_ordinal: Option<i64>,
+    /// Ordinals whose pod is not at the update revision.
+    pub not_updated_ordinals: Vec<i64>,
+}
+
+/// One ControllerRevision of a StatefulSet.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StsRevisionTruth {
+    /// Its `revision` number when it became the update revision.
+    pub number: i64,
+    /// Its name, `<set>-<hash>`: what pods' `controller-revision-hash` label holds.
+    pub name: String,
+    /// The hash (the `controller.kubernetes.io/hash` label).
+    pub hash: String,
+    /// Its UID.
+    pub uid: String,
+    /// The change of `spec.template` that made it; `null` for the set's first template.
+    pub change: Option<ChangeTruth>,
+}
+
+/// One link of a pod's controller chain.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LineageTruth {
+    /// Kind of the controller.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// Its UID.
+    pub uid: String,
+}
+
+/// The ControllerRevision a pod was created from.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PodRevisionTruth {
+    /// Its name (the pod's `controller-revision-hash` label for a StatefulSet pod; a
+    /// DaemonSet pod's label holds only the hash).
+    pub name: String,
+    /// Its hash.
+    pub hash: String,
+    /// Its UID.
+    pub uid: String,
 }
 
 /// A Deployment and its revisions.
@@ -63,7 +234,7 @@ pub struct ChangeTruth {
 }
 
 /// A pod's life as far as the trace shows it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct PodTruth {
     /// Namespace.
     pub namespace: String,
@@ -71,9 +242,12 @@ pub struct PodTruth {
     pub name: String,
     /// UID.
     pub uid: String,
-    /// The owning ReplicaSet's UID.
-    pub replicaset_uid: String,
-    /// The revision of its ReplicaSet when the pod was created.
+    /// The owning ReplicaSet's UID (left out for pods of other controllers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicaset_uid: Option<String>,
+    /// The revision of its ReplicaSet (or ControllerRevision) when the pod was created (left
+    /// out, as 0, for pods of controllers without revisions, such as Jobs).
+    #[serde(skip_serializing_if = "is_zero")]
     pub revision: i64,
     /// Why it was created.
     pub created: CreatedTruth,
@@ -85,14 +259,53 @@ pub struct PodTruth {
     /// was broken, so the trace cannot show it (left out of the JSON when false).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub hidden_by_gap: bool,
+    /// Its controller chain, nearest first (left out for Deployment pods, whose chain is
+    /// `replicaset_uid`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lineage: Vec<LineageTruth>,
+    /// The ControllerRevision it was created from (StatefulSet pods).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub controller_revision: Option<PodRevisionTruth>,
+    /// The node it is pinned to (DaemonSet pods).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Its ordinal (StatefulSet pods).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ordinal: Option<i64>,
+    /// Its state at the end of the trace if it still exists: the phase, then `Ready`, the
+    /// first waiting reason (e.g. `Running/CrashLoopBackOff`) or, once finished, the terminated
+    /// reason (e.g. `Failed/Error`) (pods of StatefulSets and Jobs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_state: Option<String>,
+    /// How it finished, if it reached `Succeeded` or `Failed` in the trace (Job pods).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished: Option<FinishedTruth>,
+}
+
+/// A pod reaching a terminal phase.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct FinishedTruth {
+    /// `Succeeded` or `Failed`.
+    pub phase: String,
+    /// The container's terminated reason, e.g. `Completed` or `Error`.
+    pub reason: String,
+    /// Its exit code.
+    pub exit_code: i32,
+    /// The ts of the first record showing the phase.
+    pub time: String,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// Why a pod was created.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct CreatedTruth {
     /// The ts of its ADDED record, or its creationTimestamp if before the trace.
     pub time: String,
-    /// `rollout`, `scale-up`, `replacement` (of a deleted, evicted or preempted pod) or
+    /// `rollout`, `scale-up`, `replacement` (of a deleted, evicted or preempted pod),
+    /// `job-start` (a Job's first pod), `job-retry` (a Job's pod after a failed one) or
     /// `before-trace`.
     pub reason: String,
     /// The manager of the change that caused it.
@@ -120,7 +333,8 @@ pub struct DeletedTruth {
     /// The ts of the first record showing the deletion (deletionTimestamp, or DELETED), or for
     /// an eviction the first record showing phase Failed with reason Evicted.
     pub time: String,
-    /// `rollout`, `scale-down`, `external-delete`, `cascade-delete`, `preempted` or `evicted`.
+    /// `rollout`, `scale-down`, `external-delete`, `cascade-delete`, `preempted`, `evicted`, or
+    /// `terminal-recreate` (a StatefulSet deletes its Failed or Succeeded pod to recreate it).
     pub reason: String,
     /// The manager of the change that caused it.
     pub change_manager: Option<String>,

@@ -115,6 +115,11 @@ impl<W: Write> Sim<W> {
             "pods" => collect(self.world.pods.values()),
             "events" => collect(self.world.events.values()),
             "configmaps" => collect(self.world.configmaps.values()),
+            "statefulsets" => collect(self.world.statefulsets.values()),
+            "controllerrevisions" => collect(self.world.revisions.values()),
+            "cronjobs" => collect(self.world.cronjobs.values()),
+            "daemonsets" => collect(self.world.daemonsets.values()),
+            "jobs" => collect(self.world.jobs.values()),
             _ => collect(self.world.hpas.values()),
         }
     }

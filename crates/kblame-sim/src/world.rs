@@ -10,12 +10,17 @@ use super::churn::Churn;
 use super::clock::{record_time, whole_seconds, Ms};
 use super::config::ImageProfile;
 use super::configmap::ConfigMap;
+use super::ds_ctrl::DaemonSet;
 use super::fields::{diff_objects, FieldSet, Writer};
+use super::job_ctrl::{CronJob, Job};
 use super::model::{
     Deployment, Event, Hpa, Involved, Meta, Node, Object, Pod, ReplicaSet, Reporter,
 };
 use super::rng::Rng;
-use super::truth::{DeploymentTruth, PodTruth};
+use super::sts_ctrl::{ControllerRevision, StatefulSet};
+use super::truth::{
+    CronJobTruth, DaemonSetTruth, DeploymentTruth, JobTruth, PodTruth, StatefulSetTruth,
+};
 
 /// A record the simulator wants written to the trace.
 #[derive(Debug, Clone)]
@@ -56,6 +61,12 @@ pub(crate) enum Task {
     Autoscale(String),
     /// The kubelet of a node reports MemoryPressure (true) or its end (false).
     NodeCondition(usize, bool),
+    SyncStatefulSet(String),
+    SyncJob(String),
+    SyncCronJob(String),
+    /// The garbage collector deletes a pod of a deleted Job.
+    CollectJobPod(String),
+    SyncDaemonSet(String),
 }
 
 /// What a commit did.
@@ -245,6 +256,10 @@ pub(crate) fn make_nodes(count: usize) -> Vec<Node> {
 pub(crate) struct Book {
     pub(crate) deployments: Vec<(DeploymentTruth, bool)>,
     pub(crate) pods: Vec<(PodTruth, bool)>,
+    pub(crate) statefulsets: Vec<(StatefulSetTruth, bool)>,
+    pub(crate) jobs: Vec<(JobTruth, bool)>,
+    pub(crate) daemonsets: Vec<(DaemonSetTruth, bool)>,
+    pub(crate) cronjobs: Vec<(CronJobTruth, bool)>,
     /// The latest pod-truth index of each pod name (for `replaces` / `replaced_by`).
     pub(crate) pod_names: BTreeMap<(String, String), usize>,
 }
@@ -261,6 +276,12 @@ pub(crate) struct World {
     events_created: u64,
     pub(crate) hpas: BTreeMap<String, Hpa>,
     pub(crate) configmaps: BTreeMap<String, ConfigMap>,
+    pub(crate) statefulsets: BTreeMap<String, StatefulSet>,
+    /// ControllerRevisions by uid.
+    pub(crate) revisions: BTreeMap<String, ControllerRevision>,
+    pub(crate) jobs: BTreeMap<String, Job>,
+    pub(crate) cronjobs: BTreeMap<String, CronJob>,
+    pub(crate) daemonsets: BTreeMap<String, DaemonSet>,
     /// ReplicaSet uids by owner uid, oldest first.
     rs_by_owner: BTreeMap<String, Vec<String>>,
     pub(crate) nodes: Vec<Node>,
@@ -288,6 +309,11 @@ impl World {
             events_created: 0,
             hpas: BTreeMap::new(),
             configmaps: BTreeMap::new(),
+            statefulsets: BTreeMap::new(),
+            revisions: BTreeMap::new(),
+            jobs: BTreeMap::new(),
+            cronjobs: BTreeMap::new(),
+            daemonsets: BTreeMap::new(),
             rs_by_owner: BTreeMap::new(),
             nodes,
             images: BTreeMap::new(),
@@ -320,6 +346,11 @@ impl World {
             Task::Remove(uid) => self.remove_pod(&uid),
             Task::Collect => self.collect_garbage(),
             Task::Autoscale(uid) => self.autoscale(&uid),
+            Task::SyncStatefulSet(uid) => self.sync_statefulset(&uid),
+            Task::SyncJob(uid) => self.sync_job(&uid),
+            Task::SyncCronJob(uid) => self.sync_cronjob(&uid),
+            Task::CollectJobPod(uid) => self.collect_job_pod(&uid),
+            Task::SyncDaemonSet(uid) => self.sync_daemonset(&uid),
             Task::NodeCondition(node, pressure) => self.report_memory_pressure(node, pressure),
         }
     }
@@ -334,6 +365,12 @@ impl World {
         if let Some(rs) = self.pods.get(pod_uid).map(|p| p.rs_uid.clone()) {
             if self.replicasets.contains_key(&rs) {
                 self.core.soon(Task::SyncReplicaSet(rs));
+            } else if self.statefulsets.contains_key(&rs) {
+                self.core.soon(Task::SyncStatefulSet(rs));
+            } else if self.jobs.contains_key(&rs) {
+                self.core.soon(Task::SyncJob(rs));
+            } else if self.daemonsets.contains_key(&rs) {
+                self.core.soon(Task::SyncDaemonSet(rs));
             }
         }
     }
