@@ -1,7 +1,7 @@
 //! Jobs and CronJobs (issue 11): pods that start or retry a run, the Job's outcome by its
 //! terminal conditions only, and the CronJob jobTemplate change blamed when the runs after it
 //! fail while earlier runs completed. Hand-written traces in the shapes of the v1.31 Job and
-//! CronJob controllers (`/work/notes/i11-facts.md` §4–5).
+//! CronJob controllers (`docs/controller-facts.md` §4–5).
 
 use kblame::trace::EventType;
 use serde_json::{json, Value};
