@@ -174,6 +174,7 @@ fn analyze_pod(source: &TraceSource, mode: IndexMode, pod: &(String, String)) {
         name: pod.1.clone(),
         namespace: Some(pod.0.clone()),
         uid: None,
+        group: None,
     };
     let mut loaded = open_and_load(source, mode, &Scope::Around(object));
     let query = PodQuery {

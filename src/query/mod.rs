@@ -4,6 +4,7 @@ pub mod at;
 pub mod batch;
 pub mod blame;
 pub mod check;
+pub mod custom;
 pub mod diff;
 mod error;
 pub mod get;

@@ -59,10 +59,13 @@ pub struct ObjectQuery {
     pub namespace: Option<String>,
     /// The UID, to choose among objects that shared the name.
     pub uid: Option<String>,
+    /// The API group, from `KIND.GROUP/NAME` (a custom resource); any group when `None`.
+    pub group: Option<String>,
 }
 
 impl ObjectQuery {
-    /// Reads `KIND/NAME` (`deployment/web`, `deploy/web`, `rs/web-7c9f8d6b5`, `Widget/w1`).
+    /// Reads `KIND/NAME` (`deployment/web`, `deploy/web`, `rs/web-7c9f8d6b5`, `Widget/w1`) or
+    /// `KIND.GROUP/NAME` (`postgrescluster.postgres-operator.crunchydata.com/hippo`).
     pub fn parse(spec: &str, history: &History) -> Result<ObjectQuery, QueryError> {
         ObjectQuery::parse_with_kinds(spec, &history.kinds())
     }
@@ -73,11 +76,17 @@ impl ObjectQuery {
             .split_once('/')
             .filter(|(k, n)| !k.is_empty() && !n.is_empty())
             .ok_or_else(|| QueryError::BadObject(spec.to_string()))?;
+        // `KIND.GROUP` as kubectl writes it: the kind is the part before the first dot.
+        let (kind, group) = match kind.split_once('.') {
+            Some((k, g)) if !k.is_empty() && !g.is_empty() => (k, Some(g.to_lowercase())),
+            _ => (kind, None),
+        };
         let kind =
             canonical_kind(kind, kinds).ok_or_else(|| QueryError::BadObject(spec.to_string()))?;
         Ok(ObjectQuery {
             kind,
             name: name.to_string(),
+            group,
             ..ObjectQuery::default()
         })
     }
@@ -117,7 +126,12 @@ pub fn resolve(
         }
         return Ok(id);
     }
-    let found = history.by_name(&query.kind, query.namespace.as_deref(), &query.name);
+    let mut found = history.by_name(&query.kind, query.namespace.as_deref(), &query.name);
+    if let Some(group) = &query.group {
+        found.retain(|&id| {
+            crate::workload::lineage::group_of(&history.object(id).api_version) == group
+        });
+    }
     match found.as_slice() {
         [] => Err(not_found(history, query)),
         [only] => Ok(*only),

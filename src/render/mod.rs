@@ -3,6 +3,7 @@
 pub mod batch;
 pub mod blame;
 pub mod check;
+pub mod custom;
 pub mod diff;
 pub mod get;
 pub mod object;

@@ -11,5 +11,6 @@ pub fn text<W: Write>(report: &ObjectReport, out: &mut W, color: bool) -> io::Re
         ObjectReport::Job(r) => super::batch::job_text(r, out),
         ObjectReport::CronJob(r) => super::batch::cronjob_text(r, out),
         ObjectReport::Set(r) => super::sets::text(r, out, color),
+        ObjectReport::Custom(r) => super::custom::text(r, out),
     }
 }

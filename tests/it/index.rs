@@ -70,6 +70,7 @@ fn every_pod_and_rollout_answer_is_the_same_from_the_index_as_from_a_whole_repla
                 name: name.clone(),
                 namespace: Some(namespace.clone()),
                 uid: None,
+                group: None,
             };
             let (expected, got) = if kind == "Pod" {
                 // By name (the newest of that name) and by UID.
@@ -128,6 +129,7 @@ fn a_missing_object_gets_the_same_near_matches_from_the_index() {
         name: query.name.clone(),
         namespace: None,
         uid: None,
+        group: None,
     };
     let mut part = scoped(&trace, &Scope::Around(object));
     let expected = json(analyze_pod(&mut full, &query));

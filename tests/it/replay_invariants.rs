@@ -226,6 +226,7 @@ fn answers(path: &Path, lines: &BTreeMap<u64, u64>) -> BTreeMap<String, Value> {
                         name: name.clone(),
                         namespace: None,
                         uid: Some(uid.clone()),
+                        group: None,
                     },
                     at: None,
                 };

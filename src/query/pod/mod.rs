@@ -30,6 +30,7 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
         name: query.name.clone(),
         namespace: query.namespace.clone(),
         uid: query.uid.clone(),
+        group: None,
     };
     let pod = select::resolve(&loaded.history, &object, &mut warnings)?;
     let first = loaded.history.object(pod).first().ts;

@@ -712,6 +712,7 @@ fn pod_report(
         name: name.to_string(),
         namespace: namespace.clone(),
         uid: uid.clone(),
+        group: None,
     };
     let mut loaded = opened.load(&Scope::Around(target))?;
     let query = query::pod::PodQuery {
