@@ -6,6 +6,7 @@ mod arguments;
 mod bad_input;
 mod blame;
 mod commands;
+mod custom;
 mod fuzz;
 mod get;
 mod hostile_shapes;
