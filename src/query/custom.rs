@@ -82,8 +82,9 @@ pub struct CustomReport {
     /// The moment judged.
     #[serde(serialize_with = "crate::render::serialize_ts")]
     pub at: Timestamp,
-    /// kstatus's status: `current`, `in-progress`, `failed`, `terminating` or `unknown`
-    /// (no record in force then).
+    /// kstatus's status in kebab case: `current`, `in-progress`, `failed`, `terminating`
+    /// (kstatus's Terminating: `deletionTimestamp` set), or `unknown` when the record in force
+    /// then cannot be read.
     pub verdict: &'static str,
     /// Why, in kstatus's words where it has them.
     pub kstatus_reason: String,
@@ -102,6 +103,12 @@ pub struct CustomReport {
 /// The kstatus verdict of a body: (verdict, reason). `generic.go` order: deletion, generation,
 /// `Reconciling`, `Stalled`; then Current.
 pub fn kstatus(body: &Value) -> (&'static str, String) {
+    if !body.is_object() {
+        return (
+            "unknown",
+            "the record in force then could not be read".to_string(),
+        );
+    }
     if body.pointer("/metadata/deletionTimestamp").is_some() {
         return ("terminating", "Resource scheduled for deletion".to_string());
     }
