@@ -64,17 +64,15 @@ pub fn analyze_object(
     }
 }
 
-/// Whether the query is about a custom resource: its group says so, or (no group given, a kind
-/// without a report of its own) every recorded object of that kind and name is in a custom
-/// group. A `Deployment.example.com` is not the built-in Deployment.
+/// Whether the query is about a custom resource: its group says so, or (no group given) every
+/// recorded object of that kind and name is in a custom group. A `Deployment.example.com` is
+/// not the built-in Deployment; built-in objects are in built-in groups, so their reports keep
+/// them.
 fn is_custom(loaded: &Loaded, query: &RolloutQuery) -> bool {
     if let Some(group) = &query.object.group {
         return is_custom_group(group);
     }
     let kind = query.object.kind.as_str();
-    if matches!(kind, "Deployment" | "ReplicaSet") || REPORTS.iter().any(|(k, _)| k.kind == kind) {
-        return false;
-    }
     let history = &loaded.history;
     let found = history.by_name(kind, query.object.namespace.as_deref(), &query.object.name);
     !found.is_empty()

@@ -211,3 +211,61 @@ fn a_group_that_does_not_match_the_recorded_resource_is_not_found() {
     ]);
     assert_ne!(out.status.code(), Some(0), "{}", stdout(&out));
 }
+
+/// The gitops-engine labelled custom resource without conditions (`knative-service.yaml`,
+/// Argo CD health nil: no generic rule) is `current` by kstatus, and a CR named like a
+/// built-in kind (`Service`) is judged as the custom resource, not the built-in.
+#[test]
+fn the_gitops_engine_knative_service_is_current_by_kstatus() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/reference/gitops-engine/pkg/health/testdata/knative-service.yaml");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        println!("skipped: ../shared/reference is absent");
+        return;
+    };
+    let mut object: Value = yaml_serde::from_str(&text).expect("a YAML object");
+    // The test data has no namespace or UID; a recorded object has both.
+    object["metadata"]["namespace"] = json!("default");
+    object["metadata"]["uid"] = json!("ksvc-1");
+    let records = vec![(0, EventType::Listed, object)];
+    let (report, _) = run(
+        &records,
+        &["--object", "service.serving.knative.dev/helloworld"],
+    );
+    assert_eq!(report["verdict"], "current");
+    assert_eq!(report["group"], "serving.knative.dev");
+    assert_eq!(report["conditions"], json!([]));
+    assert!(report["warnings"].as_array().is_some_and(|w| w
+        .iter()
+        .any(|w| w.as_str().is_some_and(|w| w.contains("observedGeneration")))));
+}
+
+/// A kind served by two groups in the trace needs its group; with it, each is found, and a
+/// `Deployment` of another group is judged as a custom resource, not as the built-in.
+#[test]
+fn a_kind_in_two_groups_needs_its_group_and_a_namesake_of_a_built_in_is_custom() {
+    let widget = |group: &str, uid: &str| {
+        json!({"apiVersion": format!("{group}/v1"), "kind": "Deployment",
+            "metadata": {"name": "w", "namespace": "demo", "uid": uid, "resourceVersion": "1",
+                "generation": 1},
+            "status": {"observedGeneration": 1,
+                "conditions": [{"type": "Stalled", "status": "True", "reason": "Broken"}]}})
+    };
+    let records = vec![
+        (0, EventType::Listed, widget("a.example.com", "w-a")),
+        (0, EventType::Listed, widget("b.example.com", "w-b")),
+    ];
+    let (report, _) = run(&records, &["--object", "deployment.b.example.com/w"]);
+    assert_eq!(report["object"]["uid"], "w-b");
+    assert_eq!(report["verdict"], "failed");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("t.ndjson");
+    write_trace(&path, &records, true, false);
+    let out = kblame(&[
+        "analyze",
+        path.to_str().expect("a UTF-8 path"),
+        "--object",
+        "deployment/w",
+    ]);
+    assert_ne!(out.status.code(), Some(0), "{}", stdout(&out));
+}
