@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 
 use crate::query::check::CheckReport;
+use crate::trace::codec::size_words;
 use crate::trace::RedactionInfo;
 
 /// Writes the check report as text.
@@ -122,21 +123,6 @@ fn redaction_line<W: Write>(redaction: &RedactionInfo, out: &mut W) -> io::Resul
         redaction.rules.join(", "),
         redaction.method
     )
-}
-
-/// A size in binary units with one decimal: `812 bytes`, `48.8 KiB`, `3.4 GiB`.
-pub fn size_words(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if bytes < 1024 {
-        return format!("{bytes} bytes");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1023.95 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }
 
 /// A trace's time span, rounded to what a reader needs: `850 ms`, `42 s`, `4 min 5 s` (under

@@ -166,14 +166,22 @@ fn damaged(at: u64, err: io::Error) -> io::Error {
     )
 }
 
-/// `128 MiB`, `1 GiB`, `512 KiB`, `12 bytes`.
+/// A size in binary units for people: whole when exact (`128 MiB`, `1 GiB`), else with one
+/// decimal (`48.8 KiB`, `3.4 GiB`); `812 bytes` below 1 KiB. Used by limits' messages and `check`.
 pub fn size_words(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{} GiB", b >> 30),
-        b if b >= 1 << 20 => format!("{} MiB", b >> 20),
-        b if b >= 1 << 10 => format!("{} KiB", b >> 10),
-        b => format!("{b} bytes"),
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} bytes");
     }
+    let (mut unit, mut size) = (0, 1024u64);
+    while unit + 1 < UNITS.len() && bytes as f64 / size as f64 >= 1023.95 {
+        unit += 1;
+        size <<= 10;
+    }
+    if bytes % size == 0 {
+        return format!("{} {}", bytes / size, UNITS[unit]);
+    }
+    format!("{:.1} {}", bytes as f64 / size as f64, UNITS[unit])
 }
 
 /// A bulk decompressor that refuses windows beyond [`MAX_WINDOW_LOG`].
