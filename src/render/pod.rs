@@ -179,6 +179,36 @@ fn job<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
         write!(out, " ({reason})")?;
     }
     writeln!(out, ", {} failed pod(s)", o.failed_pods)?;
+    let Some(t) = &report.terminated else {
+        return Ok(());
+    };
+    let how = match (&t.reason, t.exit_code) {
+        (Some(r), Some(code)) => format!("{r}, exit {code}"),
+        (Some(r), None) => r.clone(),
+        (None, Some(code)) => format!("exit {code}"),
+        (None, None) => "no exit code recorded".to_string(),
+    };
+    writeln!(
+        out,
+        "this pod {} {} ({how}; line {})",
+        match t.phase.as_str() {
+            "Succeeded" => "succeeded",
+            _ => "failed",
+        },
+        when(t.time, day),
+        t.line
+    )?;
+    if let Some(change) = &report.failure_cause {
+        let shown = report.created.change.as_ref() == Some(change);
+        writeln!(
+            out,
+            "  failure blamed on the jobTemplate change{}: earlier runs completed with the old template",
+            if shown { " above" } else { "" }
+        )?;
+        if !shown {
+            change_block(change, "changed", day, out)?;
+        }
+    }
     Ok(())
 }
 
@@ -369,34 +399,12 @@ fn ending<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
                 None => {}
             }
         }
-        None if report.job.is_some() && report.terminated.is_some() => {
-            if let Some(t) = &report.terminated {
-                let how = match (&t.reason, t.exit_code) {
-                    (Some(r), Some(code)) => format!("{r}, exit {code}"),
-                    (Some(r), None) => r.clone(),
-                    (None, Some(code)) => format!("exit {code}"),
-                    (None, None) => "no exit code recorded".to_string(),
-                };
-                writeln!(
-                    out,
-                    "ended {} ({how}); kept by its Job, not deleted (last record {}, line {})",
-                    t.phase.to_lowercase(),
-                    when(report.state.time, day),
-                    report.state.line
-                )?;
-            }
-            if let Some(change) = &report.failure_cause {
-                let shown = report.created.change.as_ref() == Some(change);
-                writeln!(
-                    out,
-                    "  failure blamed on the jobTemplate change{}: earlier runs completed with the old template",
-                    if shown { " above" } else { "" }
-                )?;
-                if !shown {
-                    change_block(change, "changed", day, out)?;
-                }
-            }
-        }
+        None if report.job.is_some() && report.terminated.is_some() => writeln!(
+            out,
+            "kept by its Job after it ended, not deleted (last record {}, line {})",
+            when(report.state.time, day),
+            report.state.line
+        )?,
         None => {
             let state = &report.state.state;
             let waiting: Vec<String> = state

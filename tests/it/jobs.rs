@@ -321,8 +321,10 @@ fn a_failed_cronjob_pod_blames_the_jobtemplate_change_after_which_the_runs_fail(
         "{text}"
     );
     assert!(text.contains("job backup-29400002 of cronjob backup, scheduled 16:02:00: failed (BackoffLimitExceeded), 2 failed pod(s)"), "{text}");
+    assert!(text.contains("this pod failed 16:02:"), "{text}");
+    assert!(text.contains("(Error, exit 1; line "), "{text}");
     assert!(
-        text.contains("ended failed (Error, exit 1); kept by its Job, not deleted"),
+        text.contains("kept by its Job after it ended, not deleted"),
         "{text}"
     );
     assert!(

@@ -355,7 +355,17 @@ fn last_writer(history: &History, version: &crate::history::Version) -> Option<S
 /// reason and exit code of the container that failed (or of the first that terminated).
 fn terminated(history: &History, pod: ObjectId) -> Option<Terminated> {
     let object = history.object(pod);
-    object.versions.iter().rev().find_map(|version| {
+    let phase_of = |version| {
+        history
+            .parse::<serde_json::Value>(version)
+            .ok()?
+            .pointer("/status/phase")?
+            .as_str()
+            .map(str::to_string)
+    };
+    // A pod never leaves Failed or Succeeded (pod phase is terminal): the first record in the
+    // final phase is when it ended; the last one holds its final container states.
+    let mut last = object.versions.iter().rev().find_map(|version| {
         let body: serde_json::Value = history.parse(version).ok()?;
         let phase = body.pointer("/status/phase")?.as_str()?;
         if phase != "Failed" && phase != "Succeeded" {
@@ -380,8 +390,19 @@ fn terminated(history: &History, pod: ObjectId) -> Option<Terminated> {
                 .and_then(|t| text(t.get("reason")))
                 .or_else(|| text(body.pointer("/status/reason"))),
             exit_code: container.and_then(code),
+            time: version.ts,
+            line: version.line,
         })
-    })
+    })?;
+    if let Some(first) = object
+        .versions
+        .iter()
+        .find(|v| phase_of(v).as_deref() == Some(last.phase.as_str()))
+    {
+        last.time = first.ts;
+        last.line = first.line;
+    }
+    Some(last)
 }
 
 fn serving(revision: &ServingRevision) -> Serving {

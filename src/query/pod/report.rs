@@ -135,6 +135,11 @@ pub struct Terminated {
     pub reason: Option<String>,
     /// The failed container's exit code (else the first terminated container's).
     pub exit_code: Option<i64>,
+    /// When it was first recorded in that phase.
+    #[serde(serialize_with = "crate::render::serialize_ts")]
+    pub time: Timestamp,
+    /// The trace line of that record.
+    pub line: u64,
 }
 
 /// A revision with ready pods at the end of the trace.
