@@ -252,7 +252,7 @@ pub struct DiffArgs {
     /// The object and where to find it.
     #[command(flatten)]
     pub target: ObjectArgs,
-    /// The older version: a Deployment revision number, a time (as for --at),
+    /// The older version: a revision number (of a Deployment, StatefulSet or DaemonSet), a time (as for --at),
     /// `rv:RESOURCEVERSION`, or `first`. Default is the object's first recorded version.
     #[arg(
         long,
@@ -261,7 +261,7 @@ pub struct DiffArgs {
         allow_hyphen_values = true
     )]
     pub from: String,
-    /// The newer version: a Deployment revision number, a time (as for --at),
+    /// The newer version: a revision number (of a Deployment, StatefulSet or DaemonSet), a time (as for --at),
     /// `rv:RESOURCEVERSION`, or `last`. Default is the object's last recorded version.
     #[arg(
         long,

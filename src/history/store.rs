@@ -415,6 +415,16 @@ impl History {
         }
     }
 
+    /// The object's version in force at `at`: the last recorded at or before it, else — for an
+    /// object that existed when recording began and was created by then — its first.
+    pub fn state_at(&self, id: ObjectId, at: Timestamp) -> Option<&Version> {
+        let object = &self.objects[id];
+        object.version_at(at).or_else(|| {
+            let listed = self.existed_at_start(id) && object.created.is_some_and(|c| c <= at);
+            listed.then(|| object.first())
+        })
+    }
+
     /// Whether a list of the object's resource completed before `line`.
     fn listed_before(&self, id: ObjectId, line: u64) -> bool {
         self.resource_of(id)

@@ -1,11 +1,12 @@
-//! `kblame diff`: the fields that differ between two versions of one object, chosen by Deployment
-//! revision, resourceVersion or time.
+//! `kblame diff`: the fields that differ between two versions of one object, chosen by workload
+//! revision (Deployment, StatefulSet, DaemonSet), resourceVersion or time.
 //!
 //! The whole object is compared except `metadata.managedFields` and `metadata.resourceVersion`,
 //! which change with every write and say nothing about what changed; `metadata.generation`,
 //! annotations and `status` are kept. A revision made before the trace began that no
-//! Deployment version shows is compared through its ReplicaSet's pod template, and then only
-//! `spec.template` is compared (the report's `notes` say so).
+//! version of the workload shows is compared through the pod template of what carries it (a
+//! ReplicaSet, a ControllerRevision), and then only `spec.template` is compared (the report's
+//! `notes` say so).
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -18,16 +19,16 @@ use crate::graph::ObjectRef;
 use crate::history::diff::{diff_at, FieldChange};
 use crate::history::path::FieldPath;
 use crate::history::{History, ObjectId, Version};
-use crate::workload::deployment::{DeploymentModel, Revision};
+use crate::workload::kinds::revisions::workload_history;
+use crate::workload::kinds::{RevisionStep, WorkloadHistory};
 use crate::workload::replicaset::revision_of;
-use crate::workload::replicaset::template_without_hash;
 
 /// Which object, and the two versions to compare.
 #[derive(Debug, Clone, Default)]
 pub struct DiffQuery {
     /// The object.
     pub object: ObjectQuery,
-    /// The old side: a Deployment revision (`2`), a resourceVersion (`rv:1046`), a time (`+5m`,
+    /// The old side: a workload revision (`2`), a resourceVersion (`rv:1046`), a time (`+5m`,
     /// RFC 3339), or `first` / `last` (the object's first or last recorded version).
     pub from: String,
     /// The new side, written like `from`.
@@ -61,7 +62,8 @@ pub struct VersionRef {
     pub resource_version: Option<String>,
     /// Its trace line.
     pub line: u64,
-    /// The Deployment revision it shows (asked for, or its revision annotation).
+    /// The workload revision it shows (asked for, its revision annotation, or the revision the
+    /// last revision-making change before it made).
     pub revision: Option<i64>,
 }
 
@@ -77,8 +79,7 @@ struct Side {
 pub fn diff(loaded: &mut Loaded, query: &DiffQuery) -> Result<DiffReport, QueryError> {
     let mut warnings = Vec::new();
     let id = select::resolve(&loaded.history, &query.object, &mut warnings)?;
-    let model = (loaded.history.object(id).kind == "Deployment")
-        .then(|| DeploymentModel::build(&loaded.history, &mut loaded.graph, id));
+    let model = workload_history(&loaded.history, &mut loaded.graph, id);
     let picker = Picker {
         history: &loaded.history,
         id,
@@ -87,7 +88,8 @@ pub fn diff(loaded: &mut Loaded, query: &DiffQuery) -> Result<DiffReport, QueryE
     let mut notes = Vec::new();
     let from = picker.side(&query.from, "--from", &mut notes)?;
     let to = picker.side(&query.to, "--to", &mut notes)?;
-    let fields = compare(&from, &to, &mut notes);
+    let carrier = model.as_ref().map_or("ReplicaSet", |m| m.carrier_kind);
+    let fields = compare(&from, &to, carrier, &mut notes);
     if from.version.time > to.version.time && !from.template_only && !to.template_only {
         notes.push("--from is later than --to: the diff runs backwards in time".to_string());
     }
@@ -102,8 +104,9 @@ pub fn diff(loaded: &mut Loaded, query: &DiffQuery) -> Result<DiffReport, QueryE
     })
 }
 
-/// The changed leaves: whole objects, or pod templates when either side is only a template.
-fn compare(from: &Side, to: &Side, notes: &mut Vec<String>) -> Vec<FieldChange> {
+/// The changed leaves: whole objects, or pod templates when either side is only a template
+/// (the pod template of a revision's `carrier`, a ReplicaSet or a ControllerRevision).
+fn compare(from: &Side, to: &Side, carrier: &str, notes: &mut Vec<String>) -> Vec<FieldChange> {
     if from.version.line == to.version.line && from.template_only == to.template_only {
         notes.push(format!(
             "both sides are the same version (line {})",
@@ -126,9 +129,9 @@ fn compare(from: &Side, to: &Side, notes: &mut Vec<String>) -> Vec<FieldChange> 
             .cloned()
             .unwrap_or(Value::Null),
     };
-    notes.push(
-        "only spec.template is compared, since one side is a ReplicaSet's pod template".into(),
-    );
+    notes.push(format!(
+        "only spec.template is compared, since one side is a {carrier}'s pod template"
+    ));
     diff_at(&template(from), &template(to), &base)
 }
 
@@ -146,7 +149,7 @@ fn comparable(body: &Value) -> Value {
 struct Picker<'a> {
     history: &'a History,
     id: ObjectId,
-    model: Option<&'a DeploymentModel>,
+    model: Option<&'a WorkloadHistory>,
 }
 
 impl Picker<'_> {
@@ -185,7 +188,9 @@ impl Picker<'_> {
                 time: version.ts,
                 resource_version: version.resource_version.as_deref().map(str::to_string),
                 line: version.line,
-                revision: revision.or_else(|| revision_of(&body)),
+                revision: revision
+                    .or_else(|| revision_of(&body))
+                    .or_else(|| self.revision_at_line(version.line)),
             },
             body,
             template_only: false,
@@ -246,15 +251,16 @@ impl Picker<'_> {
 }
 
 impl Picker<'_> {
-    /// The Deployment version right after the change that made revision `number`; for a revision
-    /// made before the trace, the first version showing it, else its ReplicaSet's pod template.
+    /// The workload version right after the change that made revision `number`; for a revision
+    /// made before the trace, the first version showing it, else the pod template of the object
+    /// that carries it (a ReplicaSet, a ControllerRevision).
     fn by_revision(
         &self,
         number: i64,
         flag: &str,
         notes: &mut Vec<String>,
     ) -> Result<Side, QueryError> {
-        let revision = self.revision(number, flag)?;
+        let (model, revision) = self.revision(number, flag)?;
         let made_in_trace = revision.change.as_ref().filter(|c| !c.before_trace);
         if let Some(change) = made_in_trace {
             let version = self.version_after_change(change.evidence.record_line, change.time);
@@ -262,26 +268,31 @@ impl Picker<'_> {
                 return Ok(self.whole(version, Some(number)));
             }
         }
-        if let Some(version) = self.first_annotated(number) {
+        if let Some(version) = self.first_showing(model, revision) {
             notes.push(format!(
-                "{flag} {number}: revision {number} was made before the trace began; using the first Deployment version that shows it (line {})",
+                "{flag} {number}: revision {number} was made before the trace began; using the first {} version that shows it (line {})",
+                self.history.object(self.id).kind,
                 version.line
             ));
             return Ok(self.whole(version, Some(number)));
         }
-        self.replicaset_template(number, revision.replicaset, flag, notes)
+        self.carrier_template(model, revision, flag, notes)
     }
 
-    /// Revision `number` of the Deployment; revision numbers mean nothing for other kinds.
-    fn revision(&self, number: i64, flag: &str) -> Result<&Revision, QueryError> {
+    /// Revision `number` of the workload; revision numbers mean nothing for other kinds.
+    fn revision(
+        &self,
+        number: i64,
+        flag: &str,
+    ) -> Result<(&WorkloadHistory, &RevisionStep), QueryError> {
         let Some(model) = self.model else {
             return Err(QueryError::NotApplicable(format!(
-                "{flag} {number}: revision numbers only apply to Deployments, and {} is a {}; use a time or rv:RESOURCEVERSION",
+                "{flag} {number}: revision numbers only apply to workloads that number revisions (Deployments, StatefulSets, DaemonSets), and {} is a {}; use a time or rv:RESOURCEVERSION",
                 self.name(),
                 self.history.object(self.id).kind
             )));
         };
-        model.revision(number).ok_or_else(|| {
+        let step = model.step(number).ok_or_else(|| {
             let known: Vec<String> = model
                 .revisions
                 .iter()
@@ -295,7 +306,8 @@ impl Picker<'_> {
                 "{} has no revision {number} in the trace (revisions seen: {known})",
                 self.name()
             ))
-        })
+        })?;
+        Ok((model, step))
     }
 
     /// The version recorded at the change's line, else the first at or after its time.
@@ -305,37 +317,52 @@ impl Picker<'_> {
             .or_else(|| versions.iter().find(|v| v.ts >= time))
     }
 
-    /// The first Deployment version whose revision annotation is `number`.
-    fn first_annotated(&self, number: i64) -> Option<&Version> {
+    /// The first workload version that shows the revision (a Deployment's revision annotation,
+    /// a StatefulSet's `status.updateRevision`).
+    fn first_showing(&self, model: &WorkloadHistory, step: &RevisionStep) -> Option<&Version> {
         self.history.object(self.id).versions.iter().find(|v| {
             self.history
                 .parse::<Value>(v)
-                .is_ok_and(|body| revision_of(&body) == Some(number))
+                .is_ok_and(|body| (model.shows)(self.history, &body, step))
         })
     }
 
-    /// The pod template of the ReplicaSet carrying revision `number`.
-    fn replicaset_template(
+    /// The revision current at a version's record line, by the changes that made revisions.
+    fn revision_at_line(&self, line: u64) -> Option<i64> {
+        self.model?
+            .marks()
+            .into_iter()
+            .filter(|(at, _, _)| at.is_none_or(|at| at <= line))
+            .map(|(_, _, number)| number)
+            .next_back()
+    }
+
+    /// The pod template of the object carrying the revision.
+    fn carrier_template(
         &self,
-        number: i64,
-        replicaset: Option<ObjectId>,
+        model: &WorkloadHistory,
+        step: &RevisionStep,
         flag: &str,
         notes: &mut Vec<String>,
     ) -> Result<Side, QueryError> {
+        let number = step.number;
+        let carrier_kind = model.carrier_kind;
         let no_version = || {
             QueryError::NotApplicable(format!(
-                "{flag} {number}: no version of {} shows revision {number}, and no ReplicaSet carrying it was recorded",
+                "{flag} {number}: no version of {} shows revision {number}, and no {carrier_kind} carrying it was recorded",
                 self.name()
             ))
         };
-        let rs = replicaset.ok_or_else(no_version)?;
-        let object = self.history.object(rs);
+        let carrier = step.carrier.ok_or_else(no_version)?;
+        let object = self.history.object(carrier);
         let version = object.first();
         let body: Value = self.history.parse(version).map_err(|_| no_version())?;
-        let template = template_without_hash(&body).ok_or_else(no_version)?;
+        let template = (model.carrier_template)(&body).ok_or_else(no_version)?;
         notes.push(format!(
-            "{flag} {number}: no Deployment version shows revision {number} (made before the trace began); compared through ReplicaSet {}'s pod template (line {})",
-            object.name, version.line
+            "{flag} {number}: no {} version shows revision {number} (made before the trace began); compared through {carrier_kind} {}'s pod template (line {})",
+            self.history.object(self.id).kind,
+            object.name,
+            version.line
         ));
         Ok(Side {
             version: VersionRef {

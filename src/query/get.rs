@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::select::canonical_kind;
 use super::{with_trace_warnings, Loaded, QueryError, Scope};
 use crate::history::{Gone, History, ObjectId, Version};
+use crate::workload::kinds::revisions::{pod_revision, pod_revision_kinds};
 use crate::workload::replicaset::revision_of;
 use columns::{printer, Column, RowInput, GET_ALL_ORDER};
 
@@ -83,7 +84,8 @@ pub fn parse_kind(word: &str, kinds: &[&str]) -> Result<String, UnknownKind> {
     }
 }
 
-/// What [`get`] needs loaded: the kind asked (with ReplicaSets for the revisions of Pods), or
+/// What [`get`] needs loaded: the kind asked (with the pod controllers and ControllerRevisions
+/// that tell the revisions of Pods), or
 /// every kind but Events; in the namespace, if one is given.
 pub fn scope(query: &GetQuery, kinds: &[&str]) -> Scope {
     let mut wanted: Vec<String> = match query.kinds.is_empty() {
@@ -95,7 +97,7 @@ pub fn scope(query: &GetQuery, kinds: &[&str]) -> Scope {
             .collect(),
     };
     if wanted.iter().any(|k| k == "Pod") {
-        wanted.push("ReplicaSet".to_string());
+        wanted.extend(pod_revision_kinds().into_iter().map(str::to_string));
     }
     Scope::Kinds {
         kinds: wanted,
@@ -209,7 +211,7 @@ pub fn get(loaded: &Loaded, query: &GetQuery) -> Result<GetReport, QueryError> {
         if !wanted || !in_namespace {
             continue;
         }
-        let Some(version) = state_version(history, id, at) else {
+        let Some(version) = history.state_at(id, at) else {
             continue;
         };
         let deleted = gone_at(history, id, at);
@@ -284,16 +286,6 @@ fn unrecorded(history: &History, kinds: &[String]) -> Vec<String> {
             )
         })
         .collect()
-}
-
-/// The version in force at `at`; an object listed at the trace's start counts from its
-/// creation, so it existed before its first record.
-fn state_version(history: &History, id: ObjectId, at: Timestamp) -> Option<&Version> {
-    let object = history.object(id);
-    object.version_at(at).or_else(|| {
-        let listed = history.existed_at_start(id) && object.created.is_some_and(|c| c <= at);
-        listed.then(|| object.first())
-    })
 }
 
 /// When the object went away, if that was at or before `at`.
@@ -387,15 +379,6 @@ fn row(
         cells,
         object: body,
     }
-}
-
-/// A pod's revision: that of the ReplicaSet controlling it in this version, as it was at `at`
-/// (or as last recorded, if it was already gone).
-fn pod_revision(history: &History, version: &Version, at: Timestamp) -> Option<i64> {
-    let owner = history.by_uid(version.controller_uid.as_deref()?)?;
-    let object = history.object(owner);
-    let owner_version = state_version(history, owner, at).unwrap_or_else(|| object.last());
-    revision_of(&history.parse::<Value>(owner_version).ok()?)
 }
 
 #[cfg(test)]

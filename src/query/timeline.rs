@@ -21,8 +21,9 @@ use crate::render::{day_of, when};
 use crate::trace::EventType;
 use crate::workload::attribution::attribute;
 use crate::workload::conditions::{parse_conditions, Condition};
-use crate::workload::deployment::DeploymentModel;
 use crate::workload::events::{occurrences_about, occurrences_of, Occurrence};
+use crate::workload::kinds::revisions::workload_history;
+use crate::workload::kinds::WorkloadHistory;
 use crate::workload::pod::{disruption, pod_at, restart_history, state_of, statuses, Restart};
 use crate::workload::replicaset::ReplicaSetTimeline;
 
@@ -136,11 +137,15 @@ pub fn timeline(loaded: &mut Loaded, query: &TimelineQuery) -> Result<TimelineRe
         }
         None => Scope::whole(&loaded.history),
     };
-    let models: Vec<DeploymentModel> = scope
+    let models: Vec<(ObjectId, WorkloadHistory)> = scope
         .subjects
         .iter()
-        .filter(|&&id| loaded.history.object(id).kind == "Deployment")
-        .map(|&id| DeploymentModel::build(&loaded.history, &mut loaded.graph, id))
+        .filter_map(|&id| {
+            Some((
+                id,
+                workload_history(&loaded.history, &mut loaded.graph, id)?,
+            ))
+        })
         .collect();
     let mut builder = Builder::new(&loaded.history, &loaded.graph);
     builder.warnings = warnings;
@@ -261,16 +266,19 @@ impl<'a> Builder<'a> {
         });
     }
 
-    fn story(&mut self, scope: &Scope, models: &[DeploymentModel]) {
-        for model in models {
-            self.deployment(model);
+    fn story(&mut self, scope: &Scope, models: &[(ObjectId, WorkloadHistory)]) {
+        for (id, model) in models {
+            self.workload(*id, model);
         }
         for &id in &scope.subjects {
-            match self.history.object(id).kind.as_str() {
-                "Deployment" => {}
-                "ReplicaSet" => self.replicaset(id),
-                "Pod" => self.pod(id),
-                _ => self.generic(id),
+            if models.iter().any(|(workload, _)| *workload == id) {
+                // Told by its workload history above.
+            } else {
+                match self.history.object(id).kind.as_str() {
+                    "ReplicaSet" => self.replicaset(id),
+                    "Pod" => self.pod(id),
+                    _ => self.generic(id),
+                }
             }
             if self.history.object(id).kind != "Pod" {
                 self.gone(id);
@@ -282,14 +290,15 @@ impl<'a> Builder<'a> {
     }
 }
 
-// Deployments: changes, conditions.
+// Workloads that number revisions (Deployments, StatefulSets, DaemonSets): changes with the
+// revisions they made, conditions.
 
 impl Builder<'_> {
-    fn deployment(&mut self, model: &DeploymentModel) {
-        for tracked in &model.changes {
-            self.change(&tracked.change, model.id);
+    fn workload(&mut self, id: ObjectId, model: &WorkloadHistory) {
+        for change in &model.changes {
+            self.change(change, id);
         }
-        self.conditions(model.id);
+        self.conditions(id);
         self.warnings.extend(model.notes.iter().cloned());
     }
 
@@ -405,10 +414,14 @@ fn summary(this: &Condition) -> String {
     format!("{}={}{reason}{message}", this.kind, this.status)
 }
 
-/// How a condition change reads: a failure for a missed deadline or ReplicaFailure.
+/// How a condition change reads: a failure for a missed deadline, ReplicaFailure, a failed Job
+/// or a stalled resource.
 fn severity(this: &Condition) -> Severity {
+    // A Deployment's missed deadline or ReplicaFailure, a Job's Failed (job_controller.go),
+    // a custom resource's kstatus Stalled.
     let failed = this.reason.as_deref() == Some("ProgressDeadlineExceeded")
-        || (this.kind == "ReplicaFailure" && this.status == "True");
+        || (matches!(this.kind.as_str(), "ReplicaFailure" | "Failed" | "Stalled")
+            && this.status == "True");
     match (failed, this.status.as_str()) {
         (true, _) => Severity::Failure,
         (false, "False") => Severity::Warning,
@@ -458,13 +471,21 @@ impl Builder<'_> {
     fn generic(&mut self, id: ObjectId) {
         let object = self.history.object(id);
         if object.first().event == EventType::Added {
-            self.push(
-                object.first(),
-                id,
-                EntryKind::SpecChange,
-                "created".to_string(),
-            );
+            // A ControllerRevision says which revision it holds.
+            let revision = self
+                .history
+                .parse::<Value>(object.first())
+                .ok()
+                .and_then(|body| body.get("revision").and_then(Value::as_i64));
+            let summary = match revision {
+                Some(n) => format!("created (revision {n})"),
+                None => "created".to_string(),
+            };
+            self.push(object.first(), id, EntryKind::SpecChange, summary);
         }
+        // Conditions of any kind (a Job's Complete or Failed, a custom resource's Ready or
+        // Stalled, a Node's Ready).
+        self.conditions(id);
         let data_kind = matches!(object.kind.as_str(), "ConfigMap" | "Secret");
         for pair in object.versions.windows(2) {
             let moved = matches!(

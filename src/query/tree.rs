@@ -9,8 +9,9 @@ use super::select::{self, ObjectQuery};
 use super::{with_trace_warnings, Loaded, QueryError};
 use crate::graph::{CausalGraph, Owner};
 use crate::history::{Gone, History, ObjectId, Version};
+use crate::workload::conditions::condition_words;
+use crate::workload::kinds::revisions::workload_of;
 use crate::workload::pod::{pod_at, state_of, statuses};
-use crate::workload::replicaset::revision_of;
 
 /// The deepest a tree is drawn. Real ownership chains are a few levels deep (Deployment →
 /// ReplicaSet → Pod); a damaged trace can chain thousands of objects, and every level costs
@@ -117,7 +118,7 @@ fn choose_root(
         let mut alive = found
             .iter()
             .copied()
-            .filter(|&id| state_version(history, id, at).is_some());
+            .filter(|&id| history.state_at(id, at).is_some());
         if let Some(id) = alive.next_back() {
             if found.len() > 1 {
                 warnings.push(format!(
@@ -132,7 +133,7 @@ fn choose_root(
         }
     }
     let id = select::resolve(history, object, warnings)?;
-    if state_version(history, id, at).is_none() {
+    if history.state_at(id, at).is_none() {
         let first = history.object(id).first().ts;
         return Err(QueryError::NotApplicable(format!(
             "{} did not exist yet at {at}: it was first recorded at {first}",
@@ -140,15 +141,6 @@ fn choose_root(
         )));
     }
     Ok(id)
-}
-
-/// The version in force at `at`; an object listed at the trace's start counts from that start.
-fn state_version(history: &History, id: ObjectId, at: Timestamp) -> Option<&Version> {
-    let object = history.object(id);
-    object.version_at(at).or_else(|| {
-        let listed = history.existed_at_start(id) && object.created.is_some_and(|c| c <= at);
-        listed.then(|| object.first())
-    })
 }
 
 /// What walking the tree needs.
@@ -190,8 +182,10 @@ impl Walk<'_> {
         }
         children.sort_by(|a, b| (&a.kind, &a.name, &a.uid).cmp(&(&b.kind, &b.name, &b.uid)));
         let gone = self.gone_at(id);
-        let status = state_version(self.history, id, self.at)
-            .map(|version| status_of(self.history, &object.kind, version))
+        let status = self
+            .history
+            .state_at(id, self.at)
+            .map(|version| status_of(self.history, id, version))
             .unwrap_or_default();
         TreeNode {
             kind: object.kind.clone(),
@@ -212,7 +206,7 @@ impl Walk<'_> {
         self.graph
             .controlled_by(id)
             .into_iter()
-            .filter(|&child| state_version(self.history, child, self.at).is_some())
+            .filter(|&child| self.history.state_at(child, self.at).is_some())
             .filter(|&child| self.deleted || self.gone_at(child).is_none())
             .filter(|&child| {
                 self.graph.controller_at(self.history, child, self.at) == Some(Owner::Recorded(id))
@@ -221,64 +215,29 @@ impl Walk<'_> {
     }
 }
 
-/// A short status of one version, by kind.
-fn status_of(history: &History, kind: &str, version: &Version) -> String {
-    if kind == "Pod" {
+/// A short status of one version: a pod's state, a workload's status as its kind tells it,
+/// else the object's `Ready` and `Available` conditions.
+fn status_of(history: &History, id: ObjectId, version: &Version) -> String {
+    if history.object(id).kind == "Pod" {
         return pod_status(history, version);
     }
     let Ok(body) = history.parse::<Value>(version) else {
         return "unreadable".to_string();
     };
-    let mut parts = match kind {
-        "Deployment" => deployment_status(&body),
-        "ReplicaSet" => replicaset_status(&body),
-        _ => conditions(&body, &["Ready", "Available"], false),
+    let mut parts = match workload_of(history, id) {
+        Some(workload) => workload.status(&body),
+        None => {
+            // A ControllerRevision's number is its own `revision` field.
+            let number = body.get("revision").and_then(Value::as_i64);
+            let mut parts: Vec<String> = number.map(|n| format!("rev {n}")).into_iter().collect();
+            parts.extend(condition_words(&body, &["Ready", "Available"], false));
+            parts
+        }
     };
     if version.deletion_timestamp.is_some() {
         parts.push("Terminating".to_string());
     }
     parts.join(", ")
-}
-
-/// `3/3 ready, revision 2, Progressing=False ProgressDeadlineExceeded`.
-fn deployment_status(body: &Value) -> Vec<String> {
-    let mut parts = vec![ready_count(body)];
-    if let Some(revision) = revision_of(body) {
-        parts.push(format!("revision {revision}"));
-    }
-    parts.extend(conditions(body, &["Progressing", "Available"], true));
-    parts
-}
-
-/// `rev 2, 1/1 ready`.
-fn replicaset_status(body: &Value) -> Vec<String> {
-    let revision = revision_of(body).map_or("?".to_string(), |n| n.to_string());
-    vec![format!("rev {revision}"), ready_count(body)]
-}
-
-/// `ready/desired ready` from `status.readyReplicas` and `spec.replicas`.
-fn ready_count(body: &Value) -> String {
-    let desired = body.pointer("/spec/replicas").and_then(Value::as_i64);
-    let ready = body
-        .pointer("/status/readyReplicas")
-        .and_then(Value::as_i64);
-    format!("{}/{} ready", ready.unwrap_or(0), desired.unwrap_or(1))
-}
-
-/// Conditions of the given types as `Type=Status Reason`; only those not True when `only_bad`.
-fn conditions(body: &Value, types: &[&str], only_bad: bool) -> Vec<String> {
-    crate::workload::conditions::conditions(body)
-        .into_iter()
-        .filter(|c| types.contains(&c.kind.as_str()))
-        .filter(|c| !only_bad || c.status != "True")
-        .map(|c| {
-            let text = format!("{}={}", c.kind, c.status);
-            match c.reason.as_deref() {
-                Some(reason) if only_bad => format!("{text} {reason}"),
-                _ => text,
-            }
-        })
-        .collect()
 }
 
 /// `Running, not ready, web: CrashLoopBackOff (5 restarts)`.

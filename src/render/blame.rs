@@ -6,7 +6,7 @@ use jiff::Timestamp;
 
 use super::value::{show_change, write_lines, DiffLine, Shown};
 use super::{day_of, when};
-use crate::query::blame::{BlameLine, BlameReport, FieldHistoryEntry, Source};
+use crate::query::blame::{BlameLine, BlameReport, FieldHistoryEntry, NumberedBy, Source};
 
 /// How times are written in the gutter.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -113,7 +113,7 @@ struct Gutter {
 
 impl Gutter {
     fn new(report: &BlameReport, style: TimeStyle) -> Gutter {
-        let kind_word = kind_word(&report.object.kind);
+        let kind_word = kind_word(report.numbered_by);
         let mut gutter = Gutter {
             at: report.at,
             style,
@@ -236,7 +236,7 @@ fn history_row(
     let mut cells = vec![format_time(change.time, report.at, time)];
     cells.retain(|c| !c.is_empty());
     cells.push(who(change));
-    let kind_word = kind_word(&report.object.kind);
+    let kind_word = kind_word(report.numbered_by);
     cells.push(
         change
             .revision
@@ -255,12 +255,11 @@ fn history_row(
     (cells, lines)
 }
 
-/// `rev` for Deployments (revision numbers), `gen` for others (generations).
-fn kind_word(kind: &str) -> &'static str {
-    if kind == "Deployment" {
-        "rev"
-    } else {
-        "gen"
+/// `rev` for workloads' revision numbers, `gen` for generations.
+fn kind_word(numbered_by: NumberedBy) -> &'static str {
+    match numbered_by {
+        NumberedBy::Revision => "rev",
+        NumberedBy::Generation => "gen",
     }
 }
 

@@ -72,6 +72,32 @@ pub fn condition(body: &Value, kind: &str) -> Option<Condition> {
     conditions(body).into_iter().find(|c| c.kind == kind)
 }
 
+/// Conditions of the given types as `Type=Status`, or, when `only_bad`, only those not `True`,
+/// as `Type=Status Reason`: the short form `tree` shows.
+pub fn condition_words(body: &Value, types: &[&str], only_bad: bool) -> Vec<String> {
+    conditions(body)
+        .into_iter()
+        .filter(|c| types.contains(&c.kind.as_str()))
+        .filter(|c| !only_bad || c.status != "True")
+        .map(|c| {
+            let text = format!("{}={}", c.kind, c.status);
+            match c.reason.as_deref() {
+                Some(reason) if only_bad => format!("{text} {reason}"),
+                _ => text,
+            }
+        })
+        .collect()
+}
+
+/// `ready/desired ready` from `status.readyReplicas` and `spec.replicas` (default 1).
+pub fn ready_count(body: &Value) -> String {
+    let desired = body.pointer("/spec/replicas").and_then(Value::as_i64);
+    let ready = body
+        .pointer("/status/readyReplicas")
+        .and_then(Value::as_i64);
+    format!("{}/{} ready", ready.unwrap_or(0), desired.unwrap_or(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

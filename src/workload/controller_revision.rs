@@ -86,6 +86,16 @@ impl Recorded {
         self.numbers.last().map(|(_, n)| *n)
     }
 
+    /// Every number it had, in time order (a rollback renumbers a ControllerRevision).
+    pub fn numbers(&self) -> impl Iterator<Item = i64> + '_ {
+        self.numbers.iter().map(|(_, n)| *n)
+    }
+
+    /// The pod template it holds (`data.spec.template` without `$patch`).
+    pub fn template(&self) -> Option<&Value> {
+        self.template.as_ref()
+    }
+
     /// When it first had `number`.
     fn numbered(&self, number: i64) -> Option<Timestamp> {
         self.numbers
@@ -211,6 +221,11 @@ impl RevisionHistory {
     /// `spec.replicas` at `at`.
     pub fn replicas_at(&self, at: Timestamp) -> Option<i64> {
         self.state_at(at)?.replicas
+    }
+
+    /// The workload's spec changes (and its in-trace creation), in time order, unnumbered.
+    pub fn changes(&self) -> impl Iterator<Item = &Change> {
+        self.changes.iter().map(|(c, _)| c)
     }
 
     /// The in-trace creation of the workload, if recorded.
@@ -380,10 +395,7 @@ fn read_revision(history: &History, id: ObjectId, owner_name: &str) -> Recorded 
                 }
             }
         }
-        if let Some(mut found) = body.pointer("/data/spec/template").cloned() {
-            if let Some(map) = found.as_object_mut() {
-                map.remove("$patch");
-            }
+        if let Some(found) = template_of(&body) {
             template = Some(found);
         }
     }
@@ -407,6 +419,17 @@ fn read_revision(history: &History, id: ObjectId, owner_name: &str) -> Recorded 
         before_trace: history.existed_at_start(id),
         created: object.created,
     }
+}
+
+/// The pod template a ControllerRevision's body holds: `data.spec.template` without the
+/// strategic-merge `$patch: replace` directive the StatefulSet and DaemonSet controllers add
+/// (`stateful_set_utils.go` `getPatch`, `daemon/update.go` `getPatch`).
+pub fn template_of(body: &Value) -> Option<Value> {
+    let mut found = body.pointer("/data/spec/template").cloned()?;
+    if let Some(map) = found.as_object_mut() {
+        map.remove("$patch");
+    }
+    Some(found)
 }
 
 /// Why a workload has no recorded ControllerRevision: its resource was not recorded, or none

@@ -12,6 +12,7 @@ mod get;
 mod hostile_shapes;
 mod index;
 mod jobs;
+mod kinds_commands;
 mod limits;
 mod readme;
 mod record;

@@ -22,7 +22,7 @@ use crate::history::managed_fields::ManagedEntry;
 use crate::history::path::{FieldPath, Segment};
 use crate::history::{Gone, ObjectHistory, ObjectId};
 use crate::render::{serialize_opt_ts, serialize_ts};
-use crate::workload::deployment::DeploymentModel;
+use crate::workload::kinds::revisions::workload_history;
 use walk::{Numbering, Parsed, Walk};
 use yaml::YamlLine;
 
@@ -63,7 +63,8 @@ pub struct BlameLine {
     /// When: the record's time for a recorded change, the managedFields entry's time before the trace.
     #[serde(serialize_with = "serialize_opt_ts")]
     pub time: Option<Timestamp>,
-    /// The Deployment revision current after the change; the generation for other kinds.
+    /// The workload revision current after the change (Deployment, StatefulSet, DaemonSet); the
+    /// generation for other kinds.
     pub revision: Option<i64>,
     /// `metadata.generation` of the version that shows the change (unknown before the trace).
     pub generation: Option<i64>,
@@ -89,7 +90,8 @@ pub struct FieldHistoryEntry {
     pub from: Value,
     /// The new value (`null`: removed).
     pub to: Value,
-    /// The Deployment revision current after the change; the generation for other kinds.
+    /// The workload revision current after the change (Deployment, StatefulSet, DaemonSet); the
+    /// generation for other kinds.
     pub revision: Option<i64>,
     /// `metadata.generation` after the change.
     pub generation: Option<i64>,
@@ -121,6 +123,9 @@ pub struct BlameReport {
     pub at: Timestamp,
     /// The version shown: the last one recorded at or before `at`.
     pub version: ShownVersion,
+    /// How the `revision` of lines and history entries is numbered: `revision` for workloads
+    /// that number revisions (Deployments, StatefulSets, DaemonSets), else `generation`.
+    pub numbered_by: NumberedBy,
     /// The YAML (without managedFields), line by line.
     pub lines: Vec<BlameLine>,
     /// The `--history` field, if one was asked for.
@@ -132,6 +137,16 @@ pub struct BlameReport {
     pub notes: Vec<String>,
     /// What the trace cannot show.
     pub warnings: Vec<String>,
+}
+
+/// What numbers a blamed object's changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NumberedBy {
+    /// The workload's revisions.
+    Revision,
+    /// `metadata.generation`.
+    Generation,
 }
 
 /// Who made a change, with when and which revision; `Default` is unknown.
@@ -169,6 +184,10 @@ pub fn blame(loaded: &mut Loaded, query: &BlameQuery) -> Result<BlameReport, Que
     let mut warnings = Vec::new();
     let id = select::resolve(&loaded.history, &query.object, &mut warnings)?;
     let numbering = numbering(loaded, id, &mut warnings);
+    let numbered_by = match numbering {
+        Numbering::Revisions(_) => NumberedBy::Revision,
+        Numbering::Generation => NumberedBy::Generation,
+    };
     let object = loaded.history.object(id);
     let at = query.at.unwrap_or(object.last().ts);
     let count = object.versions.iter().take_while(|v| v.ts <= at).count();
@@ -202,6 +221,7 @@ pub fn blame(loaded: &mut Loaded, query: &BlameQuery) -> Result<BlameReport, Que
         object: ObjectRef::of(object),
         at,
         version: shown_version(shown),
+        numbered_by,
         lines,
         history_path: query.history.clone(),
         history,
@@ -210,14 +230,16 @@ pub fn blame(loaded: &mut Loaded, query: &BlameQuery) -> Result<BlameReport, Que
     })
 }
 
-/// Deployments are numbered by revision (from the Deployment model), other kinds by generation.
+/// Workloads that number revisions (Deployments, StatefulSets, DaemonSets) are numbered by
+/// revision, other kinds by generation.
 fn numbering(loaded: &mut Loaded, id: ObjectId, warnings: &mut Vec<String>) -> Numbering {
-    if loaded.history.object(id).kind != "Deployment" {
-        return Numbering::Generation;
+    match workload_history(&loaded.history, &mut loaded.graph, id) {
+        Some(workload) => {
+            warnings.extend(workload.notes.iter().cloned());
+            Numbering::Revisions(workload.marks())
+        }
+        None => Numbering::Generation,
     }
-    let model = DeploymentModel::build(&loaded.history, &mut loaded.graph, id);
-    warnings.extend(model.notes.iter().cloned());
-    Numbering::of_deployment(&model)
 }
 
 fn shown_version(shown: &Parsed<'_>) -> ShownVersion {

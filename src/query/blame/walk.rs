@@ -6,7 +6,6 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::{Credit, FieldHistoryEntry, Source};
-use crate::graph::ChangeKind;
 use crate::history::diff::{diff, diff_path, FieldChange};
 use crate::history::lines::{line_ops, multi_line, split_lines, LineOp};
 use crate::history::managed_fields::{parse_managed_fields, ManagedEntry};
@@ -14,7 +13,6 @@ use crate::history::path::FieldPath;
 use crate::history::{History, Version};
 use crate::trace::EventType;
 use crate::workload::attribution::{attribute_with, moved_entries};
-use crate::workload::deployment::DeploymentModel;
 
 /// One version, parsed: its body without `managedFields`, and those entries.
 pub(super) struct Parsed<'h> {
@@ -59,27 +57,15 @@ fn split_managed(version: &Version, mut body: Value) -> Parsed<'_> {
     }
 }
 
-/// How a line's change is numbered: Deployment revisions, or the object's generation.
+/// How a line's change is numbered: a workload's revisions, or the object's generation.
 pub(super) enum Numbering {
-    /// Revision-making changes of a Deployment: (record line, time, revision), in time order.
+    /// Revision-making changes of a workload: (record line, time, revision), in time order.
     Revisions(Vec<(Option<u64>, Timestamp, i64)>),
     /// `metadata.generation` of the version.
     Generation,
 }
 
 impl Numbering {
-    /// The revisions a Deployment's changes made.
-    pub(super) fn of_deployment(model: &DeploymentModel) -> Numbering {
-        let steps = model
-            .changes
-            .iter()
-            .map(|tracked| &tracked.change)
-            .filter(|c| matches!(c.kind, ChangeKind::Template | ChangeKind::Create))
-            .filter_map(|c| Some((c.evidence.record_line, c.time, c.revision?)))
-            .collect();
-        Numbering::Revisions(steps)
-    }
-
     /// The number of a change first seen in `version`.
     fn of_version(&self, version: &Version) -> Option<i64> {
         match self {

@@ -53,6 +53,25 @@ impl Workload for CronJob {
         &RULES
     }
 
+    /// `schedule */5 * * * *, 1 active`, `suspended` when `spec.suspend` is true.
+    fn status(&self, body: &Value) -> Vec<String> {
+        let mut parts = Vec::new();
+        if let Some(schedule) = body.pointer("/spec/schedule").and_then(Value::as_str) {
+            parts.push(format!("schedule {schedule}"));
+        }
+        if body.pointer("/spec/suspend").and_then(Value::as_bool) == Some(true) {
+            parts.push("suspended".to_string());
+        }
+        let active = body
+            .pointer("/status/active")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        if active > 0 {
+            parts.push(format!("{active} active"));
+        }
+        parts
+    }
+
     fn pod_facts(&self, input: PodInput<'_>) -> PodFacts {
         let job = input.chain.first().and_then(|l| l.id);
         let cronjob = input.chain.get(1).and_then(|l| l.id);

@@ -17,11 +17,14 @@
 //! made (`daemon/update.go` `rollingUpdate`); the order across nodes is random (Go map order)
 //! and never inferred.
 
+use jiff::Timestamp;
 use serde_json::Value;
 
 use super::revisioned::{first_label, pod_facts, Style};
-use super::{KindRef, PodFacts, PodInput, Rules, Workload};
-use crate::history::{History, ObjectId};
+use super::revisions::{controller_revision_history, labelled_revision};
+use super::{KindRef, PodFacts, PodInput, Rules, Workload, WorkloadHistory};
+use crate::graph::CausalGraph;
+use crate::history::{History, ObjectId, Version};
 use crate::workload::controller_revision::Join;
 
 /// A DaemonSet.
@@ -54,8 +57,40 @@ impl Workload for DaemonSet {
         &RULES
     }
 
+    /// `3/3 ready, 1/3 updated` (updated shown while not every node runs the new template), from
+    /// `numberReady`, `updatedNumberScheduled` and `desiredNumberScheduled`.
+    fn status(&self, body: &Value) -> Vec<String> {
+        let count = |path: &str| body.pointer(path).and_then(Value::as_i64).unwrap_or(0);
+        let desired = count("/status/desiredNumberScheduled");
+        let mut parts = vec![format!("{}/{desired} ready", count("/status/numberReady"))];
+        let updated = count("/status/updatedNumberScheduled");
+        if updated < desired {
+            parts.push(format!("{updated}/{desired} updated"));
+        }
+        parts
+    }
+
     fn pod_facts(&self, input: PodInput<'_>) -> PodFacts {
         pod_facts(&input, &STYLE)
+    }
+
+    fn history(
+        &self,
+        history: &History,
+        graph: &mut CausalGraph,
+        object: ObjectId,
+    ) -> Option<WorkloadHistory> {
+        Some(controller_revision_history(history, graph, object))
+    }
+
+    fn pod_revision(
+        &self,
+        history: &History,
+        pod: &Version,
+        controller: ObjectId,
+        at: Timestamp,
+    ) -> Option<i64> {
+        labelled_revision(history, pod, controller, at, JOIN)
     }
 }
 

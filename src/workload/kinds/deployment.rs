@@ -9,10 +9,14 @@
 //! `DeploymentStatusViewer`) is the health rule.
 
 use super::{KindRef, Peer, PodFacts, PodInput, PodRevision, Rules, ServingRevision, Workload};
+use serde_json::Value;
+
+use super::{RevisionStep, WorkloadHistory};
 use crate::graph::CausalGraph;
 use crate::history::{History, ObjectId};
+use crate::workload::conditions::{condition_words, ready_count};
 use crate::workload::deployment::DeploymentModel;
-use crate::workload::replicaset::ReplicaSetTimeline;
+use crate::workload::replicaset::{revision_of, template_without_hash, ReplicaSetTimeline};
 use crate::workload::turnover::turnover;
 use crate::workload::{shifted, WATCH_SKEW};
 
@@ -55,6 +59,42 @@ impl Workload for Deployment {
         let replicaset = input.chain.first().and_then(|l| l.id);
         let deployment = input.chain.get(1).and_then(|l| l.id);
         replicaset_pod_facts(&mut input, replicaset, deployment)
+    }
+
+    /// `3/3 ready, revision 2, Progressing=False ProgressDeadlineExceeded`.
+    fn status(&self, body: &Value) -> Vec<String> {
+        let mut parts = vec![ready_count(body)];
+        if let Some(revision) = revision_of(body) {
+            parts.push(format!("revision {revision}"));
+        }
+        parts.extend(condition_words(body, &["Progressing", "Available"], true));
+        parts
+    }
+
+    fn history(
+        &self,
+        history: &History,
+        graph: &mut CausalGraph,
+        object: ObjectId,
+    ) -> Option<WorkloadHistory> {
+        let model = DeploymentModel::build(history, graph, object);
+        let revisions = model
+            .revisions
+            .iter()
+            .map(|r| RevisionStep {
+                number: r.number,
+                change: r.change.clone(),
+                carrier: r.replicaset,
+            })
+            .collect();
+        Some(WorkloadHistory {
+            changes: model.changes.into_iter().map(|t| t.change).collect(),
+            revisions,
+            carrier_kind: "ReplicaSet",
+            carrier_template: template_without_hash,
+            shows: |_, body, step| revision_of(body) == Some(step.number),
+            notes: model.notes,
+        })
     }
 }
 

@@ -57,6 +57,29 @@ impl Workload for Job {
         &RULES
     }
 
+    /// `complete, 1/1 succeeded` or `failed (BackoffLimitExceeded), 0/1 succeeded, 3 failed`:
+    /// its outcome by the Job controller's terminal conditions ([`outcome`]) and its counts.
+    fn status(&self, body: &Value) -> Vec<String> {
+        let o = outcome(body, 0);
+        let count = |path: &str| body.pointer(path).and_then(Value::as_i64);
+        let mut parts = vec![match &o.reason {
+            Some(reason) if o.status != "progressing" => format!("{} ({reason})", o.status),
+            _ => o.status.to_string(),
+        }];
+        let succeeded = count("/status/succeeded").unwrap_or(0);
+        match count("/spec/completions") {
+            Some(completions) => parts.push(format!("{succeeded}/{completions} succeeded")),
+            None => parts.push(format!("{succeeded} succeeded")),
+        }
+        if o.failed_pods > 0 {
+            parts.push(format!("{} failed", o.failed_pods));
+        }
+        if let Some(active) = count("/status/active").filter(|&n| n > 0) {
+            parts.push(format!("{active} active"));
+        }
+        parts
+    }
+
     fn pod_facts(&self, input: PodInput<'_>) -> PodFacts {
         let Some(job) = input.chain.first().and_then(|l| l.id) else {
             return not_built(&input, "the pod's Job was never recorded");

@@ -13,20 +13,24 @@ mod deployment;
 pub mod job;
 mod replicaset;
 pub mod revisioned;
+pub mod revisions;
 pub mod statefulset;
 
 pub use cronjob::CRONJOB;
 pub use job::JOB;
 
 use jiff::Timestamp;
+use serde_json::Value;
 
+use super::conditions::condition_words;
 use super::events::occurrences_about;
 use super::lineage::{LineageEntry, Link};
 use super::pod::disruption;
 use super::turnover::{Arrival, Departure, DepartureInfo};
 use crate::graph::{CausalGraph, Change};
-use crate::history::{History, ObjectId};
+use crate::history::{History, ObjectId, Version};
 pub use crate::workload::controller_revision::ControllerRevisionRef;
+pub use revisions::{RevisionStep, WorkloadHistory};
 
 /// A kind by API group and name, as a controller chain names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +93,37 @@ pub trait Workload: Sync {
     fn pod_facts(&self, input: PodInput<'_>) -> PodFacts {
         let what = format!("kblame does not follow {} revisions yet", self.kind().kind);
         not_built(&input, &what)
+    }
+
+    /// A short status of one version of a workload object of this kind (its body), as `tree`
+    /// shows it: counts, revision, conditions that matter. Default is its `Ready` and
+    /// `Available` conditions.
+    fn status(&self, body: &Value) -> Vec<String> {
+        condition_words(body, &["Ready", "Available"], false)
+    }
+
+    /// A workload object of this kind: its spec changes, each revision-making one numbered,
+    /// and its revisions with what carries them. Default is `None`: the kind does not number
+    /// revisions (Jobs, CronJobs) or kblame does not follow them.
+    fn history(
+        &self,
+        _history: &History,
+        _graph: &mut CausalGraph,
+        _object: ObjectId,
+    ) -> Option<WorkloadHistory> {
+        None
+    }
+
+    /// The revision of `pod` (one version of it), whose controller is `controller` — the first
+    /// kind of [`Workload::chain`] — as it was at `at`. Default is `None`: no revision.
+    fn pod_revision(
+        &self,
+        _history: &History,
+        _pod: &Version,
+        _controller: ObjectId,
+        _at: Timestamp,
+    ) -> Option<i64> {
+        None
     }
 }
 

@@ -5,8 +5,14 @@
 //! `syncReplicaSet`). Under a controller kblame does not know (an Argo Rollout), that controller
 //! scales and numbers the ReplicaSet, so the ReplicaSet alone answers nothing.
 
+use jiff::Timestamp;
+use serde_json::Value;
+
 use super::deployment::{replicaset_pod_facts, REPLICASET};
 use super::{KindRef, PodFacts, PodInput, Rules, Workload};
+use crate::history::{History, ObjectId, Version};
+use crate::workload::conditions::ready_count;
+use crate::workload::replicaset::revision_of;
 
 /// A ReplicaSet on its own.
 pub struct ReplicaSet;
@@ -39,5 +45,26 @@ impl Workload for ReplicaSet {
     fn pod_facts(&self, mut input: PodInput<'_>) -> PodFacts {
         let replicaset = input.chain.first().and_then(|l| l.id);
         replicaset_pod_facts(&mut input, replicaset, None)
+    }
+
+    /// `rev 2, 1/1 ready`.
+    fn status(&self, body: &Value) -> Vec<String> {
+        let revision = revision_of(body).map_or("?".to_string(), |n| n.to_string());
+        vec![format!("rev {revision}"), ready_count(body)]
+    }
+
+    /// The Deployment revision its ReplicaSet carried at `at` (its
+    /// `deployment.kubernetes.io/revision` annotation).
+    fn pod_revision(
+        &self,
+        history: &History,
+        _pod: &Version,
+        controller: ObjectId,
+        at: Timestamp,
+    ) -> Option<i64> {
+        let version = history
+            .state_at(controller, at)
+            .unwrap_or_else(|| history.object(controller).last());
+        revision_of(&history.parse::<Value>(version).ok()?)
     }
 }

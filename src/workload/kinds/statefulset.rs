@@ -18,9 +18,15 @@
 //! deletes the highest ordinal not at the update revision, one per sync, and `processReplica`
 //! recreates it with `newVersionedStatefulSetPod`), so the slot a replacement keeps is the name.
 
+use jiff::Timestamp;
+use serde_json::Value;
+
 use super::revisioned::{first_label, pod_facts, Style};
-use super::{KindRef, PodFacts, PodInput, Rules, Workload};
-use crate::history::{History, ObjectId};
+use super::revisions::{controller_revision_history, labelled_revision};
+use super::{KindRef, PodFacts, PodInput, Rules, Workload, WorkloadHistory};
+use crate::graph::CausalGraph;
+use crate::history::{History, ObjectId, Version};
+use crate::workload::conditions::ready_count;
 use crate::workload::controller_revision::Join;
 
 /// A StatefulSet.
@@ -53,8 +59,52 @@ impl Workload for StatefulSet {
         &RULES
     }
 
+    /// `2/3 ready, updating 1/3 to redis-7f86f8f474` while `currentRevision` and
+    /// `updateRevision` differ (`stateful_set_control.go` `updateStatefulSetStatus`).
+    fn status(&self, body: &Value) -> Vec<String> {
+        let mut parts = vec![ready_count(body)];
+        let text = |path: &str| body.pointer(path).and_then(Value::as_str);
+        let (current, update) = (
+            text("/status/currentRevision"),
+            text("/status/updateRevision"),
+        );
+        if let (Some(current), Some(update)) = (current, update) {
+            if current != update {
+                let updated = body
+                    .pointer("/status/updatedReplicas")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                let desired = body
+                    .pointer("/spec/replicas")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(1);
+                parts.push(format!("updating {updated}/{desired} to {update}"));
+            }
+        }
+        parts
+    }
+
     fn pod_facts(&self, input: PodInput<'_>) -> PodFacts {
         pod_facts(&input, &STYLE)
+    }
+
+    fn history(
+        &self,
+        history: &History,
+        graph: &mut CausalGraph,
+        object: ObjectId,
+    ) -> Option<WorkloadHistory> {
+        Some(controller_revision_history(history, graph, object))
+    }
+
+    fn pod_revision(
+        &self,
+        history: &History,
+        pod: &Version,
+        controller: ObjectId,
+        at: Timestamp,
+    ) -> Option<i64> {
+        labelled_revision(history, pod, controller, at, JOIN)
     }
 }
 
