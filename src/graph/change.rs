@@ -43,6 +43,8 @@ pub enum ChangeKind {
     Scale,
     /// Another part of the spec changed.
     Spec,
+    /// A ConfigMap's or Secret's data changed.
+    Data,
 }
 
 /// How sure an attribution is.

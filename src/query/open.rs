@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::select::{is_near, ObjectQuery};
 use super::Loaded;
+use crate::cause;
 use crate::graph::CausalGraph;
 use crate::history::History;
 use crate::index::build::{build, BuildError};
@@ -261,6 +262,16 @@ fn select(index: &TraceIndex, scope: &Scope) -> std::io::Result<Vec<IndexedId>> 
                 None => index.find(named),
             };
             let mut chosen = index.closure(&roots);
+            if query.kind == "Pod" && !roots.is_empty() {
+                // What a pod's failures may come from beyond its workload (`cause`).
+                let namespaces: Vec<&str> = roots
+                    .iter()
+                    .map(|&id| index.word(index.objects[id as usize].namespace))
+                    .collect();
+                chosen.extend(index.find(|kind, ns, _| {
+                    cause::DEPENDENCY_KINDS.contains(&kind) && namespaces.contains(&ns)
+                }));
+            }
             if roots.is_empty() && query.uid.is_none() {
                 // Near names only feed "not found, did you mean"; their own records suffice.
                 chosen = index.find(|kind, ns, name| same_kind(kind) && is_near(query, ns, name));

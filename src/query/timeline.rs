@@ -374,6 +374,7 @@ fn change_summary(change: &Change) -> (String, Vec<FieldChange>) {
             None => (format!("scaled {who}"), change.fields.clone()),
         },
         ChangeKind::Spec => (format!("spec changed {who}"), change.fields.clone()),
+        ChangeKind::Data => (format!("data changed {who}"), change.fields.clone()),
     };
     let before = if change.before_trace {
         ", before the trace began"

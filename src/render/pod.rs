@@ -6,6 +6,7 @@ use jiff::civil::Date;
 
 use super::value::write_field;
 use super::{day_of, when};
+use crate::cause::CauseKind;
 use crate::graph::Change;
 use crate::query::pod::PodReport;
 
@@ -266,7 +267,11 @@ fn change_block<W: Write>(
 }
 
 fn confidence_word(change: &Change) -> &'static str {
-    match change.evidence.confidence {
+    confidence_text(change.evidence.confidence)
+}
+
+fn confidence_text(confidence: crate::graph::Confidence) -> &'static str {
+    match confidence {
         crate::graph::Confidence::High => "high",
         crate::graph::Confidence::Medium => "medium",
         crate::graph::Confidence::Low => "low",
@@ -319,6 +324,7 @@ fn restarts<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
 }
 
 fn blame<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
+    causes(report, out)?;
     let Some(evidence) = &report.restart_evidence else {
         return Ok(());
     };
@@ -331,6 +337,38 @@ fn blame<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
         ),
         None => writeln!(out, "  {}", evidence.text),
     }
+}
+
+/// Causes other than the revision's change, most likely first; the revision's change keeps its
+/// own line below.
+fn causes<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
+    let day = context(report);
+    for (rank, cause) in report.restart_causes.iter().enumerate() {
+        if cause.kind == CauseKind::Template {
+            continue;
+        }
+        let lead = match rank {
+            0 => "most likely cause",
+            _ => "also possible",
+        };
+        writeln!(
+            out,
+            "  {lead}: {} {}/{} changed {} [{} confidence]",
+            cause.object.kind,
+            cause.object.namespace,
+            cause.object.name,
+            when(cause.time, day),
+            confidence_text(cause.confidence)
+        )?;
+        if let Some(change) = &cause.change {
+            for field in &change.fields {
+                let path = field.path.to_string();
+                write_field(out, "    ", &path, &field.from, &field.to, false)?;
+            }
+        }
+        writeln!(out, "    evidence: {}", cause.evidence)?;
+    }
+    Ok(())
 }
 
 /// `pending, container web waiting: ImagePullBackOff`.

@@ -5,6 +5,7 @@ mod apiserver_selftest;
 mod arguments;
 mod bad_input;
 mod blame;
+mod causes;
 mod commands;
 mod custom;
 mod fuzz;

@@ -12,6 +12,7 @@ pub use report::{
 
 use super::select::{self, ObjectQuery};
 use super::{with_trace_warnings, Loaded};
+use crate::cause;
 use crate::graph::ChangeKind;
 use crate::history::managed_fields::parse_managed_fields;
 use crate::history::{Gone, History, ObjectId};
@@ -56,6 +57,27 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
         &restarts.before_trace,
         revision.as_ref(),
     );
+    let cause_input = cause::Input {
+        history,
+        pod,
+        restarts: &restarts.restarts,
+        template: restart_cause
+            .as_ref()
+            .zip(restart_evidence.as_ref())
+            .map(|(change, e)| (change, e.confidence, e.text.as_str())),
+    };
+    let (restart_causes, blind) = cause::restart_causes(&cause_input);
+    if restart_causes.is_empty() && !restarts.restarts.is_empty() {
+        warnings.push(format!(
+            "nothing recorded explains the restarts{}",
+            match blind.is_empty() {
+                true => String::new(),
+                false => format!(": {}", blind.join("; ")),
+            }
+        ));
+    } else {
+        warnings.extend(blind);
+    }
     warnings.extend(facts.notes.iter().cloned());
     warnings.extend(pod_warnings(&context, revision.as_ref(), &restarts));
     let warnings = with_trace_warnings(warnings, loaded);
@@ -75,6 +97,7 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
         restarts_before_trace: restarts.before_trace,
         restart_cause,
         restart_evidence,
+        restart_causes,
         deleted,
         state: final_state(history, pod),
         serving: facts.serving.iter().map(serving).collect(),

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::Serialize;
 
+use crate::cause::Cause;
 use crate::graph::{Change, Confidence};
 pub use crate::workload::controller_revision::ControllerRevisionRef;
 pub use crate::workload::kinds::job::JobInfo;
@@ -179,6 +180,10 @@ pub struct PodReport {
     pub restart_cause: Option<Change>,
     /// Why (or why not).
     pub restart_evidence: Option<RestartEvidence>,
+    /// Every candidate cause of the restarts the trace supports, most likely first (the
+    /// template change, a ConfigMap or Secret change, …); empty when nothing in the trace
+    /// explains them, or when there are none.
+    pub restart_causes: Vec<Cause>,
     /// Why it went away, if it did.
     pub deleted: Option<Deleted>,
     /// Its last recorded state.

@@ -1,0 +1,304 @@
+//! `config`: a change to a ConfigMap or Secret the pod reads, before its first failure.
+//!
+//! A change can only break a container that reads it: one started after the change (every
+//! reference is read at container start), or one already running that mounts it as a volume
+//! without `subPath`, which the kubelet updates in place within about a minute (its sync period
+//! plus the watch cache's delay; see [`super::deps`]). A change after the failures began is not
+//! a cause; one the running container never read (env, `subPath`) is not either. The candidate
+//! is stronger when other pods that read the new data began failing too, and when pods that read
+//! it only at start, before the change, kept running. Secret values are never shown: a Secret's
+//! changed keys say only that their hash changed.
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+
+use super::deps::{dependencies, Reference};
+use super::{Cause, CauseKind, Finder, Input};
+use crate::graph::{Change, ChangeKind, Confidence, ObjectRef};
+use crate::history::diff::{diff_at, FieldChange};
+use crate::history::path::FieldPath;
+use crate::history::{History, ObjectId, Version};
+use crate::workload::attribution::attribute;
+use crate::workload::deployment::make_change;
+use crate::workload::pod::{pod_at, total_restarts};
+
+/// How long after a change a live-mounted reader's failure still points at it: the kubelet's
+/// 1 min sync period, the ConfigMap/Secret watch cache's propagation, and an app's reload.
+pub const LIVE_WINDOW: SignedDuration = SignedDuration::from_secs(180);
+
+/// The top-level fields that hold a ConfigMap's or Secret's data.
+const DATA_FIELDS: &[&str] = &["data", "binaryData", "stringData"];
+
+/// ConfigMap and Secret changes.
+pub struct Config;
+
+impl Finder for Config {
+    fn restart_causes(&self, input: &Input<'_>) -> Vec<Cause> {
+        let history = input.history;
+        let failures: Vec<Timestamp> = input
+            .restarts
+            .iter()
+            .map(|r| r.finished_at.unwrap_or(r.time).min(r.time))
+            .collect();
+        if failures.is_empty() {
+            return Vec::new();
+        }
+        let pod = history.object(input.pod);
+        let Ok(body) = history.parse::<Value>(pod.first()) else {
+            return Vec::new();
+        };
+        let started = pod.created.unwrap_or(pod.first().ts);
+        let deps = dependencies(&body);
+        deps.references
+            .iter()
+            .filter_map(|reference| {
+                let candidates = history
+                    .by_name(reference.kind, Some(&pod.namespace), &reference.name)
+                    .into_iter()
+                    .flat_map(|id| data_changes(history, id))
+                    .filter_map(|change| {
+                        judge(history, input.pod, reference, started, &failures, change)
+                    });
+                // The latest change that qualifies: the closest before the failures.
+                candidates.max_by_key(|c| c.time)
+            })
+            .collect()
+    }
+
+    fn blind_spot(&self, input: &Input<'_>) -> Option<String> {
+        let history = input.history;
+        let pod = history.object(input.pod);
+        let body: Value = history.parse(pod.first()).ok()?;
+        let deps = dependencies(&body);
+        let recorded = |resource: &str| {
+            history
+                .facts
+                .header
+                .as_ref()
+                .filter(|h| !h.resources.is_empty())
+                .is_none_or(|h| h.resources.iter().any(|r| r.resource == resource))
+        };
+        let missing: Vec<&str> = [("ConfigMap", "configmaps"), ("Secret", "secrets")]
+            .into_iter()
+            .filter(|(kind, resource)| {
+                deps.references.iter().any(|r| r.kind == *kind) && !recorded(resource)
+            })
+            .map(|(_, resource)| resource)
+            .collect();
+        (!missing.is_empty()).then(|| {
+            format!(
+                "the pod reads {} the trace did not record: a change to them cannot be checked",
+                missing.join(" and ")
+            )
+        })
+    }
+}
+
+/// Every change of a ConfigMap's or Secret's data, with the version before it.
+fn data_changes(history: &History, id: ObjectId) -> Vec<Change> {
+    let object = history.object(id);
+    let secret = object.kind == "Secret";
+    let mut out = Vec::new();
+    let mut previous: Option<Value> = None;
+    for version in &object.versions {
+        let Ok(body) = history.parse::<Value>(version) else {
+            continue;
+        };
+        if let Some(before) = &previous {
+            let fields = data_fields(before, &body, secret);
+            if !fields.is_empty() {
+                out.push(data_change(history, id, version, before, &body, fields));
+            }
+        }
+        previous = Some(body);
+    }
+    out
+}
+
+/// The leaves that changed under the data fields; a Secret's values (hashed in the trace) are
+/// replaced by what can be said of them.
+fn data_fields(before: &Value, after: &Value, secret: bool) -> Vec<FieldChange> {
+    let null = Value::Null;
+    DATA_FIELDS
+        .iter()
+        .flat_map(|field| {
+            let base = FieldPath::root().child_field(*field);
+            diff_at(
+                before.get(*field).unwrap_or(&null),
+                after.get(*field).unwrap_or(&null),
+                &base,
+            )
+        })
+        .map(|mut change| {
+            if secret {
+                let said = |v: &Value| match v {
+                    Value::Null => Value::Null,
+                    _ => Value::String("(hash)".to_string()),
+                };
+                change.from = said(&change.from);
+                change.to = match (&change.from, &change.to) {
+                    (Value::Null, _) | (_, Value::Null) => said(&change.to),
+                    _ => Value::String("(hash changed)".to_string()),
+                };
+            }
+            change
+        })
+        .collect()
+}
+
+fn data_change(
+    history: &History,
+    id: ObjectId,
+    version: &Version,
+    before: &Value,
+    after: &Value,
+    fields: Vec<FieldChange>,
+) -> Change {
+    let attribution = attribute(Some(before), after, &fields);
+    make_change(
+        history,
+        id,
+        version,
+        version.ts,
+        ChangeKind::Data,
+        fields,
+        attribution,
+        false,
+    )
+}
+
+/// The candidate a change makes for this pod's failures, if it can be one.
+fn judge(
+    history: &History,
+    pod: ObjectId,
+    reference: &Reference,
+    started: Timestamp,
+    failures: &[Timestamp],
+    change: Change,
+) -> Option<Cause> {
+    let at = change.time;
+    if failures.iter().any(|&t| t < at) {
+        return None; // The failures began before the change.
+    }
+    let first = *failures.iter().find(|&&t| t >= at)?;
+    let read_at_start = started >= at;
+    if !read_at_start && !reference.live() {
+        return None; // The running container never read the new data.
+    }
+    let delay = at.duration_until(first);
+    let how = reference
+        .uses
+        .iter()
+        .map(|u| u.words())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let reads = if read_at_start {
+        format!("the pod started after it ({how}), so it ran with the new data from the start")
+    } else {
+        format!("the pod reads it through {how}, so its running containers saw the new data")
+    };
+    let mut evidence = format!(
+        "{} {}/{} {} at {} by {} (line {}); {reads}; its first failure came {} later, at {first}, and none before the change",
+        reference.kind,
+        change.object.namespace,
+        change.object.name,
+        changed_words(&change),
+        at,
+        change.manager.as_deref().unwrap_or("an unknown manager"),
+        change.evidence.record_line.map_or("?".to_string(), |l| l.to_string()),
+        crate::render::duration_words(delay.as_secs()),
+    );
+    let others = others(history, pod, &change.object, at);
+    let mut confidence = if read_at_start || delay <= LIVE_WINDOW {
+        Confidence::Medium
+    } else {
+        Confidence::Low
+    };
+    if let Some(name) = &others.failed_too {
+        evidence.push_str(&format!(
+            "; pod {name}, which also read the new data, began failing within {} of it too",
+            crate::render::duration_words(LIVE_WINDOW.as_secs())
+        ));
+        confidence = confidence.max(Confidence::High);
+    }
+    if let Some(name) = &others.kept_running {
+        evidence.push_str(&format!(
+            "; pod {name}, which read it only at start before the change, kept running"
+        ));
+        if confidence == Confidence::Medium {
+            confidence = Confidence::High;
+        }
+    }
+    Some(Cause {
+        kind: CauseKind::Config,
+        object: change.object.clone(),
+        time: at,
+        change: Some(change),
+        digests: None,
+        confidence,
+        evidence,
+    })
+}
+
+/// `data["app.yaml"] changed`, or `2 keys changed`.
+fn changed_words(change: &Change) -> String {
+    match change.fields.as_slice() {
+        [one] => format!("{} changed", one.path),
+        many => format!("{} keys changed", many.len()),
+    }
+}
+
+/// What the other pods the question loaded (its workload's, at any revision) that read the
+/// object did after the change.
+#[derive(Default)]
+struct Others {
+    /// One that read the new data and began failing within the window.
+    failed_too: Option<String>,
+    /// One that read it only at start, before the change, and never restarted after it.
+    kept_running: Option<String>,
+}
+
+fn others(history: &History, pod: ObjectId, object: &ObjectRef, at: Timestamp) -> Others {
+    let mut out = Others::default();
+    let namespace = &history.object(pod).namespace;
+    for other in history.of_kind("Pod") {
+        let o = history.object(other);
+        if other == pod || &o.namespace != namespace {
+            continue;
+        }
+        let Ok(body) = history.parse::<Value>(o.first()) else {
+            continue;
+        };
+        let deps = dependencies(&body);
+        let Some(reference) = deps
+            .references
+            .iter()
+            .find(|r| r.kind == object.kind && r.name == object.name)
+        else {
+            continue;
+        };
+        let started = o.created.unwrap_or(o.first().ts);
+        let alive_at = o.deletion_started().is_none_or(|t| t > at) && started <= at;
+        let read_new = started >= at || (alive_at && reference.live());
+        let restarts_at = |t: Timestamp| {
+            o.versions
+                .iter()
+                .take_while(|v| v.ts <= t)
+                .last()
+                .map_or(0, |v| total_restarts(&pod_at(history, v)))
+        };
+        let base = restarts_at(at);
+        let end = o.last().ts;
+        if read_new && out.failed_too.is_none() {
+            let limit = std::cmp::max(at, started)
+                .checked_add(LIVE_WINDOW)
+                .unwrap_or(at);
+            if restarts_at(limit) > base {
+                out.failed_too = Some(o.name.clone());
+            }
+        } else if !read_new && alive_at && out.kept_running.is_none() && restarts_at(end) == base {
+            out.kept_running = Some(o.name.clone());
+        }
+    }
+    out
+}

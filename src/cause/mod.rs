@@ -1,0 +1,128 @@
+//! Causes of a pod's failures beyond its revision's change (issue 12): each kind of cause is one
+//! [`Finder`] in [`FINDERS`] that proposes candidates with their evidence and confidence; the
+//! pod query ranks them. A candidate the trace cannot support is not proposed, and a finder
+//! whose inputs were not recorded says so instead of staying silent.
+
+pub mod config;
+pub mod deps;
+mod template;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::graph::{Change, Confidence, ObjectRef};
+use crate::history::{History, ObjectId};
+use crate::workload::pod::Restart;
+
+/// The kinds a pod query loads besides the pod's workload, in the pod's namespace, for the
+/// finders to read.
+pub const DEPENDENCY_KINDS: &[&str] = &["ConfigMap", "Secret"];
+
+/// What kind of thing caused the failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CauseKind {
+    /// The change that made the pod's revision.
+    Template,
+    /// A change to a ConfigMap or Secret the pod reads.
+    Config,
+    /// The same image string resolved to a different digest.
+    ImageDigest,
+    /// Something that happened to the pod's node.
+    Node,
+    /// An autoscaler's decision.
+    Scale,
+}
+
+/// Two image digests under one image string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Digests {
+    /// The digest the healthy pods ran.
+    pub from: String,
+    /// The digest the failing pods ran.
+    pub to: String,
+}
+
+/// One candidate cause (the CAUSE of the JSON contract).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cause {
+    /// Its kind.
+    pub kind: CauseKind,
+    /// The object it is about: the workload, ConfigMap, Secret, Node or HPA.
+    pub object: ObjectRef,
+    /// The change to that object, when one is to blame.
+    pub change: Option<Change>,
+    /// For `image-digest`: the digests.
+    pub digests: Option<Digests>,
+    /// When it happened.
+    #[serde(serialize_with = "crate::render::serialize_ts")]
+    pub time: Timestamp,
+    /// How sure.
+    pub confidence: Confidence,
+    /// What it rests on, in words, with record lines.
+    pub evidence: String,
+}
+
+/// What the finders read about one pod.
+pub struct Input<'a> {
+    /// The replayed trace.
+    pub history: &'a History,
+    /// The pod.
+    pub pod: ObjectId,
+    /// Its restarts seen in the trace, in time order.
+    pub restarts: &'a [Restart],
+    /// The change its restarts are blamed on by revision comparison, with that blame's
+    /// confidence and evidence.
+    pub template: Option<(&'a Change, Confidence, &'a str)>,
+}
+
+/// One kind of cause.
+pub trait Finder: Sync {
+    /// Candidates for the pod's restarts.
+    fn restart_causes(&self, input: &Input<'_>) -> Vec<Cause>;
+
+    /// Why this finder could not look, when the trace lacks what it reads (e.g. "ConfigMaps
+    /// were not recorded"); `None` when it could.
+    fn blind_spot(&self, _input: &Input<'_>) -> Option<String> {
+        None
+    }
+}
+
+/// Every kind of cause kblame looks for.
+pub static FINDERS: &[&dyn Finder] = &[&template::Template, &config::Config];
+
+/// The candidates for a pod's restarts, most likely first, and, when there are none, what
+/// could not be looked at.
+/// Ranked by confidence; among equals, a change with content before a content-free one (a
+/// `kubectl rollout restart` stamp or a `checksum/config` annotation only triggers a new
+/// revision whose real cause lies elsewhere), then the latest before the first failure.
+pub fn restart_causes(input: &Input<'_>) -> (Vec<Cause>, Vec<String>) {
+    let mut causes: Vec<Cause> = FINDERS
+        .iter()
+        .flat_map(|f| f.restart_causes(input))
+        .collect();
+    causes.sort_by(|a, b| {
+        (b.confidence, !trigger_only(b), b.time).cmp(&(a.confidence, !trigger_only(a), a.time))
+    });
+    // What could not be looked at matters when nothing explains the restarts.
+    let blind = match input.restarts.is_empty() || !causes.is_empty() {
+        true => Vec::new(),
+        false => FINDERS.iter().filter_map(|f| f.blind_spot(input)).collect(),
+    };
+    (causes, blind)
+}
+
+/// Whether a template change only stamps the pod template (a restart or a checksum annotation)
+/// without changing what runs.
+pub fn trigger_only(cause: &Cause) -> bool {
+    cause.kind == CauseKind::Template
+        && cause.change.as_ref().is_some_and(|c| {
+            !c.fields.is_empty()
+                && c.fields.iter().all(|f| {
+                    let path = f.path.to_string();
+                    path.starts_with("spec.template.metadata.annotations[")
+                        && (path.contains("kubectl.kubernetes.io/restartedAt")
+                            || path.contains("checksum/"))
+                })
+        })
+}
