@@ -2,6 +2,7 @@
 
 mod apiserver;
 mod apiserver_selftest;
+mod argo_health;
 mod arguments;
 mod bad_input;
 mod blame;
