@@ -13,6 +13,7 @@ mod hostile_shapes;
 mod index;
 mod jobs;
 mod limits;
+mod operator;
 mod readme;
 mod record;
 mod record_faults;
