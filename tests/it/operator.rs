@@ -178,6 +178,36 @@ fn the_postgrescluster_verdict_conditions_and_pods_match_the_simulator() {
     }
 }
 
+/// The resource's report names the user's spec change the operator then acted on: the
+/// simulator's last spec change of the cluster, by manager, operation, fields and time.
+#[test]
+fn the_postgrescluster_report_credits_its_spec_change_to_the_user() {
+    let cr = custom_resource();
+    let want = cr["spec_changes"]
+        .as_array()
+        .and_then(|c| c.last())
+        .expect("a spec change in the trace");
+    let report = cluster_report(&[]);
+    let got = &report["spec_change"];
+    assert_eq!(got["manager"], want["manager"]);
+    assert_eq!(got["operation"], want["operation"]);
+    assert_eq!(got["before_trace"], false);
+    assert_eq!(got["evidence"]["generation"], cr["generation"]);
+    let paths: Vec<&Value> = got["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .map(|f| &f["path"])
+        .collect();
+    let wanted: Vec<&Value> = want["fields"].as_array().expect("fields").iter().collect();
+    assert_eq!(paths, wanted);
+    let (got, want) = (
+        got["time"].as_str().expect("a time"),
+        want["time"].as_str().expect("a time"),
+    );
+    assert_eq!(got[..19], want[..19]);
+}
+
 /// Before the operator gave up, the same resource was in progress: `--at` between the
 /// Reconciling=True write and the Stalled=True write answers kstatus's InProgress, and before
 /// the user's change (Ready=True, nothing abnormal) Current.
@@ -209,6 +239,22 @@ fn the_postgrescluster_was_reconciling_before_it_stalled_and_current_before_the_
     let report = cluster_report(&["--at", &before.to_string()]);
     assert_eq!(report["verdict"], "current");
     assert_eq!(report["generation"], 1);
+    // Nothing in the trace changed its spec yet.
+    assert_eq!(report["spec_change"], Value::Null);
+    // Ready=True is first seen at the resource's first record: it may be older than that.
+    let warns = |report: &Value, text: &str| {
+        report["warnings"].as_array().is_some_and(|w| {
+            w.iter()
+                .any(|w| w.as_str().is_some_and(|w| w.contains(text)))
+        })
+    };
+    assert!(
+        warns(&report, "Ready=True first seen at its first record"),
+        "{report}"
+    );
+    // At the end every condition was first seen at a later record: no such warning.
+    let end = cluster_report(&[]);
+    assert!(!warns(&end, "existed before the trace began"), "{end}");
 }
 
 /// The text answer on the resource, reviewed.
