@@ -119,10 +119,19 @@ impl CausalGraph {
         if let Some(id) = history.by_uid(uid) {
             return self.objects[&id];
         }
+        let reference = || owner_reference(history, owned, uid).unwrap_or_default();
         if let Some(&node) = self.unrecorded.get(uid) {
+            // The first object linked may not name its owner (a reference without kind or
+            // name): let a later one fill it in, so the answer does not depend on which owned
+            // object a partial (indexed) read links first.
+            if let Node::Unrecorded { kind, name, .. } = &mut self.graph[node] {
+                if kind.is_empty() && name.is_empty() {
+                    (*kind, *name) = reference();
+                }
+            }
             return node;
         }
-        let (kind, name) = owner_reference(history, owned, uid).unwrap_or_default();
+        let (kind, name) = reference();
         let node = self.graph.add_node(Node::Unrecorded {
             uid: uid.to_string(),
             kind,
@@ -274,16 +283,23 @@ pub enum Owner {
 
 /// Kind and name of the owner `uid` as `owned`'s references name it.
 fn owner_reference(history: &History, owned: ObjectId, uid: &str) -> Option<(String, String)> {
-    let object = history.object(owned);
-    let body = history.body(object.last());
-    let head = crate::history::meta::ObjectHead::parse(body).ok()?;
-    let owner = head
-        .metadata
-        .owner_references
+    // The latest version that still names the owner by UID: a later one may have dropped the
+    // reference (released, or a damaged record), and the kind and name are the same in all.
+    history
+        .object(owned)
+        .versions
         .iter()
-        .find(|owner| owner.uid.as_deref() == Some(uid))?;
-    Some((
-        owner.kind.as_deref().unwrap_or("").to_string(),
-        owner.name.as_deref().unwrap_or("").to_string(),
-    ))
+        .rev()
+        .find_map(|version| {
+            let head = crate::history::meta::ObjectHead::parse(history.body(version)).ok()?;
+            let owner = head
+                .metadata
+                .owner_references
+                .iter()
+                .find(|owner| owner.uid.as_deref() == Some(uid))?;
+            Some((
+                owner.kind.as_deref().unwrap_or("").to_string(),
+                owner.name.as_deref().unwrap_or("").to_string(),
+            ))
+        })
 }

@@ -18,8 +18,9 @@ use super::batch::last_termination;
 use super::rollout::RolloutQuery;
 use super::select;
 use super::{with_trace_warnings, Loaded, QueryError};
-use crate::graph::ObjectRef;
+use crate::graph::{Change, ObjectRef};
 use crate::history::{History, ObjectId};
+use crate::workload::deployment::spec_change;
 use crate::workload::lineage::{group_of, lineage};
 
 /// API groups served by Kubernetes itself (no dot, or ending in `.k8s.io`): not custom.
@@ -94,6 +95,10 @@ pub struct CustomReport {
     pub observed_generation: Option<i64>,
     /// `metadata.generation` then.
     pub generation: Option<i64>,
+    /// The latest change of its `spec` the trace shows up to then (who, when, which fields,
+    /// credited by managedFields as a Deployment's changes are); null when the trace shows
+    /// none.
+    pub spec_change: Option<Change>,
     /// The pods whose lineage reaches the resource, alive then, oldest first.
     pub pods: Vec<CrPod>,
     /// What the trace cannot show, and kblame's additions to kstatus.
@@ -270,11 +275,20 @@ pub fn custom_report(
             ready.reason.as_deref().unwrap_or("no reason")
         ));
     }
-    if object.existed_before_first_record() {
-        warnings.push(
-            "the resource existed before the trace began: conditions first seen at its first record may be older".to_string(),
-        );
+    // Only a condition first seen at the resource's first record may be older than it says.
+    let first_line = object.first().line;
+    let inherited: Vec<String> = conditions
+        .iter()
+        .filter(|c| c.first_seen_line == first_line)
+        .map(|c| format!("{}={}", c.kind, c.status))
+        .collect();
+    if object.existed_before_first_record() && !inherited.is_empty() {
+        warnings.push(format!(
+            "the resource existed before the trace began: {} first seen at its first record (line {first_line}) may be older",
+            inherited.join(", ")
+        ));
     }
+    let spec_change = latest_spec_change(history, id, &versions);
     let pods = owned_pods(history, graph, id, at, &mut warnings);
     let warnings = with_trace_warnings(warnings, loaded);
     Ok(CustomReport {
@@ -286,9 +300,33 @@ pub fn custom_report(
         conditions,
         observed_generation,
         generation,
+        spec_change,
         pods,
         warnings,
     })
+}
+
+/// The latest recorded version among `versions` (parsed, oldest first) whose `spec` differs
+/// from the version before it, as a change credited by managedFields. A user's (or a GitOps
+/// tool's) write of the spec is what the controller then acts on, so it is the first
+/// suspect when the resource goes in progress or fails.
+fn latest_spec_change(
+    history: &History,
+    id: ObjectId,
+    versions: &[(u64, Timestamp, Value)],
+) -> Option<Change> {
+    let object = history.object(id);
+    let index = (1..versions.len())
+        .rev()
+        .find(|&i| versions[i].2.get("spec") != versions[i - 1].2.get("spec"))?;
+    let version = object.versions.get(index)?;
+    spec_change(
+        history,
+        id,
+        &versions[index - 1].2,
+        &versions[index].2,
+        version,
+    )
 }
 
 /// The pods alive at `at` whose lineage (by UID, at that time) reaches `root`.

@@ -25,6 +25,19 @@ pub fn text<W: Write>(report: &CustomReport, out: &mut W) -> io::Result<()> {
         generation(report.generation),
         generation(report.observed_generation)
     )?;
+    if let Some(change) = &report.spec_change {
+        let generation = change
+            .evidence
+            .generation
+            .map(|g| format!(" to generation {g}"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  spec change{generation}{}:",
+            super::rollout::line_note(change.evidence.record_line)
+        )?;
+        super::rollout::change_lines(change, Some(super::day_of(report.at)), out)?;
+    }
     for c in &report.conditions {
         write!(out, "  condition {}={}", c.kind, c.status)?;
         if let Some(reason) = &c.reason {

@@ -16,6 +16,7 @@ mod index;
 mod jobs;
 mod kinds_commands;
 mod limits;
+mod operator;
 mod readme;
 mod record;
 mod record_faults;

@@ -6,13 +6,13 @@ use serde_json::Value;
 use super::support::{fixture, kblame, stderr};
 
 /// The ground truth written beside a fixture by `gen-fixtures`.
-fn truth(scenario: &str) -> Value {
+pub(super) fn truth(scenario: &str) -> Value {
     let text = std::fs::read_to_string(fixture(&format!("{scenario}.expect.json")))
         .expect("expect.json exists");
     serde_json::from_str(&text).expect("expect.json parses")
 }
 
-fn trace(scenario: &str) -> String {
+pub(super) fn trace(scenario: &str) -> String {
     fixture(&format!("{scenario}.ndjson.zst"))
         .display()
         .to_string()
@@ -270,7 +270,7 @@ fn telling_pod(scenario: &str) -> (String, String) {
     )
 }
 
-fn scenario(name: &str) -> Vec<(String, Value)> {
+pub(super) fn scenario(name: &str) -> Vec<(String, Value)> {
     let reports = check_all_pods(name);
     check_revision_changes(name, &reports);
     let (pod, uid) = telling_pod(name);
@@ -684,6 +684,7 @@ fn statefulset_and_daemonset_verdicts_match_the_simulator() {
     for (scenario, section, kind) in [
         ("sts-rolling-update", "statefulsets", "statefulset"),
         ("sts-stuck-ordinal", "statefulsets", "statefulset"),
+        ("operator-postgres", "statefulsets", "statefulset"),
         ("ds-rolling-update", "daemonsets", "daemonset"),
     ] {
         let truth = truth(scenario);

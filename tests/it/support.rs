@@ -46,6 +46,7 @@ pub const SIMULATED: &[&str] = &[
     "sts-stuck-ordinal",
     "cronjob-template-break",
     "ds-rolling-update",
+    "operator-postgres",
 ];
 
 /// The fixtures directory.

@@ -2,7 +2,7 @@
 //!
 //! [`Sim`] runs users' tools (kubectl client- and server-side apply, helm, rollout restart/undo,
 //! scale, delete), the deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob,
-//! garbage-collector and HPA controllers, the scheduler (with CPU capacity, priorities, node
+//! garbage-collector and HPA controllers, an operator for a custom resource (`PostgresCluster`), the scheduler (with CPU capacity, priorities, node
 //! affinity to a node name and preemption) and the kubelet (with memory-pressure eviction and
 //! `restartPolicy: Never`) on a simulated clock with a fixed seed, and writes what a watch would deliver as a
 //! kblame trace, including broken watches and re-lists. It also keeps ground truth
@@ -24,6 +24,7 @@ mod hpa;
 mod job_ctrl;
 mod kubelet;
 mod model;
+mod operator;
 mod rng;
 mod rs_ctrl;
 pub mod scenarios;
@@ -47,6 +48,10 @@ pub use config::{
 pub use ds_ctrl::DaemonSetConfig;
 pub use fields::fields_v1;
 pub use job_ctrl::CronJobConfig;
+pub use operator::{
+    ConditionChangeTruth, ConditionTruth, CustomResourceTruth, PostgresClusterConfig, OPERATOR,
+    PROGRESS_DEADLINE,
+};
 pub use sts_ctrl::StatefulSetConfig;
 pub use truth::{
     ChangeTruth, CreatedTruth, CronJobTruth, DeletedTruth, DeploymentTruth, FinishedTruth,
@@ -271,6 +276,29 @@ impl<W: Write> Sim<W> {
         self.drain()
     }
 
+    /// Creates or updates a `PostgresCluster` (postgres-operator.crunchydata.com) as `tool`
+    /// would; its operator then applies the instance set's StatefulSet and reports status.
+    pub fn apply_postgres_cluster(
+        &mut self,
+        config: &PostgresClusterConfig,
+        tool: Tool,
+    ) -> &mut Self {
+        self.world.apply_postgres(config, tool);
+        self.drain()
+    }
+
+    /// Changes the last applied configuration of a `PostgresCluster` and applies it with `tool`.
+    pub fn update_postgres_cluster(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        tool: Tool,
+        change: impl FnOnce(&mut PostgresClusterConfig),
+    ) -> &mut Self {
+        self.world.update_postgres(namespace, name, tool, change);
+        self.drain()
+    }
+
     /// `kubectl rollout restart deployment/<name>`.
     pub fn rollout_restart(&mut self, namespace: &str, name: &str) -> &mut Self {
         self.world.rollout_restart(namespace, name);
@@ -487,6 +515,14 @@ impl<W: Write> Sim<W> {
             list.push((info("batch", "v1", "cronjobs", "CronJob"), "cronjobs"));
             list.push((info("batch", "v1", "jobs", "Job"), "jobs"));
         }
+        if !self.world.postgres.is_empty() {
+            let group = "postgres-operator.crunchydata.com";
+            let kind = "PostgresCluster";
+            list.push((
+                info(group, "v1beta1", "postgresclusters", kind),
+                "postgresclusters",
+            ));
+        }
         list
     }
 
@@ -514,6 +550,11 @@ impl<W: Write> Sim<W> {
         }
         for j in self.world.jobs.values() {
             if let Some(entry) = book.jobs.get_mut(j.truth) {
+                entry.1 = true;
+            }
+        }
+        for c in self.world.postgres.values() {
+            if let Some(entry) = book.custom.get_mut(c.truth()) {
                 entry.1 = true;
             }
         }
@@ -613,6 +654,14 @@ impl<W: Write> Sim<W> {
             .filter(|(_, v)| *v)
             .map(|(j, _)| j.clone())
             .collect();
+        let custom_resources = self
+            .world
+            .book
+            .custom
+            .iter()
+            .filter(|(_, v)| *v)
+            .map(|(c, _)| self.world.custom_truth(c))
+            .collect();
         GroundTruth {
             scenario: scenario.into(),
             description: description.into(),
@@ -622,6 +671,7 @@ impl<W: Write> Sim<W> {
             daemonsets,
             cronjobs,
             jobs,
+            custom_resources,
         }
     }
 

@@ -10,7 +10,7 @@ use super::config::{
     Propagation, Tool,
 };
 use super::truth::GroundTruth;
-use super::{CronJobConfig, DaemonSetConfig, Sim, StatefulSetConfig};
+use super::{CronJobConfig, DaemonSetConfig, PostgresClusterConfig, Sim, StatefulSetConfig};
 
 /// How a scenario's trace ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,6 +184,12 @@ pub fn all() -> Vec<Scenario> {
             description: DS_ROLLING_UPDATE,
             seed: 19,
             script: ds_rolling_update,
+        },
+        Scenario {
+            name: "operator-postgres",
+            description: OPERATOR_POSTGRES,
+            seed: 20,
+            script: operator_postgres,
         },
     ]
 }
@@ -805,5 +811,44 @@ fn ds_rolling_update(sim: &mut Sim) -> Ending {
         },
     );
     sim.advance_to(day(8, 13, 0));
+    Ending::Finish
+}
+
+const OPERATOR_POSTGRES: &str = "PostgresCluster db/hippo (postgres-operator.crunchydata.com/v1beta1; \
+postgresVersion 16, image registry.developers.crunchydata.com/crunchydata/crunchy-postgres:ubi8-16.3-1, one instance set \
+instance1 of 3 replicas) was applied with kubectl client-side apply at 08:40. Its operator (field manager \
+postgrescluster-controller) owns StatefulSet hippo-instance1-<4 characters> (ownerReference controller: true), written \
+by server-side apply, and reports kstatus conditions through the status subresource: Ready=True since the three pods \
+came up. At 09:20:30 kubectl client-side apply sets spec.image to :ubi8-16.4-0 (generation 2), which exits 1 about 3 s \
+after starting. The operator applies the new image to the StatefulSet's template and writes observedGeneration 2, \
+Reconciling=True (Progressing) and Ready=False. The StatefulSet controller creates revision 2, deletes the highest \
+ordinal and recreates it at revision 2; that pod crash-loops and the OrderedReady rolling update halts there. Ten \
+minutes after the rollout's last progress the operator removes Reconciling and sets Stalled=True (RolloutStalled): \
+kstatus says Failed. The trace ends at 09:33.";
+
+/// The image tag the operator-postgres scenario rolls out, which crash-loops.
+const CRUNCHY_POSTGRES: &str = "registry.developers.crunchydata.com/crunchydata/crunchy-postgres";
+
+/// A crunchy-postgres image: Patroni answers its readiness endpoint `/readiness`.
+fn crunchy_postgres() -> ImageProfile {
+    let mut profile = ImageProfile::healthy();
+    profile.healthy_paths.push("/readiness".into());
+    profile
+}
+
+fn operator_postgres(sim: &mut Sim) -> Ending {
+    let broken = format!("{CRUNCHY_POSTGRES}:ubi8-16.4-0");
+    sim.image(&broken, crunchy_postgres().crashes_after(3, 1));
+    sim.advance_to(day(8, 40, 0));
+    let image = format!("{CRUNCHY_POSTGRES}:ubi8-16.3-1");
+    sim.image(&image, crunchy_postgres());
+    let config = PostgresClusterConfig::new("db", "hippo", 16, &image).replicas(3);
+    sim.apply_postgres_cluster(&config, Tool::KubectlApply);
+    sim.advance_to(day(9, 19, 0)).start_trace();
+    sim.advance_to(day(9, 20, 30));
+    sim.update_postgres_cluster("db", "hippo", Tool::KubectlApply, |c| {
+        c.image = broken.clone();
+    });
+    sim.advance_to(day(9, 33, 0));
     Ending::Finish
 }

@@ -243,12 +243,26 @@ impl World {
         if tool == Tool::KubectlApply {
             annotations.insert(LAST_APPLIED.into(), config.last_applied());
         }
+        self.write_statefulset(config, &writer, applied.as_ref(), annotations, None);
+    }
+
+    /// Writes a StatefulSet as `writer` (a user's tool or an operator) with `annotations`:
+    /// creates it, with `owner` as its controller, or updates it; returns its uid.
+    pub(crate) fn write_statefulset(
+        &mut self,
+        config: &StatefulSetConfig,
+        writer: &Writer,
+        applied: Option<&FieldSet>,
+        annotations: BTreeMap<String, String>,
+        owner: Option<OwnerRef>,
+    ) -> Option<String> {
         let (uid, event) = match self.find_statefulset(&config.pods.namespace, &config.pods.name) {
             Some(uid) => (uid, EventType::Modified),
             None => {
                 let uid = self.uid();
                 let p = &config.pods;
-                let meta = Meta::new(&p.namespace, &p.name, uid.clone(), self.core.now);
+                let mut meta = Meta::new(&p.namespace, &p.name, uid.clone(), self.core.now);
+                meta.owner = owner;
                 let truth = StatefulSetTruth {
                     namespace: p.namespace.clone(),
                     name: p.name.clone(),
@@ -275,9 +289,7 @@ impl World {
                 (uid, EventType::Added)
             }
         };
-        let Some(set) = self.statefulsets.get_mut(&uid) else {
-            return;
-        };
+        let set = self.statefulsets.get_mut(&uid)?;
         let creation = event == EventType::Added;
         let old_template = set.template.clone();
         let old_replicas = set.replicas;
@@ -287,9 +299,7 @@ impl World {
         set.template = config.pods.stored_template();
         set.service_name = config.service_name.clone();
         set.config = config.clone();
-        let commit = self
-            .core
-            .commit(set, Some(&writer), applied.as_ref(), event);
+        let commit = self.core.commit(set, Some(writer), applied, event);
         if creation {
             let truth = set.truth;
             self.book.statefulsets[truth].1 = commit.recorded && !commit.hidden;
@@ -313,7 +323,8 @@ impl World {
         if set.replicas != old_replicas {
             set.scaler = writer.manager.clone();
         }
-        self.core.soon(Task::SyncStatefulSet(uid));
+        self.core.soon(Task::SyncStatefulSet(uid.clone()));
+        Some(uid)
     }
 
     /// Changes the last applied configuration of a StatefulSet and applies it with `tool`.
@@ -585,11 +596,17 @@ impl World {
             .find(|r| r.meta.name == revision)
             .map(|r| (r.revision, r.meta.uid.clone(), r.hash.clone()))
             .unwrap_or_default();
-        let lineage = vec![LineageTruth {
+        let mut lineage = vec![LineageTruth {
             kind: "StatefulSet".into(),
             name: set_name.clone(),
             uid: set_uid.to_string(),
         }];
+        // An operator's set: its custom resource is the next link up.
+        lineage.extend(set.meta.owner.as_ref().map(|o| LineageTruth {
+            kind: o.kind.into(),
+            name: o.name.clone(),
+            uid: o.uid.clone(),
+        }));
         let cause_manager = set.rollout.as_ref().map(|c| c.manager.clone());
         let scaler = set.scaler.clone();
         let mut pod = Pod {
@@ -703,6 +720,10 @@ impl World {
             None,
             EventType::Modified,
         );
+        // The operator that owns the set watches it (controller-runtime `Owns`).
+        if let Some(owner) = set.meta.owner.as_ref().map(|o| o.uid.clone()) {
+            self.operator_watch(&owner);
+        }
     }
 
     /// Bookkeeping once a StatefulSet's pod no longer exists: its ordinal is free again.

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use super::operator::CustomResourceTruth;
+
 /// Everything a scenario's analyzer answers should match.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct GroundTruth {
@@ -25,6 +27,9 @@ pub struct GroundTruth {
     /// Every Job visible in the trace (left out when there are none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub jobs: Vec<JobTruth>,
+    /// Every custom resource visible in the trace (left out when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub custom_resources: Vec<CustomResourceTruth>,
 }
 
 /// A DaemonSet, its ControllerRevisions and its rollout's state at the end of the trace.

@@ -120,6 +120,7 @@ impl<W: Write> Sim<W> {
             "cronjobs" => collect(self.world.cronjobs.values()),
             "daemonsets" => collect(self.world.daemonsets.values()),
             "jobs" => collect(self.world.jobs.values()),
+            "postgresclusters" => collect(self.world.postgres.values()),
             _ => collect(self.world.hpas.values()),
         }
     }

@@ -16,6 +16,7 @@ use super::job_ctrl::{CronJob, Job};
 use super::model::{
     Deployment, Event, Hpa, Involved, Meta, Node, Object, Pod, ReplicaSet, Reporter,
 };
+use super::operator::{CustomResourceTruth, PostgresCluster};
 use super::rng::Rng;
 use super::sts_ctrl::{ControllerRevision, StatefulSet};
 use super::truth::{
@@ -67,6 +68,11 @@ pub(crate) enum Task {
     /// The garbage collector deletes a pod of a deleted Job.
     CollectJobPod(String),
     SyncDaemonSet(String),
+    /// The PostgresCluster operator reconciles a cluster (on a change it watches).
+    ReconcilePostgres(String),
+    /// The PostgresCluster operator reconciles a cluster when its progress deadline would pass
+    /// (`RequeueAfter`; queued apart from watch triggers, so neither swallows the other).
+    RequeuePostgres(String),
 }
 
 /// What a commit did.
@@ -260,6 +266,7 @@ pub(crate) struct Book {
     pub(crate) jobs: Vec<(JobTruth, bool)>,
     pub(crate) daemonsets: Vec<(DaemonSetTruth, bool)>,
     pub(crate) cronjobs: Vec<(CronJobTruth, bool)>,
+    pub(crate) custom: Vec<(CustomResourceTruth, bool)>,
     /// The latest pod-truth index of each pod name (for `replaces` / `replaced_by`).
     pub(crate) pod_names: BTreeMap<(String, String), usize>,
 }
@@ -282,6 +289,8 @@ pub(crate) struct World {
     pub(crate) jobs: BTreeMap<String, Job>,
     pub(crate) cronjobs: BTreeMap<String, CronJob>,
     pub(crate) daemonsets: BTreeMap<String, DaemonSet>,
+    /// PostgresClusters (custom resources) by uid.
+    pub(crate) postgres: BTreeMap<String, PostgresCluster>,
     /// ReplicaSet uids by owner uid, oldest first.
     rs_by_owner: BTreeMap<String, Vec<String>>,
     pub(crate) nodes: Vec<Node>,
@@ -314,6 +323,7 @@ impl World {
             jobs: BTreeMap::new(),
             cronjobs: BTreeMap::new(),
             daemonsets: BTreeMap::new(),
+            postgres: BTreeMap::new(),
             rs_by_owner: BTreeMap::new(),
             nodes,
             images: BTreeMap::new(),
@@ -351,6 +361,9 @@ impl World {
             Task::SyncCronJob(uid) => self.sync_cronjob(&uid),
             Task::CollectJobPod(uid) => self.collect_job_pod(&uid),
             Task::SyncDaemonSet(uid) => self.sync_daemonset(&uid),
+            Task::ReconcilePostgres(uid) | Task::RequeuePostgres(uid) => {
+                self.reconcile_postgres(&uid)
+            }
             Task::NodeCondition(node, pressure) => self.report_memory_pressure(node, pressure),
         }
     }
