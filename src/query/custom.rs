@@ -4,9 +4,9 @@
 //! Rules: kubernetes-sigs/cli-utils `pkg/kstatus/status` (`status.go` `Compute`, `generic.go`
 //! `checkGenericProperties`/`checkGeneration`), summarised in `docs/controller-facts.md` §6:
 //! `metadata.generation` ≠ `status.observedGeneration` (both present) → InProgress;
-//! `Reconciling=True` → InProgress; `Stalled=True` → Failed; otherwise Current. kstatus never
-//! reads `Ready`; kblame reports `Ready=False` only as a warning labelled as its own addition,
-//! and it does not change the verdict. Argo CD (gitops-engine `pkg/health/health.go`
+//! the first `Reconciling=True` (→ InProgress) or `Stalled=True` (→ Failed) in list order; then,
+//! when neither decides, `Compute`'s last resort `checkReadyCondition`: `Ready=True` → Current,
+//! `Ready=False`/`Unknown` → InProgress; otherwise Current. Argo CD (gitops-engine `pkg/health/health.go`
 //! `GetResourceHealth`) has no generic rule for a custom resource: without a Lua
 //! customisation its health is nil (`docs/controller-facts.md` §7).
 
@@ -106,7 +106,8 @@ pub struct CustomReport {
 }
 
 /// The kstatus verdict of a body: (verdict, reason). `generic.go` order: deletion, generation,
-/// `Reconciling`, `Stalled`; then Current.
+/// the first `Reconciling=True` or `Stalled=True` in list order; then `status.go`'s `Ready`
+/// fallback; then Current.
 pub fn kstatus(body: &Value) -> (&'static str, String) {
     if !body.is_object() {
         return (
@@ -135,12 +136,6 @@ pub fn kstatus(body: &Value) -> (&'static str, String) {
             );
         }
     }
-    let true_condition = |wanted: &str| {
-        conditions(body).into_iter().find(|c| {
-            c.get("type").and_then(Value::as_str) == Some(wanted)
-                && c.get("status").and_then(Value::as_str) == Some("True")
-        })
-    };
     let said = |c: &Value, name: &str| {
         let reason = c.get("reason").and_then(Value::as_str).unwrap_or(name);
         match c.get("message").and_then(Value::as_str) {
@@ -148,11 +143,28 @@ pub fn kstatus(body: &Value) -> (&'static str, String) {
             None => reason.to_string(),
         }
     };
-    if let Some(c) = true_condition("Reconciling") {
-        return ("in-progress", said(c, "Reconciling"));
+    fn field<'v>(c: &'v Value, key: &str) -> &'v str {
+        c.get(key).and_then(Value::as_str).unwrap_or("")
     }
-    if let Some(c) = true_condition("Stalled") {
-        return ("failed", said(c, "Stalled"));
+    let kind_of = |c| field(c, "type");
+    let status_of = |c| field(c, "status");
+    // `checkGenericProperties` walks the conditions once, in list order: the first
+    // `Reconciling=True` or `Stalled=True` decides.
+    for c in conditions(body) {
+        match (kind_of(c), status_of(c)) {
+            ("Reconciling", "True") => return ("in-progress", said(c, "Reconciling")),
+            ("Stalled", "True") => return ("failed", said(c, "Stalled")),
+            _ => {}
+        }
+    }
+    // `Compute`'s last resort (`status.go` `checkReadyCondition`): the first `Ready`
+    // condition, True → Current, False or Unknown → InProgress.
+    for c in conditions(body) {
+        match (kind_of(c), status_of(c)) {
+            ("Ready", "True") => return ("current", "Resource is Ready".to_string()),
+            ("Ready", "False" | "Unknown") => return ("in-progress", said(c, "Ready")),
+            _ => {}
+        }
     }
     ("current", "Resource is current".to_string())
 }
@@ -266,15 +278,6 @@ pub fn custom_report(
             })
         })
         .collect();
-    if let Some(ready) = conditions
-        .iter()
-        .find(|c| c.kind == "Ready" && c.status == "False")
-    {
-        warnings.push(format!(
-            "Ready=False ({}) — kblame's addition: kstatus does not read Ready, so the verdict stays {verdict}",
-            ready.reason.as_deref().unwrap_or("no reason")
-        ));
-    }
     // Only a condition first seen at the resource's first record may be older than it says.
     let first_line = object.first().line;
     let inherited: Vec<String> = conditions
@@ -422,9 +425,21 @@ mod tests {
         assert_eq!(kstatus(&cr(1, 1, reconciling)).0, "in-progress");
         let stalled = json!([{"type": "Stalled", "status": "True", "reason": "Boom"}]);
         assert_eq!(kstatus(&cr(1, 1, stalled)), ("failed", "Boom".to_string()));
-        // kstatus never reads Ready.
-        let not_ready = json!([{"type": "Ready", "status": "False"}]);
-        assert_eq!(kstatus(&cr(1, 1, not_ready)).0, "current");
+        // Ready decides only when nothing else does (`checkReadyCondition`).
+        let not_ready = json!([{"type": "Ready", "status": "False", "reason": "Waiting"}]);
+        assert_eq!(
+            kstatus(&cr(1, 1, not_ready)),
+            ("in-progress", "Waiting".to_string())
+        );
+        let ready = json!([{"type": "Ready", "status": "True"}]);
+        assert_eq!(kstatus(&cr(1, 1, ready)).0, "current");
+        let stalled_ready = json!([{"type": "Ready", "status": "True"},
+            {"type": "Stalled", "status": "True"}]);
+        assert_eq!(kstatus(&cr(1, 1, stalled_ready)).0, "failed");
+        // The first of Reconciling and Stalled in list order decides.
+        let both = json!([{"type": "Stalled", "status": "True"},
+            {"type": "Reconciling", "status": "True"}]);
+        assert_eq!(kstatus(&cr(1, 1, both)).0, "failed");
         // Missing observedGeneration: the generation check is skipped.
         assert_eq!(
             kstatus(&json!({"metadata": {"generation": 3}})).0,

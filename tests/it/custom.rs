@@ -104,20 +104,12 @@ fn a_postgrescluster_is_in_progress_while_reconciling_then_current_with_its_pods
         .as_str()
         .is_some_and(|r| r.starts_with("Progressing")));
     assert_eq!(early["pods"][0]["ready"], false);
-    assert!(
-        early["warnings"]
-            .as_array()
-            .is_some_and(|w| w.iter().any(|w| w
-                .as_str()
-                .is_some_and(|w| w.contains("Ready=False") && w.contains("kblame's addition")))),
-        "{early}"
-    );
 
     let (end, text) = run(&records, &["--object", object]);
     assert_eq!(end["object"]["kind"], "PostgresCluster");
     assert_eq!(end["object"]["uid"], "pg-1");
     assert_eq!(end["verdict"], "current");
-    assert_eq!(end["kstatus_reason"], "Resource is current");
+    assert_eq!(end["kstatus_reason"], "Resource is Ready");
     assert_eq!(end["generation"], 1);
     assert_eq!(end["observed_generation"], 1);
     let ready = end["conditions"]
@@ -141,7 +133,7 @@ fn a_postgrescluster_is_in_progress_while_reconciling_then_current_with_its_pods
         json!(["StatefulSet/hippo-instance1-abcd", "PostgresCluster/hippo"])
     );
     assert!(
-        text.contains("current (kstatus: Resource is current)"),
+        text.contains("current (kstatus: Resource is Ready)"),
         "{text}"
     );
     assert!(
@@ -167,6 +159,24 @@ fn a_stalled_custom_resource_is_failed() {
     assert_eq!(report["verdict"], "failed");
     assert_eq!(report["kstatus_reason"], "InvalidSpec: Stalled True");
     assert_eq!(report["pods"], json!([]));
+}
+
+#[test]
+fn ready_decides_only_when_reconciling_and_stalled_do_not() {
+    // kstatus `Compute` falls back to `checkReadyCondition`: Ready=False is InProgress.
+    let object = "postgrescluster.postgres-operator.crunchydata.com/hippo";
+    let waiting = json!([condition("Ready", "False", "Waiting")]);
+    let records = vec![(1, EventType::Added, cluster("1", 1, Some(1), waiting))];
+    let (report, _) = run(&records, &["--object", object]);
+    assert_eq!(report["verdict"], "in-progress");
+    assert!(report["kstatus_reason"]
+        .as_str()
+        .is_some_and(|r| r.starts_with("Waiting")));
+    let ready = json!([condition("Ready", "True", "AllReady")]);
+    let records = vec![(1, EventType::Added, cluster("1", 1, Some(1), ready))];
+    let (report, _) = run(&records, &["--object", object]);
+    assert_eq!(report["verdict"], "current");
+    assert_eq!(report["kstatus_reason"], "Resource is Ready");
 }
 
 #[test]
