@@ -229,8 +229,16 @@ fn judge(
             confidence = Confidence::High;
         }
     }
+    let summary = format!(
+        "{} {}/{} {}",
+        change.object.kind,
+        change.object.namespace,
+        change.object.name,
+        changed_words(&change)
+    );
     Some(Cause {
         kind: CauseKind::Config,
+        summary,
         object: change.object.clone(),
         time: at,
         change: Some(change),

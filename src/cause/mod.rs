@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod deps;
+mod image;
 mod template;
 
 use jiff::Timestamp;
@@ -61,6 +62,8 @@ pub struct Cause {
     pub confidence: Confidence,
     /// What it rests on, in words, with record lines.
     pub evidence: String,
+    /// The cause in a few words (`ConfigMap shop/app-config changed`).
+    pub summary: String,
 }
 
 /// What the finders read about one pod.
@@ -89,7 +92,7 @@ pub trait Finder: Sync {
 }
 
 /// Every kind of cause kblame looks for.
-pub static FINDERS: &[&dyn Finder] = &[&template::Template, &config::Config];
+pub static FINDERS: &[&dyn Finder] = &[&template::Template, &config::Config, &image::ImageDigest];
 
 /// The candidates for a pod's restarts, most likely first, and, when there are none, what
 /// could not be looked at.

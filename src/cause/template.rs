@@ -19,6 +19,13 @@ impl Finder for Template {
             time: change.time,
             confidence,
             evidence: evidence.to_string(),
+            summary: format!(
+                "revision {}'s change to {} {}/{}",
+                change.revision.map_or("?".to_string(), |n| n.to_string()),
+                change.object.kind.to_lowercase(),
+                change.object.namespace,
+                change.object.name
+            ),
         }]
     }
 }

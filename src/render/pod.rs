@@ -353,10 +353,8 @@ fn causes<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
         };
         writeln!(
             out,
-            "  {lead}: {} {}/{} changed {} [{} confidence]",
-            cause.object.kind,
-            cause.object.namespace,
-            cause.object.name,
+            "  {lead}: {} at {} [{} confidence]",
+            cause.summary,
             when(cause.time, day),
             confidence_text(cause.confidence)
         )?;

@@ -150,7 +150,7 @@ fn a_live_mounted_configmap_change_before_the_first_failure_is_the_cause() {
     assert!(evidence.contains("(line 4)"), "{evidence}");
     assert!(
         text.contains(
-            "most likely cause: ConfigMap demo/app-config changed 16:01:40 [medium confidence]"
+            "most likely cause: ConfigMap demo/app-config data[\"app.yaml\"] changed at 16:01:40 [medium confidence]"
         ),
         "{text}"
     );
@@ -275,4 +275,84 @@ fn other_readers_failing_too_or_old_readers_running_on_make_it_likely() {
         evidence.contains("pod old, which read it only at start before the change, kept running"),
         "{evidence}"
     );
+}
+
+/// A pod of the shared ReplicaSet running `app:latest` at `digest`, with `restarts`.
+fn digest_pod(name: &str, created: i64, digest: &str, restarts: i64) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "demo", "uid": format!("uid-{name}"),
+            "resourceVersion": "10", "creationTimestamp": at(created).to_string(),
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "app-rs",
+                "uid": "uid-rs", "controller": true}]},
+        "spec": {"containers": [{"name": "app", "image": "app:latest", "imagePullPolicy": "Always"}]},
+        "status": {"phase": "Running", "containerStatuses": [{"name": "app", "image": "app:latest",
+            "imageID": format!("registry.example.com/app@{digest}"), "ready": restarts == 0,
+            "restartCount": restarts, "state": {"running": {"startedAt": at(created + 5).to_string()}}}]}})
+}
+
+/// Two pods on the old digest since an hour before the trace; `new` pods made at 200 s on the
+/// new digest, each (name, restarts at the end).
+fn moved_tag(new: &[(&str, i64)]) -> Vec<(i64, EventType, Value)> {
+    let mut records = vec![
+        (0, EventType::Listed, replicaset()),
+        (
+            0,
+            EventType::Listed,
+            digest_pod("old-1", -3600, "sha256:aaa", 0),
+        ),
+        (
+            0,
+            EventType::Listed,
+            digest_pod("old-2", -3600, "sha256:aaa", 0),
+        ),
+    ];
+    for (name, restarts) in new {
+        records.push((
+            200,
+            EventType::Added,
+            digest_pod(name, 200, "sha256:bbb", 0),
+        ));
+        if *restarts > 0 {
+            records.push((
+                260,
+                EventType::Modified,
+                digest_pod(name, 200, "sha256:bbb", *restarts),
+            ));
+        }
+    }
+    records.sort_by_key(|r| r.0);
+    records
+}
+
+#[test]
+fn a_moved_tag_is_blamed_when_only_the_new_digest_fails() {
+    let (report, text) = analyze(&moved_tag(&[("new-1", 3)]), "new-1");
+    assert_eq!(
+        kinds(&report),
+        [("image-digest".to_string(), "medium".to_string())],
+        "{report}"
+    );
+    let cause = &report["restart_causes"][0];
+    assert_eq!(
+        cause["digests"],
+        json!({"from": "sha256:aaa", "to": "sha256:bbb"})
+    );
+    assert_eq!(cause["object"]["kind"], "ReplicaSet");
+    assert_eq!(cause["change"], Value::Null);
+    assert!(
+        text.contains("most likely cause: image app:latest moved to digest sha256:bbb"),
+        "{text}"
+    );
+    // A second pod on the new digest failing too makes it likely.
+    let (report, _) = analyze(&moved_tag(&[("new-1", 3), ("new-2", 2)]), "new-1");
+    assert_eq!(
+        kinds(&report),
+        [("image-digest".to_string(), "high".to_string())]
+    );
+}
+
+#[test]
+fn a_new_digest_others_run_fine_on_is_not_the_cause() {
+    let (report, _) = analyze(&moved_tag(&[("new-1", 3), ("new-2", 0)]), "new-1");
+    assert_eq!(kinds(&report), Vec::<(String, String)>::new());
 }

@@ -1,0 +1,208 @@
+//! `image-digest`: one `image:` string that resolved to different digests, with the failures
+//! only on the new one — a tag moved (`imagePullPolicy: Always`, or a node that had not cached
+//! the old digest) under a template that did not change.
+//!
+//! The digest a container ran is its status's `imageID` (`pkg/kubelet/kuberuntime`
+//! `toKubeContainerStatus` reports the image's digest reference). Pods compared are the ones
+//! the question loaded: the pod's workload, at every revision.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use super::deps::digest_of;
+use super::{Cause, CauseKind, Digests, Finder, Input};
+use crate::graph::{Confidence, ObjectRef};
+use crate::history::{History, ObjectId};
+use crate::workload::pod::{pod_at, total_restarts};
+
+/// Image digest changes.
+pub struct ImageDigest;
+
+/// One pod's run of a container: the digest it ran, when first seen with it, and whether it
+/// restarted after that.
+struct Run {
+    pod: ObjectId,
+    digest: String,
+    since: Timestamp,
+    restarted: bool,
+    /// How long it was seen running with that digest, in seconds.
+    seconds: i64,
+}
+
+impl Finder for ImageDigest {
+    fn restart_causes(&self, input: &Input<'_>) -> Vec<Cause> {
+        let history = input.history;
+        let mut containers: Vec<&str> = input
+            .restarts
+            .iter()
+            .map(|r| r.container.as_str())
+            .collect();
+        containers.sort_unstable();
+        containers.dedup();
+        containers
+            .into_iter()
+            .filter_map(|container| {
+                let first = input
+                    .restarts
+                    .iter()
+                    .find(|r| r.container == container)
+                    .map(|r| r.finished_at.unwrap_or(r.time).min(r.time))?;
+                judge(history, input.pod, container, first)
+            })
+            .collect()
+    }
+}
+
+/// The candidate for the failures of `container` in `pod` (the first at `first_failure`), if
+/// its digest moved: stronger when the old digest's pods ran longer without a restart than the
+/// pod lasted before failing, and when other pods on the new digest fail too.
+fn judge(
+    history: &History,
+    pod: ObjectId,
+    container: &str,
+    first_failure: Timestamp,
+) -> Option<Cause> {
+    let image = image_of(history, pod, container)?;
+    let own = run_of(history, pod, container)?;
+    let namespace = &history.object(pod).namespace;
+    let runs: Vec<Run> = history
+        .of_kind("Pod")
+        .filter(|&other| other != pod && &history.object(other).namespace == namespace)
+        .filter(|&other| image_of(history, other, container).as_deref() == Some(image.as_str()))
+        .filter_map(|other| run_of(history, other, container))
+        .collect();
+    let mut old: BTreeMap<&str, Vec<&Run>> = BTreeMap::new();
+    for run in runs.iter().filter(|r| r.digest != own.digest) {
+        old.entry(run.digest.as_str()).or_default().push(run);
+    }
+    // The other digest whose pods ran without a restart; none failing on it.
+    let (from, healthy) = old
+        .into_iter()
+        .filter(|(_, runs)| runs.iter().all(|r| !r.restarted))
+        .max_by_key(|(_, runs)| runs.len())?;
+    let same: Vec<&Run> = runs.iter().filter(|r| r.digest == own.digest).collect();
+    let failed_too = same.iter().filter(|r| r.restarted).count();
+    let fine_on_new = same.len() - failed_too;
+    if fine_on_new > 0 && failed_too == 0 {
+        return None; // Others on the new digest run fine: not the digest.
+    }
+    let first_seen = same
+        .iter()
+        .map(|r| r.since)
+        .chain([own.since])
+        .min()
+        .unwrap_or(own.since);
+    let longest = healthy.iter().map(|r| r.seconds).max().unwrap_or(0);
+    let lasted = own.since.duration_until(first_failure).as_secs();
+    let confidence = match (fine_on_new, failed_too, longest > lasted) {
+        (0, n, true) if n > 0 => Confidence::High,
+        (0, _, true) => Confidence::Medium,
+        _ => Confidence::Low,
+    };
+    let mut evidence = format!(
+        "container {container} runs image {image} at digest {} (first seen {first_seen}), while {} pod(s) with the same image string ran digest {from} without a restart (e.g. {}, up to {})",
+        own.digest,
+        healthy.len(),
+        history.object(healthy[0].pod).name,
+        crate::render::duration_words(longest)
+    );
+    if failed_too > 0 {
+        evidence.push_str(&format!(
+            "; {failed_too} other pod(s) on the new digest restarted too"
+        ));
+    }
+    Some(Cause {
+        kind: CauseKind::ImageDigest,
+        summary: format!("image {image} moved to digest {}", own.digest),
+        object: workload_of(history, pod),
+        change: None,
+        digests: Some(Digests {
+            from: from.to_string(),
+            to: own.digest.clone(),
+        }),
+        time: first_seen,
+        confidence,
+        evidence,
+    })
+}
+
+/// The `image:` of the container in the pod's spec.
+fn image_of(history: &History, pod: ObjectId, container: &str) -> Option<String> {
+    let body: Value = history.parse(history.object(pod).first()).ok()?;
+    ["/spec/containers", "/spec/initContainers"]
+        .iter()
+        .filter_map(|p| body.pointer(p).and_then(Value::as_array))
+        .flatten()
+        .find(|c| c.get("name").and_then(Value::as_str) == Some(container))
+        .and_then(|c| c.get("image").and_then(Value::as_str))
+        .map(str::to_string)
+}
+
+/// The digest a pod's container ran (its last reported), when first reported, and whether the
+/// pod restarted after that.
+fn run_of(history: &History, pod: ObjectId, container: &str) -> Option<Run> {
+    let object = history.object(pod);
+    let mut found: Option<(String, Timestamp, i64)> = None;
+    let mut restarted = false;
+    let mut last_seen = None;
+    for version in &object.versions {
+        let parsed = pod_at(history, version);
+        let status = parsed
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .and_then(|all| all.iter().find(|s| s.name == container));
+        let Some(status) = status else {
+            continue;
+        };
+        let Some(digest) = digest_of(&status.image_id) else {
+            continue;
+        };
+        let total = total_restarts(&parsed);
+        match &found {
+            Some((d, _, base)) if *d == digest => restarted |= total > *base,
+            _ => found = Some((digest, version.ts, total)),
+        }
+        last_seen = Some(version.ts);
+    }
+    let (digest, since, _) = found?;
+    // It ran from its creation (a pod listed at the start already ran that digest) until it
+    // was deleted, else to the end of the trace.
+    let started = match object.created {
+        Some(created) if history.existed_at_start(pod) => created.min(since),
+        _ => since,
+    };
+    let until = object
+        .deletion_started()
+        .or(history.facts.end)
+        .or(last_seen)
+        .unwrap_or(since)
+        .max(started);
+    Some(Run {
+        pod,
+        digest,
+        since,
+        restarted,
+        seconds: started.duration_until(until).as_secs(),
+    })
+}
+
+/// The top of the pod's controller chain as recorded (its workload), else the pod.
+fn workload_of(history: &History, pod: ObjectId) -> ObjectRef {
+    let mut id = pod;
+    for _ in 0..8 {
+        let controller = history
+            .object(id)
+            .last()
+            .controller_uid
+            .as_deref()
+            .and_then(|uid| history.by_uid(uid));
+        match controller {
+            Some(next) if next != id => id = next,
+            _ => break,
+        }
+    }
+    ObjectRef::of(history.object(id))
+}
