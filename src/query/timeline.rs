@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::select::{self, ObjectQuery};
 use super::{with_trace_warnings, Loaded, QueryError};
+use crate::cause::deps::dependencies;
 use crate::graph::{CausalGraph, Change, ChangeKind, ObjectRef};
 use crate::history::diff::{diff_at, FieldChange};
 use crate::history::path::FieldPath;
@@ -212,6 +213,16 @@ impl Scope {
                 }
             }
         }
+        // What the pods in view read (ConfigMaps, Secrets) and ran on (Nodes): their changes
+        // may be why the pods failed or went away.
+        let pods: Vec<ObjectId> = subjects
+            .iter()
+            .copied()
+            .filter(|&id| history.object(id).kind == "Pod")
+            .collect();
+        for pod in pods {
+            subjects.extend(dependencies_of(history, pod));
+        }
         let subjects: Vec<ObjectId> = subjects
             .into_iter()
             .filter(|&id| history.object(id).kind != "Event")
@@ -225,6 +236,38 @@ impl Scope {
             events: events.into_iter().collect(),
         }
     }
+}
+
+/// Kinds whose spec changes matter to pods but move no `metadata.generation`: a Node's
+/// `unschedulable` and taints, a Service's selector. (A Lease's spec changes every few seconds
+/// and is left out.)
+const SPEC_WITHOUT_GENERATION: &[&str] = &["Node", "Service"];
+
+/// The recorded ConfigMaps and Secrets a pod references and the Nodes it ran on.
+fn dependencies_of(history: &History, pod: ObjectId) -> Vec<ObjectId> {
+    let object = history.object(pod);
+    let mut found = Vec::new();
+    let mut nodes: Vec<String> = Vec::new();
+    for (index, version) in object.versions.iter().enumerate() {
+        let Ok(body) = history.parse::<Value>(version) else {
+            continue;
+        };
+        let deps = dependencies(&body);
+        if index == 0 {
+            for reference in &deps.references {
+                found.extend(history.by_name(
+                    reference.kind,
+                    Some(&object.namespace),
+                    &reference.name,
+                ));
+            }
+        }
+        if let Some(node) = deps.node.filter(|n| !nodes.contains(n)) {
+            found.extend(history.by_name("Node", None, &node));
+            nodes.push(node);
+        }
+    }
+    found
 }
 
 /// Collects entries.
@@ -493,10 +536,15 @@ impl Builder<'_> {
                 (pair[0].generation, pair[1].generation),
                 (Some(a), Some(b)) if a != b
             );
+            let unnumbered = SPEC_WITHOUT_GENERATION.contains(&object.kind.as_str())
+                && pair[0].generation.is_none()
+                && pair[1].generation.is_none();
             let found = if moved {
                 self.field_change(&pair[0], &pair[1], &["spec"], "generation")
             } else if data_kind {
                 self.field_change(&pair[0], &pair[1], &["data", "binaryData"], "data")
+            } else if unnumbered {
+                self.field_change(&pair[0], &pair[1], &["spec"], "spec")
             } else {
                 None
             };
