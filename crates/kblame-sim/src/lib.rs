@@ -47,7 +47,7 @@ pub use config::{
 pub use ds_ctrl::DaemonSetConfig;
 pub use fields::fields_v1;
 pub use job_ctrl::CronJobConfig;
-pub use sts_ctrl::StatefulSetConfig;
+pub use sts_ctrl::{StatefulSetConfig, StsStrategy};
 pub use truth::{
     ChangeTruth, CreatedTruth, CronJobTruth, DeletedTruth, DeploymentTruth, FinishedTruth,
     GroundTruth, JobDeletedTruth, JobTruth, LineageTruth, PodRevisionTruth, PodTruth, RestartTruth,
