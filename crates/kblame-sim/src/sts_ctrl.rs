@@ -70,7 +70,9 @@ impl StsStrategy {
     /// `spec.updateStrategy` as stored (`SetDefaults_StatefulSet`).
     fn stored(self) -> Value {
         match self {
-            StsStrategy::Default => json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
+            StsStrategy::Default => {
+                json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
+            }
             StsStrategy::Partition(partition) => {
                 json!({"type": "RollingUpdate", "rollingUpdate": {"partition": partition}})
             }
@@ -168,6 +170,17 @@ pub(crate) struct StsStatus {
     pub(crate) current_revision: String,
     pub(crate) update_revision: String,
     pub(crate) available: i32,
+}
+
+/// A replica's pod as `processReplica` sees it at the start of a sync.
+struct Replica {
+    uid: String,
+    /// Failed or Succeeded and not yet being deleted: deleted to be recreated.
+    terminal: bool,
+    /// Terminating, or not Running and Ready: OrderedReady waits on it.
+    waits: bool,
+    /// Its `controller-revision-hash` label.
+    revision: Option<String>,
 }
 
 /// A simulated StatefulSet.
@@ -570,15 +583,14 @@ impl World {
         let end = start + set.replicas.max(0);
         let parallel = set.config.parallel;
         let partition = set.config.strategy.partition();
-        let slots: Vec<(i32, Option<(String, bool, bool, Option<String>)>)> = (start..end)
+        let slots: Vec<(i32, Option<Replica>)> = (start..end)
             .map(|ordinal| {
                 let pod = set.pods.get(&ordinal).and_then(|p| self.pods.get(p));
-                let slot = pod.map(|pod| {
-                    let terminal = pod.is_terminal() && !pod.meta.deleting();
-                    let waits =
-                        pod.meta.deleting() || !(pod.phase == "Running" && pod.is_ready());
-                    let revision = pod.meta.labels.get(REVISION_LABEL).cloned();
-                    (pod.meta.uid.clone(), terminal, waits, revision)
+                let slot = pod.map(|pod| Replica {
+                    uid: pod.meta.uid.clone(),
+                    terminal: pod.is_terminal() && !pod.meta.deleting(),
+                    waits: pod.meta.deleting() || !(pod.phase == "Running" && pod.is_ready()),
+                    revision: pod.meta.labels.get(REVISION_LABEL).cloned(),
                 });
                 (ordinal, slot)
             })
@@ -594,13 +606,13 @@ impl World {
                         return None;
                     }
                 }
-                Some((pod_uid, true, _, revision)) => {
-                    self.delete_sts_pod(uid, &pod_uid, Deletion::Terminal);
+                Some(pod) if pod.terminal => {
+                    self.delete_sts_pod(uid, &pod.uid, Deletion::Terminal);
                     if !parallel {
-                        return revision;
+                        return pod.revision;
                     }
                 }
-                Some((_, false, true, _)) if !parallel => return None,
+                Some(pod) if pod.waits && !parallel => return None,
                 Some(_) => {}
             }
         }
