@@ -46,6 +46,8 @@ pub const SIMULATED: &[&str] = &[
     "sts-stuck-ordinal",
     "cronjob-template-break",
     "ds-rolling-update",
+    "sts-partition-canary",
+    "sts-on-delete",
 ];
 
 /// The fixtures directory.
