@@ -511,13 +511,57 @@ impl Replay<'_> {
                 "it had ended (phase {phase}) at the update revision; the {} controller deletes ended pods to recreate them, and so could someone else: the trace does not say who",
                 object_kind(history, self.owner)
             )),
-            _ => Departure::Told(Told {
-                reason: "external-delete",
-                change: None,
-                other: None,
-                evidence: context.to_string(),
-            }),
+            _ => match self.controller_deletion(info, time) {
+                Some(said) => Departure::Unknown(format!(
+                    "{context}; yet {said}: the controller deleted it, for a reason the trace does not show"
+                )),
+                None => Departure::Told(Told {
+                    reason: "external-delete",
+                    change: None,
+                    other: None,
+                    evidence: format!("{context}; {}", self.deleter_words()),
+                }),
+            },
         }
+    }
+}
+
+impl Replay<'_> {
+    /// The owner's `SuccessfulDelete` Event naming `info`'s pod within the watch skew of
+    /// `time`, in words: the StatefulSet controller records "delete Pod NAME in StatefulSet
+    /// SET successful" and the DaemonSet controller "Deleted pod: NAME" for every pod they
+    /// delete (`stateful_pod_control.go` `recordPodEvent`, `controller_utils.go`
+    /// `RealPodControl.DeletePod`).
+    fn controller_deletion(&self, info: &PodInfo, time: Timestamp) -> Option<String> {
+        let name = &self.history.object(info.id).name;
+        let (from, to) = (shifted(time, -WATCH_SKEW), shifted(time, WATCH_SKEW * 5));
+        occurrences_about(self.history, self.graph, self.owner)
+            .into_iter()
+            .filter(|o| o.reason == "SuccessfulDelete" && from <= o.ts && o.ts <= to)
+            .find(|o| {
+                o.message
+                    .split([' ', ':'])
+                    .any(|word| word == name.as_str())
+            })
+            .map(|o| {
+                format!(
+                    "{}'s Event SuccessfulDelete \"{}\" (line {}) names it",
+                    self.owner_words(),
+                    o.message,
+                    o.line
+                )
+            })
+    }
+
+    /// Who deleted a pod the controller did not, as far as a watch trace can tell.
+    fn deleter_words(&self) -> String {
+        if self.history.of_kind("Event").next().is_none() {
+            return "the trace records no Events, so whether the controller deleted it is not confirmed either way, and a watch trace does not name who sent the delete".to_string();
+        }
+        format!(
+            "no SuccessfulDelete Event of {} names it (the controller records one for each pod it deletes); a watch trace does not name who sent the delete (audit logs would)",
+            self.owner_words()
+        )
     }
 }
 
