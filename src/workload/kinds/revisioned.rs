@@ -508,7 +508,7 @@ impl Replay<'_> {
             .and_then(|v| pod_at(history, v).status.and_then(|s| s.phase));
         match phase.as_deref() {
             Some(phase @ ("Failed" | "Succeeded")) => Departure::Unknown(format!(
-                "it had ended (phase {phase}) at the update revision; the {} controller deletes ended pods to recreate them, and so could someone else: the trace does not say who",
+                "it had ended (phase {phase}); the {} controller deletes ended pods to recreate them, and so could someone else: the trace does not say who",
                 object_kind(history, self.owner)
             )),
             _ => match self.controller_deletion(info, time) {
@@ -527,8 +527,9 @@ impl Replay<'_> {
 }
 
 impl Replay<'_> {
-    /// The owner's `SuccessfulDelete` Event naming `info`'s pod within the watch skew of
-    /// `time`, in words: the StatefulSet controller records "delete Pod NAME in StatefulSet
+    /// The owner's `SuccessfulDelete` Event naming `info`'s pod, recorded from one watch skew
+    /// before `time` to five after (the Event is written after the delete and can arrive
+    /// later), in words: the StatefulSet controller records "delete Pod NAME in StatefulSet
     /// SET successful" and the DaemonSet controller "Deleted pod: NAME" for every pod they
     /// delete (`stateful_pod_control.go` `recordPodEvent`, `controller_utils.go`
     /// `RealPodControl.DeletePod`).
