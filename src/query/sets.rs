@@ -7,9 +7,10 @@
 //! verdict nor a progress deadline); `pkg/controller/statefulset/stateful_set_control.go`
 //! (`updateStatefulSet`: in OrderedReady mode `processReplica` waits on the lowest ordinal
 //! that is not Running and Ready, and the rolling update deletes the highest ordinal at or
-//! above the partition not at the update revision, one per sync — so a crash-looping updated
-//! pod halts the update of every lower ordinal). Pods are joined to their ControllerRevision
-//! by the workload's own join (`workload::kinds::revisioned::revision_index`).
+//! above `spec.ordinals.start` + partition not at the update revision, one per sync even for a
+//! `Parallel` set — so a crash-looping updated pod halts the update of every lower ordinal;
+//! with `OnDelete` it deletes none). Pods are joined to their ControllerRevision by the
+//! workload's own join (`workload::kinds::revisioned::revision_index`).
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -21,7 +22,9 @@ use super::select;
 use super::{with_trace_warnings, Loaded, QueryError};
 use crate::graph::{Change, ObjectRef};
 use crate::history::ObjectId;
-use crate::workload::controller_revision::{ControllerRevisionRef, Join, RevisionHistory};
+use crate::workload::controller_revision::{
+    ControllerRevisionRef, Join, RevisionHistory, UpdateScope,
+};
 use crate::workload::events::occurrences_about;
 use crate::workload::kinds::revisioned::revision_index;
 use crate::workload::kinds::statefulset::ordinal;
@@ -94,15 +97,26 @@ pub struct SetReport {
     pub trace_start: Option<Timestamp>,
 }
 
-/// Where a StatefulSet's rolling update stands; each field is null when the trace cannot
-/// tell (no update revision recorded, or a pod whose revision is unknown).
+/// Where a StatefulSet's rolling update stands; the ordinal lists and `rollout_halted` are
+/// null when the trace cannot tell (no update revision recorded, or a pod the controller would
+/// update whose revision is unknown).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrderedUpdate {
-    /// An OrderedReady update stopped on an updated pod that is not Running and Ready while
-    /// lower ordinals are still at an old revision.
+    /// The update stopped on an updated pod that is not Running and Ready while ordinals it
+    /// has not reached are still at an old revision (never with OnDelete).
     pub rollout_halted: Option<bool>,
-    /// Ordinals at or above the partition whose pod is not at the update revision.
+    /// Ordinals at or above `start + partition` whose pod is not at the update revision (with
+    /// OnDelete, every ordinal whose pod is not: each waits for someone to delete it).
     pub not_updated_ordinals: Option<Vec<i64>>,
+    /// Ordinals below `start + partition` whose pod is at another revision: the partition
+    /// keeps them there, as it is meant to (a canary), until it is lowered.
+    pub partition_held_ordinals: Option<Vec<i64>>,
+    /// The update strategy is OnDelete: the controller updates no pod by itself.
+    #[serde(skip)]
+    pub on_delete: bool,
+    /// The lowest ordinal the rolling update replaces, `spec.ordinals.start` +
+    /// `rollingUpdate.partition` (null with OnDelete).
+    pub updated_from: Option<i64>,
 }
 
 /// Judges a StatefulSet.
@@ -252,15 +266,16 @@ fn set_report(
         .filter(|r| r.pods.iter().any(|p| p.ready))
         .map(|r| r.number)
         .collect();
-    let ordered = stateful.then(|| match halt(history, &body, &live, update) {
-        Some((halted, ordinals)) => OrderedUpdate {
-            rollout_halted: Some(halted),
-            not_updated_ordinals: Some(ordinals),
-        },
-        None => OrderedUpdate {
-            rollout_halted: None,
-            not_updated_ordinals: None,
-        },
+    let ordered = stateful.then(|| {
+        let scope = UpdateScope::of(&body);
+        let found = halt(history, &body, &live, update);
+        OrderedUpdate {
+            rollout_halted: found.as_ref().map(|h| h.halted),
+            not_updated_ordinals: found.as_ref().map(|h| h.not_updated.clone()),
+            partition_held_ordinals: found.map(|h| h.held),
+            on_delete: scope.on_delete,
+            updated_from: (!scope.on_delete).then_some(scope.updated_from()),
+        }
     });
     let warnings = with_trace_warnings(warnings, loaded);
     Ok(SetReport {
@@ -294,54 +309,101 @@ fn set_pod(history: &crate::history::History, pod: ObjectId, at: Timestamp) -> O
     })
 }
 
-/// `rollout_halted` and `not_updated_ordinals` of a StatefulSet, `None` when the trace cannot
-/// tell (`stateful_set_control.go`
-/// `updateStatefulSet`): the not-updated ordinals are those at or above the partition whose
-/// live pod is at another revision than the update revision; the update is halted when the
-/// set is OrderedReady (`podManagementPolicy` not `Parallel`), some such ordinal lies below
-/// the ordinals already updated, and the pod at the last ordinal the update reached (the
-/// lowest updated one: updates go highest ordinal first) is not Running and Ready —
-/// `processReplica` waits on it, so the rolling update never deletes the next pod.
+/// Where a StatefulSet's update stands at one record: `None` when the trace cannot tell (no
+/// update revision, or a pod the controller would update whose revision is unknown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Halt {
+    halted: bool,
+    not_updated: Vec<i64>,
+    held: Vec<i64>,
+}
+
+/// `rollout_halted`, `not_updated_ordinals` and `partition_held_ordinals` of a StatefulSet
+/// (`stateful_set_control.go` `updateStatefulSet`; [`UpdateScope`] cites the rest). Only the
+/// pods whose ordinal is in `[start, start + replicas)` count (the others are condemned). The
+/// not-updated ordinals are those at or above `start + partition` whose live pod is at another
+/// revision than the update revision (with `OnDelete`, every ordinal: each waits for someone to
+/// delete it, and nothing halts); the held ones are below `start + partition` at another
+/// revision, where the controller leaves them. The update is halted when:
+///
+/// * OrderedReady: some not-updated ordinal lies below the ordinals already updated, and the
+///   pod at the last ordinal the update reached (the lowest updated one: updates go highest
+///   ordinal first) is not Running and Ready — `processReplica` waits on it, so the rolling
+///   update never deletes the next pod;
+/// * `Parallel`: some updated pod above the highest not-updated ordinal is not Running and
+///   Ready — `processReplica` waits on nothing, but the update loop, going down from the
+///   highest ordinal, returns at the first such pod ("wait for unavailable Pods on update")
+///   before it reaches the next pod to delete.
 fn halt(
     history: &crate::history::History,
     body: &Value,
     live: &[Live],
     update: Option<usize>,
-) -> Option<(bool, Vec<i64>)> {
+) -> Option<Halt> {
     let update = update?;
-    let partition = body
-        .pointer("/spec/updateStrategy/rollingUpdate/partition")
+    let replicas = body
+        .pointer("/spec/replicas")
         .and_then(Value::as_i64)
-        .unwrap_or(0);
-    let with_ordinal: Vec<(i64, &Live)> = live
+        .unwrap_or(1);
+    let slots: Vec<Slot> = live
         .iter()
-        .filter_map(|l| Some((ordinal(history, l.id)?, l)))
-        .filter(|(o, _)| *o >= partition)
+        .filter_map(|l| {
+            Some(Slot {
+                ordinal: ordinal(history, l.id)?,
+                at_update: l.revision.map(|r| r == update),
+                healthy: l.pod.phase == "Running" && l.pod.ready,
+            })
+        })
         .collect();
-    if with_ordinal.iter().any(|(_, l)| l.revision.is_none()) {
+    standing(UpdateScope::of(body), replicas, &slots)
+}
+
+/// A live pod as the halt rule sees it.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    ordinal: i64,
+    /// Whether it is at the update revision; `None` when its revision is unknown.
+    at_update: Option<bool>,
+    /// Running and Ready.
+    healthy: bool,
+}
+
+/// The rule of [`halt`] over plain slots.
+fn standing(scope: UpdateScope, replicas: i64, slots: &[Slot]) -> Option<Halt> {
+    let (updated_side, held_side): (Vec<Slot>, Vec<Slot>) = slots
+        .iter()
+        .filter(|s| scope.in_range(s.ordinal, replicas))
+        .partition(|s| scope.on_delete || s.ordinal >= scope.updated_from());
+    if updated_side.iter().any(|s| s.at_update.is_none()) {
         return None;
     }
-    let mut not_updated: Vec<i64> = with_ordinal
-        .iter()
-        .filter(|(_, l)| l.revision.is_some_and(|r| r != update))
-        .map(|(o, _)| *o)
-        .collect();
-    not_updated.sort_unstable();
-    let parallel = body
-        .pointer("/spec/podManagementPolicy")
-        .and_then(Value::as_str)
-        == Some("Parallel");
-    let reached = with_ordinal
-        .iter()
-        .filter(|(_, l)| l.revision == Some(update))
-        .min_by_key(|(o, _)| *o);
-    let halted = match (reached, not_updated.first()) {
-        (Some((o, l)), Some(lowest)) if !parallel && lowest < o => {
-            !(l.pod.phase == "Running" && l.pod.ready)
+    let other = |slots: &[Slot]| -> Vec<i64> {
+        let mut ordinals: Vec<i64> = slots
+            .iter()
+            .filter(|s| s.at_update == Some(false))
+            .map(|s| s.ordinal)
+            .collect();
+        ordinals.sort_unstable();
+        ordinals
+    };
+    let not_updated = other(&updated_side);
+    let held = other(&held_side);
+    let updated = updated_side.iter().filter(|s| s.at_update == Some(true));
+    let halted = match (not_updated.first(), not_updated.last()) {
+        _ if scope.on_delete => false,
+        (Some(_), Some(highest)) if scope.parallel => {
+            updated.filter(|s| s.ordinal > *highest).any(|s| !s.healthy)
         }
+        (Some(lowest), _) => updated
+            .min_by_key(|s| s.ordinal)
+            .is_some_and(|s| *lowest < s.ordinal && !s.healthy),
         _ => false,
     };
-    Some((halted, not_updated))
+    Some(Halt {
+        halted,
+        not_updated,
+        held,
+    })
 }
 
 /// `StatefulSetStatusViewer.Status` (`rollout_status.go`). A recorded StatefulSet carries its
@@ -503,6 +565,98 @@ mod tests {
             statefulset_verdict(&unobserved).1,
             "waiting for statefulset spec update to be observed"
         );
+    }
+
+    fn slot(ordinal: i64, at_update: Option<bool>, healthy: bool) -> Slot {
+        Slot {
+            ordinal,
+            at_update,
+            healthy,
+        }
+    }
+
+    fn scope(body: Value) -> UpdateScope {
+        UpdateScope::of(&json!({ "spec": body }))
+    }
+
+    #[test]
+    fn a_partition_counts_from_the_start_ordinal_and_holds_the_ordinals_below_it() {
+        // ordinals.start 1, partition 3: only kafka-4 is the controller's to update.
+        let canary = scope(
+            json!({"ordinals": {"start": 1}, "podManagementPolicy": "Parallel",
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 3}}}),
+        );
+        assert_eq!(canary.updated_from(), 4);
+        let slots = [
+            slot(1, Some(false), true),
+            slot(2, Some(false), true),
+            slot(3, Some(false), true),
+            slot(4, Some(true), true),
+        ];
+        let found = standing(canary, 4, &slots).unwrap();
+        assert_eq!(found.not_updated, Vec::<i64>::new());
+        assert_eq!(found.held, vec![1, 2, 3]);
+        assert!(!found.halted);
+        // A pod below the partition with an unknown revision does not hide the answer.
+        let unknown_below = [slot(1, None, true), slot(4, Some(true), true)];
+        assert!(standing(canary, 4, &unknown_below).is_some());
+        // One at or above it does.
+        let unknown_above = [slot(1, Some(false), true), slot(4, None, true)];
+        assert!(standing(canary, 4, &unknown_above).is_none());
+    }
+
+    #[test]
+    fn ordinals_outside_start_to_start_plus_replicas_are_condemned_not_late() {
+        let set = scope(json!({"ordinals": {"start": 5}}));
+        // replicas 2: ordinals 5 and 6; pod 7 is being scaled away, pod 4 is below the range.
+        let slots = [
+            slot(4, Some(false), true),
+            slot(5, Some(false), true),
+            slot(6, Some(true), true),
+            slot(7, Some(false), true),
+        ];
+        let found = standing(set, 2, &slots).unwrap();
+        assert_eq!(found.not_updated, vec![5]);
+        assert!(found.held.is_empty());
+    }
+
+    #[test]
+    fn an_ordered_update_halts_on_the_lowest_updated_pod_and_a_parallel_one_on_any_above() {
+        let ordered = scope(json!({}));
+        let parallel = scope(json!({"podManagementPolicy": "Parallel"}));
+        // Ordinal 2 updated and crash-looping, 0 and 1 not updated.
+        let stuck = [
+            slot(0, Some(false), true),
+            slot(1, Some(false), true),
+            slot(2, Some(true), false),
+        ];
+        assert!(standing(ordered, 3, &stuck).unwrap().halted);
+        assert!(standing(parallel, 3, &stuck).unwrap().halted);
+        // Ordinal 0 was deleted by hand and came back updated but not ready: the ordered
+        // update waits on it (processReplica), the parallel one does not (it is below the
+        // next pod to update).
+        let low = [
+            slot(0, Some(true), false),
+            slot(1, Some(false), true),
+            slot(2, Some(true), true),
+        ];
+        assert!(!standing(parallel, 3, &low).unwrap().halted);
+        assert_eq!(standing(ordered, 3, &low).unwrap().not_updated, vec![1]);
+    }
+
+    #[test]
+    fn on_delete_lists_every_old_ordinal_and_never_halts() {
+        let on_delete = scope(json!({"updateStrategy": {"type": "OnDelete"}}));
+        assert!(!on_delete.replaces(Some(0)));
+        let slots = [
+            slot(0, Some(false), true),
+            slot(1, Some(false), true),
+            slot(2, Some(true), false),
+        ];
+        let found = standing(on_delete, 3, &slots).unwrap();
+        assert_eq!(found.not_updated, vec![0, 1]);
+        assert!(found.held.is_empty());
+        assert!(!found.halted);
     }
 
     #[test]

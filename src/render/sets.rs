@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use super::rollout::{change_lines, line_note, Paint};
 use super::{day_of, when};
-use crate::query::sets::SetReport;
+use crate::query::sets::{OrderedUpdate, SetReport};
 
 /// Writes a StatefulSet or DaemonSet report as text.
 pub fn text<W: Write>(report: &SetReport, out: &mut W, color: bool) -> io::Result<()> {
@@ -24,26 +24,7 @@ pub fn text<W: Write>(report: &SetReport, out: &mut W, color: bool) -> io::Resul
         report.status_message
     )?;
     if let Some(ordered) = &report.ordered {
-        let ordinals = ordered.not_updated_ordinals.as_ref().map(|o| {
-            o.iter()
-                .map(|o| o.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        });
-        match (ordered.rollout_halted, ordinals) {
-            (Some(true), Some(ordinals)) => writeln!(
-                out,
-                "halted: the updated pod the rolling update reached is not Running and Ready; ordinals not updated: {ordinals}"
-            )?,
-            (_, Some(ordinals)) if !ordinals.is_empty() => {
-                writeln!(out, "ordinals not updated: {ordinals}")?
-            }
-            (_, None) => writeln!(
-                out,
-                "ordinals not updated: unknown (the update revision or a pod's revision is unknown)"
-            )?,
-            _ => {}
-        }
+        ordered_lines(ordered, out)?;
     }
     for revision in &report.revisions {
         write!(
@@ -96,6 +77,47 @@ pub fn text<W: Write>(report: &SetReport, out: &mut W, color: bool) -> io::Resul
     }
     for warning in &report.warnings {
         writeln!(out, "warning: {warning}")?;
+    }
+    Ok(())
+}
+
+fn joined(ordinals: &[i64]) -> String {
+    ordinals
+        .iter()
+        .map(|o| o.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The halt, the ordinals the update has not reached, and those the partition holds.
+fn ordered_lines<W: Write>(ordered: &OrderedUpdate, out: &mut W) -> io::Result<()> {
+    let ordinals = ordered.not_updated_ordinals.as_deref().map(joined);
+    match (ordered.rollout_halted, ordinals) {
+        (Some(true), Some(ordinals)) => writeln!(
+            out,
+            "halted: the updated pod the rolling update reached is not Running and Ready; ordinals not updated: {ordinals}"
+        )?,
+        (_, Some(ordinals)) if !ordinals.is_empty() && ordered.on_delete => writeln!(
+            out,
+            "ordinals not updated: {ordinals} (OnDelete: each is updated when someone deletes its pod)"
+        )?,
+        (_, Some(ordinals)) if !ordinals.is_empty() => {
+            writeln!(out, "ordinals not updated: {ordinals}")?
+        }
+        (_, None) => writeln!(
+            out,
+            "ordinals not updated: unknown (the update revision or a pod's revision is unknown)"
+        )?,
+        _ => {}
+    }
+    if let (Some(held), Some(from)) = (&ordered.partition_held_ordinals, ordered.updated_from) {
+        if !held.is_empty() {
+            writeln!(
+                out,
+                "held by the partition: ordinals {} stay at their revision as intended (the rolling update replaces ordinals {from} and up)",
+                joined(held)
+            )?;
+        }
     }
     Ok(())
 }

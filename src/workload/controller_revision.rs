@@ -105,12 +105,75 @@ impl Recorded {
     }
 }
 
-/// One version of the workload: when, its pod template and its replicas.
+/// One version of the workload: when, its pod template, its replicas and its update scope.
 #[derive(Debug, Clone)]
 struct State {
     ts: Timestamp,
     template: Option<Value>,
     replicas: Option<i64>,
+    scope: UpdateScope,
+}
+
+/// What a StatefulSet's or DaemonSet's spec says about which ordinals exist and which pods
+/// its controller replaces for an update (Kubernetes v1.31).
+///
+/// * `stateful_set_control.go` `updateStatefulSet`: pods with ordinals in
+///   `[getStartOrdinal, getEndOrdinal]` are the replicas, stored at index `ordinal - start`;
+///   the rolling update runs `for target := len(replicas) - 1; target >= updateMin; target--`
+///   with `updateMin` the partition, so it replaces the ordinals at or above
+///   `start + partition`; with `OnDelete` it returns before the update ("Pods will be updated
+///   when they are manually deleted"). `MaxUnavailableStatefulSet` is alpha and off, so
+///   `Parallel` pod management still updates one pod at a time.
+/// * `stateful_set_utils.go` `getStartOrdinal`: `spec.ordinals.start` (`StatefulSetStartOrdinal`,
+///   GA in 1.31), else 0; `newVersionedStatefulSetPod` gives a pod below `start + partition`
+///   the current revision.
+/// * `daemon_controller.go` `syncDaemonSet`: `rollingUpdate` only for `RollingUpdate`; a
+///   DaemonSet has no ordinals and no partition.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpdateScope {
+    /// `spec.updateStrategy.type` is `OnDelete`: the controller deletes no pod for an update.
+    pub on_delete: bool,
+    /// `spec.ordinals.start` (0 when absent).
+    pub start: i64,
+    /// `spec.updateStrategy.rollingUpdate.partition` (0 when absent).
+    pub partition: i64,
+    /// `spec.podManagementPolicy` is `Parallel` (pods made and removed without waiting on
+    /// their predecessors).
+    pub parallel: bool,
+}
+
+impl UpdateScope {
+    /// The scope a workload record's spec sets; an absent field takes its default.
+    pub fn of(body: &Value) -> UpdateScope {
+        let int = |pointer: &str| body.pointer(pointer).and_then(Value::as_i64);
+        let text = |pointer: &str| body.pointer(pointer).and_then(Value::as_str);
+        UpdateScope {
+            on_delete: text("/spec/updateStrategy/type") == Some("OnDelete"),
+            start: int("/spec/ordinals/start").unwrap_or(0).max(0),
+            partition: int("/spec/updateStrategy/rollingUpdate/partition")
+                .unwrap_or(0)
+                .max(0),
+            parallel: text("/spec/podManagementPolicy") == Some("Parallel"),
+        }
+    }
+
+    /// The lowest ordinal the rolling update replaces: `start + partition`.
+    pub fn updated_from(&self) -> i64 {
+        self.start + self.partition
+    }
+
+    /// Whether the controller replaces the pod at `ordinal` for an update: never with
+    /// `OnDelete`, and not below `start + partition`. A pod without an ordinal (a
+    /// DaemonSet's) is replaced unless the strategy is `OnDelete`.
+    pub fn replaces(&self, ordinal: Option<i64>) -> bool {
+        !self.on_delete && ordinal.is_none_or(|o| o >= self.updated_from())
+    }
+
+    /// Whether `ordinal` is one of the `replicas` ordinals, `[start, start + replicas)`
+    /// (`podInOrdinalRange`); the others are condemned.
+    pub fn in_range(&self, ordinal: i64, replicas: i64) -> bool {
+        self.start <= ordinal && ordinal < self.start + replicas
+    }
 }
 
 /// A StatefulSet's or DaemonSet's revisions and spec changes, as the trace recorded them.
@@ -162,6 +225,7 @@ impl RevisionHistory {
                 ts: version.ts,
                 template: template.clone(),
                 replicas: current.pointer("/spec/replicas").and_then(Value::as_i64),
+                scope: UpdateScope::of(&current),
             });
             let change = match &previous {
                 None if version.event != EventType::Listed => {
@@ -226,6 +290,11 @@ impl RevisionHistory {
     /// The workload's spec changes (and its in-trace creation), in time order, unnumbered.
     pub fn changes(&self) -> impl Iterator<Item = &Change> {
         self.changes.iter().map(|(c, _)| c)
+    }
+
+    /// The workload's update scope at `at`.
+    pub fn scope_at(&self, at: Timestamp) -> Option<UpdateScope> {
+        Some(self.state_at(at)?.scope)
     }
 
     /// The in-trace creation of the workload, if recorded.

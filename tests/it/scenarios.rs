@@ -676,6 +676,121 @@ fn ds_rolling_update_replaces_each_node_pod_at_the_new_revision() {
             && r["revision"]["controller_revision"]["hash"].is_string()));
 }
 
+/// Issue 11: a partition keeps the ordinals below `spec.ordinals.start` + partition at the old
+/// revision (a canary, not a halt); a pod deleted there by someone else comes back at the
+/// current revision; lowering the partition updates the rest one at a time even under
+/// `Parallel`, and a Parallel scale-up makes several pods in one sync.
+#[test]
+fn sts_partition_canary_updates_only_from_start_plus_partition_until_the_partition_is_lowered() {
+    let reports = scenario("sts-partition-canary");
+    let truth = truth("sts-partition-canary");
+    let pods = truth["pods"].as_array().unwrap();
+    assert_eq!(reports.len(), pods.len());
+    let by_uid = |uid: &str| -> (&Value, &Value) {
+        let i = pods.iter().position(|p| p["uid"] == uid).expect("a pod");
+        (&pods[i], &reports[i].1)
+    };
+    // Ordinals run from spec.ordinals.start = 1: kafka-1 … kafka-6, never kafka-0.
+    let mut ordinals: Vec<i64> = reports
+        .iter()
+        .map(|(_, r)| r["ordinal"].as_i64().unwrap())
+        .collect();
+    ordinals.sort_unstable();
+    ordinals.dedup();
+    assert_eq!(ordinals, vec![1, 2, 3, 4, 5, 6]);
+    // The canary: kafka-4 (start + partition = 4) was the only pod the image change replaced.
+    let canary = pods
+        .iter()
+        .find(|p| p["name"] == "kafka-4" && p["revision"] == 2)
+        .unwrap();
+    let (_, report) = by_uid(canary["uid"].as_str().unwrap());
+    assert_eq!(report["created"]["reason"], "rollout");
+    let time = |v: &Value| v.as_str().map(|t| t[..23].to_string());
+    assert_eq!(
+        time(&report["created"]["time"]),
+        time(&canary["created"]["time"])
+    );
+    // kafka-1, deleted by someone while below the partition: external-delete, and its
+    // replacement is at revision 1 again; that replacement later goes for the rollout.
+    let held = pods
+        .iter()
+        .find(|p| p["name"] == "kafka-1" && p["created"]["reason"] == "replacement")
+        .unwrap();
+    let (_, report) = by_uid(held["uid"].as_str().unwrap());
+    assert_eq!(report["revision"]["number"], 1);
+    assert_eq!(report["deleted"]["reason"], "rollout");
+    let original = pods
+        .iter()
+        .find(|p| p["name"] == "kafka-1" && p["created"]["reason"] == "before-trace")
+        .unwrap();
+    let (_, report) = by_uid(original["uid"].as_str().unwrap());
+    assert_eq!(report["deleted"]["reason"], "external-delete");
+    let evidence = report["deleted"]["evidence"].as_str().unwrap_or_default();
+    assert!(evidence.contains("below the partition"), "{evidence}");
+    // The Parallel scale-up: kafka-5 and kafka-6 in the same second, both scale-up.
+    let grown: Vec<&Value> = reports
+        .iter()
+        .map(|(_, r)| r)
+        .filter(|r| r["created"]["reason"] == "scale-up")
+        .collect();
+    assert_eq!(grown.len(), 2);
+    let second = |r: &Value| r["created"]["time"].as_str().map(|t| t[..19].to_string());
+    assert_eq!(second(grown[0]), second(grown[1]));
+}
+
+/// Issue 11: with OnDelete the controller replaces no pod by itself; a pod someone deletes
+/// comes back at the update revision as a `replacement`, and its predecessor is an
+/// `external-delete`, not a rollout.
+#[test]
+fn sts_on_delete_recreates_a_deleted_pod_at_the_update_revision_as_a_replacement() {
+    let reports = scenario("sts-on-delete");
+    let truth = truth("sts-on-delete");
+    let pods = truth["pods"].as_array().unwrap();
+    let new = pods
+        .iter()
+        .position(|p| p["name"] == "etcd-2" && p["revision"] == 2)
+        .unwrap();
+    let report = &reports[new].1;
+    assert_eq!(report["created"]["reason"], "replacement");
+    assert_eq!(report["revision"]["number"], 2);
+    let old = pods
+        .iter()
+        .position(|p| p["name"] == "etcd-2" && p["revision"] == 1)
+        .unwrap();
+    let report = &reports[old].1;
+    assert_eq!(report["deleted"]["reason"], "external-delete");
+    let evidence = report["deleted"]["evidence"].as_str().unwrap_or_default();
+    assert!(evidence.contains("OnDelete"), "{evidence}");
+}
+
+/// The `analyze --object sts/NAME` text of a fixture, optionally `--at` a time.
+fn object_text(scenario: &str, object: &str, at: Option<&str>) -> String {
+    let trace = trace(scenario);
+    let mut args = vec!["analyze", &trace, "--object", object];
+    if let Some(at) = at {
+        args.extend(["--at", at]);
+    }
+    let out = kblame(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+#[test]
+fn a_partitioned_canary_is_complete_and_says_which_ordinals_the_partition_holds() {
+    insta::assert_snapshot!(
+        "sts-partition-canary-object-canary",
+        object_text("sts-partition-canary", "sts/kafka", Some("08:03:00"))
+    );
+    insta::assert_snapshot!(
+        "sts-partition-canary-object-end",
+        object_text("sts-partition-canary", "sts/kafka", None)
+    );
+    insta::assert_snapshot!(
+        "sts-on-delete-object",
+        object_text("sts-on-delete", "sts/etcd", None)
+    );
+}
+
 /// `analyze --object` on a StatefulSet or DaemonSet fixture agrees with the simulator's own
 /// verdict at the end of the trace: kubectl rollout status's answer, the halt and the ordinals
 /// the ordered update has not reached, every revision by its ControllerRevision.
@@ -686,6 +801,8 @@ fn statefulset_and_daemonset_verdicts_match_the_simulator() {
         ("sts-stuck-ordinal", "statefulsets", "statefulset"),
         ("operator-postgres", "statefulsets", "statefulset"),
         ("ds-rolling-update", "daemonsets", "daemonset"),
+        ("sts-partition-canary", "statefulsets", "statefulset"),
+        ("sts-on-delete", "statefulsets", "statefulset"),
     ] {
         let truth = truth(scenario);
         for set in truth[section].as_array().expect("sets") {
@@ -710,6 +827,11 @@ fn statefulset_and_daemonset_verdicts_match_the_simulator() {
                     report["not_updated_ordinals"], set["not_updated_ordinals"],
                     "{scenario}"
                 );
+                let held = set
+                    .get("partition_held_ordinals")
+                    .cloned()
+                    .unwrap_or_else(|| serde_json::json!([]));
+                assert_eq!(report["partition_held_ordinals"], held, "{scenario}");
             }
             let mut got: Vec<String> = report["revisions"]
                 .as_array()

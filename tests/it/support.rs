@@ -47,6 +47,8 @@ pub const SIMULATED: &[&str] = &[
     "cronjob-template-break",
     "ds-rolling-update",
     "operator-postgres",
+    "sts-partition-canary",
+    "sts-on-delete",
 ];
 
 /// The fixtures directory.

@@ -1322,3 +1322,72 @@ fn a_statefulset_without_recorded_controller_revisions_has_no_halt_answer_and_sa
     assert!(warnings.contains("revisions are unknown"), "{warnings}");
     assert!(text.contains("ordinals not updated: unknown"), "{text}");
 }
+
+/// A StatefulSet at one revision whose pod db-1 is deleted at 62 s while it still wants it;
+/// with `event`, the controller's `SuccessfulDelete` Event naming db-1 is recorded too.
+fn db_pod_deleted(event: bool) -> Vec<(i64, EventType, Value)> {
+    let rev = "db-5d8f7c6b9";
+    let mut records = vec![
+        (
+            0,
+            EventType::Listed,
+            workload("StatefulSet", "db", "sts-1", 1, "postgres:15", -3600),
+        ),
+        (
+            0,
+            EventType::Listed,
+            controller_revision(rev, "cr-1", DB, 1, "postgres:15", None),
+        ),
+        (0, EventType::Listed, db_pod(1, "old-1", rev, "postgres:15")),
+        (
+            62,
+            EventType::Modified,
+            deleting(db_pod(1, "old-1", rev, "postgres:15")),
+        ),
+        (
+            70,
+            EventType::Deleted,
+            deleting(db_pod(1, "old-1", rev, "postgres:15")),
+        ),
+        (72, EventType::Added, db_pod(1, "new-1", rev, "postgres:15")),
+    ];
+    if event {
+        let meta = object("v1", "Event", "db.1", "ev-1", None)["metadata"].clone();
+        records.insert(
+            4,
+            (
+                62,
+                EventType::Added,
+                json!({"apiVersion": "v1", "kind": "Event", "metadata": meta,
+                    "involvedObject": {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db",
+                        "namespace": "demo", "uid": "sts-1"},
+                    "reason": "SuccessfulDelete", "message": "delete Pod db-1 in StatefulSet db successful",
+                    "count": 1, "type": "Normal"}),
+            ),
+        );
+    }
+    records
+}
+
+/// Issue 11: the only thing a watch trace shows about who deleted a StatefulSet pod is the
+/// controller's own `SuccessfulDelete` Event (`stateful_pod_control.go` `recordPodEvent`).
+#[test]
+fn a_statefulset_pod_deleted_with_no_reason_is_external_unless_the_controllers_event_names_it() {
+    let (report, _) = analyze(&db_pod_deleted(false), "db-1", Some("old-1"));
+    assert_eq!(report["deleted"]["reason"], "external-delete", "{report:#}");
+    let evidence = report["deleted"]["evidence"].as_str().unwrap();
+    assert!(
+        evidence.contains("the trace records no Events"),
+        "{evidence}"
+    );
+    let (new, _) = analyze(&db_pod_deleted(false), "db-1", Some("new-1"));
+    assert_eq!(new["created"]["reason"], "replacement");
+
+    let (report, _) = analyze(&db_pod_deleted(true), "db-1", Some("old-1"));
+    assert_eq!(report["deleted"]["reason"], "unknown", "{report:#}");
+    let evidence = report["deleted"]["evidence"].as_str().unwrap();
+    assert!(
+        evidence.contains("SuccessfulDelete \"delete Pod db-1 in StatefulSet db successful\""),
+        "{evidence}"
+    );
+}

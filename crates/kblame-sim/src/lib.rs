@@ -52,7 +52,7 @@ pub use operator::{
     ConditionChangeTruth, ConditionTruth, CustomResourceTruth, PostgresClusterConfig, OPERATOR,
     PROGRESS_DEADLINE,
 };
-pub use sts_ctrl::StatefulSetConfig;
+pub use sts_ctrl::{StatefulSetConfig, StsStrategy};
 pub use truth::{
     ChangeTruth, CreatedTruth, CronJobTruth, DeletedTruth, DeploymentTruth, FinishedTruth,
     GroundTruth, JobDeletedTruth, JobTruth, LineageTruth, PodRevisionTruth, PodTruth, RestartTruth,

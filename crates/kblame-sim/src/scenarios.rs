@@ -10,7 +10,9 @@ use super::config::{
     Propagation, Tool,
 };
 use super::truth::GroundTruth;
-use super::{CronJobConfig, DaemonSetConfig, PostgresClusterConfig, Sim, StatefulSetConfig};
+use super::{
+    CronJobConfig, DaemonSetConfig, PostgresClusterConfig, Sim, StatefulSetConfig, StsStrategy,
+};
 
 /// How a scenario's trace ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,6 +192,18 @@ pub fn all() -> Vec<Scenario> {
             description: OPERATOR_POSTGRES,
             seed: 20,
             script: operator_postgres,
+        },
+        Scenario {
+            name: "sts-partition-canary",
+            description: STS_PARTITION_CANARY,
+            seed: 20,
+            script: sts_partition_canary,
+        },
+        Scenario {
+            name: "sts-on-delete",
+            description: STS_ON_DELETE,
+            seed: 21,
+            script: sts_on_delete,
         },
     ]
 }
@@ -850,5 +864,83 @@ fn operator_postgres(sim: &mut Sim) -> Ending {
         c.image = broken.clone();
     });
     sim.advance_to(day(9, 33, 0));
+    Ending::Finish
+}
+
+const STS_PARTITION_CANARY: &str = "StatefulSet ingest/kafka (4 replicas of \
+registry.example.com/ingest/kafka:3.7.0, ordinals.start 1 so its pods are kafka-1 to kafka-4, podManagementPolicy \
+Parallel, RollingUpdate with partition 3) has run since 07:30 at revision 1. At 08:02:00 kubectl server-side apply \
+(manager kubectl) sets image :3.7.1: the controller creates ControllerRevision revision 2 and updates only the ordinals \
+at or above start + partition = 4, so it deletes kafka-4 and recreates it at revision 2 (the canary); kafka-1 to \
+kafka-3 stay at revision 1 and kubectl rollout status says the partitioned roll out is complete. At 08:04:00 someone \
+deletes kafka-1 (kubectl delete pod): the controller recreates it at the current revision 1, since its ordinal is below \
+the partition. At 08:06:00 the same manager lowers the partition to 0: the update goes on one pod at a time from the \
+highest ordinal down (Parallel does not parallelize updates while MaxUnavailableStatefulSet is off): kafka-3, kafka-2, \
+then kafka-1, and currentRevision moves to revision 2. At 08:10:00 it sets replicas 6: being Parallel, the controller \
+creates kafka-5 and kafka-6 in the same sync. The trace ends at 08:13.";
+
+fn sts_partition_canary(sim: &mut Sim) -> Ending {
+    sim.advance_to(day(7, 30, 0));
+    let pods = DeploymentConfig::new("ingest", "kafka")
+        .replicas(4)
+        .container(web_container(
+            "kafka",
+            "registry.example.com/ingest/kafka:3.7.0",
+            9092,
+        ));
+    let config = StatefulSetConfig::new(pods, "kafka")
+        .parallel()
+        .start_ordinal(1)
+        .strategy(StsStrategy::Partition(3));
+    sim.apply_statefulset(&config, Tool::KubectlServerSideApply);
+    sim.advance_to(day(8, 0, 0)).start_trace();
+    sim.advance_to(day(8, 2, 0));
+    sim.update_statefulset("ingest", "kafka", Tool::KubectlServerSideApply, |config| {
+        if let Some(c) = config.pods.container_mut("kafka") {
+            c.image = "registry.example.com/ingest/kafka:3.7.1".into();
+        }
+    });
+    sim.advance_to(day(8, 4, 0));
+    sim.delete_pod("ingest", "kafka-1");
+    sim.advance_to(day(8, 6, 0));
+    sim.update_statefulset("ingest", "kafka", Tool::KubectlServerSideApply, |config| {
+        config.strategy = StsStrategy::Partition(0);
+    });
+    sim.advance_to(day(8, 10, 0));
+    sim.update_statefulset("ingest", "kafka", Tool::KubectlServerSideApply, |config| {
+        config.pods.replicas = 6;
+    });
+    sim.advance_to(day(8, 13, 0));
+    Ending::Finish
+}
+
+const STS_ON_DELETE: &str = "StatefulSet ops/etcd (3 replicas of registry.example.com/ops/etcd:3.5.14, \
+OrderedReady, updateStrategy OnDelete) has run since 06:00 at revision 1. At 06:31:00 kubectl client-side apply sets \
+image :3.5.15: the controller creates ControllerRevision revision 2 but deletes no pod (OnDelete), so all three pods \
+stay at revision 1 and currentRevision never moves; kubectl rollout status gives no verdict for OnDelete. At 06:35:00 \
+someone deletes etcd-2 (kubectl delete pod): the controller recreates it under the same name at the update revision 2. \
+etcd-0 and etcd-1 wait at revision 1 for someone to delete them. The trace ends at 06:40.";
+
+fn sts_on_delete(sim: &mut Sim) -> Ending {
+    sim.advance_to(day(6, 0, 0));
+    let pods = DeploymentConfig::new("ops", "etcd")
+        .replicas(3)
+        .container(web_container(
+            "etcd",
+            "registry.example.com/ops/etcd:3.5.14",
+            2379,
+        ));
+    let config = StatefulSetConfig::new(pods, "etcd").strategy(StsStrategy::OnDelete);
+    sim.apply_statefulset(&config, Tool::KubectlApply);
+    sim.advance_to(day(6, 30, 0)).start_trace();
+    sim.advance_to(day(6, 31, 0));
+    sim.update_statefulset("ops", "etcd", Tool::KubectlApply, |config| {
+        if let Some(c) = config.pods.container_mut("etcd") {
+            c.image = "registry.example.com/ops/etcd:3.5.15".into();
+        }
+    });
+    sim.advance_to(day(6, 35, 0));
+    sim.delete_pod("ops", "etcd-2");
+    sim.advance_to(day(6, 40, 0));
     Ending::Finish
 }

@@ -1,10 +1,11 @@
 //! The StatefulSet controller of Kubernetes v1.31 (`pkg/controller/statefulset`), with its
-//! ControllerRevisions: OrderedReady pod management and the RollingUpdate strategy with
-//! partition 0 (the defaults), one pod per ordinal, highest ordinal updated first.
+//! ControllerRevisions: one pod per ordinal from `spec.ordinals.start`, OrderedReady or
+//! `Parallel` pod management, and the RollingUpdate strategy (highest ordinal updated first,
+//! down to the partition) or `OnDelete` (`stateful_set_control.go` `updateStatefulSet`).
 //!
-//! Not simulated: `Parallel` pod management, `OnDelete`, partitions, `maxUnavailable`
-//! (alpha in 1.31), `minReadySeconds`, `volumeClaimTemplates` (no PVCs), `spec.ordinals`,
-//! scale-down (condemned pods), revision history truncation and hash collisions.
+//! Not simulated: `maxUnavailable` (alpha and off in 1.31, so the update deletes one pod per
+//! sync whatever the pod management policy), `minReadySeconds`, `volumeClaimTemplates` (no
+//! PVCs), scale-down (condemned pods), revision history truncation and hash collisions.
 
 use std::collections::BTreeMap;
 
@@ -45,6 +46,48 @@ pub struct StatefulSetConfig {
     pub pods: DeploymentConfig,
     /// `spec.serviceName`.
     pub service_name: String,
+    /// `spec.podManagementPolicy: Parallel` in the manifest. Default is false (absent, so
+    /// `SetDefaults_StatefulSet` stores `OrderedReady`).
+    pub parallel: bool,
+    /// `spec.updateStrategy` in the manifest. Default is [`StsStrategy::Default`].
+    pub strategy: StsStrategy,
+    /// `spec.ordinals.start` in the manifest. Default is `None` (absent: ordinals from 0).
+    pub start_ordinal: Option<i32>,
+}
+
+/// A StatefulSet's `spec.updateStrategy` as the manifest writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StsStrategy {
+    /// Absent: the API server stores `RollingUpdate` with `rollingUpdate.partition: 0`.
+    Default,
+    /// `type: RollingUpdate` with `rollingUpdate.partition`.
+    Partition(i32),
+    /// `type: OnDelete`: the controller updates a pod only when someone deletes it.
+    OnDelete,
+}
+
+impl StsStrategy {
+    /// `spec.updateStrategy` as stored (`SetDefaults_StatefulSet`).
+    fn stored(self) -> Value {
+        match self {
+            StsStrategy::Default => {
+                json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
+            }
+            StsStrategy::Partition(partition) => {
+                json!({"type": "RollingUpdate", "rollingUpdate": {"partition": partition}})
+            }
+            StsStrategy::OnDelete => json!({"type": "OnDelete"}),
+        }
+    }
+
+    /// The partition (`updateMin` in `updateStatefulSet`); `None` with `OnDelete`.
+    fn partition(self) -> Option<i32> {
+        match self {
+            StsStrategy::Default => Some(0),
+            StsStrategy::Partition(partition) => Some(partition.max(0)),
+            StsStrategy::OnDelete => None,
+        }
+    }
 }
 
 impl StatefulSetConfig {
@@ -54,7 +97,33 @@ impl StatefulSetConfig {
         StatefulSetConfig {
             pods,
             service_name: service_name.to_string(),
+            parallel: false,
+            strategy: StsStrategy::Default,
+            start_ordinal: None,
         }
+    }
+
+    /// `podManagementPolicy: Parallel`.
+    pub fn parallel(mut self) -> Self {
+        self.parallel = true;
+        self
+    }
+
+    /// `updateStrategy`.
+    pub fn strategy(mut self, strategy: StsStrategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// `ordinals.start`.
+    pub fn start_ordinal(mut self, start: i32) -> Self {
+        self.start_ordinal = Some(start);
+        self
+    }
+
+    /// The first ordinal (`getStartOrdinal`).
+    fn start(&self) -> i32 {
+        self.start_ordinal.unwrap_or(0).max(0)
     }
 
     /// The manifest a tool sends, without server defaults.
@@ -68,6 +137,15 @@ impl StatefulSetConfig {
         }
         out.insert("serviceName".into(), json!(self.service_name));
         out.insert("template".into(), spec["template"].clone());
+        if self.parallel {
+            out.insert("podManagementPolicy".into(), json!("Parallel"));
+        }
+        if self.strategy != StsStrategy::Default {
+            out.insert("updateStrategy".into(), self.strategy.stored());
+        }
+        if let Some(start) = self.start_ordinal {
+            out.insert("ordinals".into(), json!({"start": start}));
+        }
         manifest["spec"] = Value::Object(out);
         manifest
     }
@@ -92,6 +170,17 @@ pub(crate) struct StsStatus {
     pub(crate) current_revision: String,
     pub(crate) update_revision: String,
     pub(crate) available: i32,
+}
+
+/// A replica's pod as `processReplica` sees it at the start of a sync.
+struct Replica {
+    uid: String,
+    /// Failed or Succeeded and not yet being deleted: deleted to be recreated.
+    terminal: bool,
+    /// Terminating, or not Running and Ready: OrderedReady waits on it.
+    waits: bool,
+    /// Its `controller-revision-hash` label.
+    revision: Option<String>,
 }
 
 /// A simulated StatefulSet.
@@ -134,16 +223,24 @@ impl Object for StatefulSet {
 
     /// `StatefulSetSpec` in Go field order, with `SetDefaults_StatefulSet`'s defaults.
     fn body(&self, out: &mut Map<String, Value>) {
-        let spec = json!({
+        let policy = if self.config.parallel {
+            "Parallel"
+        } else {
+            "OrderedReady"
+        };
+        let mut spec = json!({
             "replicas": self.replicas,
             "selector": {"matchLabels": self.selector},
             "template": self.template,
             "serviceName": self.service_name,
-            "podManagementPolicy": "OrderedReady",
-            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
+            "podManagementPolicy": policy,
+            "updateStrategy": self.config.strategy.stored(),
             "revisionHistoryLimit": 10,
             "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"}
         });
+        if let (Some(start), Some(map)) = (self.config.start_ordinal, spec.as_object_mut()) {
+            map.insert("ordinals".into(), json!({"start": start}));
+        }
         out.insert("spec".into(), spec);
         let s = &self.status;
         let mut status = Map::new();
@@ -360,7 +457,7 @@ impl World {
             set.status.current_revision.clone()
         };
         let mut status = self.compute_sts_status(uid, &current_revision, &update_revision);
-        if let Some(deleted) = self.sts_pods_step(uid, &update_revision) {
+        if let Some(deleted) = self.sts_pods_step(uid, &current_revision, &update_revision) {
             if deleted == current_revision {
                 status.current -= 1;
             }
@@ -486,30 +583,56 @@ impl World {
         status
     }
 
-    /// `processReplica` in ascending ordinal order, then the rolling update from the highest
-    /// ordinal down (`updateStatefulSet`). Returns the revision of a pod it deleted.
-    fn sts_pods_step(&mut self, uid: &str, update_revision: &str) -> Option<String> {
+    /// `processReplica` in ascending ordinal order (OrderedReady stops at the first pod it
+    /// creates, deletes or waits on; `Parallel` goes on: `runForAll`), then, unless the
+    /// strategy is `OnDelete`, the rolling update from the highest ordinal down to
+    /// `start + partition` (`updateStatefulSet`: one deletion per sync, waiting on an updated pod
+    /// that is not Running and Ready). Returns the revision of a pod it deleted.
+    fn sts_pods_step(&mut self, uid: &str, current: &str, update: &str) -> Option<String> {
         let set = &self.statefulsets[uid];
-        let replicas = set.replicas.max(0);
-        for ordinal in 0..replicas {
-            let Some(pod) = set.pods.get(&ordinal).and_then(|p| self.pods.get(p)) else {
-                self.create_sts_pod(uid, ordinal, update_revision);
-                return None;
-            };
-            if pod.is_terminal() && !pod.meta.deleting() {
-                let revision = pod.meta.labels.get(REVISION_LABEL).cloned();
-                let pod_uid = pod.meta.uid.clone();
-                self.delete_sts_pod(uid, &pod_uid, Deletion::Terminal);
-                return revision;
-            }
-            if pod.meta.deleting() || !(pod.phase == "Running" && pod.is_ready()) {
-                return None;
+        let start = set.config.start();
+        let end = start + set.replicas.max(0);
+        let parallel = set.config.parallel;
+        let partition = set.config.strategy.partition();
+        let slots: Vec<(i32, Option<Replica>)> = (start..end)
+            .map(|ordinal| {
+                let pod = set.pods.get(&ordinal).and_then(|p| self.pods.get(p));
+                let slot = pod.map(|pod| Replica {
+                    uid: pod.meta.uid.clone(),
+                    terminal: pod.is_terminal() && !pod.meta.deleting(),
+                    waits: pod.meta.deleting() || !(pod.phase == "Running" && pod.is_ready()),
+                    revision: pod.meta.labels.get(REVISION_LABEL).cloned(),
+                });
+                (ordinal, slot)
+            })
+            .collect();
+        for (ordinal, slot) in slots {
+            match slot {
+                None => {
+                    // `newVersionedStatefulSetPod`: below `start + partition`, the current revision.
+                    let below = partition.is_some_and(|p| ordinal < start + p);
+                    let revision = if below { current } else { update };
+                    self.create_sts_pod(uid, ordinal, revision, update);
+                    if !parallel {
+                        return None;
+                    }
+                }
+                Some(pod) if pod.terminal => {
+                    self.delete_sts_pod(uid, &pod.uid, Deletion::Terminal);
+                    if !parallel {
+                        return pod.revision;
+                    }
+                }
+                Some(pod) if pod.waits && !parallel => return None,
+                Some(_) => {}
             }
         }
-        for ordinal in (0..replicas).rev() {
+        let partition = partition?;
+        let set = &self.statefulsets[uid];
+        for ordinal in ((start + partition)..end).rev() {
             let pod = set.pods.get(&ordinal).and_then(|p| self.pods.get(p))?;
             let revision = pod.meta.labels.get(REVISION_LABEL).cloned();
-            if revision.as_deref() != Some(update_revision) && !pod.meta.deleting() {
+            if revision.as_deref() != Some(update) && !pod.meta.deleting() {
                 let pod_uid = pod.meta.uid.clone();
                 let manager = set
                     .rollout
@@ -543,28 +666,51 @@ impl World {
         }
     }
 
-    /// `newVersionedStatefulSetPod` + `CreateStatefulPod`: pod `<set>-<ordinal>` at the update
-    /// revision (partition 0), owned by the set, with its identity labels, hostname and subdomain.
-    fn create_sts_pod(&mut self, set_uid: &str, ordinal: i32, revision: &str) {
+    /// The pod template of revision `name` of the set: its own template for the update
+    /// revision `update`, else the ControllerRevision's `data.spec.template` (`ApplyRevision`).
+    fn sts_template(&self, set_uid: &str, name: &str, update: &str) -> Value {
+        let set = &self.statefulsets[set_uid];
+        if name == update {
+            return set.template.clone();
+        }
+        let stored = set
+            .revisions
+            .iter()
+            .filter_map(|r| self.revisions.get(r))
+            .find(|r| r.meta.name == name)
+            .map(|r| r.data["spec"]["template"].clone());
+        match stored {
+            Some(Value::Object(mut template)) => {
+                template.remove("$patch");
+                Value::Object(template)
+            }
+            _ => set.template.clone(),
+        }
+    }
+
+    /// `newVersionedStatefulSetPod` + `CreateStatefulPod`: pod `<set>-<ordinal>` at `revision`
+    /// (the current revision below `start + partition`, else the update revision), owned by the set, with its identity labels, hostname and subdomain.
+    fn create_sts_pod(&mut self, set_uid: &str, ordinal: i32, revision: &str, update: &str) {
         let token = self.core.rng.name_suffix(5);
         let uid = self.uid();
         let now = self.core.now;
+        let template = self.sts_template(set_uid, revision, update);
         let set = &self.statefulsets[set_uid];
         let name = format!("{}-{ordinal}", set.meta.name);
         let mut meta = Meta::new(&set.meta.namespace, &name, uid.clone(), now);
-        meta.labels = string_map(&set.template["metadata"]["labels"]);
+        meta.labels = string_map(&template["metadata"]["labels"]);
         meta.labels.insert(POD_INDEX.into(), ordinal.to_string());
         meta.labels
             .insert(REVISION_LABEL.into(), revision.to_string());
         meta.labels.insert(POD_NAME.into(), name.clone());
-        meta.annotations = string_map(&set.template["metadata"]["annotations"]);
+        meta.annotations = string_map(&template["metadata"]["annotations"]);
         meta.owner = Some(OwnerRef {
             api_version: "apps/v1",
             kind: "StatefulSet",
             name: set.meta.name.clone(),
             uid: set_uid.to_string(),
         });
-        let template_spec = set.template["spec"].clone();
+        let template_spec = template["spec"].clone();
         let priority = template_spec["priorityClassName"]
             .as_str()
             .and_then(|class| self.priority_classes.get(class))
@@ -703,7 +849,9 @@ impl World {
         let Some(set) = self.statefulsets.get_mut(uid) else {
             return;
         };
-        if status.updated == status.ready
+        // `completeRollingUpdate`: RollingUpdate only, so never with OnDelete.
+        if set.config.strategy != StsStrategy::OnDelete
+            && status.updated == status.ready
             && status.ready == status.replicas
             && status.replicas == set.replicas
         {
@@ -735,8 +883,10 @@ impl World {
         self.core.soon(Task::SyncStatefulSet(set_uid.to_string()));
     }
 
-    /// A StatefulSet's verdict for the ground truth: `complete` once every ordinal runs the
-    /// update revision and is ready, else `progressing`, with the halt if a pod blocks it.
+    /// A StatefulSet's verdict for the ground truth: `unknown` with OnDelete (kubectl gives
+    /// none); else `complete` once every ordinal is Running and Ready and every ordinal at or
+    /// above `start + partition` runs the update revision, else `progressing`, with the halt if
+    /// a pod blocks it. Ordinals below the partition at another revision are held, not late.
     pub(crate) fn statefulset_truth(&self, truth: &StatefulSetTruth) -> StatefulSetTruth {
         let mut truth = truth.clone();
         let Some(set) = self.statefulsets.get(&truth.uid) else {
@@ -745,22 +895,38 @@ impl World {
         let update = &set.status.update_revision;
         truth.current_revision = set.status.current_revision.clone();
         truth.update_revision = update.clone();
+        let start = set.config.start();
+        let partition = set.config.strategy.partition();
+        let updated_from = start + partition.unwrap_or(0);
         let mut blocked = None;
         let mut not_updated = Vec::new();
-        for ordinal in 0..set.replicas.max(0) {
+        let mut held = Vec::new();
+        for ordinal in start..start + set.replicas.max(0) {
             let pod = set.pods.get(&ordinal).and_then(|p| self.pods.get(p));
             let healthy =
                 pod.is_some_and(|p| !p.meta.deleting() && p.phase == "Running" && p.is_ready());
             if !healthy && blocked.is_none() {
                 blocked = Some(i64::from(ordinal));
             }
-            if pod.and_then(|p| p.meta.labels.get(REVISION_LABEL)) != Some(update) {
+            let at_update = pod.and_then(|p| p.meta.labels.get(REVISION_LABEL)) == Some(update);
+            if at_update {
+                continue;
+            }
+            if ordinal >= updated_from {
                 not_updated.push(i64::from(ordinal));
+            } else if pod.is_some() {
+                held.push(i64::from(ordinal));
             }
         }
         let complete = blocked.is_none() && not_updated.is_empty();
-        truth.verdict = if complete { "complete" } else { "progressing" }.into();
-        truth.rollout_halted = !complete
+        truth.verdict = match (partition, complete) {
+            (None, _) => "unknown",
+            (Some(_), true) => "complete",
+            (Some(_), false) => "progressing",
+        }
+        .into();
+        truth.rollout_halted = partition.is_some()
+            && !complete
             && set.status.current_revision != *update
             && blocked.is_some_and(|o| {
                 let pod = set.pods.get(&(o as i32)).and_then(|p| self.pods.get(p));
@@ -768,6 +934,7 @@ impl World {
             });
         truth.blocking_ordinal = if complete { None } else { blocked };
         truth.not_updated_ordinals = not_updated;
+        truth.partition_held_ordinals = held;
         truth
     }
 }

@@ -537,6 +537,103 @@ fn a_crash_looping_highest_ordinal_halts_the_ordered_update_for_good() {
     assert!(stuck.restarts.len() >= 5);
 }
 
+/// The pod names of the StatefulSet's `SuccessfulDelete` / `SuccessfulCreate` Events, in order
+/// (a repeated Event counts each time it is recorded).
+fn sts_steps(lines: &[Value]) -> Vec<(String, String)> {
+    lines
+        .iter()
+        .filter(|l| l["type"] != "LISTED" && l["object"]["kind"] == "Event")
+        .filter_map(|l| {
+            let message = l["object"]["message"].as_str()?;
+            let mut words = message.split(' ');
+            let verb = words.next()?;
+            let pod = words.nth(1)?;
+            (verb == "create" || verb == "delete").then(|| (verb.to_string(), pod.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn a_partition_updates_only_from_start_plus_partition_and_parallel_still_updates_one_at_a_time() {
+    let fixture = generate("sts-partition-canary");
+    let lines = lines(&fixture.trace);
+    let sets = records_of_kind(&lines, "StatefulSet");
+    let spec = &sets[0]["object"]["spec"];
+    assert_eq!(spec["ordinals"]["start"], 1);
+    assert_eq!(spec["podManagementPolicy"], "Parallel");
+    assert_eq!(spec["updateStrategy"]["rollingUpdate"]["partition"], 3);
+    let steps: Vec<String> = sts_steps(&lines)
+        .into_iter()
+        .map(|(verb, pod)| format!("{verb} {pod}"))
+        .collect();
+    // The canary (kafka-4), the hand-deleted kafka-1 recreated, then the update from the top
+    // down one pod at a time after the partition drops to 0, then two pods at once.
+    assert_eq!(
+        steps,
+        [
+            "delete kafka-4",
+            "create kafka-4",
+            "create kafka-1",
+            "delete kafka-3",
+            "create kafka-3",
+            "delete kafka-2",
+            "create kafka-2",
+            "delete kafka-1",
+            "create kafka-1",
+            "create kafka-5",
+            "create kafka-6",
+        ]
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l["object"]["metadata"]["name"] == "kafka-0"),
+        "ordinals start at 1"
+    );
+    // The pod recreated below the partition is at the current (old) revision.
+    let set = &fixture.truth.statefulsets[0];
+    let old = &set.revisions[0].name;
+    let recreated = fixture
+        .truth
+        .pods
+        .iter()
+        .find(|p| p.created.reason == "replacement")
+        .expect("kafka-1 recreated");
+    assert_eq!(recreated.name, "kafka-1");
+    assert_eq!(
+        recreated.controller_revision.as_ref().map(|r| &r.name),
+        Some(old)
+    );
+    assert_eq!(set.verdict, "complete");
+    assert!(set.not_updated_ordinals.is_empty() && set.partition_held_ordinals.is_empty());
+}
+
+#[test]
+fn on_delete_replaces_no_pod_until_someone_deletes_one() {
+    let fixture = generate("sts-on-delete");
+    let lines = lines(&fixture.trace);
+    let steps = sts_steps(&lines);
+    assert_eq!(
+        steps,
+        [("create".to_string(), "etcd-2".to_string())],
+        "the controller deleted nothing; it only recreated the pod someone deleted"
+    );
+    let sets = records_of_kind(&lines, "StatefulSet");
+    let last = &sets[sets.len() - 1]["object"]["status"];
+    assert_ne!(last["currentRevision"], last["updateRevision"]);
+    let set = &fixture.truth.statefulsets[0];
+    assert_eq!(set.verdict, "unknown");
+    assert_eq!(set.not_updated_ordinals, vec![0, 1]);
+    let deleted = fixture
+        .truth
+        .pods
+        .iter()
+        .find(|p| p.deleted.is_some())
+        .and_then(|p| p.deleted.as_ref())
+        .expect("etcd-2 deleted");
+    assert_eq!(deleted.reason, "external-delete");
+}
+
 #[test]
 fn a_cronjob_template_change_makes_the_next_jobs_fail_until_the_backoff_limit() {
     let fixture = generate("cronjob-template-break");

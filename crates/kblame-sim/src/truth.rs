@@ -142,15 +142,21 @@ pub struct StatefulSetTruth {
     pub current_revision: String,
     /// `status.updateRevision` at the end.
     pub update_revision: String,
-    /// `complete` (every ordinal at the update revision, Running and Ready) or `progressing`.
-    /// A StatefulSet never fails by itself: it has no deadline and no conditions.
+    /// `complete` (every ordinal Running and Ready, and those at or above `start + partition`
+    /// at the update revision), `progressing`, or `unknown` (OnDelete: kubectl gives no
+    /// verdict). A StatefulSet never fails by itself: it has no deadline and no conditions.
     pub verdict: String,
     /// Whether the rollout is halted by a crash-looping pod (OrderedReady waits forever).
     pub rollout_halted: bool,
     /// The lowest ordinal that is not Running and Ready, while not complete.
     pub blocking_ordinal: Option<i64>,
-    /// Ordinals whose pod is not at the update revision.
+    /// Ordinals at or above `start + partition` whose pod is not at the update revision (with
+    /// OnDelete, every ordinal whose pod is not: each waits for someone to delete it).
     pub not_updated_ordinals: Vec<i64>,
+    /// Ordinals below `start + partition` whose pod is at another revision: the controller
+    /// leaves them there until the partition is lowered (left out when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub partition_held_ordinals: Vec<i64>,
 }
 
 /// One ControllerRevision of a StatefulSet.

@@ -253,7 +253,24 @@ impl Replay<'_> {
                     evidence,
                 })
             };
+            let not_for_rollout = old
+                .gone
+                .and_then(|t| self.not_for_rollout(old, t, Some(info)));
             return match (old.revision, info.revision) {
+                (Some(a), Some(b)) if a != b && not_for_rollout.is_some() => told(
+                    "replacement",
+                    None,
+                    format!(
+                        "pod {} ({}) at revision {} went away at {gone}, not for the rollout ({}); the {} controller made this one in its place at revision {}, the revision it gives a new pod there (same {})",
+                        object.name,
+                        object.uid,
+                        number(old),
+                        not_for_rollout.unwrap_or_default(),
+                        self.history.object(self.owner).kind,
+                        number(info),
+                        self.slot_words(info)
+                    ),
+                ),
                 (Some(a), Some(b)) if a != b => told(
                     "rollout",
                     self.revision_of(info).and_then(|r| r.change).map(Box::new),
@@ -290,8 +307,9 @@ impl Replay<'_> {
         }
         let limit = shifted(info.arrival, WATCH_SKEW);
         let ordinal = (self.style.ordinal)(self.history, info.id);
+        let start = self.set.scope_at(limit).map_or(0, |s| s.start);
         if let (Some(ordinal), Some((change, from, to))) = (ordinal, self.set.scale_before(limit)) {
-            if from <= ordinal && ordinal < to {
+            if start + from <= ordinal && ordinal < start + to {
                 return Arrival::Told(Told {
                     reason: "scale-up",
                     other: None,
@@ -368,18 +386,26 @@ impl Replay<'_> {
         }
         let limit = shifted(time, WATCH_SKEW);
         let ordinal = (self.style.ordinal)(history, info.id);
+        let scope = self.set.scope_at(limit).unwrap_or_default();
         if let (Some(ordinal), Some(replicas)) = (ordinal, self.set.replicas_at(limit)) {
-            if ordinal >= replicas {
+            if !scope.in_range(ordinal, replicas) {
+                let range = match scope.start {
+                    0 => String::new(),
+                    start => format!(" (ordinals from {start})"),
+                };
                 return Departure::Told(Told {
                     reason: "scale-down",
                     change: self.set.scale_before(limit).map(|(c, _, _)| Box::new(c)),
                     other: None,
                     evidence: format!(
-                        "{} wanted {replicas} replicas when it was deleted, and its ordinal is {ordinal}",
+                        "{} wanted {replicas} replicas{range} when it was deleted, and its ordinal is {ordinal}",
                         self.owner_words()
                     ),
                 });
             }
+        }
+        if let Some(why) = self.not_for_rollout(info, time, after) {
+            return self.same_revision_departure(info, time, &why);
         }
         let own = self.recorded(info);
         let target = self
@@ -406,15 +432,66 @@ impl Replay<'_> {
                     ),
                 })
             }
-            (Some(_), Some(_)) => self.same_revision_departure(info, time),
+            (Some(_), Some(_)) => self.same_revision_departure(
+                info,
+                time,
+                &format!(
+                    "deleted while {} still wanted it at the update revision and nothing in the spec changed",
+                    self.owner_words()
+                ),
+            ),
             _ => Departure::Unknown(format!(
                 "whether it went for a rollout is unknown: {unknown}"
             )),
         }
     }
 
-    /// A pod that went away while at the update revision, with no scale-down.
-    fn same_revision_departure(&self, info: &PodInfo, time: Timestamp) -> Departure {
+    /// Why the controller did not delete `info` for an update, when the spec in force at
+    /// `time` says it would not have (`UpdateScope::replaces`: `OnDelete`, or an ordinal below
+    /// `start + partition`) while the pod was at another revision than the update revision;
+    /// `None` otherwise (including when a revision is unknown).
+    fn not_for_rollout(
+        &self,
+        info: &PodInfo,
+        time: Timestamp,
+        after: Option<&PodInfo>,
+    ) -> Option<String> {
+        let limit = shifted(time, WATCH_SKEW);
+        let scope = self.set.scope_at(limit)?;
+        let ordinal = (self.style.ordinal)(self.history, info.id);
+        if scope.replaces(ordinal) {
+            return None;
+        }
+        let own = self.recorded(info)?;
+        let target = self
+            .set
+            .update_revision_at(limit)
+            .or_else(|| after.and_then(|p| self.recorded(p)))?;
+        if own.id == target.id {
+            return None;
+        }
+        Some(if scope.on_delete {
+            format!(
+                "its revision {} was not the update revision {}, but {}'s update strategy was OnDelete: the controller deletes no pod for an update, someone else does",
+                own.reference.name,
+                target.reference.name,
+                self.owner_words()
+            )
+        } else {
+            format!(
+                "its revision {} was not the update revision {}, but its ordinal {} is below the partition (ordinals start + partition = {} and up are updated): the controller leaves it at its revision",
+                own.reference.name,
+                target.reference.name,
+                ordinal.map_or("?".to_string(), |o| o.to_string()),
+                scope.updated_from()
+            )
+        })
+    }
+
+    /// A pod that went away though the controller had no reason to delete it (it was at the
+    /// update revision, or at one the controller does not replace; `context` says which), with
+    /// no scale-down.
+    fn same_revision_departure(&self, info: &PodInfo, time: Timestamp, context: &str) -> Departure {
         let history = self.history;
         let object = history.object(info.id);
         if let Some(Gone::MissingAtRelist(_)) = object.gone {
@@ -431,19 +508,61 @@ impl Replay<'_> {
             .and_then(|v| pod_at(history, v).status.and_then(|s| s.phase));
         match phase.as_deref() {
             Some(phase @ ("Failed" | "Succeeded")) => Departure::Unknown(format!(
-                "it had ended (phase {phase}) at the update revision; the {} controller deletes ended pods to recreate them, and so could someone else: the trace does not say who",
+                "it had ended (phase {phase}); the {} controller deletes ended pods to recreate them, and so could someone else: the trace does not say who",
                 object_kind(history, self.owner)
             )),
-            _ => Departure::Told(Told {
-                reason: "external-delete",
-                change: None,
-                other: None,
-                evidence: format!(
-                    "deleted while {} still wanted it at the update revision and nothing in the spec changed",
-                    self.owner_words()
-                ),
-            }),
+            _ => match self.controller_deletion(info, time) {
+                Some(said) => Departure::Unknown(format!(
+                    "{context}; yet {said}: the controller deleted it, for a reason the trace does not show"
+                )),
+                None => Departure::Told(Told {
+                    reason: "external-delete",
+                    change: None,
+                    other: None,
+                    evidence: format!("{context}; {}", self.deleter_words()),
+                }),
+            },
         }
+    }
+}
+
+impl Replay<'_> {
+    /// The owner's `SuccessfulDelete` Event naming `info`'s pod, recorded from one watch skew
+    /// before `time` to five after (the Event is written after the delete and can arrive
+    /// later), in words: the StatefulSet controller records "delete Pod NAME in StatefulSet
+    /// SET successful" and the DaemonSet controller "Deleted pod: NAME" for every pod they
+    /// delete (`stateful_pod_control.go` `recordPodEvent`, `controller_utils.go`
+    /// `RealPodControl.DeletePod`).
+    fn controller_deletion(&self, info: &PodInfo, time: Timestamp) -> Option<String> {
+        let name = &self.history.object(info.id).name;
+        let (from, to) = (shifted(time, -WATCH_SKEW), shifted(time, WATCH_SKEW * 5));
+        occurrences_about(self.history, self.graph, self.owner)
+            .into_iter()
+            .filter(|o| o.reason == "SuccessfulDelete" && from <= o.ts && o.ts <= to)
+            .find(|o| {
+                o.message
+                    .split([' ', ':'])
+                    .any(|word| word == name.as_str())
+            })
+            .map(|o| {
+                format!(
+                    "{}'s Event SuccessfulDelete \"{}\" (line {}) names it",
+                    self.owner_words(),
+                    o.message,
+                    o.line
+                )
+            })
+    }
+
+    /// Who deleted a pod the controller did not, as far as a watch trace can tell.
+    fn deleter_words(&self) -> String {
+        if self.history.of_kind("Event").next().is_none() {
+            return "the trace records no Events, so whether the controller deleted it is not confirmed either way, and a watch trace does not name who sent the delete".to_string();
+        }
+        format!(
+            "no SuccessfulDelete Event of {} names it (the controller records one for each pod it deletes); a watch trace does not name who sent the delete (audit logs would)",
+            self.owner_words()
+        )
     }
 }
 

@@ -17,6 +17,9 @@
 //! and gets a new UID (`stateful_set_control.go` `updateStatefulSet`: the rolling update
 //! deletes the highest ordinal not at the update revision, one per sync, and `processReplica`
 //! recreates it with `newVersionedStatefulSetPod`), so the slot a replacement keeps is the name.
+//! Ordinals run from `spec.ordinals.start` (`getStartOrdinal`); which of them the controller
+//! updates (`start + partition` up, none with `OnDelete`) is
+//! [`crate::workload::controller_revision::UpdateScope`].
 
 use jiff::Timestamp;
 use serde_json::Value;
@@ -41,7 +44,7 @@ pub const STATEFULSET: KindRef = KindRef {
 static RULES: Rules = Rules {
     revisions: "ControllerRevisions owned by the StatefulSet; their revision field is the number",
     pod_join: "pod label controller-revision-hash = the ControllerRevision's name (e.g. web-5d8f7c6b9)",
-    healthy: "observedGeneration >= generation, updatedReplicas/readyReplicas == replicas (within the partition), currentRevision == updateRevision; no progress deadline",
+    healthy: "observedGeneration >= generation, readyReplicas >= replicas and updatedReplicas >= replicas - partition (ordinals from ordinals.start + partition are updated; those below are held), else currentRevision == updateRevision; OnDelete has no verdict; no progress deadline",
     source: "pkg/controller/statefulset/stateful_set_utils.go, pkg/controller/statefulset/stateful_set_control.go",
     built: true,
 };
