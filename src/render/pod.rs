@@ -396,9 +396,7 @@ fn ending<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
                         .map_or("?".to_string(), |n| n.to_string())
                 ),
                 "scale-down" => "by a scale-down".to_string(),
-                "external-delete" => {
-                    "by someone outside the controllers (no spec change)".to_string()
-                }
+                "external-delete" => "by someone outside the controllers".to_string(),
                 "cascade-delete" => "because its owner was deleted".to_string(),
                 "evicted" => "by eviction".to_string(),
                 "preempted" => "by preemption".to_string(),
