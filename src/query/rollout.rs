@@ -216,23 +216,27 @@ fn deployment_of(
 /// What `kubectl rollout status` concludes from one Deployment version.
 pub fn controller_verdict(body: &Value) -> (&'static str, String) {
     let int = |pointer: &str| body.pointer(pointer).and_then(Value::as_i64);
-    if body.pointer("/spec/paused").and_then(Value::as_bool) == Some(true) {
-        return ("paused", "the deployment is paused".to_string());
-    }
     let generation = int("/metadata/generation").unwrap_or(0);
-    if int("/status/observedGeneration").unwrap_or(0) < generation {
-        return (
-            "progressing",
-            "waiting for the deployment spec update to be observed".to_string(),
-        );
-    }
-    if let Some(progressing) = condition(body, "Progressing") {
+    let observed = int("/status/observedGeneration").unwrap_or(0) >= generation;
+    // A missed deadline stays when the Deployment is paused afterwards: the controller's
+    // `checkPausedConditions` does not overwrite a TimedOut Progressing condition, and
+    // `kubectl rollout status` reports it as exceeded.
+    if let Some(progressing) = condition(body, "Progressing").filter(|_| observed) {
         if progressing.reason() == "ProgressDeadlineExceeded" {
             return (
                 "failed",
                 format!("ProgressDeadlineExceeded: {}", progressing.message()),
             );
         }
+    }
+    if body.pointer("/spec/paused").and_then(Value::as_bool) == Some(true) {
+        return ("paused", "the deployment is paused".to_string());
+    }
+    if !observed {
+        return (
+            "progressing",
+            "waiting for the deployment spec update to be observed".to_string(),
+        );
     }
     let desired = int("/spec/replicas").unwrap_or(1);
     let updated = int("/status/updatedReplicas").unwrap_or(0);
@@ -640,6 +644,23 @@ fn transition_time(condition: &Condition, recorded: Option<Timestamp>) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    /// Paused after the deadline passed: still failed, as `kubectl rollout status` says; paused
+    /// otherwise.
+    #[test]
+    fn a_missed_deadline_outlives_a_pause() {
+        let deployment = |reason: &str| {
+            json!({"metadata": {"generation": 2}, "spec": {"paused": true, "replicas": 3},
+                "status": {"observedGeneration": 2, "conditions": [{"type": "Progressing",
+                    "status": "False", "reason": reason, "message": "timed out"}]}})
+        };
+        assert_eq!(
+            controller_verdict(&deployment("ProgressDeadlineExceeded")).0,
+            "failed"
+        );
+        assert_eq!(controller_verdict(&deployment("DeploymentPaused")).0, "paused");
+    }
 
     /// JSON and YAML are never shortened: an Event's whole message is the evidence (an image
     /// pull error's registry path ends in the part that matters).
