@@ -659,7 +659,10 @@ mod tests {
             controller_verdict(&deployment("ProgressDeadlineExceeded")).0,
             "failed"
         );
-        assert_eq!(controller_verdict(&deployment("DeploymentPaused")).0, "paused");
+        assert_eq!(
+            controller_verdict(&deployment("DeploymentPaused")).0,
+            "paused"
+        );
     }
 
     /// JSON and YAML are never shortened: an Event's whole message is the evidence (an image

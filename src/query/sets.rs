@@ -76,6 +76,8 @@ pub struct SetRevision {
 pub struct SetReport {
     /// The StatefulSet or DaemonSet.
     pub object: ObjectRef,
+    /// Its controller at `at`, when one owns it (an operator's resource), else null.
+    pub controlled_by: Option<ObjectRef>,
     /// The moment judged.
     #[serde(serialize_with = "crate::render::serialize_ts")]
     pub at: Timestamp,
@@ -278,8 +280,15 @@ fn set_report(
         }
     });
     let warnings = with_trace_warnings(warnings, loaded);
+    let controlled_by = loaded
+        .history
+        .state_at(id, at)
+        .and_then(|v| v.controller_uid.as_deref())
+        .and_then(|uid| loaded.history.by_uid(uid))
+        .map(|owner| ObjectRef::of(loaded.history.object(owner)));
     Ok(SetReport {
         object: ObjectRef::of(loaded.history.object(id)),
+        controlled_by,
         at,
         revisions,
         verdict,

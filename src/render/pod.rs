@@ -70,6 +70,19 @@ fn headline<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
             }
         }
     }
+    // Controllers above the workload (an operator's resource above its StatefulSet).
+    if let Some(d) = owner {
+        let above: Vec<String> = report
+            .lineage
+            .iter()
+            .skip_while(|l| l.uid != d.uid)
+            .skip(1)
+            .map(|l| format!("{} {}", l.kind.to_lowercase(), l.name))
+            .collect();
+        if !above.is_empty() {
+            write!(out, " ← {}", above.join(" ← "))?;
+        }
+    }
     writeln!(out)?;
     let mut identity = Vec::new();
     if let Some(cr) = cr {

@@ -23,6 +23,15 @@ pub fn text<W: Write>(report: &SetReport, out: &mut W, color: bool) -> io::Resul
         when(report.at, day),
         report.status_message
     )?;
+    if let Some(owner) = &report.controlled_by {
+        writeln!(
+            out,
+            "  controlled by {} {}/{}",
+            owner.kind.to_lowercase(),
+            owner.namespace,
+            owner.name
+        )?;
+    }
     if let Some(ordered) = &report.ordered {
         ordered_lines(ordered, out)?;
     }

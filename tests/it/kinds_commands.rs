@@ -299,3 +299,30 @@ fn tree_tells_each_kinds_status_in_its_own_terms() {
         "{text}"
     );
 }
+
+#[test]
+fn an_operators_statefulset_and_its_pods_name_the_resource_above_them() {
+    let trace = trace("operator-postgres");
+    let truth = truth("operator-postgres");
+    let cluster = &truth["custom_resources"][0];
+    let cluster_name = cluster["name"].as_str().expect("the cluster's name");
+    let pod = truth["pods"]
+        .as_array()
+        .and_then(|pods| pods.last())
+        .expect("a pod in the truth");
+    let sts = pod["lineage"][0]["name"].as_str().expect("the StatefulSet");
+    let report = json(&["analyze", &trace, "--object", &format!("sts/{sts}")]);
+    assert_eq!(report["controlled_by"]["kind"], "PostgresCluster");
+    assert_eq!(report["controlled_by"]["name"], cluster_name);
+    let text = stdout(&kblame(&[
+        "analyze",
+        &trace,
+        "--pod",
+        pod["name"].as_str().expect("a pod name"),
+    ]));
+    let headline = text.lines().next().unwrap_or("");
+    assert!(
+        headline.ends_with(&format!("← postgrescluster {cluster_name}")),
+        "{headline}"
+    );
+}
