@@ -6,6 +6,7 @@
 pub mod config;
 pub mod deps;
 mod image;
+pub mod scale;
 mod template;
 
 use jiff::Timestamp;

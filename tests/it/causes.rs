@@ -356,3 +356,47 @@ fn a_new_digest_others_run_fine_on_is_not_the_cause() {
     let (report, _) = analyze(&moved_tag(&[("new-1", 3), ("new-2", 0)]), "new-1");
     assert_eq!(kinds(&report), Vec::<(String, String)>::new());
 }
+
+#[test]
+fn an_hpa_scale_is_explained_by_the_hpas_metrics_at_that_time() {
+    use kblame::cause::scale::scale_cause;
+    use kblame::graph::ChangeKind;
+    use kblame::query::load;
+    use kblame::trace::TraceSource;
+    use kblame::workload::kinds::revisions::workload_history;
+
+    let path = super::support::fixture("hpa-scale-up.ndjson.zst");
+    let mut loaded = load(&TraceSource::Path(path)).expect("the fixture loads");
+    let deployment = loaded
+        .history
+        .by_name("Deployment", Some("media"), "thumbnailer")
+        .into_iter()
+        .next()
+        .expect("the Deployment");
+    let history = workload_history(&loaded.history, &mut loaded.graph, deployment)
+        .expect("a Deployment numbers revisions");
+    let scale = history
+        .changes
+        .iter()
+        .find(|c| c.kind == ChangeKind::Scale && !c.before_trace)
+        .expect("the HPA's scale in the trace");
+    let cause = scale_cause(&loaded.history, deployment, scale).expect("the HPA explains it");
+    assert_eq!(cause.object.kind, "HorizontalPodAutoscaler");
+    assert_eq!(cause.object.name, "thumbnailer");
+    assert_eq!(serde_json::to_value(cause.kind).expect("JSON"), "scale");
+    assert_eq!(
+        serde_json::to_value(cause.confidence).expect("JSON"),
+        "high"
+    );
+    assert!(
+        cause.evidence.contains("wanted 4 replicas"),
+        "{}",
+        cause.evidence
+    );
+    assert!(cause.evidence.contains("% target"), "{}", cause.evidence);
+    assert!(
+        cause.evidence.contains("through /scale"),
+        "{}",
+        cause.evidence
+    );
+}
