@@ -47,6 +47,9 @@ pub const SIMULATED: &[&str] = &[
     "cronjob-template-break",
     "ds-rolling-update",
     "operator-postgres",
+    "config-reload-crash",
+    "config-rollout-restart",
+    "config-after-failure",
 ];
 
 /// The fixtures directory.
