@@ -6,7 +6,7 @@ use jiff::civil::Date;
 
 use super::value::write_field;
 use super::{day_of, when};
-use crate::cause::CauseKind;
+use crate::cause::{Cause, CauseKind};
 use crate::graph::Change;
 use crate::query::pod::PodReport;
 
@@ -157,7 +157,10 @@ fn created<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
             }
         }
     }
-    Ok(())
+    match &c.root_cause {
+        Some(cause) => cause_block(cause, "root cause", day, out),
+        None => Ok(()),
+    }
 }
 
 /// A Job's pod: its run and how the run ended.
@@ -351,24 +354,35 @@ fn causes<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
             0 => "most likely cause",
             _ => "also possible",
         };
-        writeln!(
-            out,
-            "  {lead}: {} {}/{} changed {} [{} confidence]",
-            cause.object.kind,
-            cause.object.namespace,
-            cause.object.name,
-            when(cause.time, day),
-            confidence_text(cause.confidence)
-        )?;
-        if let Some(change) = &cause.change {
-            for field in &change.fields {
-                let path = field.path.to_string();
-                write_field(out, "    ", &path, &field.from, &field.to, false)?;
-            }
-        }
-        writeln!(out, "    evidence: {}", cause.evidence)?;
+        cause_block(cause, lead, day, out)?;
     }
     Ok(())
+}
+
+/// `  LEAD: ConfigMap ns/name changed 10:02:00 [high confidence]`, the changed fields and the
+/// evidence.
+fn cause_block<W: Write>(
+    cause: &Cause,
+    lead: &str,
+    day: Option<Date>,
+    out: &mut W,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "  {lead}: {} {}/{} changed {} [{} confidence]",
+        cause.object.kind,
+        cause.object.namespace,
+        cause.object.name,
+        when(cause.time, day),
+        confidence_text(cause.confidence)
+    )?;
+    if let Some(change) = &cause.change {
+        for field in &change.fields {
+            let path = field.path.to_string();
+            write_field(out, "    ", &path, &field.from, &field.to, false)?;
+        }
+    }
+    writeln!(out, "    evidence: {}", cause.evidence)
 }
 
 /// `pending, container web waiting: ImagePullBackOff`.
