@@ -108,3 +108,86 @@ fn a_config_change_after_the_failures_began_is_not_a_cause() {
         assert!(report["created"]["root_cause"].is_null());
     }
 }
+
+/// A Helm-style release: Deployment `shop/api` mounts ConfigMap `api-config` live; helm
+/// changes the ConfigMap at 10:02:00, then, `gap` seconds later, stamps the template's
+/// `checksum/config` annotation (and sets a new image too when `image` is given). Returns the
+/// JSON report of the newest revision's pod.
+fn helm_checksum(gap: i64, image: Option<&str>) -> Value {
+    use kblame_sim::{utc, ContainerConfig, DeploymentConfig, Sim, Tool};
+    let day = |h, m, s| utc(2026, 11, 26, h, m, s);
+    let mut sim = Sim::new(31, day(9, 0, 0));
+    sim.apply_configmap("shop", "api-config", &[("LOG_LEVEL", "info")]);
+    let container =
+        ContainerConfig::new("api", "ghcr.io/acme/api:1.0.0").mount("config", "/etc/api");
+    let config = DeploymentConfig::new("shop", "api")
+        .replicas(2)
+        .configmap_volume("config", "api-config")
+        .container(container);
+    sim.apply_deployment(&config, Tool::Helm);
+    sim.advance_to(day(10, 0, 0)).start_trace();
+    sim.advance_to(day(10, 2, 0));
+    sim.set_configmap_key("shop", "api-config", "LOG_LEVEL", "debug", "helm");
+    sim.advance(gap);
+    sim.update_deployment("shop", "api", Tool::Helm, |c| {
+        c.pod_annotations
+            .insert("checksum/config".into(), "5f1d0c9e".into());
+        if let (Some(image), Some(api)) = (image, c.container_mut("api")) {
+            api.image = image.into();
+        }
+    });
+    sim.advance(120);
+    let (trace, truth) = sim.finish("helm-checksum", "").expect("simulates");
+    let newest = truth.pods.iter().max_by_key(|p| p.revision).expect("pods");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("helm.ndjson.zst");
+    std::fs::write(&path, trace).expect("trace written");
+    let args = [
+        "analyze",
+        path.to_str().unwrap(),
+        "--pod",
+        &newest.name,
+        "-o",
+        "json",
+    ];
+    let out = super::support::kblame(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        super::support::stderr(&out)
+    );
+    serde_json::from_slice(&out.stdout).expect("a JSON report")
+}
+
+#[test]
+fn a_checksum_annotation_after_a_config_change_has_it_as_root_cause() {
+    let report = helm_checksum(45, None);
+    assert_eq!(
+        report["created"]["change"]["fields"][0]["path"],
+        r#"spec.template.metadata.annotations["checksum/config"]"#
+    );
+    let root = &report["created"]["root_cause"];
+    assert_eq!(root["object"]["name"], "api-config");
+    assert_eq!(root["change"]["manager"], "helm");
+    // A live volume gets the new data without a restart: the stamp is likely, not certain, to
+    // be for it.
+    assert_eq!(root["confidence"], "medium");
+}
+
+#[test]
+fn a_config_change_long_before_the_stamp_is_a_weak_root_cause() {
+    let report = helm_checksum(1500, None);
+    assert_eq!(
+        report["created"]["root_cause"]["object"]["name"],
+        "api-config"
+    );
+    assert_eq!(report["created"]["root_cause"]["confidence"], "low");
+}
+
+#[test]
+fn a_template_change_that_changes_what_runs_has_no_root_cause() {
+    let report = helm_checksum(45, Some("ghcr.io/acme/api:1.1.0"));
+    assert_eq!(report["created"]["reason"], "rollout");
+    assert!(report["created"]["root_cause"].is_null());
+}
