@@ -338,6 +338,18 @@ fn blame<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
             change.revision.map_or("?".to_string(), |n| n.to_string()),
             evidence.text
         ),
+        // The revision comparison's verdict, under a cause from outside the template, is only
+        // about the template: said so, lest "cannot tell" read as about the cause above.
+        None if report
+            .restart_causes
+            .iter()
+            .any(|c| c.kind != CauseKind::Template) =>
+        {
+            let why = evidence
+                .text
+                .trim_start_matches("cannot tell what caused the restarts: ");
+            writeln!(out, "  the revision's change is not blamed: {why}")
+        }
         None => writeln!(out, "  {}", evidence.text),
     }
 }
