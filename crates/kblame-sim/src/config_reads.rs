@@ -185,7 +185,15 @@ impl World {
         let Some(pod) = self.pods.get(uid) else {
             return;
         };
-        let data = self.config_reads.mounted[uid][volume].clone();
+        let Some(data) = self
+            .config_reads
+            .mounted
+            .get(uid)
+            .and_then(|m| m.get(volume))
+            .cloned()
+        else {
+            return;
+        };
         let specs = pod.spec["containers"]
             .as_array()
             .cloned()
