@@ -8,6 +8,13 @@
 //! is stronger when other pods that read the new data began failing too, and when pods that read
 //! it only at start, before the change, kept running. Secret values are never shown: a Secret's
 //! changed keys say only that their hash changed.
+//!
+//! Behind a change that only restarted the pods (`kubectl rollout restart`, a `checksum/`
+//! annotation), the latest change before it of a ConfigMap or Secret the pod reads is why
+//! someone restarted them: the new pods read the new data, the stamp itself changes nothing that
+//! runs. It is likelier when the pod reads it only at start (env, `subPath`), where a restart is
+//! the only way the new data takes effect, and when the restart followed it within
+//! [`RESTART_WINDOW`].
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
@@ -25,6 +32,10 @@ use crate::workload::pod::{pod_at, total_restarts};
 /// How long after a change a live-mounted reader's failure still points at it: the kubelet's
 /// 1 min sync period, the ConfigMap/Secret watch cache's propagation, and an app's reload.
 pub const LIVE_WINDOW: SignedDuration = SignedDuration::from_secs(180);
+
+/// How long after a config change a restart stamp still points at it: a person noticing, or a
+/// pipeline's next step.
+pub const RESTART_WINDOW: SignedDuration = SignedDuration::from_secs(600);
 
 /// The top-level fields that hold a ConfigMap's or Secret's data.
 const DATA_FIELDS: &[&str] = &["data", "binaryData", "stringData"];
@@ -63,6 +74,25 @@ impl Finder for Config {
                 candidates.max_by_key(|c| c.time)
             })
             .collect()
+    }
+
+    fn behind_trigger(&self, input: &Input<'_>, trigger: &Change) -> Option<Cause> {
+        let history = input.history;
+        let pod = history.object(input.pod);
+        let body = history.parse::<Value>(pod.first()).ok()?;
+        dependencies(&body)
+            .references
+            .iter()
+            .flat_map(|reference| {
+                history
+                    .by_name(reference.kind, Some(&pod.namespace), &reference.name)
+                    .into_iter()
+                    .flat_map(|id| data_changes(history, id))
+                    .filter(|change| change.time <= trigger.time)
+                    .map(move |change| (reference, change))
+            })
+            .max_by_key(|(_, change)| change.time)
+            .map(|(reference, change)| restarted_for(reference, change, trigger))
     }
 
     fn blind_spot(&self, input: &Input<'_>) -> Option<String> {
@@ -246,6 +276,63 @@ fn judge(
         confidence,
         evidence,
     })
+}
+
+/// The candidate that `change`, read by the pod through `reference`, is why `trigger` restarted
+/// the pods.
+fn restarted_for(reference: &Reference, change: Change, trigger: &Change) -> Cause {
+    let gap = change.time.duration_until(trigger.time);
+    let at_start = !reference.live();
+    let confidence = match (gap <= RESTART_WINDOW, at_start) {
+        (true, true) => Confidence::High,
+        (true, false) => Confidence::Medium,
+        (false, _) => Confidence::Low,
+    };
+    let how = reference
+        .uses
+        .iter()
+        .map(|u| u.words())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let reads = match at_start {
+        true => format!("the pod reads it through {how}, only at start, so a restart is what makes the new data take effect"),
+        false => format!("the pod reads it through {how}"),
+    };
+    let line = |c: &Change| {
+        c.evidence
+            .record_line
+            .map_or("?".to_string(), |l| l.to_string())
+    };
+    let evidence = format!(
+        "{} {}/{} {} at {} by {} (line {}), {} before {} stamped the pod template at {} (line {}), which changes nothing that runs; {reads}",
+        reference.kind,
+        change.object.namespace,
+        change.object.name,
+        changed_words(&change),
+        change.time,
+        change.manager.as_deref().unwrap_or("an unknown manager"),
+        line(&change),
+        crate::render::duration_words(gap.as_secs()),
+        trigger.manager.as_deref().unwrap_or("an unknown manager"),
+        trigger.time,
+        line(trigger),
+    );
+    Cause {
+        kind: CauseKind::Config,
+        summary: format!(
+            "{} {}/{} {}",
+            change.object.kind,
+            change.object.namespace,
+            change.object.name,
+            changed_words(&change)
+        ),
+        object: change.object.clone(),
+        time: change.time,
+        change: Some(change),
+        digests: None,
+        confidence,
+        evidence,
+    }
 }
 
 /// `data["app.yaml"] changed`, or `2 keys changed`.

@@ -90,6 +90,12 @@ pub trait Finder: Sync {
     fn blind_spot(&self, _input: &Input<'_>) -> Option<String> {
         None
     }
+
+    /// The cause behind `trigger`, a change that only restarted the pods (see [`stamps_only`]),
+    /// when this kind of cause explains why someone restarted them; `None` by default.
+    fn behind_trigger(&self, _input: &Input<'_>, _trigger: &Change) -> Option<Cause> {
+        None
+    }
 }
 
 /// Every kind of cause kblame looks for.
@@ -119,14 +125,29 @@ pub fn restart_causes(input: &Input<'_>) -> (Vec<Cause>, Vec<String>) {
 /// Whether a template change only stamps the pod template (a restart or a checksum annotation)
 /// without changing what runs.
 pub fn trigger_only(cause: &Cause) -> bool {
-    cause.kind == CauseKind::Template
-        && cause.change.as_ref().is_some_and(|c| {
-            !c.fields.is_empty()
-                && c.fields.iter().all(|f| {
-                    let path = f.path.to_string();
-                    path.starts_with("spec.template.metadata.annotations[")
-                        && (path.contains("kubectl.kubernetes.io/restartedAt")
-                            || path.contains("checksum/"))
-                })
+    cause.kind == CauseKind::Template && cause.change.as_ref().is_some_and(stamps_only)
+}
+
+/// Whether a change only stamps the pod template: `kubectl rollout restart`'s
+/// `kubectl.kubernetes.io/restartedAt` or a Helm `checksum/…` annotation, and nothing else.
+pub fn stamps_only(change: &Change) -> bool {
+    !change.fields.is_empty()
+        && change.fields.iter().all(|f| {
+            let path = f.path.to_string();
+            path.starts_with("spec.template.metadata.annotations[")
+                && (path.contains("kubectl.kubernetes.io/restartedAt")
+                    || path.contains("checksum/"))
         })
+}
+
+/// Why the pod was created, one step further than `made_by`, the change that created it (the
+/// `created.root_cause` of the JSON contract): when that change only stamps the template (see
+/// [`stamps_only`]), the most likely cause a finder names behind it, e.g. the ConfigMap change
+/// the restart was for; `None` when the change changes what runs, or nothing explains it.
+pub fn created_root_cause(input: &Input<'_>, made_by: Option<&Change>) -> Option<Cause> {
+    let trigger = made_by.filter(|c| stamps_only(c))?;
+    FINDERS
+        .iter()
+        .filter_map(|f| f.behind_trigger(input, trigger))
+        .max_by_key(|c| (c.confidence, c.time))
 }

@@ -6,7 +6,7 @@ use jiff::civil::Date;
 
 use super::value::write_field;
 use super::{day_of, when};
-use crate::cause::CauseKind;
+use crate::cause::{Cause, CauseKind};
 use crate::graph::Change;
 use crate::query::pod::PodReport;
 
@@ -170,7 +170,10 @@ fn created<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
             }
         }
     }
-    Ok(())
+    match &c.root_cause {
+        Some(cause) => cause_block(cause, "root cause", day, out),
+        None => Ok(()),
+    }
 }
 
 /// A Job's pod: its run and how the run ended.
@@ -348,6 +351,18 @@ fn blame<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
             change.revision.map_or("?".to_string(), |n| n.to_string()),
             evidence.text
         ),
+        // The revision comparison's verdict, under a cause from outside the template, is only
+        // about the template: said so, lest "cannot tell" read as about the cause above.
+        None if report
+            .restart_causes
+            .iter()
+            .any(|c| c.kind != CauseKind::Template) =>
+        {
+            let why = evidence
+                .text
+                .trim_start_matches("cannot tell what caused the restarts: ");
+            writeln!(out, "  the revision's change is not blamed: {why}")
+        }
         None => writeln!(out, "  {}", evidence.text),
     }
 }
@@ -364,22 +379,33 @@ fn causes<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
             0 => "most likely cause",
             _ => "also possible",
         };
-        writeln!(
-            out,
-            "  {lead}: {} at {} [{} confidence]",
-            cause.summary,
-            when(cause.time, day),
-            confidence_text(cause.confidence)
-        )?;
-        if let Some(change) = &cause.change {
-            for field in &change.fields {
-                let path = field.path.to_string();
-                write_field(out, "    ", &path, &field.from, &field.to, false)?;
-            }
-        }
-        writeln!(out, "    evidence: {}", cause.evidence)?;
+        cause_block(cause, lead, day, out)?;
     }
     Ok(())
+}
+
+/// `  LEAD: ConfigMap ns/name changed 10:02:00 [high confidence]`, the changed fields and the
+/// evidence.
+fn cause_block<W: Write>(
+    cause: &Cause,
+    lead: &str,
+    day: Option<Date>,
+    out: &mut W,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "  {lead}: {} at {} [{} confidence]",
+        cause.summary,
+        when(cause.time, day),
+        confidence_text(cause.confidence)
+    )?;
+    if let Some(change) = &cause.change {
+        for field in &change.fields {
+            let path = field.path.to_string();
+            write_field(out, "    ", &path, &field.from, &field.to, false)?;
+        }
+    }
+    writeln!(out, "    evidence: {}", cause.evidence)
 }
 
 /// `pending, container web waiting: ImagePullBackOff`.

@@ -8,6 +8,7 @@ mod bad_input;
 mod blame;
 mod causes;
 mod commands;
+mod config_causes;
 mod custom;
 mod fuzz;
 mod get;

@@ -171,6 +171,57 @@ fn differences(report: &Value, truth: &Value) -> Vec<String> {
     diffs
 }
 
+/// Compares a pod's config causes with what the simulator knows (issue 12): the first restart
+/// cause and `created.root_cause` name the ConfigMap change it acted on (object, manager, time
+/// to the second), and a pod the simulator did not break through a ConfigMap has no config
+/// cause at all: every fixture, old or new, is checked for false causes.
+fn cause_differences(report: &Value, truth: Option<&Value>) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let key = |c: &Value| -> Option<(String, String, String, String)> {
+        let time = c["time"].as_str().or(c["change"]["time"].as_str())?;
+        Some((
+            c["kind"].as_str()?.to_string(),
+            c["object"]["name"]
+                .as_str()
+                .or(c["name"].as_str())?
+                .to_string(),
+            c["change"]["manager"]
+                .as_str()
+                .or(c["manager"].as_str())?
+                .to_string(),
+            time.get(..19)?.to_string(),
+        ))
+    };
+    let want_restart = truth.and_then(|t| t["restart_causes"].get(0)).and_then(key);
+    let got_restart = report["restart_causes"].get(0).and_then(key);
+    match &want_restart {
+        Some(_) if got_restart != want_restart => diffs.push(format!(
+            "restart_causes[0]: got {got_restart:?}, want {want_restart:?}"
+        )),
+        None => {
+            let config = report["restart_causes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|c| c["kind"] == "config")
+                .filter_map(key)
+                .collect::<Vec<_>>();
+            if !config.is_empty() {
+                diffs.push(format!("false config causes: {config:?}"));
+            }
+        }
+        _ => {}
+    }
+    let want_root = truth.and_then(|t| key(&t["root_cause"]));
+    let got_root = key(&report["created"]["root_cause"]);
+    if got_root != want_root {
+        diffs.push(format!(
+            "created.root_cause: got {got_root:?}, want {want_root:?}"
+        ));
+    }
+    diffs
+}
+
 /// Checks every pod of a scenario against the ground truth; returns the reports by pod name.
 fn check_all_pods(scenario: &str) -> Vec<(String, Value)> {
     check_pods_of(scenario, &trace(scenario))
@@ -186,6 +237,12 @@ fn check_pods_of(scenario: &str, trace: &str) -> Vec<(String, Value)> {
         let name = pod["name"].as_str().expect("name");
         let report = analyze_trace(trace, name, pod["uid"].as_str().expect("uid"));
         for diff in differences(&report, pod) {
+            failures.push(format!("{name}: {diff}"));
+        }
+        let causes = truth["pod_causes"]
+            .as_array()
+            .and_then(|list| list.iter().find(|c| c["uid"] == pod["uid"]));
+        for diff in cause_differences(&report, causes) {
             failures.push(format!("{name}: {diff}"));
         }
         reports.push((name.to_string(), report));

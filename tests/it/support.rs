@@ -49,6 +49,9 @@ pub const SIMULATED: &[&str] = &[
     "operator-postgres",
     "sts-partition-canary",
     "sts-on-delete",
+    "config-reload-crash",
+    "config-rollout-restart",
+    "config-after-failure",
 ];
 
 /// The fixtures directory.

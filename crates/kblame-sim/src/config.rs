@@ -118,6 +118,10 @@ pub struct ContainerConfig {
     pub liveness: Option<ProbeConfig>,
     /// The readiness probe, if any.
     pub readiness: Option<ProbeConfig>,
+    /// ConfigMaps read whole into the environment (`envFrom[].configMapRef`), read at start.
+    pub env_from: Vec<String>,
+    /// Volume mounts: volume name and mount path (no `subPath`: updated in place).
+    pub mounts: Vec<(String, String)>,
 }
 
 impl ContainerConfig {
@@ -132,7 +136,39 @@ impl ContainerConfig {
             limits: BTreeMap::new(),
             liveness: None,
             readiness: None,
+            env_from: Vec::new(),
+            mounts: Vec::new(),
         }
+    }
+
+    /// Reads every key of ConfigMap `name` into the environment (`envFrom`).
+    pub fn env_from_configmap(mut self, name: &str) -> ContainerConfig {
+        self.env_from.push(name.to_string());
+        self
+    }
+
+    /// Mounts volume `volume` at `path`, without `subPath`.
+    pub fn mount(mut self, volume: &str, path: &str) -> ContainerConfig {
+        self.mounts.push((volume.to_string(), path.to_string()));
+        self
+    }
+
+    fn env_from_json(&self) -> Value {
+        Value::Array(
+            self.env_from
+                .iter()
+                .map(|name| json!({"configMapRef": {"name": name}}))
+                .collect(),
+        )
+    }
+
+    fn mounts_json(&self) -> Value {
+        Value::Array(
+            self.mounts
+                .iter()
+                .map(|(name, path)| json!({"name": name, "mountPath": path}))
+                .collect(),
+        )
     }
 
     /// Sets the container port.
@@ -212,11 +248,17 @@ impl ContainerConfig {
         if let Some(port) = self.port {
             map.insert("ports".into(), json!([{"containerPort": port}]));
         }
+        if !self.env_from.is_empty() {
+            map.insert("envFrom".into(), self.env_from_json());
+        }
         if !self.env.is_empty() {
             map.insert("env".into(), self.env_json());
         }
         if !self.limits.is_empty() || !self.requests.is_empty() {
             map.insert("resources".into(), self.resources());
+        }
+        if !self.mounts.is_empty() {
+            map.insert("volumeMounts".into(), self.mounts_json());
         }
         if let Some(probe) = &self.liveness {
             map.insert("livenessProbe".into(), probe.manifest());
@@ -238,10 +280,16 @@ impl ContainerConfig {
                 json!([{"containerPort": port, "protocol": "TCP"}]),
             );
         }
+        if !self.env_from.is_empty() {
+            map.insert("envFrom".into(), self.env_from_json());
+        }
         if !self.env.is_empty() {
             map.insert("env".into(), self.env_json());
         }
         map.insert("resources".into(), self.resources());
+        if !self.mounts.is_empty() {
+            map.insert("volumeMounts".into(), self.mounts_json());
+        }
         if let Some(probe) = &self.liveness {
             map.insert("livenessProbe".into(), probe.stored());
         }
@@ -285,6 +333,8 @@ pub struct DeploymentConfig {
     pub progress_deadline_seconds: Option<i64>,
     /// The pod template's `priorityClassName`, if any.
     pub priority_class: Option<String>,
+    /// ConfigMap volumes of the pod template: volume name and ConfigMap name.
+    pub configmap_volumes: Vec<(String, String)>,
 }
 
 impl DeploymentConfig {
@@ -304,7 +354,31 @@ impl DeploymentConfig {
             max_unavailable: None,
             progress_deadline_seconds: None,
             priority_class: None,
+            configmap_volumes: Vec::new(),
         }
+    }
+
+    /// Adds a volume `volume` holding ConfigMap `configmap`'s keys as files.
+    pub fn configmap_volume(mut self, volume: &str, configmap: &str) -> DeploymentConfig {
+        self.configmap_volumes
+            .push((volume.to_string(), configmap.to_string()));
+        self
+    }
+
+    /// The template's volumes as the user writes them, or as the API server stores them
+    /// (`defaultMode` 420 filled in); `None` when there are none.
+    fn volumes_json(&self, stored: bool) -> Option<Value> {
+        if self.configmap_volumes.is_empty() {
+            return None;
+        }
+        let list = self.configmap_volumes.iter().map(|(volume, configmap)| {
+            let mut source = json!({"name": configmap});
+            if let (true, Some(map)) = (stored, source.as_object_mut()) {
+                map.insert("defaultMode".into(), json!(420));
+            }
+            json!({"name": volume, "configMap": source})
+        });
+        Some(Value::Array(list.collect()))
     }
 
     /// Sets `spec.replicas`.
@@ -420,6 +494,9 @@ impl DeploymentConfig {
             .collect();
         let mut spec = Map::new();
         spec.insert("containers".into(), Value::Array(containers));
+        if let Some(volumes) = self.volumes_json(false) {
+            spec.insert("volumes".into(), volumes);
+        }
         if let Some(class) = &self.priority_class {
             spec.insert("priorityClassName".into(), json!(class));
         }
@@ -449,6 +526,9 @@ impl DeploymentConfig {
         });
         if let (Some(class), Some(map)) = (&self.priority_class, spec.as_object_mut()) {
             map.insert("priorityClassName".into(), json!(class));
+        }
+        if let (Some(volumes), Some(map)) = (self.volumes_json(true), spec.as_object_mut()) {
+            map.shift_insert(0, "volumes".into(), volumes);
         }
         json!({"metadata": metadata, "spec": spec})
     }
@@ -518,6 +598,9 @@ pub struct ImageProfile {
     pub pull_seconds: i64,
     /// Image size in bytes, as the Pulled event reports it.
     pub size_bytes: i64,
+    /// A ConfigMap key and a value the app cannot run with: it exits 1 about 2 s after starting
+    /// or reloading with that value in any ConfigMap it reads (see `config_reads`).
+    pub rejects: Option<(String, String)>,
 }
 
 impl ImageProfile {
@@ -537,7 +620,14 @@ impl ImageProfile {
             sigterm_exit: 0,
             pull_seconds: 2,
             size_bytes: 72_950_530,
+            rejects: None,
         }
+    }
+
+    /// Makes the app exit 1 when a ConfigMap it reads holds `value` under `key`.
+    pub fn rejects(mut self, key: &str, value: &str) -> ImageProfile {
+        self.rejects = Some((key.to_string(), value.to_string()));
+        self
     }
 
     /// Sets the memory the process needs.

@@ -74,8 +74,10 @@ impl World {
                     .meta
                     .annotations
                     .insert(LAST_APPLIED.into(), annotation);
-                self.core
+                let commit = self
+                    .core
                     .commit(configmap, Some(&writer), None, EventType::Modified);
+                self.configmap_changed(namespace, name, &writer.manager, &commit);
             }
             None => {
                 let uid = self.uid();
@@ -87,5 +89,32 @@ impl World {
                 self.configmaps.insert(uid, configmap);
             }
         }
+    }
+}
+
+impl World {
+    /// Sets one key of an existing ConfigMap as `manager` (operation Update), as `helm upgrade`
+    /// does when a chart's values change one setting.
+    pub(crate) fn set_configmap_key(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        key: &str,
+        value: &str,
+        manager: &str,
+    ) {
+        let writer = Writer::update(manager);
+        let Some(configmap) = self
+            .configmaps
+            .values_mut()
+            .find(|c| c.meta.namespace == namespace && c.meta.name == name)
+        else {
+            return;
+        };
+        configmap.data.insert(key.to_string(), value.to_string());
+        let commit = self
+            .core
+            .commit(configmap, Some(&writer), None, EventType::Modified);
+        self.configmap_changed(namespace, name, manager, &commit);
     }
 }

@@ -91,6 +91,7 @@ impl World {
         pod.set_condition("Initialized", true, now, None, None);
         pod.refresh_readiness(now);
         let count = pod.containers.len();
+        self.mount_config_volumes(uid);
         self.write_pod_status(uid);
         for index in 0..count {
             let delay = self.core.jitter(150, 500);
@@ -335,6 +336,7 @@ impl World {
             format!("Started container {name}"),
         );
         self.write_pod_status(uid);
+        let behaviour = self.run_behaviour(uid, index, behaviour);
         self.plan_run(uid, index, behaviour, liveness, readiness);
     }
 

@@ -14,6 +14,7 @@ mod churn;
 mod clock;
 pub mod cluster;
 mod config;
+mod config_reads;
 mod configmap;
 mod deploy_ctrl;
 mod ds_ctrl;
@@ -53,6 +54,7 @@ pub use operator::{
     PROGRESS_DEADLINE,
 };
 pub use sts_ctrl::{StatefulSetConfig, StsStrategy};
+pub use truth::{CauseTruth, PodCausesTruth};
 pub use truth::{
     ChangeTruth, CreatedTruth, CronJobTruth, DeletedTruth, DeploymentTruth, FinishedTruth,
     GroundTruth, JobDeletedTruth, JobTruth, LineageTruth, PodRevisionTruth, PodTruth, RestartTruth,
@@ -348,6 +350,21 @@ impl<W: Write> Sim<W> {
             .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
             .collect();
         self.world.apply_configmap(namespace, name, data);
+        self.drain()
+    }
+
+    /// Sets one key of an existing ConfigMap, written by field manager `manager` (Update), e.g.
+    /// `helm` for a `helm upgrade` that changes one value.
+    pub fn set_configmap_key(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        key: &str,
+        value: &str,
+        manager: &str,
+    ) -> &mut Self {
+        self.world
+            .set_configmap_key(namespace, name, key, value, manager);
         self.drain()
     }
 
@@ -672,6 +689,7 @@ impl<W: Write> Sim<W> {
             cronjobs,
             jobs,
             custom_resources,
+            pod_causes: self.world.pod_causes_truth(),
         }
     }
 

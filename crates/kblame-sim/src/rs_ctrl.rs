@@ -193,6 +193,7 @@ impl World {
             .pods
             .push((truth, commit.recorded && !commit.hidden));
         self.pods.insert(uid.clone(), pod);
+        self.note_config_root_cause(&uid);
         if let Some(rs) = self.replicasets.get(rs_uid) {
             let involved = Involved::of(rs, None);
             let message = format!("Created pod: {name}");
@@ -284,11 +285,18 @@ pub(crate) fn string_map(value: &Value) -> std::collections::BTreeMap<String, St
 pub(crate) fn pod_spec(template_spec: &Value, token: &str, priority: i32) -> Value {
     let volume = format!("kube-api-access-{token}");
     let mut spec = Map::new();
-    spec.insert("volumes".into(), json!([{"name": volume, "projected": {"sources": [
+    // The template's own volumes come first; the ServiceAccount admission plugin appends its
+    // token volume.
+    let mut volumes = template_spec["volumes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    volumes.push(json!({"name": volume, "projected": {"sources": [
         {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
         {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
         {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}
-    ], "defaultMode": 420}}]));
+    ], "defaultMode": 420}}));
+    spec.insert("volumes".into(), Value::Array(volumes));
     let mount = json!([{"name": volume, "readOnly": true, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}]);
     let containers: Vec<Value> = template_spec["containers"]
         .as_array()
@@ -329,11 +337,20 @@ fn with_mount(container: &Value, mount: &Value) -> Value {
     let Some(map) = container.as_object() else {
         return container.clone();
     };
+    let mut mounts = map
+        .get("volumeMounts")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    mounts.extend(mount.as_array().cloned().unwrap_or_default());
     let mut out = Map::new();
     for (key, value) in map {
+        if key == "volumeMounts" {
+            continue;
+        }
         out.insert(key.clone(), value.clone());
         if key == "resources" {
-            out.insert("volumeMounts".into(), mount.clone());
+            out.insert("volumeMounts".into(), Value::Array(mounts.clone()));
         }
     }
     Value::Object(out)

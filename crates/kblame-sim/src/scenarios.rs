@@ -205,6 +205,24 @@ pub fn all() -> Vec<Scenario> {
             seed: 21,
             script: sts_on_delete,
         },
+        Scenario {
+            name: "config-reload-crash",
+            description: CONFIG_RELOAD_CRASH,
+            seed: 21,
+            script: config_reload_crash,
+        },
+        Scenario {
+            name: "config-rollout-restart",
+            description: CONFIG_ROLLOUT_RESTART,
+            seed: 22,
+            script: config_rollout_restart,
+        },
+        Scenario {
+            name: "config-after-failure",
+            description: CONFIG_AFTER_FAILURE,
+            seed: 23,
+            script: config_after_failure,
+        },
     ]
 }
 
@@ -942,5 +960,128 @@ fn sts_on_delete(sim: &mut Sim) -> Ending {
     sim.advance_to(day(6, 35, 0));
     sim.delete_pod("ops", "etcd-2");
     sim.advance_to(day(6, 40, 0));
+    Ending::Finish
+}
+
+const CONFIG_RELOAD_CRASH: &str = "Deployment shop/cart (3 replicas of ghcr.io/acme/cart:2.3.0) mounts ConfigMap \
+shop/cart-config (key app.yaml) as volume config at /etc/cart, without subPath, so the kubelet rewrites the files in \
+place; the app reloads them when they change. Both were applied with kubectl client-side apply at 09:10. At 10:01:00 \
+kubectl client-side apply changes ConfigMap shop/banner-config (key message), which no cart pod reads. At 10:02:00 \
+helm (manager helm, Update) changes app.yaml of shop/cart-config: payments.timeout 5s -> 0s, which the app rejects. \
+At each pod's next sync, 8 to 70 s later, the kubelet rewrites the volume; the app reloads, exits 1 about 2 s later \
+and crash-loops (CrashLoopBackOff) with no new revision and no Deployment change. The trace ends at 10:08.";
+
+/// cart's `app.yaml` with the given payment timeout.
+fn cart_config(timeout: &str) -> String {
+    format!(
+        "server:\n  port: 8080\npayments:\n  provider: stripe\n  timeout: {timeout}\ncache:\n  ttl: 60s\n"
+    )
+}
+
+fn config_reload_crash(sim: &mut Sim) -> Ending {
+    sim.image(
+        "ghcr.io/acme/cart:2.3.0",
+        ImageProfile::healthy().rejects("app.yaml", &cart_config("0s")),
+    );
+    sim.advance_to(day(9, 10, 0));
+    sim.apply_configmap("shop", "cart-config", &[("app.yaml", &cart_config("5s"))]);
+    sim.apply_configmap(
+        "shop",
+        "banner-config",
+        &[("message", "Free shipping over 50 EUR")],
+    );
+    let container =
+        web_container("cart", "ghcr.io/acme/cart:2.3.0", 8080).mount("config", "/etc/cart");
+    let config = DeploymentConfig::new("shop", "cart")
+        .replicas(3)
+        .configmap_volume("config", "cart-config")
+        .container(container);
+    sim.apply_deployment(&config, Tool::KubectlApply);
+    sim.advance_to(day(10, 0, 0)).start_trace();
+    sim.advance_to(day(10, 1, 0));
+    sim.apply_configmap(
+        "shop",
+        "banner-config",
+        &[("message", "Free shipping over 40 EUR")],
+    );
+    sim.advance_to(day(10, 2, 0));
+    sim.set_configmap_key(
+        "shop",
+        "cart-config",
+        "app.yaml",
+        &cart_config("0s"),
+        "helm",
+    );
+    sim.advance_to(day(10, 8, 0));
+    Ending::Finish
+}
+
+const CONFIG_ROLLOUT_RESTART: &str = "Deployment payments/ledger (3 replicas of ghcr.io/acme/ledger:1.9.2) reads \
+ConfigMap payments/ledger-env through envFrom, so each container reads it once, when it starts. Both were applied with \
+kubectl client-side apply at 13:20. At 14:01:30 kubectl client-side apply changes DB_POOL_SIZE from 20 to 0 in the \
+ConfigMap, which the app cannot start with; the running pods do not see it. At 14:03:00 `kubectl rollout restart` \
+(manager kubectl-rollout, Update) stamps the template's restartedAt annotation: revision 2. Its pod (maxSurge 25% = 1, \
+maxUnavailable 25% = 0) reads the new environment at start, exits 1 about 2 s later and crash-loops; the rollout \
+stalls, and the three revision-1 pods, which read the old values before the change, keep running. The trace ends at \
+14:10.";
+
+fn config_rollout_restart(sim: &mut Sim) -> Ending {
+    sim.image(
+        "ghcr.io/acme/ledger:1.9.2",
+        ImageProfile::healthy().rejects("DB_POOL_SIZE", "0"),
+    );
+    sim.advance_to(day(13, 20, 0));
+    let env = [("DB_POOL_SIZE", "20"), ("LEDGER_MODE", "strict")];
+    sim.apply_configmap("payments", "ledger-env", &env);
+    let container =
+        web_container("ledger", "ghcr.io/acme/ledger:1.9.2", 8080).env_from_configmap("ledger-env");
+    let config = DeploymentConfig::new("payments", "ledger")
+        .replicas(3)
+        .container(container);
+    sim.apply_deployment(&config, Tool::KubectlApply);
+    sim.advance_to(day(14, 0, 0)).start_trace();
+    sim.advance_to(day(14, 1, 30));
+    let env = [("DB_POOL_SIZE", "0"), ("LEDGER_MODE", "strict")];
+    sim.apply_configmap("payments", "ledger-env", &env);
+    sim.advance_to(day(14, 3, 0))
+        .rollout_restart("payments", "ledger");
+    sim.advance_to(day(14, 10, 0));
+    Ending::Finish
+}
+
+const CONFIG_AFTER_FAILURE: &str = "Deployment search/indexer (2 replicas of ghcr.io/acme/indexer:4.1.0) mounts \
+ConfigMap search/indexer-config (key BATCH_SIZE) as volume config at /etc/indexer, without subPath. Both were applied \
+with kubectl client-side apply at 10:40. At 11:02:00 kubectl client-side apply sets image :4.2.0, which exits 1 about \
+3 s after starting: revision 2's surge pod crash-loops and the rollout stalls. At 11:05:00, with the failures under \
+way, someone applies the ConfigMap with BATCH_SIZE 100 -> 200, hoping it helps; the kubelet rewrites the volumes, \
+the apps accept the value and nothing changes. The ConfigMap change is not the cause: the failures began before it. \
+The trace ends at 11:10.";
+
+fn config_after_failure(sim: &mut Sim) -> Ending {
+    sim.image(
+        "ghcr.io/acme/indexer:4.2.0",
+        ImageProfile::healthy().crashes_after(3, 1),
+    );
+    sim.advance_to(day(10, 40, 0));
+    sim.apply_configmap("search", "indexer-config", &[("BATCH_SIZE", "100")]);
+    let container = web_container("indexer", "ghcr.io/acme/indexer:4.1.0", 8080)
+        .mount("config", "/etc/indexer");
+    let config = DeploymentConfig::new("search", "indexer")
+        .replicas(2)
+        .configmap_volume("config", "indexer-config")
+        .container(container);
+    sim.apply_deployment(&config, Tool::KubectlApply);
+    sim.advance_to(day(11, 0, 0)).start_trace();
+    sim.advance_to(day(11, 2, 0));
+    sim.set_image(
+        "search",
+        "indexer",
+        "indexer",
+        "ghcr.io/acme/indexer:4.2.0",
+        Tool::KubectlApply,
+    );
+    sim.advance_to(day(11, 5, 0));
+    sim.apply_configmap("search", "indexer-config", &[("BATCH_SIZE", "200")]);
+    sim.advance_to(day(11, 10, 0));
     Ending::Finish
 }

@@ -30,6 +30,44 @@ pub struct GroundTruth {
     /// Every custom resource visible in the trace (left out when there are none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub custom_resources: Vec<CustomResourceTruth>,
+    /// The visible pods whose failures or creation the simulator knows came from outside their
+    /// template (a ConfigMap change they read), in pod order (left out when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pod_causes: Vec<PodCausesTruth>,
+}
+
+/// What the simulator knows made one pod fail or be created, beyond its template.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct PodCausesTruth {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// UID.
+    pub uid: String,
+    /// What made its containers fail: each ConfigMap change whose new value its app rejected, at
+    /// start or on reload.
+    pub restart_causes: Vec<CauseTruth>,
+    /// For a pod created by a `kubectl rollout restart` revision: the last change, before it,
+    /// of a ConfigMap it reads (why someone restarted it); `null` otherwise.
+    pub root_cause: Option<CauseTruth>,
+}
+
+/// A change the simulator knows it acted on: the object, who changed it and when.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct CauseTruth {
+    /// `config` (a ConfigMap change).
+    pub kind: String,
+    /// The changed object's kind, e.g. `ConfigMap`.
+    pub object_kind: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+    /// The field manager of the change.
+    pub manager: String,
+    /// The ts of the first record showing the change.
+    pub time: String,
 }
 
 /// A DaemonSet, its ControllerRevisions and its rollout's state at the end of the trace.

@@ -153,7 +153,12 @@ impl World {
         self.reapply_deployment(&uid, &config, tool);
     }
 
-    /// `kubectl rollout restart`: stamps `restartedAt` on the pod template.
+    /// `kubectl rollout restart`: stamps `restartedAt` on the pod template. In kubectl v1.31,
+    /// `defaultObjectRestarter` (`staging/src/k8s.io/kubectl/pkg/polymorphichelpers/objectrestarter.go`)
+    /// sets `spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]` to the time
+    /// (RFC 3339) and `RunRestart` (`pkg/cmd/rollout/rollout_restart.go`) sends the difference as
+    /// a strategic-merge PATCH with field manager `kubectl-rollout`, which managedFields record as
+    /// operation `Update`.
     pub(crate) fn rollout_restart(&mut self, namespace: &str, name: &str) {
         let Some(uid) = self.find_deployment(namespace, name) else {
             return;

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::churn::Churn;
 use super::clock::{record_time, whole_seconds, Ms};
 use super::config::ImageProfile;
+use super::config_reads::ConfigReads;
 use super::configmap::ConfigMap;
 use super::ds_ctrl::DaemonSet;
 use super::fields::{diff_objects, FieldSet, Writer};
@@ -73,6 +74,8 @@ pub(crate) enum Task {
     /// The PostgresCluster operator reconciles a cluster when its progress deadline would pass
     /// (`RequeueAfter`; queued apart from watch triggers, so neither swallows the other).
     RequeuePostgres(String),
+    /// The kubelet's periodic sync of a pod rewrites its ConfigMap volumes.
+    SyncConfigVolumes(String),
 }
 
 /// What a commit did.
@@ -302,6 +305,8 @@ pub(crate) struct World {
     pub(crate) book: Book,
     /// Churn between rollouts (off unless asked for).
     pub(crate) churn: Churn,
+    /// What the kubelet wrote into ConfigMap volumes, and the ConfigMap changes made.
+    pub(crate) config_reads: ConfigReads,
 }
 
 impl World {
@@ -331,6 +336,7 @@ impl World {
             unschedulable: BTreeSet::new(),
             book: Book::default(),
             churn: Churn::default(),
+            config_reads: ConfigReads::default(),
         }
     }
 
@@ -365,6 +371,7 @@ impl World {
                 self.reconcile_postgres(&uid)
             }
             Task::NodeCondition(node, pressure) => self.report_memory_pressure(node, pressure),
+            Task::SyncConfigVolumes(uid) => self.sync_config_volumes(&uid),
         }
     }
 

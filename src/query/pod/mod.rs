@@ -49,7 +49,7 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
         facts: &facts,
         pod,
     };
-    let created = created(&context, facts.arrival.as_ref(), revision.as_ref());
+    let mut created = created(&context, facts.arrival.as_ref(), revision.as_ref());
     let deleted = facts.departure.as_ref().map(|info| deleted(&context, info));
     let (restart_cause, restart_evidence) = blame::blame(
         &context,
@@ -67,6 +67,7 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
             .map(|(change, e)| (change, e.confidence, e.text.as_str())),
     };
     let (restart_causes, blind) = cause::restart_causes(&cause_input);
+    created.root_cause = cause::created_root_cause(&cause_input, created.change.as_ref());
     if restart_causes.is_empty() && !restarts.restarts.is_empty() {
         warnings.push(format!(
             "nothing recorded explains the restarts{}",
@@ -238,6 +239,7 @@ fn created(
         change,
         replaced,
         evidence,
+        root_cause: None,
     }
 }
 

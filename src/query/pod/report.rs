@@ -65,6 +65,10 @@ pub struct Created {
     pub replaced: Option<NameUid>,
     /// What this rests on, in words.
     pub evidence: String,
+    /// The cause behind `change` when that change only restarted the pods (a
+    /// `kubectl rollout restart` or `checksum/` stamp): e.g. the ConfigMap change the pod reads
+    /// that came before it; null otherwise.
+    pub root_cause: Option<Cause>,
 }
 
 /// A name and UID.
