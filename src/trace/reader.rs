@@ -510,6 +510,13 @@ impl LineLoop {
         }
         let first = !self.seen_content;
         self.seen_content = true;
+        if nesting_depth(text) > MAX_NESTING {
+            let why = format!("it nests deeper than {MAX_NESTING} levels");
+            return match first {
+                true => Err(self.not_a_trace(line_no, &why)),
+                false => self.bad_line(line_no, complete, &why),
+            };
+        }
         match serde_json::from_str::<RawLine<'_>>(text) {
             Ok(raw) => self.handle_record(line_no, text, raw, first, visit),
             Err(err) if first => Err(self.not_a_trace(line_no, &err)),
@@ -756,4 +763,47 @@ pub(crate) fn parse_line(text: &str) -> Result<Record<'_>, String> {
         return Ok(Record::Header(Box::new(header)));
     }
     record_from_raw(raw)
+}
+
+/// The deepest nesting a line may have. Real objects stay far below (a CRD's schema nests a few
+/// dozen levels); reports embed a body a few levels down, and JSON readers commonly stop at 128
+/// (serde_json's default), so a deeper line is skipped rather than echoed unreadable.
+pub const MAX_NESTING: usize = 100;
+
+/// How deeply a JSON text nests objects and arrays (brackets inside strings not counted).
+fn nesting_depth(text: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for byte in text.bytes() {
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+#[cfg(test)]
+mod nesting_tests {
+    use super::nesting_depth;
+
+    #[test]
+    fn nesting_is_counted_outside_strings() {
+        assert_eq!(nesting_depth(r#"{"a":[{"b":"[[[{{"}]}"#), 3);
+        assert_eq!(nesting_depth(r#"{"a":"\"{"}"#), 1);
+        assert_eq!(nesting_depth("[]"), 1);
+    }
 }
