@@ -192,6 +192,9 @@ pub fn all() -> Vec<Scenario> {
             script: operator_postgres,
         },
     ]
+    .into_iter()
+    .chain(super::node_scenarios::all())
+    .collect()
 }
 
 /// A web container on `port` with a readiness probe on `/` and modest resources.

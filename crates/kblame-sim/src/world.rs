@@ -73,6 +73,8 @@ pub(crate) enum Task {
     /// The PostgresCluster operator reconciles a cluster when its progress deadline would pass
     /// (`RequeueAfter`; queued apart from watch triggers, so neither swallows the other).
     RequeuePostgres(String),
+    /// A step of the node lifecycle controller or the taint manager.
+    Node(super::node_life::NodeTask),
 }
 
 /// What a commit did.
@@ -253,6 +255,8 @@ pub(crate) fn make_nodes(count: usize) -> Vec<Node> {
             allocatable_cpu: None,
             memory_pressure: false,
             pressure_until: 0,
+            unschedulable: false,
+            unreachable: false,
         })
         .collect()
 }
@@ -302,6 +306,12 @@ pub(crate) struct World {
     pub(crate) book: Book,
     /// Churn between rollouts (off unless asked for).
     pub(crate) churn: Churn,
+    /// Recorded Node objects by name (empty unless a scenario records nodes).
+    pub(crate) node_objects: BTreeMap<String, super::node_life::NodeObject>,
+    /// When a user cordoned each node (ground-truth time).
+    pub(crate) cordons: BTreeMap<String, String>,
+    /// When each lost node's Ready condition went Unknown (ground-truth time).
+    pub(crate) unknown_since: BTreeMap<String, String>,
 }
 
 impl World {
@@ -331,6 +341,9 @@ impl World {
             unschedulable: BTreeSet::new(),
             book: Book::default(),
             churn: Churn::default(),
+            node_objects: BTreeMap::new(),
+            cordons: BTreeMap::new(),
+            unknown_since: BTreeMap::new(),
         }
     }
 
@@ -343,6 +356,9 @@ impl World {
     }
 
     fn run(&mut self, task: Task) {
+        if self.kubelet_lost(&task) {
+            return; // A lost node's kubelet does nothing more.
+        }
         match task {
             Task::SyncDeployment(uid) => self.sync_deployment(&uid),
             Task::SyncReplicaSet(uid) => self.sync_replicaset(&uid),
@@ -365,6 +381,7 @@ impl World {
                 self.reconcile_postgres(&uid)
             }
             Task::NodeCondition(node, pressure) => self.report_memory_pressure(node, pressure),
+            Task::Node(step) => self.node_task(step),
         }
     }
 
