@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod deps;
+pub mod node;
 mod template;
 
 use jiff::Timestamp;
@@ -14,9 +15,9 @@ use crate::graph::{Change, Confidence, ObjectRef};
 use crate::history::{History, ObjectId};
 use crate::workload::pod::Restart;
 
-/// The kinds a pod query loads besides the pod's workload, in the pod's namespace, for the
-/// finders to read.
-pub const DEPENDENCY_KINDS: &[&str] = &["ConfigMap", "Secret"];
+/// The kinds a pod query loads besides the pod's workload, in the pod's namespace (or
+/// cluster-scoped, as Nodes), for the finders to read.
+pub const DEPENDENCY_KINDS: &[&str] = &["ConfigMap", "Secret", "Node"];
 
 /// What kind of thing caused the failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -89,7 +90,7 @@ pub trait Finder: Sync {
 }
 
 /// Every kind of cause kblame looks for.
-pub static FINDERS: &[&dyn Finder] = &[&template::Template, &config::Config];
+pub static FINDERS: &[&dyn Finder] = &[&template::Template, &config::Config, &node::Node];
 
 /// The candidates for a pod's restarts, most likely first, and, when there are none, what
 /// could not be looked at.
@@ -125,4 +126,17 @@ pub fn trigger_only(cause: &Cause) -> bool {
                             || path.contains("checksum/"))
                 })
         })
+}
+
+/// What lies behind a pod's deletion when its immediate reason has a cause of its own (the
+/// `deleted.root_cause` of the JSON contract): the cordon before a drain's eviction, or the
+/// node going Unknown before a taint eviction. `None` when the trace shows none.
+pub fn deleted_root_cause(history: &History, pod: ObjectId) -> Option<Cause> {
+    node::deletion_cause(history, pod)
+}
+
+/// What lies behind a pod's creation (`created.root_cause`): for a replacement, the root cause
+/// of the deletion of the pod it replaced. `None` when the trace shows none.
+pub fn created_root_cause(history: &History, replaced: Option<ObjectId>) -> Option<Cause> {
+    replaced.and_then(|old| deleted_root_cause(history, old))
 }

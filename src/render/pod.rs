@@ -6,7 +6,7 @@ use jiff::civil::Date;
 
 use super::value::write_field;
 use super::{day_of, when};
-use crate::cause::CauseKind;
+use crate::cause::{Cause, CauseKind};
 use crate::graph::Change;
 use crate::query::pod::PodReport;
 
@@ -138,7 +138,10 @@ fn created<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
         "scale-up" => writeln!(out, "created {when} by a scale-up")?,
         "replacement" => {
             let old = c.replaced.as_ref().map_or("a pod", |p| p.name.as_str());
-            writeln!(out, "created {when} as the replacement of {old}")?
+            writeln!(out, "created {when} as the replacement of {old}")?;
+            if let Some(cause) = &c.root_cause {
+                root_cause(cause, day, out)?;
+            }
         }
         "job-start" => writeln!(out, "created {when} to start its Job's run")?,
         "job-retry" => {
@@ -371,6 +374,69 @@ fn causes<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
     Ok(())
 }
 
+/// `  root cause: node node-1 cordoned 10:01:30 by kubectl-cordon (Update) [high confidence]`,
+/// the fields it changed, and its evidence.
+fn root_cause<W: Write>(cause: &Cause, day: Option<Date>, out: &mut W) -> io::Result<()> {
+    let what = match (&cause.change, cause.kind) {
+        (Some(change), CauseKind::Node) if is_cordon(change) => format!(
+            "node {} cordoned {} by {}",
+            cause.object.name,
+            when(cause.time, day),
+            who(change)
+        ),
+        (Some(change), _) => format!(
+            "{} {} changed {} by {}",
+            cause.object.kind,
+            cause.object.name,
+            when(cause.time, day),
+            who(change)
+        ),
+        (None, CauseKind::Node) if cause.evidence.contains("Ready condition went") => format!(
+            "node {} stopped reporting: its Ready condition went {} {}",
+            cause.object.name,
+            if cause.evidence.contains("Ready condition went False") {
+                "False"
+            } else {
+                "Unknown"
+            },
+            when(cause.time, day)
+        ),
+        (None, _) => format!(
+            "{} {}, {}",
+            cause.object.kind.to_lowercase(),
+            cause.object.name,
+            when(cause.time, day)
+        ),
+    };
+    writeln!(
+        out,
+        "  root cause: {what} [{} confidence]",
+        confidence_text(cause.confidence)
+    )?;
+    if let Some(change) = &cause.change {
+        for field in &change.fields {
+            let path = field.path.to_string();
+            write_field(out, "    ", &path, &field.from, &field.to, false)?;
+        }
+    }
+    writeln!(out, "    evidence: {}", cause.evidence)
+}
+
+fn is_cordon(change: &Change) -> bool {
+    change.fields.iter().any(|f| {
+        f.path.to_string() == "spec.unschedulable" && f.to == serde_json::Value::Bool(true)
+    })
+}
+
+/// `kubectl-cordon (Update)`.
+fn who(change: &Change) -> String {
+    let manager = change.manager.as_deref().unwrap_or("an unknown manager");
+    match &change.operation {
+        Some(operation) => format!("{manager} ({operation})"),
+        None => manager.to_string(),
+    }
+}
+
 /// `pending, container web waiting: ImagePullBackOff`.
 fn describe(state: &crate::workload::pod::PodState) -> String {
     let containers: Vec<String> = state
@@ -404,6 +470,10 @@ fn ending<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
                 "cascade-delete" => "because its owner was deleted".to_string(),
                 "evicted" => "by eviction".to_string(),
                 "preempted" => "by preemption".to_string(),
+                "taint-eviction" => {
+                    "by the taint manager (its node's NoExecute taint outlasted the pod's toleration)"
+                        .to_string()
+                }
                 _ => "for an unknown reason".to_string(),
             };
             let at = if d.time_exact {
@@ -413,6 +483,9 @@ fn ending<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
             };
             writeln!(out, "went away {at} {why}")?;
             writeln!(out, "  evidence: {}", d.evidence)?;
+            if let Some(cause) = &d.root_cause {
+                root_cause(cause, day, out)?;
+            }
             if let Some(state) = d.state_before.as_ref().filter(|s| !s.ready) {
                 writeln!(out, "  it was not ready then: {}", describe(state))?;
             }
