@@ -47,6 +47,9 @@ pub const SIMULATED: &[&str] = &[
     "cronjob-template-break",
     "ds-rolling-update",
     "operator-postgres",
+    "node-drain",
+    "node-lost",
+    "node-cordon-elsewhere",
 ];
 
 /// The fixtures directory.
