@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use super::scenarios::{scenario, truth};
+use super::support::{fixture, kblame, stderr};
 
 /// Checks every pod's `deleted.root_cause` and `created.root_cause` against the ground truth:
 /// a node cause on the right node at the right time (the cordon with its manager and field,
@@ -135,4 +136,74 @@ fn a_cordon_on_another_node_is_not_the_cause_of_a_deleted_pod_or_its_replacement
         .collect();
     assert_eq!(deleted.len(), 1);
     assert_eq!(deleted[0]["deleted"]["reason"], "external-delete");
+}
+
+/// The fixture's trace with `edit` applied to every recorded object, written as plain NDJSON.
+fn doctored(scenario: &str, edit: impl Fn(&mut Value)) -> (tempfile::TempDir, String) {
+    let bytes = std::fs::read(fixture(&format!("{scenario}.ndjson.zst"))).expect("fixture");
+    let text = String::from_utf8(zstd::decode_all(&bytes[..]).expect("zstd")).expect("UTF-8");
+    let mut out = String::new();
+    for line in text.lines() {
+        let mut record: Value = serde_json::from_str(line).expect("a JSON record");
+        if let Some(object) = record.get_mut("object") {
+            edit(object);
+        }
+        out.push_str(&record.to_string());
+        out.push('\n');
+    }
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join(format!("{scenario}.ndjson"));
+    std::fs::write(&path, out).expect("trace written");
+    (dir, path.display().to_string())
+}
+
+/// Drops the pods' `DisruptionTarget` conditions.
+fn without_disruption_target(object: &mut Value) {
+    if let Some(conditions) = object
+        .pointer_mut("/status/conditions")
+        .and_then(Value::as_array_mut)
+    {
+        conditions.retain(|c| c["type"] != "DisruptionTarget");
+    }
+}
+
+fn analyze_json(trace: &str, pod: &str) -> Value {
+    let out = kblame(&["analyze", trace, "--pod", pod, "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).expect("JSON report")
+}
+
+#[test]
+fn without_the_condition_a_deletion_when_the_toleration_ran_out_is_still_a_taint_eviction() {
+    let (_dir, trace) = doctored("node-lost", without_disruption_target);
+    let report = analyze_json(&trace, "ledger-cd488c57d-z6tqh");
+    assert_eq!(report["deleted"]["reason"], "taint-eviction");
+    let evidence = report["deleted"]["evidence"].as_str().unwrap_or_default();
+    assert!(evidence.contains("tolerated it for 300 s"), "{evidence}");
+    let cause = &report["deleted"]["root_cause"];
+    assert_eq!(cause["object"]["name"], "node-2");
+    // Timing alone is less certain than the taint manager's own condition.
+    assert_eq!(cause["confidence"], "medium");
+    let evidence = cause["evidence"].as_str().unwrap_or_default();
+    assert!(
+        evidence.contains("Ready condition went Unknown"),
+        "{evidence}"
+    );
+    let replacement = analyze_json(&trace, "ledger-cd488c57d-qlxmg");
+    assert_eq!(
+        replacement["created"]["root_cause"]["object"]["name"],
+        "node-2"
+    );
+}
+
+#[test]
+fn a_drain_that_deletes_instead_of_evicting_is_not_tied_to_the_cordon() {
+    // What kblame cannot see: without the eviction API's condition, a delete on a cordoned node
+    // could be anyone's.
+    let (_dir, trace) = doctored("node-drain", without_disruption_target);
+    let report = analyze_json(&trace, "cart-57d48b5dc5-km56r");
+    assert_eq!(report["deleted"]["reason"], "external-delete");
+    assert!(report["deleted"]["root_cause"].is_null());
+    let replacement = analyze_json(&trace, "cart-57d48b5dc5-nd7xl");
+    assert!(replacement["created"]["root_cause"].is_null());
 }

@@ -506,3 +506,74 @@ pub(crate) fn link_root_causes(pods: &mut [PodTruth]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::clock::{parse_time, SECOND};
+    use crate::scenarios::{all, Fixture};
+
+    fn fixture(name: &str) -> (Fixture, String) {
+        let scenario = all().into_iter().find(|s| s.name == name);
+        let fixture = scenario
+            .map(|s| s.generate())
+            .expect("scenario")
+            .expect("generated");
+        let text = zstd::decode_all(&fixture.trace[..]).expect("zstd");
+        let text = String::from_utf8(text).expect("UTF-8");
+        (fixture, text)
+    }
+
+    #[test]
+    fn a_lost_node_s_pod_is_deleted_once_its_toleration_ran_out_and_never_removed() {
+        let (fixture, trace) = fixture("node-lost");
+        let lost: Vec<_> = fixture
+            .truth
+            .pods
+            .iter()
+            .filter_map(|p| Some((p, p.deleted.as_ref()?)))
+            .filter(|(_, d)| d.reason == "taint-eviction")
+            .collect();
+        assert_eq!(lost.len(), 1);
+        let (pod, deleted) = lost[0];
+        let cause = deleted.root_cause.as_ref().expect("a root cause");
+        assert_eq!(
+            (cause.node.as_str(), cause.what.as_str()),
+            ("node-2", "ready-unknown")
+        );
+        let unknown = parse_time(&cause.time).expect("time");
+        let gone = parse_time(&deleted.time).expect("time");
+        // The taint follows the Unknown within a second; the toleration is 300 s.
+        assert!(
+            (300 * SECOND..302 * SECOND).contains(&(gone - unknown)),
+            "{}",
+            gone - unknown
+        );
+        // The kubelet never confirms: no DELETED record for the pod.
+        let deleted_records = trace
+            .lines()
+            .filter(|l| l.contains("\"type\":\"DELETED\"") && l.contains(&pod.uid))
+            .count();
+        assert_eq!(deleted_records, 0);
+    }
+
+    #[test]
+    fn a_drain_cordons_first_and_its_replacements_avoid_the_cordoned_node() {
+        let (fixture, trace) = fixture("node-drain");
+        let replacements: Vec<_> = fixture
+            .truth
+            .pods
+            .iter()
+            .filter(|p| p.created.reason == "replacement")
+            .collect();
+        assert_eq!(replacements.len(), 2);
+        for pod in replacements {
+            let cause = pod.created.root_cause.as_ref().expect("a root cause");
+            assert_eq!(cause.manager.as_deref(), Some("kubectl-cordon"));
+            let bound = trace
+                .lines()
+                .filter(|l| l.contains(&pod.uid) && l.contains("\"nodeName\""))
+                .all(|l| !l.contains("\"nodeName\":\"node-1\""));
+            assert!(bound, "{} was bound to the cordoned node", pod.name);
+        }
+    }
+}
