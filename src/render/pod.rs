@@ -374,7 +374,7 @@ fn causes<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
     Ok(())
 }
 
-/// `  root cause: node node-1 cordoned 10:01:30 by kubectl-cordon (Update) [high confidence]`,
+/// `  root cause: node node-1 cordoned 10:01:30 by kubectl (Update) [high confidence]`,
 /// the fields it changed, and its evidence.
 fn root_cause<W: Write>(cause: &Cause, day: Option<Date>, out: &mut W) -> io::Result<()> {
     let what = match (&cause.change, cause.kind) {
@@ -428,7 +428,7 @@ fn is_cordon(change: &Change) -> bool {
     })
 }
 
-/// `kubectl-cordon (Update)`.
+/// `kubectl (Update)`.
 fn who(change: &Change) -> String {
     let manager = change.manager.as_deref().unwrap_or("an unknown manager");
     match &change.operation {

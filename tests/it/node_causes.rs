@@ -127,7 +127,7 @@ fn a_cordon_on_another_node_is_not_the_cause_of_a_deleted_pod_or_its_replacement
     for (name, report) in &reports {
         let text = report.to_string();
         assert!(!text.contains("\"kind\":\"node\""), "{name}: {text}");
-        assert!(!text.contains("kubectl-cordon"), "{name}: {text}");
+        assert!(!text.contains("unschedulable"), "{name}: {text}");
     }
     let deleted: Vec<&Value> = reports
         .iter()

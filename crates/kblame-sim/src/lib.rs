@@ -142,7 +142,7 @@ impl<W: Write> Sim<W> {
         self
     }
 
-    /// `kubectl cordon NODE` (manager `kubectl-cordon`).
+    /// `kubectl cordon NODE` (manager `kubectl`, Update).
     pub fn cordon(&mut self, node: &str) -> &mut Self {
         self.world.user_cordon(node);
         self.drain()

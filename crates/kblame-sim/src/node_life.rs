@@ -36,6 +36,11 @@ use super::model::{Involved, Meta, Object, Reporter};
 use super::truth::{PodTruth, RootCauseTruth};
 use super::world::{Commit, Task, World};
 
+/// The field manager of `kubectl cordon`'s patch: `CordonHelper.PatchOrReplaceWithContext` sends
+/// `metav1.PatchOptions{}` without a `FieldManager`, so the API server names the manager after
+/// the user agent's first word (`handlers` `prefixFromUserAgent`: `kubectl/v1.31.2 (linux/amd64)
+/// kubernetes/…` → `kubectl`), as for `kubectl scale`.
+const CORDON_MANAGER: &str = "kubectl";
 /// The manager of kube-controller-manager's writes.
 const KCM: &str = "kube-controller-manager";
 /// `node-monitor-grace-period` (v1.31 default).
@@ -208,7 +213,7 @@ impl World {
         }
     }
 
-    /// `kubectl cordon`: `spec.unschedulable: true` (manager `kubectl-cordon`, Update), then
+    /// `kubectl cordon`: `spec.unschedulable: true` (manager `kubectl`, Update), then
     /// the lifecycle controller's NoSchedule taint and the kubelet's NodeNotSchedulable Event.
     pub(crate) fn cordon(&mut self, name: &str) -> Option<Commit> {
         let node = self.node_objects.get_mut(name)?;
@@ -219,7 +224,7 @@ impl World {
         let index = node.index;
         let commit = self.core.commit(
             node,
-            Some(&Writer::update("kubectl-cordon")),
+            Some(&Writer::update(CORDON_MANAGER)),
             None,
             EventType::Modified,
         );
@@ -271,7 +276,7 @@ impl World {
             kind: "node".into(),
             node: name.to_string(),
             what: "cordon".into(),
-            manager: Some("kubectl-cordon".into()),
+            manager: Some(CORDON_MANAGER.into()),
             time,
         })
     }
@@ -568,7 +573,7 @@ mod tests {
         assert_eq!(replacements.len(), 2);
         for pod in replacements {
             let cause = pod.created.root_cause.as_ref().expect("a root cause");
-            assert_eq!(cause.manager.as_deref(), Some("kubectl-cordon"));
+            assert_eq!(cause.manager.as_deref(), Some("kubectl"));
             let bound = trace
                 .lines()
                 .filter(|l| l.contains(&pod.uid) && l.contains("\"nodeName\""))

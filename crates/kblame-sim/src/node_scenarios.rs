@@ -46,7 +46,7 @@ fn web(name: &str, image: &str, port: u16) -> ContainerConfig {
 
 const NODE_DRAIN: &str = "Three nodes, recorded as Node objects. Deployment shop/cart (4 replicas of \
 ghcr.io/acme/cart:3.4.0) runs two pods on node-1 and one on each other node. At 10:01:30 `kubectl cordon node-1` \
-sets spec.unschedulable (manager kubectl-cordon, Update; the node lifecycle controller adds the \
+sets spec.unschedulable (manager kubectl, Update; the node lifecycle controller adds the \
 node.kubernetes.io/unschedulable:NoSchedule taint). At 10:02:00 `kubectl drain node-1 --ignore-daemonsets` finds the \
 node already cordoned and evicts its two pods through the eviction API (no PodDisruptionBudget): each gets \
 DisruptionTarget EvictionByEvictionAPI and is deleted gracefully; the ReplicaSet replaces them on node-2 and node-3. \
@@ -89,7 +89,7 @@ fn node_lost(sim: &mut Sim) -> Ending {
 }
 
 const NODE_CORDON_ELSEWHERE: &str = "Three nodes, recorded as Node objects. Deployment shop/search (3 replicas of \
-ghcr.io/acme/search:1.9.0) runs one pod per node. At 14:01:00 `kubectl cordon node-1` (manager kubectl-cordon); \
+ghcr.io/acme/search:1.9.0) runs one pod per node. At 14:01:00 `kubectl cordon node-1` (manager kubectl); \
 nothing is drained. At 14:01:40 `kubectl delete pod` removes the pod on node-2, and the ReplicaSet replaces it \
 (not on the cordoned node). The cordon explains neither pod: the deleted pod never ran on node-1. The trace ends \
 at 14:04.";

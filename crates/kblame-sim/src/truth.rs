@@ -333,7 +333,7 @@ pub struct RootCauseTruth {
     /// `cordon` (its `spec.unschedulable` set) or `ready-unknown` (its Ready condition went
     /// Unknown after its kubelet stopped reporting).
     pub what: String,
-    /// The manager of the change (`kubectl-cordon`); none for the lifecycle controller's.
+    /// The manager of the change (`kubectl` for `kubectl cordon`); none for the lifecycle controller's.
     pub manager: Option<String>,
     /// The ts of the first record showing it.
     pub time: String,
