@@ -6,6 +6,7 @@
 pub mod config;
 pub mod deps;
 mod image;
+pub mod node;
 pub mod scale;
 mod template;
 
@@ -16,9 +17,9 @@ use crate::graph::{Change, Confidence, ObjectRef};
 use crate::history::{History, ObjectId};
 use crate::workload::pod::Restart;
 
-/// The kinds a pod query loads besides the pod's workload, in the pod's namespace, for the
-/// finders to read.
-pub const DEPENDENCY_KINDS: &[&str] = &["ConfigMap", "Secret"];
+/// The kinds a pod query loads besides the pod's workload, in the pod's namespace (or
+/// cluster-scoped, as Nodes), for the finders to read.
+pub const DEPENDENCY_KINDS: &[&str] = &["ConfigMap", "Secret", "Node"];
 
 /// What kind of thing caused the failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -99,7 +100,12 @@ pub trait Finder: Sync {
 }
 
 /// Every kind of cause kblame looks for.
-pub static FINDERS: &[&dyn Finder] = &[&template::Template, &config::Config, &image::ImageDigest];
+pub static FINDERS: &[&dyn Finder] = &[
+    &template::Template,
+    &config::Config,
+    &image::ImageDigest,
+    &node::Node,
+];
 
 /// The candidates for a pod's restarts, most likely first, and, when there are none, what
 /// could not be looked at.
@@ -150,4 +156,17 @@ pub fn created_root_cause(input: &Input<'_>, made_by: Option<&Change>) -> Option
         .iter()
         .filter_map(|f| f.behind_trigger(input, trigger))
         .max_by_key(|c| (c.confidence, c.time))
+}
+
+/// What lies behind a replacement's creation: the root cause of the deletion of the pod it
+/// replaced (a node's cordon, a node going Unknown). `None` when the trace shows none.
+pub fn replacement_root_cause(history: &History, replaced: Option<ObjectId>) -> Option<Cause> {
+    replaced.and_then(|old| deleted_root_cause(history, old))
+}
+
+/// What lies behind a pod's deletion when its immediate reason has a cause of its own (the
+/// `deleted.root_cause` of the JSON contract): the cordon before a drain's eviction, or the
+/// node going Unknown before a taint eviction. `None` when the trace shows none.
+pub fn deleted_root_cause(history: &History, pod: ObjectId) -> Option<Cause> {
+    node::deletion_cause(history, pod)
 }

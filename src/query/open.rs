@@ -268,8 +268,10 @@ fn select(index: &TraceIndex, scope: &Scope) -> std::io::Result<Vec<IndexedId>> 
                     .iter()
                     .map(|&id| index.word(index.objects[id as usize].namespace))
                     .collect();
+                // Cluster-scoped ones (Nodes) have no namespace: the pod's node is among them.
                 chosen.extend(index.find(|kind, ns, _| {
-                    cause::DEPENDENCY_KINDS.contains(&kind) && namespaces.contains(&ns)
+                    cause::DEPENDENCY_KINDS.contains(&kind)
+                        && (namespaces.contains(&ns) || ns.is_empty())
                 }));
             }
             if roots.is_empty() && query.uid.is_none() {

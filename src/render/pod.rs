@@ -151,7 +151,7 @@ fn created<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
         "scale-up" => writeln!(out, "created {when} by a scale-up")?,
         "replacement" => {
             let old = c.replaced.as_ref().map_or("a pod", |p| p.name.as_str());
-            writeln!(out, "created {when} as the replacement of {old}")?
+            writeln!(out, "created {when} as the replacement of {old}")?;
         }
         "job-start" => writeln!(out, "created {when} to start its Job's run")?,
         "job-retry" => {
@@ -408,6 +408,11 @@ fn cause_block<W: Write>(
     writeln!(out, "    evidence: {}", cause.evidence)
 }
 
+/// `  root cause: …`: what lies behind a creation or deletion.
+fn root_cause<W: Write>(cause: &Cause, day: Option<Date>, out: &mut W) -> io::Result<()> {
+    cause_block(cause, "root cause", day, out)
+}
+
 /// `pending, container web waiting: ImagePullBackOff`.
 fn describe(state: &crate::workload::pod::PodState) -> String {
     let containers: Vec<String> = state
@@ -439,6 +444,10 @@ fn ending<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
                 "cascade-delete" => "because its owner was deleted".to_string(),
                 "evicted" => "by eviction".to_string(),
                 "preempted" => "by preemption".to_string(),
+                "taint-eviction" => {
+                    "by the taint manager (its node's NoExecute taint outlasted the pod's toleration)"
+                        .to_string()
+                }
                 _ => "for an unknown reason".to_string(),
             };
             let at = if d.time_exact {
@@ -448,6 +457,9 @@ fn ending<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
             };
             writeln!(out, "went away {at} {why}")?;
             writeln!(out, "  evidence: {}", d.evidence)?;
+            if let Some(cause) = &d.root_cause {
+                root_cause(cause, day, out)?;
+            }
             if let Some(state) = d.state_before.as_ref().filter(|s| !s.ready) {
                 writeln!(out, "  it was not ready then: {}", describe(state))?;
             }

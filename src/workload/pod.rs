@@ -190,7 +190,7 @@ fn probe_kind(message: &str) -> Option<&'static str> {
 /// A disruption that ended a pod: eviction or preemption.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Disruption {
-    /// `evicted` or `preempted`.
+    /// `evicted`, `preempted` or `taint-eviction`.
     pub reason: &'static str,
     /// What shows it (status reason, condition or Event), in words.
     pub evidence: String,
@@ -245,7 +245,7 @@ pub fn disruption(history: &History, pod: ObjectId, events: &[Occurrence]) -> Op
             return Some(found);
         }
     }
-    events.iter().find_map(|event| {
+    let told = events.iter().find_map(|event| {
         let reason = match event.reason.as_str() {
             "Evicted" => "evicted",
             "Preempted" | "Preempting" => "preempted",
@@ -257,6 +257,16 @@ pub fn disruption(history: &History, pod: ObjectId, events: &[Occurrence]) -> Op
                 "Event {} {} (line {}): {}",
                 event.reason, event.event_name, event.line, event.message
             ),
+        })
+    });
+    told.or_else(|| {
+        // No condition or Event: a deletion when the toleration of the node's NoExecute
+        // taint ran out is the taint manager's (issue 12).
+        let node = crate::cause::node::node_object(history, pod)?;
+        let (_, evidence) = crate::cause::node::taint_timing(history, pod, node)?;
+        Some(Disruption {
+            reason: "taint-eviction",
+            evidence,
         })
     })
 }
@@ -279,6 +289,8 @@ fn status_disruption(status: &StatusFields, line: u64) -> Option<Disruption> {
         .find(|c| c.type_ == "DisruptionTarget" && c.status == "True")?;
     let reason = match condition.reason.as_deref() {
         Some("PreemptionByScheduler") | Some("PreemptionByKubeScheduler") => "preempted",
+        // The taint manager, after the node became unreachable (issue 12).
+        Some("DeletionByTaintManager") => "taint-eviction",
         Some(_) | None => "evicted",
     };
     Some(Disruption {

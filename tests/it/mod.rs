@@ -17,6 +17,7 @@ mod index;
 mod jobs;
 mod kinds_commands;
 mod limits;
+mod node_causes;
 mod operator;
 mod readme;
 mod record;

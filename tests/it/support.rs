@@ -52,6 +52,9 @@ pub const SIMULATED: &[&str] = &[
     "config-reload-crash",
     "config-rollout-restart",
     "config-after-failure",
+    "node-drain",
+    "node-lost",
+    "node-cordon-elsewhere",
 ];
 
 /// The fixtures directory.

@@ -568,6 +568,7 @@ impl World {
                 reason: reason.into(),
                 change_manager,
                 replaces: replaces.clone().filter(|_| commit.recorded),
+                root_cause: None,
             },
             hidden_by_gap: commit.hidden,
             lineage,

@@ -98,6 +98,7 @@ impl World {
                 reason: reason.into(),
                 change_manager: manager,
                 replaced_by: None,
+                root_cause: None,
             });
         }
     }

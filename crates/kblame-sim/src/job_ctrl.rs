@@ -955,6 +955,7 @@ impl World {
                 reason: reason.into(),
                 change_manager: job.template_manager.clone().filter(|_| commit.recorded),
                 replaces: replaces.filter(|_| commit.recorded),
+                root_cause: None,
             },
             hidden_by_gap: commit.hidden,
             lineage,

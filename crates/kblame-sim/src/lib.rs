@@ -25,6 +25,8 @@ mod hpa;
 mod job_ctrl;
 mod kubelet;
 mod model;
+mod node_life;
+mod node_scenarios;
 mod operator;
 mod rng;
 mod rs_ctrl;
@@ -58,7 +60,7 @@ pub use truth::{CauseTruth, PodCausesTruth};
 pub use truth::{
     ChangeTruth, CreatedTruth, CronJobTruth, DeletedTruth, DeploymentTruth, FinishedTruth,
     GroundTruth, JobDeletedTruth, JobTruth, LineageTruth, PodRevisionTruth, PodTruth, RestartTruth,
-    RevisionTruth, StatefulSetTruth, StsRevisionTruth,
+    RevisionTruth, RootCauseTruth, StatefulSetTruth, StsRevisionTruth,
 };
 
 use kblame::trace::{EventType, Header, ResourceInfo, SourceInfo, TraceWriter, WriterOptions};
@@ -130,6 +132,35 @@ impl<W: Write> Sim<W> {
         if let Some(index) = self.world.nodes.iter().position(|n| n.name == node) {
             self.world.memory_pressure(index, available_mib);
         }
+        self.drain()
+    }
+
+    /// Records the nodes as Node objects (a `v1/nodes` watch), with their conditions, taints and
+    /// `spec.unschedulable`; call before [`Sim::start_trace`].
+    pub fn record_nodes(&mut self) -> &mut Self {
+        if self.world.node_objects.is_empty() {
+            self.world.record_nodes();
+        }
+        self
+    }
+
+    /// `kubectl cordon NODE` (manager `kubectl`, Update).
+    pub fn cordon(&mut self, node: &str) -> &mut Self {
+        self.world.user_cordon(node);
+        self.drain()
+    }
+
+    /// `kubectl drain NODE --ignore-daemonsets`: cordons it if needed, then evicts its pods
+    /// through the eviction API.
+    pub fn drain_node(&mut self, node: &str) -> &mut Self {
+        self.world.drain(node);
+        self.drain()
+    }
+
+    /// The node's kubelet stops reporting (power loss): the node lifecycle controller and the
+    /// taint manager take over, and its pods are never confirmed gone.
+    pub fn lose_node(&mut self, node: &str) -> &mut Self {
+        self.world.lose_node(node);
         self.drain()
     }
 
@@ -540,6 +571,13 @@ impl<W: Write> Sim<W> {
                 "postgresclusters",
             ));
         }
+        if !self.world.node_objects.is_empty() {
+            let nodes = ResourceInfo {
+                namespaced: false,
+                ..info("", "v1", "nodes", "Node")
+            };
+            list.push((nodes, "nodes"));
+        }
         list
     }
 
@@ -631,7 +669,7 @@ impl<W: Write> Sim<W> {
             }
             deployments.push(truth);
         }
-        let pods = self
+        let mut pods: Vec<PodTruth> = self
             .world
             .book
             .pods
@@ -639,6 +677,7 @@ impl<W: Write> Sim<W> {
             .filter(|(_, v)| *v)
             .map(|(p, _)| self.world.pod_end_state(p))
             .collect();
+        node_life::link_root_causes(&mut pods);
         let statefulsets = self
             .world
             .book

@@ -79,7 +79,7 @@ impl Meta {
         }
     }
 
-    fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let mut map = Map::new();
         map.insert("name".into(), json!(self.name));
         if let Some(prefix) = &self.generate_name {
@@ -1027,4 +1027,8 @@ pub(crate) struct Node {
     pub(crate) memory_pressure: bool,
     /// When the kubelet may report the pressure over (the pressure transition period).
     pub(crate) pressure_until: Ms,
+    /// Cordoned (`spec.unschedulable`).
+    pub(crate) unschedulable: bool,
+    /// Its kubelet stopped reporting (tainted unreachable once the controller notices).
+    pub(crate) unreachable: bool,
 }

@@ -246,6 +246,7 @@ impl World {
                 reason: "before-trace".into(),
                 change_manager: None,
                 replaces: None,
+                root_cause: None,
             };
         }
         if let Some(old) = replaces {
@@ -254,6 +255,7 @@ impl World {
                 reason: "replacement".into(),
                 change_manager: None,
                 replaces: Some(old),
+                root_cause: None,
             };
         }
         let (reason, manager) = match cause {
@@ -265,6 +267,7 @@ impl World {
             reason: reason.into(),
             change_manager: Some(manager),
             replaces: None,
+            root_cause: None,
         }
     }
 }

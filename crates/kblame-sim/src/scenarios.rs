@@ -224,6 +224,9 @@ pub fn all() -> Vec<Scenario> {
             script: config_after_failure,
         },
     ]
+    .into_iter()
+    .chain(super::node_scenarios::all())
+    .collect()
 }
 
 /// A web container on `port` with a readiness probe on `/` and modest resources.

@@ -103,6 +103,13 @@ impl World {
         if node.memory_pressure {
             return Some(PRESSURE_TAINT);
         }
+        // v1.31 `NodeUnschedulable` and `TaintToleration` filter plugins.
+        if node.unschedulable {
+            return Some("node(s) were unschedulable");
+        }
+        if node.unreachable {
+            return Some("node(s) had untolerated taint {node.kubernetes.io/unreachable: }");
+        }
         let capacity = node.allocatable_cpu?;
         (self.cpu_in_use(node, pod) + pod.cpu_millis > capacity).then_some("Insufficient cpu")
     }

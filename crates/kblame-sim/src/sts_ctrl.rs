@@ -961,6 +961,7 @@ fn sts_creation_truth(
         reason: reason.into(),
         change_manager,
         replaces,
+        root_cause: None,
     }
 }
 

@@ -361,6 +361,26 @@ pub struct CreatedTruth {
     pub change_manager: Option<String>,
     /// The pod it replaces.
     pub replaces: Option<String>,
+    /// The root cause of the departure it replaces (a node's cordon or lost heartbeat); left
+    /// out when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root_cause: Option<RootCauseTruth>,
+}
+
+/// What lies behind an immediate cause (issue 12): a node's cordon or its lost heartbeat.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct RootCauseTruth {
+    /// `node`.
+    pub kind: String,
+    /// The node's name.
+    pub node: String,
+    /// `cordon` (its `spec.unschedulable` set) or `ready-unknown` (its Ready condition went
+    /// Unknown after its kubelet stopped reporting).
+    pub what: String,
+    /// The manager of the change (`kubectl` for `kubectl cordon`); none for the lifecycle controller's.
+    pub manager: Option<String>,
+    /// The ts of the first record showing it.
+    pub time: String,
 }
 
 /// One container restart.
@@ -382,11 +402,16 @@ pub struct DeletedTruth {
     /// The ts of the first record showing the deletion (deletionTimestamp, or DELETED), or for
     /// an eviction the first record showing phase Failed with reason Evicted.
     pub time: String,
-    /// `rollout`, `scale-down`, `external-delete`, `cascade-delete`, `preempted`, `evicted`, or
+    /// `rollout`, `scale-down`, `external-delete`, `cascade-delete`, `preempted`, `evicted`,
+    /// `taint-eviction` (the taint manager deleted it from an unreachable node), or
     /// `terminal-recreate` (a StatefulSet deletes its Failed or Succeeded pod to recreate it).
     pub reason: String,
     /// The manager of the change that caused it.
     pub change_manager: Option<String>,
     /// The pod created to replace it.
     pub replaced_by: Option<String>,
+    /// What lies behind the immediate cause: for a drain the cordon, for a taint eviction the
+    /// node's Ready condition going Unknown; left out when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root_cause: Option<RootCauseTruth>,
 }

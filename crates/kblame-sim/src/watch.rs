@@ -121,6 +121,7 @@ impl<W: Write> Sim<W> {
             "daemonsets" => collect(self.world.daemonsets.values()),
             "jobs" => collect(self.world.jobs.values()),
             "postgresclusters" => collect(self.world.postgres.values()),
+            "nodes" => collect(self.world.node_objects.values()),
             _ => collect(self.world.hpas.values()),
         }
     }

@@ -76,6 +76,8 @@ pub(crate) enum Task {
     RequeuePostgres(String),
     /// The kubelet's periodic sync of a pod rewrites its ConfigMap volumes.
     SyncConfigVolumes(String),
+    /// A step of the node lifecycle controller or the taint manager.
+    Node(super::node_life::NodeTask),
 }
 
 /// What a commit did.
@@ -256,6 +258,8 @@ pub(crate) fn make_nodes(count: usize) -> Vec<Node> {
             allocatable_cpu: None,
             memory_pressure: false,
             pressure_until: 0,
+            unschedulable: false,
+            unreachable: false,
         })
         .collect()
 }
@@ -307,6 +311,12 @@ pub(crate) struct World {
     pub(crate) churn: Churn,
     /// What the kubelet wrote into ConfigMap volumes, and the ConfigMap changes made.
     pub(crate) config_reads: ConfigReads,
+    /// Recorded Node objects by name (empty unless a scenario records nodes).
+    pub(crate) node_objects: BTreeMap<String, super::node_life::NodeObject>,
+    /// When a user cordoned each node (ground-truth time).
+    pub(crate) cordons: BTreeMap<String, String>,
+    /// When each lost node's Ready condition went Unknown (ground-truth time).
+    pub(crate) unknown_since: BTreeMap<String, String>,
 }
 
 impl World {
@@ -337,6 +347,9 @@ impl World {
             book: Book::default(),
             churn: Churn::default(),
             config_reads: ConfigReads::default(),
+            node_objects: BTreeMap::new(),
+            cordons: BTreeMap::new(),
+            unknown_since: BTreeMap::new(),
         }
     }
 
@@ -349,6 +362,9 @@ impl World {
     }
 
     fn run(&mut self, task: Task) {
+        if self.kubelet_lost(&task) {
+            return; // A lost node's kubelet does nothing more.
+        }
         match task {
             Task::SyncDeployment(uid) => self.sync_deployment(&uid),
             Task::SyncReplicaSet(uid) => self.sync_replicaset(&uid),
@@ -372,6 +388,7 @@ impl World {
             }
             Task::NodeCondition(node, pressure) => self.report_memory_pressure(node, pressure),
             Task::SyncConfigVolumes(uid) => self.sync_config_volumes(&uid),
+            Task::Node(step) => self.node_task(step),
         }
     }
 

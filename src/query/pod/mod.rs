@@ -67,7 +67,8 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
             .map(|(change, e)| (change, e.confidence, e.text.as_str())),
     };
     let (restart_causes, blind) = cause::restart_causes(&cause_input);
-    created.root_cause = cause::created_root_cause(&cause_input, created.change.as_ref());
+    created.root_cause = cause::created_root_cause(&cause_input, created.change.as_ref())
+        .or(created.root_cause.take());
     if restart_causes.is_empty() && !restarts.restarts.is_empty() {
         warnings.push(format!(
             "nothing recorded explains the restarts{}",
@@ -233,13 +234,18 @@ fn created(
         ),
         None => ("unknown", None, None, context.facts.unexplained.clone()),
     };
+    let replaced_id = match arrival {
+        Some(Arrival::Replaced { pod }) => Some(*pod),
+        Some(Arrival::Told(told)) => told.other,
+        _ => None,
+    };
     Created {
         time,
         reason,
         change,
         replaced,
         evidence,
-        root_cause: None,
+        root_cause: cause::replacement_root_cause(context.history, replaced_id),
     }
 }
 
@@ -330,6 +336,7 @@ fn deleted(context: &Context<'_>, info: &DepartureInfo) -> Deleted {
         evidence,
         state_before,
         time_exact,
+        root_cause: cause::deleted_root_cause(history, context.pod),
     }
 }
 
@@ -473,6 +480,7 @@ fn pod_warnings(
         ));
     }
     warnings.extend(restarts.notes.iter().cloned());
+    warnings.extend(removal_not_seen(context.history, context.pod));
     if context.history.first_seen_in_relist(context.pod) {
         let object = context.history.object(context.pod);
         let created = object
@@ -484,4 +492,26 @@ fn pod_warnings(
         ));
     }
     warnings
+}
+
+/// How long past its deletionTimestamp (the end of its grace period) a pod may still exist
+/// before its missing removal is worth a word: the kubelet's kill and final delete take seconds.
+const REMOVAL_SLACK: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+
+/// A pod whose deletion was requested but whose removal never came: its node's kubelet, which
+/// confirms the kill with the final delete, did not (a lost node's pods stay Terminating).
+fn removal_not_seen(history: &History, pod: ObjectId) -> Option<String> {
+    let object = history.object(pod);
+    let requested = object.deletion_started()?;
+    let last = object.last();
+    let due = last.deletion_timestamp?;
+    let end = history.facts.end?;
+    let overdue = object.gone.is_none()
+        && last.event != crate::trace::EventType::Deleted
+        && crate::workload::shifted(due, REMOVAL_SLACK) < end;
+    overdue.then(|| {
+        format!(
+            "its deletion was requested at {requested} (grace period until {due}), but its removal was never recorded: nothing confirmed the containers stopped (its node's kubelet did not report), so it is reported deleted at the request"
+        )
+    })
 }

@@ -65,9 +65,10 @@ pub struct Created {
     pub replaced: Option<NameUid>,
     /// What this rests on, in words.
     pub evidence: String,
-    /// The cause behind `change` when that change only restarted the pods (a
-    /// `kubectl rollout restart` or `checksum/` stamp): e.g. the ConfigMap change the pod reads
-    /// that came before it; null otherwise.
+    /// What lies behind the immediate cause, when it has a cause of its own: the cause behind a
+    /// change that only restarted the pods (a `kubectl rollout restart` or `checksum/` stamp),
+    /// e.g. the ConfigMap change the pod reads that came before it; for a replacement, the root
+    /// cause of the deletion it replaced (a node's cordon, a node going Unknown); null otherwise.
     pub root_cause: Option<Cause>,
 }
 
@@ -86,7 +87,8 @@ pub struct Deleted {
     /// When its deletion began.
     #[serde(serialize_with = "crate::render::serialize_ts")]
     pub time: Timestamp,
-    /// `rollout`, `scale-down`, `evicted`, `preempted`, `external-delete`, `cascade-delete` or `unknown`.
+    /// `rollout`, `scale-down`, `evicted`, `preempted`, `taint-eviction`, `external-delete`,
+    /// `cascade-delete` or `unknown`.
     pub reason: &'static str,
     /// The change behind it.
     pub change: Option<Change>,
@@ -99,6 +101,9 @@ pub struct Deleted {
     /// False when the deletion was not seen (it vanished during a watch gap) and `time` is only
     /// the re-list that noticed it.
     pub time_exact: bool,
+    /// What lies behind the immediate cause: the cordon before a drain's eviction, the node
+    /// going Unknown before a taint eviction.
+    pub root_cause: Option<Cause>,
 }
 
 /// Why the restarts are (or are not) blamed on the revision's change.
