@@ -13,13 +13,13 @@ mod template;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::graph::{Change, Confidence, ObjectRef};
+use crate::graph::{Change, ChangeKind, Confidence, ObjectRef};
 use crate::history::{History, ObjectId};
 use crate::workload::pod::Restart;
 
 /// The kinds a pod query loads besides the pod's workload, in the pod's namespace (or
 /// cluster-scoped, as Nodes), for the finders to read.
-pub const DEPENDENCY_KINDS: &[&str] = &["ConfigMap", "Secret", "Node"];
+pub const DEPENDENCY_KINDS: &[&str] = &["ConfigMap", "Secret", "Node", "HorizontalPodAutoscaler"];
 
 /// What kind of thing caused the failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -156,6 +156,14 @@ pub fn created_root_cause(input: &Input<'_>, made_by: Option<&Change>) -> Option
         .iter()
         .filter_map(|f| f.behind_trigger(input, trigger))
         .max_by_key(|c| (c.confidence, c.time))
+}
+
+/// What lies behind a scale-up's or scale-down's replica change: the autoscaler's decision
+/// (see [`scale`]). `None` for another kind of change, or when no recorded HPA wanted it.
+pub fn scale_root_cause(history: &History, change: Option<&Change>) -> Option<Cause> {
+    let change = change.filter(|c| c.kind == ChangeKind::Scale)?;
+    let workload = history.by_uid(&change.object.uid)?;
+    scale::scale_cause(history, workload, change)
 }
 
 /// What lies behind a replacement's creation: the root cause of the deletion of the pod it

@@ -399,4 +399,23 @@ fn an_hpa_scale_is_explained_by_the_hpas_metrics_at_that_time() {
         "{}",
         cause.evidence
     );
+
+    // The pods the scale-up made carry it as their created.root_cause.
+    let trace = super::support::fixture("hpa-scale-up.ndjson.zst");
+    let trace = trace.to_str().expect("a UTF-8 path");
+    let out = kblame(&[
+        "analyze",
+        trace,
+        "--pod",
+        "thumbnailer-bcb765fb5-qrgh6",
+        "-o",
+        "json",
+    ]);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    assert_eq!(report["created"]["reason"], "scale-up");
+    assert_eq!(report["created"]["root_cause"]["kind"], "scale");
+    assert_eq!(
+        report["created"]["root_cause"]["object"]["kind"],
+        "HorizontalPodAutoscaler"
+    );
 }

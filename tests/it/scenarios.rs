@@ -175,8 +175,9 @@ fn differences(report: &Value, truth: &Value) -> Vec<String> {
 /// cause and `created.root_cause` name the ConfigMap change it acted on (object, manager, time
 /// to the second), and a pod the simulator did not break through a ConfigMap has no config
 /// cause at all: every fixture, old or new, is checked for false causes.
-/// `node_root`: the pod's ground truth names a node root cause for its creation, which
-/// tests/it/node_causes.rs checks in full; here it only excuses a node `root_cause`.
+/// `node_root`: the pod's ground truth names a node root cause for its creation (checked in
+/// full by tests/it/node_causes.rs) or an autoscaler's scale-up; here it only excuses a `node`
+/// or `scale` root cause.
 fn cause_differences(report: &Value, truth: Option<&Value>, node_root: bool) -> Vec<String> {
     let mut diffs = Vec::new();
     let key = |c: &Value| -> Option<(String, String, String, String)> {
@@ -218,7 +219,9 @@ fn cause_differences(report: &Value, truth: Option<&Value>, node_root: bool) -> 
     let got_root = key(&report["created"]["root_cause"]);
     let node_excused = node_root
         && want_root.is_none()
-        && got_root.as_ref().is_some_and(|(kind, ..)| kind == "node");
+        && got_root
+            .as_ref()
+            .is_some_and(|(kind, ..)| kind == "node" || kind == "scale");
     if got_root != want_root && !node_excused {
         diffs.push(format!(
             "created.root_cause: got {got_root:?}, want {want_root:?}"
@@ -247,7 +250,11 @@ fn check_pods_of(scenario: &str, trace: &str) -> Vec<(String, Value)> {
         let causes = truth["pod_causes"]
             .as_array()
             .and_then(|list| list.iter().find(|c| c["uid"] == pod["uid"]));
-        let node_root = !pod["created"]["root_cause"].is_null();
+        // The truth names node root causes (checked in full by node_causes.rs); an HPA's
+        // scale-up (kube-controller-manager through /scale) has the HPA behind it.
+        let node_root = !pod["created"]["root_cause"].is_null()
+            || (pod["created"]["reason"] == "scale-up"
+                && pod["created"]["change_manager"] == "kube-controller-manager");
         for diff in cause_differences(&report, causes, node_root) {
             failures.push(format!("{name}: {diff}"));
         }

@@ -239,13 +239,15 @@ fn created(
         Some(Arrival::Told(told)) => told.other,
         _ => None,
     };
+    let root_cause = cause::replacement_root_cause(context.history, replaced_id)
+        .or_else(|| cause::scale_root_cause(context.history, change.as_ref()));
     Created {
         time,
         reason,
         change,
         replaced,
         evidence,
-        root_cause: cause::replacement_root_cause(context.history, replaced_id),
+        root_cause,
     }
 }
 
@@ -331,12 +333,13 @@ fn deleted(context: &Context<'_>, info: &DepartureInfo) -> Deleted {
     Deleted {
         time: info.time,
         reason,
-        change,
         replaced_by,
         evidence,
         state_before,
         time_exact,
-        root_cause: cause::deleted_root_cause(history, context.pod),
+        root_cause: cause::deleted_root_cause(history, context.pod)
+            .or_else(|| cause::scale_root_cause(history, change.as_ref())),
+        change,
     }
 }
 
