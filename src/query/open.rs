@@ -262,8 +262,9 @@ fn select(index: &TraceIndex, scope: &Scope) -> std::io::Result<Vec<IndexedId>> 
                 None => index.find(named),
             };
             let mut chosen = index.closure(&roots);
-            if query.kind == "Pod" && !roots.is_empty() {
-                // What a pod's failures may come from beyond its workload (`cause`).
+            if !roots.is_empty() {
+                // What the pods in question read and ran on (`cause`; `timeline` shows their
+                // changes too).
                 let namespaces: Vec<&str> = roots
                     .iter()
                     .map(|&id| index.word(index.objects[id as usize].namespace))

@@ -419,3 +419,35 @@ fn an_hpa_scale_is_explained_by_the_hpas_metrics_at_that_time() {
         "HorizontalPodAutoscaler"
     );
 }
+
+#[test]
+fn a_timeline_shows_the_config_its_pods_read_but_not_what_they_do_not() {
+    let trace = super::support::fixture("config-reload-crash.ndjson.zst");
+    let trace = trace.to_str().expect("a UTF-8 path");
+    for index in ["never", "always"] {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let copy = dir.path().join("t.ndjson.zst");
+        std::fs::copy(trace, &copy).expect("copied");
+        let copy = copy.to_str().expect("a UTF-8 path");
+        let out = kblame(&[
+            "--index",
+            index,
+            "timeline",
+            copy,
+            "--object",
+            "deploy/cart",
+            "-o",
+            "json",
+        ]);
+        let report: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+        let entries = report["entries"].as_array().expect("entries");
+        let about = |name: &str| {
+            entries
+                .iter()
+                .filter(|e| e["object"]["kind"] == "ConfigMap" && e["object"]["name"] == name)
+                .count()
+        };
+        assert_eq!(about("cart-config"), 1, "{index}: {report}");
+        assert_eq!(about("banner-config"), 0, "{index}");
+    }
+}
