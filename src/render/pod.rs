@@ -317,7 +317,33 @@ fn restarts<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
             )),
         }
     }
-    writeln!(out, "restarted {}×:", report.restarts.len())?;
+    // Lead with the most likely cause when it lies outside the template (whose blame has its
+    // own line): when the failures began, and how long after it.
+    let lead = report
+        .restart_causes
+        .first()
+        .filter(|c| c.kind != CauseKind::Template)
+        .zip(report.restarts.first());
+    match lead {
+        Some((cause, first)) => {
+            let began = first.finished_at.unwrap_or(first.time).min(first.time);
+            let after = cause.time.duration_until(began).as_secs().max(0);
+            let by = cause
+                .change
+                .as_ref()
+                .and_then(|c| c.manager.as_deref())
+                .map_or(String::new(), |m| format!(" ({m})"));
+            writeln!(
+                out,
+                "restarted {}× since {}, {} after {}{by}:",
+                report.restarts.len(),
+                when(began, day),
+                crate::render::duration_words(after),
+                cause.summary
+            )?
+        }
+        None => writeln!(out, "restarted {}×:", report.restarts.len())?,
+    }
     for (container, reason, exit, times) in groups {
         let how = match (reason.as_str(), exit) {
             ("LivenessProbe", _) => "killed by its liveness probe".to_string(),
