@@ -9,13 +9,12 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use serde_json::Value;
+use serde::Deserialize;
 
 use super::deps::digest_of;
 use super::{Cause, CauseKind, Digests, Finder, Input};
 use crate::graph::{Confidence, ObjectRef};
 use crate::history::{History, ObjectId};
-use crate::workload::pod::{pod_at, total_restarts};
 
 /// Image digest changes.
 pub struct ImageDigest;
@@ -128,16 +127,55 @@ fn judge(
     })
 }
 
+/// The few fields of a pod version the finder reads: parsed without the rest of the body, as
+/// it reads every version of every pod of the workload.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Slim {
+    spec: SlimSpec,
+    status: SlimStatus,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct SlimSpec {
+    containers: Vec<SlimContainer>,
+    init_containers: Vec<SlimContainer>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SlimContainer {
+    name: String,
+    image: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct SlimStatus {
+    container_statuses: Vec<SlimContainerStatus>,
+    init_container_statuses: Vec<SlimContainerStatus>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct SlimContainerStatus {
+    name: String,
+    #[serde(rename = "imageID")]
+    image_id: String,
+    restart_count: i64,
+}
+
 /// The `image:` of the container in the pod's spec.
 fn image_of(history: &History, pod: ObjectId, container: &str) -> Option<String> {
-    let body: Value = history.parse(history.object(pod).first()).ok()?;
-    ["/spec/containers", "/spec/initContainers"]
-        .iter()
-        .filter_map(|p| body.pointer(p).and_then(Value::as_array))
-        .flatten()
-        .find(|c| c.get("name").and_then(Value::as_str) == Some(container))
-        .and_then(|c| c.get("image").and_then(Value::as_str))
-        .map(str::to_string)
+    let body: Slim = history.parse(history.object(pod).first()).ok()?;
+    body.spec
+        .containers
+        .into_iter()
+        .chain(body.spec.init_containers)
+        .find(|c| c.name == container)
+        .map(|c| c.image)
+        .filter(|image| !image.is_empty())
 }
 
 /// The digest a pod's container ran (its last reported), when first reported, and whether the
@@ -148,19 +186,23 @@ fn run_of(history: &History, pod: ObjectId, container: &str) -> Option<Run> {
     let mut restarted = false;
     let mut last_seen = None;
     for version in &object.versions {
-        let parsed = pod_at(history, version);
-        let status = parsed
-            .status
-            .as_ref()
-            .and_then(|s| s.container_statuses.as_ref())
-            .and_then(|all| all.iter().find(|s| s.name == container));
-        let Some(status) = status else {
+        let Ok(parsed) = history.parse::<Slim>(version) else {
+            continue;
+        };
+        let statuses = || {
+            parsed
+                .status
+                .init_container_statuses
+                .iter()
+                .chain(&parsed.status.container_statuses)
+        };
+        let Some(status) = statuses().find(|s| s.name == container) else {
             continue;
         };
         let Some(digest) = digest_of(&status.image_id) else {
             continue;
         };
-        let total = total_restarts(&parsed);
+        let total: i64 = statuses().map(|s| s.restart_count).sum();
         match &found {
             Some((d, _, base)) if *d == digest => restarted |= total > *base,
             _ => found = Some((digest, version.ts, total)),
