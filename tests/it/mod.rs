@@ -13,6 +13,7 @@ mod custom;
 mod fuzz;
 mod get;
 mod hostile_shapes;
+mod image_causes;
 mod index;
 mod jobs;
 mod kinds_commands;

@@ -188,9 +188,11 @@ fn cause_differences(report: &Value, truth: Option<&Value>, node_root: bool) -> 
                 .as_str()
                 .or(c["name"].as_str())?
                 .to_string(),
+            // An image-digest cause has no change and no manager (a push is not an API write).
             c["change"]["manager"]
                 .as_str()
-                .or(c["manager"].as_str())?
+                .or(c["manager"].as_str())
+                .unwrap_or_default()
                 .to_string(),
             time.get(..19)?.to_string(),
         ))

@@ -55,6 +55,7 @@ pub const SIMULATED: &[&str] = &[
     "node-drain",
     "node-lost",
     "node-cordon-elsewhere",
+    "image-tag-moved",
 ];
 
 /// The fixtures directory.

@@ -137,6 +137,7 @@ impl World {
             name: name.into(),
             manager: manager.into(),
             time: commit.truth_time(),
+            digests: None,
         };
         let key = (namespace.to_string(), name.to_string());
         self.config_reads.changes.insert(key, (truth, commit.ts));
@@ -277,7 +278,7 @@ impl World {
     }
 
     /// The pod's entry of known causes.
-    fn causes_entry(&mut self, uid: &str) -> Option<&mut PodCausesTruth> {
+    pub(crate) fn causes_entry(&mut self, uid: &str) -> Option<&mut PodCausesTruth> {
         let pod = self.pods.get(uid)?;
         let entry = PodCausesTruth {
             namespace: pod.meta.namespace.clone(),

@@ -9,7 +9,6 @@ use super::fields::Writer;
 use super::model::{
     Behaviour, Container, ContainerState, ExitKind, Involved, Reporter, Terminated,
 };
-use super::rng::stable_hex;
 use super::truth::{FinishedTruth, RestartTruth};
 use super::world::{Commit, Step, Task, World};
 
@@ -186,6 +185,15 @@ impl World {
             .is_some_and(|n| n.images.contains(&c.image));
         let image = c.image.clone();
         if c.pull_policy == "IfNotPresent" && present && c.behaviour != Behaviour::PullFails {
+            // The node's cached digest, which stays the old one after a push.
+            if let Some(node) = pod.node.filter(|_| self.image_pushed(&image)) {
+                let id = self.cached_image_id(node, &image);
+                let behaviour = self.digest_behaviour(uid, index, &id);
+                if let Some(c) = self.container(uid, index) {
+                    c.image_id = id;
+                    c.behaviour = behaviour;
+                }
+            }
             let message = format!("Container image \"{image}\" already present on machine");
             self.container_event(uid, Some(index), false, "Pulled", message);
             let delay = self.core.jitter(80, 300);
@@ -221,8 +229,22 @@ impl World {
             return;
         }
         let image = c.image.clone();
-        c.image_id = image_id(&image);
+        // A pull resolves the tag at the registry: after a push, the new digest and its behaviour.
+        let id = self.resolve_tag(&image);
+        if self.image_pushed(&image) {
+            let behaviour = self.digest_behaviour(uid, index, &id);
+            if let Some(c) = self.container(uid, index) {
+                c.behaviour = behaviour;
+            }
+        }
+        let Some(c) = self.container(uid, index) else {
+            return;
+        };
+        c.image_id = id.clone();
         let took = (now - c.pull_started) as f64 / 1000.0;
+        if let Some(node) = node {
+            self.cache_image(node, &image, &id);
+        }
         if let Some(node) = node.and_then(|n| self.nodes.get_mut(n)) {
             node.images.insert(image.clone());
         }
@@ -335,7 +357,8 @@ impl World {
             "Started",
             format!("Started container {name}"),
         );
-        self.write_pod_status(uid);
+        let commit = self.write_pod_status(uid);
+        self.note_digest_started(uid, index, &commit);
         let behaviour = self.run_behaviour(uid, index, behaviour);
         self.plan_run(uid, index, behaviour, liveness, readiness);
     }
@@ -692,7 +715,7 @@ fn parse_probe(value: &Value) -> Option<ProbeConfig> {
 }
 
 /// What a container will do, from its image profile, memory limit and liveness probe.
-fn behaviour(spec: &Value, profile: &ImageProfile) -> Behaviour {
+pub(crate) fn behaviour(spec: &Value, profile: &ImageProfile) -> Behaviour {
     if !profile.exists {
         return Behaviour::PullFails;
     }
@@ -714,14 +737,9 @@ fn behaviour(spec: &Value, profile: &ImageProfile) -> Behaviour {
     Behaviour::Healthy
 }
 
+/// The image ID of an image never pushed during the simulation.
 fn image_id(image: &str) -> String {
-    let normalized = super::model::normalize_image(image);
-    let repository = normalized.split(['@', ':']).next().unwrap_or_default();
-    let repository = match normalized.rsplit_once(':') {
-        Some((repo, tag)) if !tag.contains('/') => repo,
-        _ => repository,
-    };
-    format!("{repository}@sha256:{}", stable_hex(&normalized, 64))
+    super::image_tags::image_id_at(image, 0)
 }
 
 fn pull_error(image: &str) -> String {

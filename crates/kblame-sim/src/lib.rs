@@ -22,6 +22,8 @@ mod eviction;
 mod fields;
 mod gc;
 mod hpa;
+mod image_scenarios;
+mod image_tags;
 mod job_ctrl;
 mod kubelet;
 mod model;
@@ -56,7 +58,7 @@ pub use operator::{
     PROGRESS_DEADLINE,
 };
 pub use sts_ctrl::{StatefulSetConfig, StsStrategy};
-pub use truth::{CauseTruth, PodCausesTruth};
+pub use truth::{CauseTruth, DigestsTruth, PodCausesTruth};
 pub use truth::{
     ChangeTruth, CreatedTruth, CronJobTruth, DeletedTruth, DeploymentTruth, FinishedTruth,
     GroundTruth, JobDeletedTruth, JobTruth, LineageTruth, PodRevisionTruth, PodTruth, RestartTruth,
@@ -167,6 +169,14 @@ impl<W: Write> Sim<W> {
     /// Registers how an image behaves (unregistered images are healthy web servers).
     pub fn image(&mut self, image: &str, profile: ImageProfile) -> &mut Self {
         self.world.images.insert(image.to_string(), profile);
+        self
+    }
+
+    /// Pushes a new build to the registry under the tag `image`: the tag now resolves to a new
+    /// digest (depending on the image and the push count) that behaves as `profile`. Pods keep
+    /// the digest they pulled; see `image_tags` for when the kubelet resolves it again.
+    pub fn push_image(&mut self, image: &str, profile: ImageProfile) -> &mut Self {
+        self.world.push_image(image, profile);
         self
     }
 

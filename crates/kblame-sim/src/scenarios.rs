@@ -226,6 +226,7 @@ pub fn all() -> Vec<Scenario> {
     ]
     .into_iter()
     .chain(super::node_scenarios::all())
+    .chain(super::image_scenarios::all())
     .collect()
 }
 

@@ -56,7 +56,7 @@ pub struct PodCausesTruth {
 /// A change the simulator knows it acted on: the object, who changed it and when.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct CauseTruth {
-    /// `config` (a ConfigMap change).
+    /// `config` (a ConfigMap change) or `image-digest` (a moved image tag).
     pub kind: String,
     /// The changed object's kind, e.g. `ConfigMap`.
     pub object_kind: String,
@@ -64,10 +64,23 @@ pub struct CauseTruth {
     pub namespace: String,
     /// Its name.
     pub name: String,
-    /// The field manager of the change.
+    /// The field manager of the change (left out for `image-digest`: a push is not an API write).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub manager: String,
     /// The ts of the first record showing the change.
     pub time: String,
+    /// For `image-digest`: the digest the tag had and the one it moved to (left out otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digests: Option<DigestsTruth>,
+}
+
+/// The two digests of a moved image tag, as `sha256:<hex>`.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct DigestsTruth {
+    /// The digest before the push.
+    pub from: String,
+    /// The digest the push made the tag point at.
+    pub to: String,
 }
 
 /// A DaemonSet, its ControllerRevisions and its rollout's state at the end of the trace.

@@ -311,6 +311,8 @@ pub(crate) struct World {
     pub(crate) churn: Churn,
     /// What the kubelet wrote into ConfigMap volumes, and the ConfigMap changes made.
     pub(crate) config_reads: ConfigReads,
+    /// Pushes to image tags, each pushed digest's behaviour and what each node cached.
+    pub(crate) image_tags: super::image_tags::ImageTags,
     /// Recorded Node objects by name (empty unless a scenario records nodes).
     pub(crate) node_objects: BTreeMap<String, super::node_life::NodeObject>,
     /// When a user cordoned each node (ground-truth time).
@@ -347,6 +349,7 @@ impl World {
             book: Book::default(),
             churn: Churn::default(),
             config_reads: ConfigReads::default(),
+            image_tags: Default::default(),
             node_objects: BTreeMap::new(),
             cordons: BTreeMap::new(),
             unknown_since: BTreeMap::new(),
