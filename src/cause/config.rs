@@ -343,8 +343,8 @@ fn changed_words(change: &Change) -> String {
     }
 }
 
-/// What the other pods the question loaded (its workload's, at any revision) that read the
-/// object did after the change.
+/// What the other pods of the workload (at any revision) that read the object did after the
+/// change; the first by name is named.
 #[derive(Default)]
 struct Others {
     /// One that read the new data and began failing within the window.
@@ -355,12 +355,8 @@ struct Others {
 
 fn others(history: &History, pod: ObjectId, object: &ObjectRef, at: Timestamp) -> Others {
     let mut out = Others::default();
-    let namespace = &history.object(pod).namespace;
-    for other in history.of_kind("Pod") {
+    for other in super::workload_peers(history, pod) {
         let o = history.object(other);
-        if other == pod || &o.namespace != namespace {
-            continue;
-        }
         let Ok(body) = history.parse::<Value>(o.first()) else {
             continue;
         };

@@ -65,10 +65,8 @@ fn judge(
 ) -> Option<Cause> {
     let image = image_of(history, pod, container)?;
     let own = run_of(history, pod, container)?;
-    let namespace = &history.object(pod).namespace;
-    let runs: Vec<Run> = history
-        .of_kind("Pod")
-        .filter(|&other| other != pod && &history.object(other).namespace == namespace)
+    let runs: Vec<Run> = super::workload_peers(history, pod)
+        .into_iter()
         .filter(|&other| image_of(history, other, container).as_deref() == Some(image.as_str()))
         .filter_map(|other| run_of(history, other, container))
         .collect();
@@ -114,7 +112,10 @@ fn judge(
     }
     Some(Cause {
         kind: CauseKind::ImageDigest,
-        summary: format!("image {image} moved to digest {}", own.digest),
+        summary: format!(
+            "image {image} resolved to a new digest {}",
+            short_digest(&own.digest)
+        ),
         object: workload_of(history, pod),
         change: None,
         digests: Some(Digests {
@@ -233,18 +234,13 @@ fn run_of(history: &History, pod: ObjectId, container: &str) -> Option<Run> {
 
 /// The top of the pod's controller chain as recorded (its workload), else the pod.
 fn workload_of(history: &History, pod: ObjectId) -> ObjectRef {
-    let mut id = pod;
-    for _ in 0..8 {
-        let controller = history
-            .object(id)
-            .last()
-            .controller_uid
-            .as_deref()
-            .and_then(|uid| history.by_uid(uid));
-        match controller {
-            Some(next) if next != id => id = next,
-            _ => break,
-        }
+    ObjectRef::of(history.object(super::workload_root(history, pod)))
+}
+
+/// `sha256:5e22eb008c9f`: a digest cut to 12 hex digits, as `docker images` shows one.
+fn short_digest(digest: &str) -> String {
+    match digest.split_once(':') {
+        Some((algorithm, hex)) => format!("{algorithm}:{}", hex.get(..12).unwrap_or(hex)),
+        None => digest.get(..19).unwrap_or(digest).to_string(),
     }
-    ObjectRef::of(history.object(id))
 }

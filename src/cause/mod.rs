@@ -178,3 +178,41 @@ pub fn replacement_root_cause(history: &History, replaced: Option<ObjectId>) -> 
 pub fn deleted_root_cause(history: &History, pod: ObjectId) -> Option<Cause> {
     node::deletion_cause(history, pod)
 }
+
+/// The top of a pod's recorded controller chain (its workload), else the pod itself: the pods
+/// a finder compares are those under the same top. A question loads the whole workload, so the
+/// comparison is the same whether the trace was read through its index or whole.
+pub(crate) fn workload_root(history: &History, pod: ObjectId) -> ObjectId {
+    let mut id = pod;
+    for _ in 0..8 {
+        let controller = history
+            .object(id)
+            .last()
+            .controller_uid
+            .as_deref()
+            .and_then(|uid| history.by_uid(uid));
+        match controller {
+            Some(next) if next != id => id = next,
+            _ => break,
+        }
+    }
+    id
+}
+
+/// The other pods of `pod`'s workload (see [`workload_root`]), by name then UID, so that
+/// whatever a finder names as an example does not depend on the order objects were read in.
+pub(crate) fn workload_peers(history: &History, pod: ObjectId) -> Vec<ObjectId> {
+    let root = workload_root(history, pod);
+    if root == pod {
+        return Vec::new();
+    }
+    let mut peers: Vec<ObjectId> = history
+        .of_kind("Pod")
+        .filter(|&other| other != pod && workload_root(history, other) == root)
+        .collect();
+    peers.sort_by(|&a, &b| {
+        let (a, b) = (history.object(a), history.object(b));
+        (&a.name, &a.uid).cmp(&(&b.name, &b.uid))
+    });
+    peers
+}

@@ -340,7 +340,7 @@ fn a_moved_tag_is_blamed_when_only_the_new_digest_fails() {
     assert_eq!(cause["object"]["kind"], "ReplicaSet");
     assert_eq!(cause["change"], Value::Null);
     assert!(
-        text.contains("most likely cause: image app:latest moved to digest sha256:bbb"),
+        text.contains("most likely cause: image app:latest resolved to a new digest sha256:bbb"),
         "{text}"
     );
     // A second pod on the new digest failing too makes it likely.

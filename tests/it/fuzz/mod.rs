@@ -22,19 +22,12 @@ use run::{run_binary, run_in_process, Failure, Workdir};
 
 use super::support::{fixture, SIMULATED as FIXTURES};
 
-/// Fixtures kept out of the corpus for now. Adding one changes every seed's mutants; with
-/// `image-tag-moved` in, seed 3000294 finds an older disagreement between the index and a whole
-/// read (a mutant of `config-rollout-restart`: the config cause's evidence names a pod that only
-/// the whole read loads). It joins the corpus with that fix.
-const NOT_YET: &[&str] = &["image-tag-moved"];
-
 /// Every fixture's lines, read once.
 fn corpus() -> &'static [(String, Vec<Line>)] {
     static CORPUS: OnceLock<Vec<(String, Vec<Line>)>> = OnceLock::new();
     CORPUS.get_or_init(|| {
         FIXTURES
             .iter()
-            .filter(|name| !NOT_YET.contains(name))
             .map(|name| {
                 let bytes =
                     std::fs::read(fixture(&format!("{name}.ndjson.zst"))).expect("a fixture");
