@@ -334,7 +334,7 @@ fn row(
         Value::Null
     });
     let revision = match object.kind.as_str() {
-        "Pod" => pod_revision(history, version, at),
+        "Pod" => pod_revision(history, version, &body, at),
         _ => revision_of(&body),
     };
     let revision_cell = match (revision, object.kind.as_str(), &version.controller_uid) {

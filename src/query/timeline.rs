@@ -243,29 +243,29 @@ impl Scope {
 /// and is left out.)
 const SPEC_WITHOUT_GENERATION: &[&str] = &["Node", "Service"];
 
-/// The recorded ConfigMaps and Secrets a pod references and the Nodes it ran on.
+/// The recorded ConfigMaps and Secrets a pod references and the Node it ran on. A pod's spec
+/// (its references) is fixed at its first record, and it is bound to a node once
+/// (`spec.nodeName` never changes after): the first and last records tell all, without reading
+/// every version of a pod that crash-looped for hours.
 fn dependencies_of(history: &History, pod: ObjectId) -> Vec<ObjectId> {
     let object = history.object(pod);
-    let mut found = Vec::new();
-    let mut nodes: Vec<String> = Vec::new();
-    for (index, version) in object.versions.iter().enumerate() {
-        let Ok(body) = history.parse::<Value>(version) else {
-            continue;
-        };
-        let deps = dependencies(&body);
-        if index == 0 {
-            for reference in &deps.references {
-                found.extend(history.by_name(
-                    reference.kind,
-                    Some(&object.namespace),
-                    &reference.name,
-                ));
-            }
-        }
-        if let Some(node) = deps.node.filter(|n| !nodes.contains(n)) {
-            found.extend(history.by_name("Node", None, &node));
-            nodes.push(node);
-        }
+    let first = history
+        .parse::<Value>(object.first())
+        .map(|body| dependencies(&body))
+        .unwrap_or_default();
+    let mut found: Vec<ObjectId> = first
+        .references
+        .iter()
+        .flat_map(|r| history.by_name(r.kind, Some(&object.namespace), &r.name))
+        .collect();
+    let node = first.node.or_else(|| {
+        history
+            .parse::<Value>(object.last())
+            .ok()
+            .and_then(|body| dependencies(&body).node)
+    });
+    if let Some(node) = node {
+        found.extend(history.by_name("Node", None, &node));
     }
     found
 }

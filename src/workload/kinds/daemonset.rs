@@ -24,7 +24,7 @@ use super::revisioned::{first_label, pod_facts, Style};
 use super::revisions::{controller_revision_history, labelled_revision};
 use super::{KindRef, PodFacts, PodInput, Rules, Workload, WorkloadHistory};
 use crate::graph::CausalGraph;
-use crate::history::{History, ObjectId, Version};
+use crate::history::{History, ObjectId};
 use crate::workload::controller_revision::Join;
 
 /// A DaemonSet.
@@ -86,7 +86,7 @@ impl Workload for DaemonSet {
     fn pod_revision(
         &self,
         history: &History,
-        pod: &Version,
+        pod: &Value,
         controller: ObjectId,
         at: Timestamp,
     ) -> Option<i64> {

@@ -28,7 +28,7 @@ use super::lineage::{LineageEntry, Link};
 use super::pod::disruption;
 use super::turnover::{Arrival, Departure, DepartureInfo};
 use crate::graph::{CausalGraph, Change};
-use crate::history::{History, ObjectId, Version};
+use crate::history::{History, ObjectId};
 pub use crate::workload::controller_revision::ControllerRevisionRef;
 pub use revisions::{RevisionStep, WorkloadHistory};
 
@@ -114,12 +114,13 @@ pub trait Workload: Sync {
         None
     }
 
-    /// The revision of `pod` (one version of it), whose controller is `controller` — the first
-    /// kind of [`Workload::chain`] — as it was at `at`. Default is `None`: no revision.
+    /// The revision of a pod (the body of one version of it, already parsed by the caller),
+    /// whose controller is `controller` — the first kind of [`Workload::chain`] — as it was at
+    /// `at`. Default is `None`: no revision.
     fn pod_revision(
         &self,
         _history: &History,
-        _pod: &Version,
+        _pod: &Value,
         _controller: ObjectId,
         _at: Timestamp,
     ) -> Option<i64> {

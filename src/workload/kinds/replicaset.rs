@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::deployment::{replicaset_pod_facts, REPLICASET};
 use super::{KindRef, PodFacts, PodInput, Rules, Workload};
-use crate::history::{History, ObjectId, Version};
+use crate::history::{History, ObjectId};
 use crate::workload::conditions::ready_count;
 use crate::workload::replicaset::revision_of;
 
@@ -58,7 +58,7 @@ impl Workload for ReplicaSet {
     fn pod_revision(
         &self,
         history: &History,
-        _pod: &Version,
+        _pod: &Value,
         controller: ObjectId,
         at: Timestamp,
     ) -> Option<i64> {

@@ -178,27 +178,26 @@ fn holds_template(history: &History, body: &Value, step: &RevisionStep) -> bool 
 
 /// The revision of a pod's version, read from its controller (by the version's controller
 /// UID) as it was at `at`: the controller's kind says how the pod joins its revision.
-pub fn pod_revision(history: &History, pod: &Version, at: Timestamp) -> Option<i64> {
+pub fn pod_revision(history: &History, pod: &Version, body: &Value, at: Timestamp) -> Option<i64> {
     let controller = history.by_uid(pod.controller_uid.as_deref()?)?;
     let workload = REGISTRY.iter().copied().find(|w| {
         w.chain()
             .first()
             .is_some_and(|k| k.kind == history.object(controller).kind && w.chain().len() == 1)
     });
-    workload?.pod_revision(history, pod, controller, at)
+    workload?.pod_revision(history, body, controller, at)
 }
 
 /// The revision of a StatefulSet's or DaemonSet's pod at `at`: the `revision` field, then, of
 /// the ControllerRevision its `controller-revision-hash` label names (as `join` reads it).
 pub(super) fn labelled_revision(
     history: &History,
-    pod: &Version,
+    pod: &Value,
     controller: ObjectId,
     at: Timestamp,
     join: Join,
 ) -> Option<i64> {
-    let body: Value = history.parse(pod).ok()?;
-    let label = label(&body, "controller-revision-hash")?;
+    let label = label(pod, "controller-revision-hash")?;
     let owner = history.object(controller);
     let name = match join {
         Join::Name => label,

@@ -28,7 +28,7 @@ use super::revisioned::{first_label, pod_facts, Style};
 use super::revisions::{controller_revision_history, labelled_revision};
 use super::{KindRef, PodFacts, PodInput, Rules, Workload, WorkloadHistory};
 use crate::graph::CausalGraph;
-use crate::history::{History, ObjectId, Version};
+use crate::history::{History, ObjectId};
 use crate::workload::conditions::ready_count;
 use crate::workload::controller_revision::Join;
 
@@ -103,7 +103,7 @@ impl Workload for StatefulSet {
     fn pod_revision(
         &self,
         history: &History,
-        pod: &Version,
+        pod: &Value,
         controller: ObjectId,
         at: Timestamp,
     ) -> Option<i64> {
