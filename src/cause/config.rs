@@ -267,6 +267,7 @@ fn judge(
         changed_words(&change)
     );
     Some(Cause {
+        preemptor: None,
         kind: CauseKind::Config,
         summary,
         object: change.object.clone(),
@@ -318,6 +319,7 @@ fn restarted_for(reference: &Reference, change: Change, trigger: &Change) -> Cau
         line(trigger),
     );
     Cause {
+        preemptor: None,
         kind: CauseKind::Config,
         summary: format!(
             "{} {}/{} {}",

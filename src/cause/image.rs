@@ -111,6 +111,7 @@ fn judge(
         ));
     }
     Some(Cause {
+        preemptor: None,
         kind: CauseKind::ImageDigest,
         summary: format!(
             "image {image} resolved to a new digest {}",

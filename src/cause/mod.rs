@@ -8,18 +8,22 @@ pub mod deps;
 mod image;
 pub mod node;
 pub mod scale;
-mod template;
+pub mod template;
+
+use std::collections::HashMap;
 
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::graph::{Change, ChangeKind, Confidence, ObjectRef};
+use crate::graph::{CausalGraph, Change, ChangeKind, Confidence, ObjectRef};
 use crate::history::{History, ObjectId};
 use crate::workload::pod::Restart;
 
-/// The kinds a pod query loads besides the pod's workload, in the pod's namespace (or
-/// cluster-scoped, as Nodes), for the finders to read.
-pub const DEPENDENCY_KINDS: &[&str] = &["ConfigMap", "Secret", "Node", "HorizontalPodAutoscaler"];
+/// The kinds a pod query loads besides the pod's workload, in the pod's namespace, for the
+/// finders to read. Nodes are cluster-wide and many (a node's status is rewritten every few
+/// minutes): a question reads only the nodes its pods ran on (see
+/// [`crate::query::open`]).
+pub const DEPENDENCY_KINDS: &[&str] = &["ConfigMap", "Secret", "HorizontalPodAutoscaler"];
 
 /// What kind of thing caused the failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -66,7 +70,29 @@ pub struct Cause {
     pub evidence: String,
     /// The cause in a few words (`ConfigMap shop/app-config changed`).
     pub summary: String,
+    /// For a preemption (a `node` cause): the pod that took the room, when recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preemptor: Option<Preemptor>,
 }
+
+/// The pod a preempted pod made room for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Preemptor {
+    /// The preemptor pod.
+    pub pod: ObjectRef,
+    /// Its `spec.priority`.
+    pub priority: Option<i64>,
+    /// Its `spec.priorityClassName`.
+    pub priority_class: Option<String>,
+    /// The top of its controller chain (its Deployment), when recorded.
+    pub workload: Option<ObjectRef>,
+    /// The change that made its revision (e.g. the install that created its Deployment).
+    pub change: Option<Change>,
+}
+
+/// The changes that made the revisions of pods a cause may name besides the pod in question (a
+/// preemptor's), by pod: only the workload models can tell them, so the pod query fills this.
+pub type MadeBy = HashMap<ObjectId, Change>;
 
 /// What the finders read about one pod.
 pub struct Input<'a> {
@@ -149,12 +175,17 @@ pub fn stamps_only(change: &Change) -> bool {
 /// Why the pod was created, one step further than `made_by`, the change that created it (the
 /// `created.root_cause` of the JSON contract): when that change only stamps the template (see
 /// [`stamps_only`]), the most likely cause a finder names behind it, e.g. the ConfigMap change
-/// the restart was for; `None` when the change changes what runs, or nothing explains it.
+/// the restart was for; when its workload's controller made it (an operator), the change to
+/// that controller's own object (see [`template::behind_controller`]); `None` when nothing
+/// explains it.
 pub fn created_root_cause(input: &Input<'_>, made_by: Option<&Change>) -> Option<Cause> {
-    let trigger = made_by.filter(|c| stamps_only(c))?;
+    let made = made_by?;
+    if !stamps_only(made) {
+        return template::behind_controller(input.history, made);
+    }
     FINDERS
         .iter()
-        .filter_map(|f| f.behind_trigger(input, trigger))
+        .filter_map(|f| f.behind_trigger(input, made))
         .max_by_key(|c| (c.confidence, c.time))
 }
 
@@ -167,16 +198,28 @@ pub fn scale_root_cause(history: &History, change: Option<&Change>) -> Option<Ca
 }
 
 /// What lies behind a replacement's creation: the root cause of the deletion of the pod it
-/// replaced (a node's cordon, a node going Unknown). `None` when the trace shows none.
-pub fn replacement_root_cause(history: &History, replaced: Option<ObjectId>) -> Option<Cause> {
-    replaced.and_then(|old| deleted_root_cause(history, old))
+/// replaced (a node's cordon, a node going Unknown, a preemption). `None` when the trace shows
+/// none.
+pub fn replacement_root_cause(
+    history: &History,
+    graph: &CausalGraph,
+    replaced: Option<ObjectId>,
+    made_by: &MadeBy,
+) -> Option<Cause> {
+    replaced.and_then(|old| deleted_root_cause(history, graph, old, made_by))
 }
 
 /// What lies behind a pod's deletion when its immediate reason has a cause of its own (the
-/// `deleted.root_cause` of the JSON contract): the cordon before a drain's eviction, or the
-/// node going Unknown before a taint eviction. `None` when the trace shows none.
-pub fn deleted_root_cause(history: &History, pod: ObjectId) -> Option<Cause> {
-    node::deletion_cause(history, pod)
+/// `deleted.root_cause` of the JSON contract): the cordon before a drain's eviction, the node
+/// going Unknown before a taint eviction, the preemptor behind a preemption, the node's
+/// pressure behind a kubelet's eviction. `None` when the trace shows none.
+pub fn deleted_root_cause(
+    history: &History,
+    graph: &CausalGraph,
+    pod: ObjectId,
+    made_by: &MadeBy,
+) -> Option<Cause> {
+    node::deletion_cause(history, graph, pod, made_by)
 }
 
 /// The top of a pod's recorded controller chain (its workload), else the pod itself: the pods

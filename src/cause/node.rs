@@ -20,13 +20,14 @@
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
-use super::{Cause, CauseKind, Finder, Input};
-use crate::graph::{Change, ChangeKind, Confidence, ObjectRef};
+use super::{Cause, CauseKind, Finder, Input, MadeBy, Preemptor};
+use crate::graph::{CausalGraph, Change, ChangeKind, Confidence, ObjectRef};
 use crate::history::diff::diff_at;
 use crate::history::path::FieldPath;
 use crate::history::{History, ObjectId, Version};
 use crate::workload::attribution::attribute;
 use crate::workload::deployment::make_change;
+use crate::workload::events::{occurrences_about, related_uid};
 
 /// The NoExecute taints the node lifecycle controller puts on a node that stopped reporting.
 const NODE_DOWN_TAINTS: &[&str] = &[
@@ -52,14 +53,34 @@ impl Finder for Node {
 /// record showing it.
 struct Disruption {
     reason: String,
+    message: String,
     time: Timestamp,
     line: u64,
 }
 
-/// Why the pod's node led to its deletion, when the records show it.
-pub fn deletion_cause(history: &History, pod: ObjectId) -> Option<Cause> {
+/// Why the pod's node led to its deletion, when the records show it. `made_by` holds the
+/// changes that made other pods' revisions (a preemptor's), which only the workload models know.
+pub fn deletion_cause(
+    history: &History,
+    graph: &CausalGraph,
+    pod: ObjectId,
+    made_by: &MadeBy,
+) -> Option<Cause> {
     let disruption = disruption_target(history, pod);
     let node_name = node_of(history, pod)?;
+    match disruption.as_ref().map(|d| d.reason.as_str()) {
+        Some("PreemptionByScheduler") | Some("PreemptionByKubeScheduler") => {
+            let d = disruption.as_ref()?;
+            return Some(preemption_cause(
+                history, graph, pod, &node_name, d, made_by,
+            ));
+        }
+        Some("TerminationByKubelet") => {
+            let d = disruption.as_ref()?;
+            return Some(kubelet_cause(history, &node_name, d));
+        }
+        _ => {}
+    }
     let node = history
         .by_name("Node", None, &node_name)
         .into_iter()
@@ -81,6 +102,222 @@ pub fn deletion_cause(history: &History, pod: ObjectId) -> Option<Cause> {
             let (at, evidence) = taint_timing(history, pod, node)?;
             down_cause(history, node, at, Confidence::Medium, evidence)
         }
+    }
+}
+
+/// The pod that preempted `pod`: the one its scheduler's `Preempted` Event names (see
+/// [`related_uid`]), when that pod was recorded.
+pub fn preemptor(history: &History, graph: &CausalGraph, pod: ObjectId) -> Option<ObjectId> {
+    graph
+        .events_about(pod)
+        .into_iter()
+        .filter_map(|event| related_uid(history, event))
+        .find_map(|uid| history.by_uid(&uid).filter(|&p| p != pod))
+}
+
+/// The node as a reference: the recorded Node, else its name alone (no UID).
+fn node_ref(history: &History, name: &str) -> (ObjectRef, Option<ObjectId>) {
+    match history.by_name("Node", None, name).into_iter().next() {
+        Some(id) => (ObjectRef::of(history.object(id)), Some(id)),
+        None => (
+            ObjectRef {
+                kind: "Node".to_string(),
+                namespace: String::new(),
+                name: name.to_string(),
+                uid: String::new(),
+            },
+            None,
+        ),
+    }
+}
+
+/// A pod the scheduler preempted: to make room on its node for a pod of higher priority
+/// (`pkg/scheduler/framework/preemption` `Evaluator.prepareCandidate` patches
+/// `DisruptionTarget` `PreemptionByScheduler` on the victim, deletes it and records `Preempted`
+/// naming the preemptor). The root is the preemptor and the change that made it.
+fn preemption_cause(
+    history: &History,
+    graph: &CausalGraph,
+    pod: ObjectId,
+    node: &str,
+    disruption: &Disruption,
+    made_by: &MadeBy,
+) -> Cause {
+    let (object, _) = node_ref(history, node);
+    let condition = format!(
+        "condition DisruptionTarget {} (line {}): {}",
+        disruption.reason, disruption.line, disruption.message
+    );
+    let event = occurrences_about(history, graph, pod)
+        .into_iter()
+        .find(|o| o.reason == "Preempted");
+    let priority = |id: ObjectId| -> (Option<i64>, Option<String>) {
+        let body: Option<Value> = history.parse(history.object(id).first()).ok();
+        let spec = body.as_ref().and_then(|b| b.get("spec"));
+        (
+            spec.and_then(|s| s.get("priority")).and_then(Value::as_i64),
+            spec.and_then(|s| s.get("priorityClassName"))
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        )
+    };
+    let Some(preemptor_id) = preemptor(history, graph, pod) else {
+        let why = match &event {
+            Some(e) => format!(
+                "; Event Preempted (line {}): {}, but that pod is not in the trace",
+                e.line, e.message
+            ),
+            None => "; no Preempted Event was recorded, so which pod preempted it is unknown"
+                .to_string(),
+        };
+        return Cause {
+            kind: CauseKind::Node,
+            summary: format!("preempted on node {node} for a pod of higher priority"),
+            object,
+            change: None,
+            digests: None,
+            time: disruption.time,
+            confidence: Confidence::Medium,
+            evidence: format!("{condition}{why}"),
+            preemptor: None,
+        };
+    };
+    let other = history.object(preemptor_id);
+    let (their_priority, class) = priority(preemptor_id);
+    let (own_priority, _) = priority(pod);
+    let workload = super::workload_root(history, preemptor_id);
+    let workload = (workload != preemptor_id).then(|| ObjectRef::of(history.object(workload)));
+    let change = made_by.get(&preemptor_id).cloned();
+    let priority_words = match (their_priority, &class) {
+        (Some(p), Some(c)) => format!("priority {p}, class {c}"),
+        (Some(p), None) => format!("priority {p}"),
+        (None, _) => "priority not recorded".to_string(),
+    };
+    let made_words = match &change {
+        Some(c) if c.kind == ChangeKind::Create => format!(
+            ", created by {}",
+            c.manager.as_deref().unwrap_or("an unknown manager")
+        ),
+        Some(c) => format!(
+            ", revision {} by {}",
+            c.revision.map_or("?".to_string(), |r| r.to_string()),
+            c.manager.as_deref().unwrap_or("an unknown manager")
+        ),
+        None => String::new(),
+    };
+    let of_workload = workload.as_ref().map_or(String::new(), |w| {
+        format!(" of {} {}/{}", w.kind.to_lowercase(), w.namespace, w.name)
+    });
+    let event_words = match &event {
+        Some(e) => format!("; Event Preempted (line {}): {}", e.line, e.message),
+        None => String::new(),
+    };
+    Cause {
+        kind: CauseKind::Node,
+        summary: format!(
+            "preempted on node {node} by pod {}/{} ({priority_words}){of_workload}{made_words}",
+            other.namespace, other.name
+        ),
+        evidence: format!(
+            "{condition}{event_words}; the preemptor {}/{} has {priority_words}, this pod {}",
+            other.namespace,
+            other.name,
+            own_priority.map_or("has no priority recorded".to_string(), |p| format!(
+                "priority {p}"
+            ))
+        ),
+        object,
+        change: None,
+        digests: None,
+        time: disruption.time,
+        confidence: match event {
+            Some(_) => Confidence::High,
+            None => Confidence::Medium,
+        },
+        preemptor: Some(Preemptor {
+            pod: ObjectRef::of(other),
+            priority: their_priority,
+            priority_class: class,
+            workload,
+            change,
+        }),
+    }
+}
+
+/// A pod the kubelet terminated: node-pressure eviction (`pkg/kubelet/eviction`
+/// `managerImpl.evictPod`, message "The node was low on resource: memory. …") or a graceful
+/// node shutdown (`pkg/kubelet/nodeshutdown`). The root is the node's pressure, with the node's
+/// pressure condition when Nodes were recorded.
+fn kubelet_cause(history: &History, node: &str, disruption: &Disruption) -> Cause {
+    let (object, node_id) = node_ref(history, node);
+    let condition = format!(
+        "condition DisruptionTarget TerminationByKubelet (line {}): {}",
+        disruption.line,
+        disruption.message.trim()
+    );
+    let resource = disruption
+        .message
+        .split("low on resource: ")
+        .nth(1)
+        .and_then(|rest| rest.split(['.', ',']).next())
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_string);
+    let pressure = resource.as_deref().and_then(|r| pressure_condition(r));
+    let seen = node_id.zip(pressure).and_then(|(id, kind)| {
+        let object = history.object(id);
+        let mut since: Option<&Version> = None;
+        for version in object.versions.iter().filter(|v| v.ts <= disruption.time) {
+            let Ok(body) = history.parse::<Value>(version) else {
+                continue;
+            };
+            let on = conditions(&body, "/status/conditions").any(|c| {
+                c.get("type").and_then(Value::as_str) == Some(kind)
+                    && c.get("status").and_then(Value::as_str) == Some("True")
+            });
+            match (on, since) {
+                (true, None) => since = Some(version),
+                (false, _) => since = None,
+                _ => {}
+            }
+        }
+        since.map(|v| (kind, v))
+    });
+    let (time, node_words) = match seen {
+        Some((kind, version)) => (
+            version.ts,
+            format!(
+                "; node {node} reported {kind} True from {} (line {})",
+                version.ts, version.line
+            ),
+        ),
+        None => (disruption.time, String::new()),
+    };
+    let summary = match &resource {
+        Some(r) => format!("node {node} ran low on {r}: its kubelet evicted the pod"),
+        None => format!("the kubelet on node {node} terminated the pod"),
+    };
+    Cause {
+        kind: CauseKind::Node,
+        summary,
+        object,
+        change: None,
+        digests: None,
+        time,
+        confidence: Confidence::High,
+        evidence: format!("{condition}{node_words}"),
+        preemptor: None,
+    }
+}
+
+/// The node condition a kubelet reports while short of `resource` (`pkg/kubelet/eviction`
+/// `signalToNodeCondition`).
+fn pressure_condition(resource: &str) -> Option<&'static str> {
+    match resource {
+        "memory" => Some("MemoryPressure"),
+        "ephemeral-storage" | "nodefs" | "imagefs" => Some("DiskPressure"),
+        "pids" => Some("PIDPressure"),
+        _ => None,
     }
 }
 
@@ -132,16 +369,22 @@ fn disruption_target(history: &History, pod: ObjectId) -> Option<Disruption> {
         let Ok(body) = history.parse::<Value>(version) else {
             continue;
         };
-        let reason = conditions(&body, "/status/conditions")
+        let condition = conditions(&body, "/status/conditions")
             .find(|c| c.get("type").and_then(Value::as_str) == Some("DisruptionTarget"))
-            .filter(|c| c.get("status").and_then(Value::as_str) == Some("True"))
+            .filter(|c| c.get("status").and_then(Value::as_str) == Some("True"));
+        let reason = condition
             .and_then(|c| c.get("reason").and_then(Value::as_str))
             .map(str::to_string);
         match (reason, &found) {
             (Some(r), Some(f)) if f.reason == r => {}
             (Some(reason), _) => {
+                let message = condition
+                    .and_then(|c| c.get("message").and_then(Value::as_str))
+                    .unwrap_or_default()
+                    .to_string();
                 found = Some(Disruption {
                     reason,
+                    message,
                     time: version.ts,
                     line: version.line,
                 })
@@ -205,6 +448,7 @@ fn cordon_cause(history: &History, node: ObjectId, eviction: &Disruption) -> Opt
                 "{eviction_words}; node {node_name} was already cordoned (spec.unschedulable true) in its first record (line {}), so who cordoned it and when is not in the trace",
                 version.line
             ),
+            preemptor: None,
         });
     };
     let change = cordon_change(history, node, version, &previous, &body);
@@ -214,6 +458,7 @@ fn cordon_cause(history: &History, node: ObjectId, eviction: &Disruption) -> Opt
         version.ts, version.line
     );
     Some(Cause {
+        preemptor: None,
         kind: CauseKind::Node,
         summary: format!(
             "node {node_name} cordoned by {who}{}",
@@ -317,6 +562,7 @@ fn down_cause(
         object.name, version.ts, version.line
     );
     Some(Cause {
+        preemptor: None,
         kind: CauseKind::Node,
         summary: format!(
             "node {} stopped reporting: its Ready condition went {status}",
@@ -371,6 +617,15 @@ fn toleration_seconds(pod: &Value, key: &str) -> Option<i64> {
             .then(|| t.get("tolerationSeconds").and_then(Value::as_i64))
             .flatten()
     })
+}
+
+/// The names of the nodes the loaded pods ran on (`spec.nodeName` of each pod's last record
+/// that has one; a pod's node does not change once set).
+pub fn nodes_ran_on(history: &History) -> std::collections::BTreeSet<String> {
+    history
+        .of_kind("Pod")
+        .filter_map(|pod| node_of(history, pod))
+        .collect()
 }
 
 /// The node object of a pod, by its `spec.nodeName`.

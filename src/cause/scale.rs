@@ -73,6 +73,7 @@ pub fn scale_cause(history: &History, workload: ObjectId, change: &Change) -> Op
         .and_then(|v| history.parse::<Value>(v).ok());
     let hpa_change = status_change(history, hpa, version, before.as_ref(), &body);
     Some(Cause {
+        preemptor: None,
         kind: CauseKind::Scale,
         object: ObjectRef::of(hpa_object),
         change: hpa_change,

@@ -191,9 +191,18 @@ impl Opened {
             } => (source, path, index, mode),
         };
         let from_disk = index.on_disk.is_some();
-        let chosen = select(&index, scope).and_then(|objects| index.records_for(&objects));
+        let chosen = select(&index, scope).and_then(|objects| {
+            let records = index.records_for(&objects)?;
+            Ok((objects, records))
+        });
         match chosen {
-            Ok(records) => load_records(source, &path, *index, &records),
+            Ok((objects, records)) => {
+                let loaded = load_records(source, &path, &index, &records)?;
+                match scope {
+                    Scope::Around(_) => with_related(loaded, &path, &index, objects),
+                    _ => Ok(loaded),
+                }
+            }
             Err(_) if from_disk => {
                 let stamp = TraceStamp::of(&path).map_err(|err| TraceError::Open {
                     path: source.clone(),
@@ -269,10 +278,8 @@ fn select(index: &TraceIndex, scope: &Scope) -> std::io::Result<Vec<IndexedId>> 
                     .iter()
                     .map(|&id| index.word(index.objects[id as usize].namespace))
                     .collect();
-                // Cluster-scoped ones (Nodes) have no namespace: the pod's node is among them.
                 chosen.extend(index.find(|kind, ns, _| {
-                    cause::DEPENDENCY_KINDS.contains(&kind)
-                        && (namespaces.contains(&ns) || ns.is_empty())
+                    cause::DEPENDENCY_KINDS.contains(&kind) && namespaces.contains(&ns)
                 }));
             }
             if roots.is_empty() && query.uid.is_none() {
@@ -295,29 +302,74 @@ fn select(index: &TraceIndex, scope: &Scope) -> std::io::Result<Vec<IndexedId>> 
     })
 }
 
+/// A question about one object also needs what the loaded objects name but the index cannot
+/// tell before they are read: the Nodes their pods ran on (`spec.nodeName`), and the objects
+/// their Events name as `related` (the scheduler's `Preempted` Event names the preemptor:
+/// `pkg/scheduler/framework/preemption` `Evaluator.prepareCandidate`, `Eventf(victim,
+/// preemptor, …)`), with their owners and what those control, so that the answer can say what
+/// the preemptor was and which change made it. When any of them is in the trace but was not
+/// read, the question reads again with them: the same objects as a whole read has.
+fn with_related(
+    loaded: Loaded,
+    path: &Path,
+    index: &TraceIndex,
+    mut objects: Vec<IndexedId>,
+) -> Result<Loaded, TraceError> {
+    let history = &loaded.history;
+    let missing = crate::workload::events::unloaded_related(history);
+    let nodes = cause::node::nodes_ran_on(history);
+    let unread_nodes: Vec<IndexedId> = match nodes.is_empty() {
+        true => Vec::new(),
+        false => index.find(|kind, _, name| {
+            kind == "Node" && nodes.contains(name) && history.by_name("Node", None, name).is_empty()
+        }),
+    };
+    if missing.is_empty() && unread_nodes.is_empty() {
+        return Ok(loaded);
+    }
+    let changed = |source| TraceError::Changed {
+        path: path.display().to_string(),
+        source,
+    };
+    objects.extend(unread_nodes);
+    let mut roots = Vec::new();
+    for uid in &missing {
+        let found = index.by_uid_prefix(uid).map_err(changed)?;
+        // A UID names one object; a prefix match of several is not the one the Event meant.
+        if let [one] = found.as_slice() {
+            roots.push(*one);
+        }
+    }
+    objects.extend(index.closure(&roots));
+    objects.sort_unstable();
+    objects.dedup();
+    let records = index.records_for(&objects).map_err(changed)?;
+    load_records(loaded.source, path, index, &records)
+}
+
 /// Reads and replays the chosen records.
 fn load_records(
     source: String,
     path: &Path,
-    index: TraceIndex,
+    index: &TraceIndex,
     records: &[RecordLoc],
 ) -> Result<Loaded, TraceError> {
     let mut history = History::new(None);
-    let skipped = read_records(path, &index, records, |line, record| {
+    let skipped = read_records(path, index, records, |line, record| {
         history.apply(line, &record)
     })
     .map_err(|source| TraceError::Changed {
         path: path.display().to_string(),
         source,
     })?;
-    let totals = index.totals;
+    let totals = index.totals.clone();
     let facts = &mut history.facts;
     facts.start = totals.start;
     facts.end = totals.end;
     facts.records_by_kind = totals.records_by_kind;
     facts.records_by_type = totals.records_by_type;
     facts.skipped_objects = totals.skipped_objects;
-    let mut read = index.summary;
+    let mut read = index.summary.clone();
     read.bad_lines += skipped.count;
     read.warnings.extend(skipped.warnings);
     let graph = CausalGraph::build(&history);

@@ -21,6 +21,7 @@ struct EventView {
     series: Option<SeriesView>,
     involved_object: Option<SubjectView>,
     regarding: Option<SubjectView>,
+    related: Option<SubjectView>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -33,6 +34,7 @@ struct SeriesView {
 #[serde(default, rename_all = "camelCase")]
 struct SubjectView {
     field_path: Option<String>,
+    uid: Option<String>,
 }
 
 impl EventView {
@@ -46,6 +48,39 @@ impl EventView {
             .unwrap_or(1)
             .max(1)
     }
+}
+
+/// The UID of the object an Event names besides its subject: `related` (core/v1 and
+/// events.k8s.io/v1 alike), which the scheduler's `Preempted` Event sets to the preemptor
+/// (`pkg/scheduler/framework/preemption` `Evaluator.prepareCandidate`:
+/// `Eventf(victim, preemptor, …, "Preempted by pod %v on node %v", preemptor.UID, …)`); for a
+/// `Preempted` Event without it, the UID its message names.
+pub fn related_uid(history: &History, event: ObjectId) -> Option<String> {
+    let view: EventView = history.parse(history.object(event).first()).ok()?;
+    if let Some(uid) = view.related.and_then(|r| r.uid).filter(|u| !u.is_empty()) {
+        return Some(uid);
+    }
+    if view.reason.as_deref() != Some("Preempted") {
+        return None;
+    }
+    let text = view.message.or(view.note)?;
+    let rest = text.strip_prefix("Preempted by pod ")?;
+    let uid = rest.split_whitespace().next()?;
+    // Older schedulers named `namespace/name` here, not a UID: nothing to follow.
+    (!uid.contains('/')).then(|| uid.to_string())
+}
+
+/// The UIDs that loaded Events name as related (see [`related_uid`]) whose objects were not
+/// loaded: a question about one object reads them too.
+pub fn unloaded_related(history: &History) -> Vec<String> {
+    let mut missing: Vec<String> = history
+        .of_kind("Event")
+        .filter_map(|event| related_uid(history, event))
+        .filter(|uid| history.by_uid(uid).is_none())
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    missing
 }
 
 /// One occurrence of an Event (a first report or a repeat).

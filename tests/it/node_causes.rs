@@ -3,6 +3,7 @@
 //! replacement, checked against the simulator's ground truth — and a cordon on another node
 //! that explains nothing.
 
+use jiff::Timestamp;
 use serde_json::Value;
 
 use super::scenarios::{scenario, truth};
@@ -35,11 +36,8 @@ fn check_root_causes(name: &str, reports: &[(String, Value)]) -> usize {
                 got["object"]["name"], want["node"],
                 "{name} {pod_name} {part}"
             );
-            assert_eq!(
-                got["time"].as_str().map(|t| &t[..23]),
-                want["time"].as_str().map(|t| &t[..23]),
-                "{name} {pod_name} {part} time"
-            );
+            let time = |v: &Value| v["time"].as_str().and_then(|t| t.parse::<Timestamp>().ok());
+            assert_eq!(time(got), time(want), "{name} {pod_name} {part} time");
             match want["what"].as_str() {
                 Some("cordon") => {
                     let change = &got["change"];
@@ -57,6 +55,22 @@ fn check_root_causes(name: &str, reports: &[(String, Value)]) -> usize {
                         "{evidence}"
                     );
                     assert!(evidence.contains("DeletionByTaintManager"), "{evidence}");
+                    assert_eq!(got["confidence"], "high");
+                }
+                Some("preemption") => {
+                    assert!(got["change"].is_null(), "{name} {pod_name}");
+                    let preemptor = &got["preemptor"];
+                    assert_eq!(preemptor["pod"]["name"], want["preemptor"], "{name}");
+                    let evidence = got["evidence"].as_str().unwrap_or_default();
+                    assert!(evidence.contains("PreemptionByScheduler"), "{evidence}");
+                    assert!(evidence.contains("Event Preempted"), "{evidence}");
+                    assert_eq!(got["confidence"], "high");
+                }
+                Some("node-pressure") => {
+                    assert!(got["change"].is_null(), "{name} {pod_name}");
+                    let evidence = got["evidence"].as_str().unwrap_or_default();
+                    assert!(evidence.contains("TerminationByKubelet"), "{evidence}");
+                    assert!(evidence.contains("low on resource"), "{evidence}");
                     assert_eq!(got["confidence"], "high");
                 }
                 other => panic!("{name} {pod_name}: unknown root cause {other:?}"),
@@ -206,4 +220,77 @@ fn a_drain_that_deletes_instead_of_evicting_is_not_tied_to_the_cordon() {
     assert!(report["deleted"]["root_cause"].is_null());
     let replacement = analyze_json(&trace, "cart-57d48b5dc5-nd7xl");
     assert!(replacement["created"]["root_cause"].is_null());
+}
+
+#[test]
+fn a_preempted_pod_names_the_preemptor_and_the_change_that_made_it() {
+    let reports = scenario("preempted");
+    // The victim and its replacement.
+    assert_eq!(check_root_causes("preempted", &reports), 2);
+    let (_, victim) = reports
+        .iter()
+        .find(|(_, r)| r["deleted"]["reason"] == "preempted")
+        .expect("a preempted pod");
+    let preemptor = &victim["deleted"]["root_cause"]["preemptor"];
+    assert_eq!(preemptor["priority"], 1_000_000);
+    assert_eq!(preemptor["priority_class"], "business-critical");
+    assert_eq!(preemptor["workload"]["kind"], "Deployment");
+    assert_eq!(preemptor["workload"]["name"], "payment-gateway");
+    // helm installed the preemptor's Deployment: the change behind the preemption.
+    assert_eq!(preemptor["change"]["manager"], "helm");
+    assert_eq!(preemptor["change"]["kind"], "create");
+}
+
+#[test]
+fn a_preempted_pod_s_preemptor_is_read_through_the_index_as_whole() {
+    // The preemptor lives in another namespace: a pod question reads it because the
+    // `Preempted` Event names it as related, with or without an index.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let trace = dir.path().join("preempted.ndjson.zst");
+    std::fs::copy(fixture("preempted.ndjson.zst"), &trace).expect("copies the fixture");
+    let trace = trace.to_string_lossy().to_string();
+    let victim = "etl-runner-64d8c57786-mt4sq";
+    let mut answers = Vec::new();
+    for index in ["never", "always", "always"] {
+        let out = kblame(&[
+            "--index",
+            index,
+            "analyze",
+            &trace,
+            "--pod",
+            victim,
+            "-n",
+            "warehouse",
+            "-o",
+            "json",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+        answers.push(report["deleted"]["root_cause"].clone());
+    }
+    // Whole, while building the index, and from the saved index.
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0], answers[2]);
+    assert_eq!(
+        answers[0]["preemptor"]["pod"]["name"],
+        "payment-gateway-6b7fc89656-vvz5n"
+    );
+}
+
+#[test]
+fn a_pod_the_kubelet_evicted_has_the_node_s_pressure_as_root_cause() {
+    let reports = scenario("evicted");
+    // The evicted pod and its replacement.
+    assert_eq!(check_root_causes("evicted", &reports), 2);
+    let (_, evicted) = reports
+        .iter()
+        .find(|(_, r)| r["deleted"]["reason"] == "evicted")
+        .expect("an evicted pod");
+    let cause = &evicted["deleted"]["root_cause"];
+    assert_eq!(
+        cause["summary"],
+        "node node-1 ran low on memory: its kubelet evicted the pod"
+    );
+    // Nodes were not recorded in this trace: the node is named, without a UID.
+    assert_eq!(cause["object"]["uid"], "");
 }

@@ -9,6 +9,7 @@ use super::clock::{Ms, MINUTE, SECOND};
 use super::config::memory_mib;
 use super::gc::Deletion;
 use super::model::{Involved, Pod, Reporter};
+use super::truth::RootCauseTruth;
 use super::world::{Task, World};
 
 /// The kubelet's default hard-eviction threshold, `memory.available<100Mi`.
@@ -175,12 +176,44 @@ impl World {
         pod.set_condition("ContainersReady", false, now, Some("PodFailed"), None);
         pod.ready_since = None;
         let (rs_uid, name, truth) = (pod.rs_uid.clone(), pod.meta.name.clone(), pod.truth);
+        let node = pod
+            .node
+            .and_then(|i| self.nodes.get(i))
+            .map(|n| n.name.clone());
         if let Some(rs) = self.replicasets.get_mut(&rs_uid) {
             rs.debts.push_back(name);
         }
         let commit = self.write_pod_status(uid);
         self.record_deletion(truth, &commit, &Deletion::Evicted);
+        // The root: the node's memory pressure, as the pod's own condition tells it (this
+        // scenario does not record Nodes).
+        if let Some(node) = node {
+            let cause = RootCauseTruth {
+                kind: "node".into(),
+                node,
+                what: "node-pressure".into(),
+                manager: None,
+                time: commit.truth_time(),
+                preemptor: None,
+            };
+            self.tell_deletion_root(truth, cause);
+        }
         self.retry_unschedulable();
+    }
+}
+
+impl World {
+    /// Tells the ground truth what lies behind a pod's deletion (its replacement's creation
+    /// names the same root: `node_life::link_root_causes`).
+    pub(crate) fn tell_deletion_root(&mut self, truth: usize, cause: RootCauseTruth) {
+        let deleted = self
+            .book
+            .pods
+            .get_mut(truth)
+            .and_then(|e| e.0.deleted.as_mut());
+        if let Some(deleted) = deleted {
+            deleted.root_cause = Some(cause);
+        }
     }
 }
 

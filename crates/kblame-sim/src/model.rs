@@ -875,6 +875,8 @@ impl Involved {
 pub(crate) struct Event {
     pub(crate) meta: Meta,
     pub(crate) involved: Involved,
+    /// The second object an events.k8s.io recorder names (`related`).
+    pub(crate) related: Option<Involved>,
     pub(crate) reason: &'static str,
     pub(crate) message: String,
     pub(crate) reporter: Reporter,
@@ -899,6 +901,9 @@ impl Object for Event {
 
     fn body(&self, out: &mut Map<String, Value>) {
         out.insert("involvedObject".into(), involved_json(&self.involved));
+        if let Some(related) = &self.related {
+            out.insert("related".into(), involved_json(related));
+        }
         out.insert("reason".into(), json!(self.reason));
         out.insert("message".into(), json!(self.message));
         let (component, host, instance) = match &self.reporter {

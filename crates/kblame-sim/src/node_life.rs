@@ -278,6 +278,7 @@ impl World {
             what: "cordon".into(),
             manager: Some(CORDON_MANAGER.into()),
             time,
+            preemptor: None,
         })
     }
 
@@ -478,6 +479,7 @@ impl World {
             what: "ready-unknown".into(),
             manager: None,
             time: time.clone(),
+            preemptor: None,
         });
         self.delete_told(uid, "taint-eviction", cause, false);
         let message = format!("Marking for deletion Pod {namespace}/{name}");

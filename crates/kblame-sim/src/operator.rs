@@ -47,7 +47,7 @@ use super::fields::{full_set, FieldSet, Writer};
 use super::model::{ChangeRef, Meta, Object, OwnerRef};
 use super::rng::write_canonical;
 use super::sts_ctrl::StatefulSetConfig;
-use super::truth::{ChangeTruth, LineageTruth};
+use super::truth::{CauseTruth, ChangeTruth, LineageTruth};
 use super::world::{Task, World};
 
 /// The operator's field manager (PGO's `ControllerName`).
@@ -459,6 +459,7 @@ impl World {
             let annotations = BTreeMap::new();
             let set_uid =
                 self.write_statefulset(&desired, &writer, Some(&applied), annotations, Some(owner));
+            self.note_owner_cause(uid, set_uid.as_deref(), current.is_some());
             let now = self.core.now;
             if let Some(cluster) = self.postgres.get_mut(uid) {
                 cluster.set_name = Some(set_name.clone());
@@ -469,6 +470,33 @@ impl World {
             }
         }
         self.write_postgres_status(uid, &set_name);
+    }
+
+    /// Ground truth: an update of the instance set comes from the user's latest change to the
+    /// PostgresCluster's spec; the pods of the revision it makes name that change as their
+    /// `created.root_cause`.
+    fn note_owner_cause(&mut self, uid: &str, set_uid: Option<&str>, update: bool) {
+        let (Some(set_uid), true) = (set_uid, update) else {
+            return;
+        };
+        let Some(cluster) = self.postgres.get(uid) else {
+            return;
+        };
+        let Some(change) = self.book.custom[cluster.truth].0.spec_changes.last() else {
+            return;
+        };
+        let cause = CauseTruth {
+            kind: "template".into(),
+            object_kind: "PostgresCluster".into(),
+            namespace: cluster.meta.namespace.clone(),
+            name: cluster.meta.name.clone(),
+            manager: change.manager.clone(),
+            time: change.time.clone(),
+            digests: None,
+        };
+        if let Some(set) = self.statefulsets.get_mut(set_uid) {
+            set.owner_cause = Some(cause);
+        }
     }
 
     fn book_owned(&mut self, uid: &str, set_name: &str, set_uid: &str) {

@@ -10,6 +10,7 @@ use super::clock::Ms;
 use super::fields::Writer;
 use super::gc::Deletion;
 use super::model::{Involved, Node, Pod, Reporter};
+use super::truth::RootCauseTruth;
 use super::world::{Task, World};
 
 const MANAGER: &str = "kube-scheduler";
@@ -238,15 +239,34 @@ impl World {
         let involved = Involved::of(&*pod, None);
         let message = format!("{scheduler}: preempting to accommodate a higher priority pod");
         pod.append_condition("DisruptionTarget", "PreemptionByScheduler", message, now);
-        self.core.commit(
+        let truth = pod.truth;
+        let marked = self.core.commit(
             pod,
             Some(&Writer::status(MANAGER)),
             None,
             EventType::Modified,
         );
         self.delete_pod(victim, Deletion::Preempted);
+        let cause = RootCauseTruth {
+            kind: "node".into(),
+            node: node.to_string(),
+            what: "preemption".into(),
+            manager: None,
+            time: marked.truth_time(),
+            preemptor: self.pods.get(preemptor).map(|p| p.meta.name.clone()),
+        };
+        self.tell_deletion_root(truth, cause);
         let message = format!("Preempted by pod {preemptor} on node {node}");
-        self.record_event(involved, Reporter::Scheduler, false, "Preempted", message);
+        match self.pods.get(preemptor).map(|p| Involved::of(p, None)) {
+            Some(related) => self.record_related_event(
+                involved,
+                related,
+                Reporter::Scheduler,
+                "Preempted",
+                message,
+            ),
+            None => self.record_event(involved, Reporter::Scheduler, false, "Preempted", message),
+        }
     }
 
     /// FailedScheduling, then PodScheduled False `Unschedulable` (and any nominated node) in

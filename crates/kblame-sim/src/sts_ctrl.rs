@@ -21,8 +21,8 @@ use super::model::{
 use super::rng::{template_hash, write_canonical};
 use super::rs_ctrl::{pod_spec, qos_class, requested_cpu, string_map};
 use super::truth::{
-    ChangeTruth, CreatedTruth, LineageTruth, PodRevisionTruth, PodTruth, StatefulSetTruth,
-    StsRevisionTruth,
+    CauseTruth, ChangeTruth, CreatedTruth, LineageTruth, PodRevisionTruth, PodTruth,
+    StatefulSetTruth, StsRevisionTruth,
 };
 use super::world::{Commit, Task, World};
 
@@ -195,6 +195,9 @@ pub(crate) struct StatefulSet {
     pub(crate) config: StatefulSetConfig,
     /// The user's change whose template is the newest revision.
     pub(crate) rollout: Option<ChangeRef>,
+    /// When an operator wrote the newest revision: the change to its custom resource behind it
+    /// (the `created.root_cause` of that revision's pods).
+    pub(crate) owner_cause: Option<CauseTruth>,
     /// The manager of the last `spec.replicas` change.
     pub(crate) scaler: String,
     /// Its ControllerRevisions' uids, oldest first.
@@ -376,6 +379,7 @@ impl World {
                     status: StsStatus::default(),
                     config: config.clone(),
                     rollout: None,
+                    owner_cause: None,
                     scaler: writer.manager.clone(),
                     revisions: Vec::new(),
                     pods: BTreeMap::new(),
@@ -825,6 +829,16 @@ impl World {
             .pods
             .push((truth, commit.recorded && !commit.hidden));
         self.pods.insert(uid.clone(), pod);
+        let owner_cause = self
+            .statefulsets
+            .get(set_uid)
+            .and_then(|s| s.owner_cause.clone())
+            .filter(|_| rolled.is_some() && commit.recorded);
+        if let Some(cause) = owner_cause {
+            if let Some(entry) = self.causes_entry(&uid) {
+                entry.root_cause = Some(cause);
+            }
+        }
         if let Some(set) = self.statefulsets.get_mut(set_uid) {
             set.pods.insert(ordinal, uid.clone());
             set.rolled.remove(&ordinal);

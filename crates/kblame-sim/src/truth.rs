@@ -387,13 +387,17 @@ pub struct RootCauseTruth {
     pub kind: String,
     /// The node's name.
     pub node: String,
-    /// `cordon` (its `spec.unschedulable` set) or `ready-unknown` (its Ready condition went
-    /// Unknown after its kubelet stopped reporting).
+    /// `cordon` (its `spec.unschedulable` set), `ready-unknown` (its Ready condition went
+    /// Unknown after its kubelet stopped reporting), `preemption` (the scheduler made room on
+    /// it for a pod of higher priority) or `node-pressure` (its kubelet evicted the pod).
     pub what: String,
     /// The manager of the change (`kubectl` for `kubectl cordon`); none for the lifecycle controller's.
     pub manager: Option<String>,
     /// The ts of the first record showing it.
     pub time: String,
+    /// For a preemption: the preemptor pod's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preemptor: Option<String>,
 }
 
 /// One container restart.

@@ -264,6 +264,13 @@ pub(crate) fn make_nodes(count: usize) -> Vec<Node> {
         .collect()
 }
 
+/// What an Event says.
+struct Said {
+    reason: &'static str,
+    message: String,
+    warning: bool,
+}
+
 /// Ground truth collected while simulating.
 #[derive(Debug, Default)]
 pub(crate) struct Book {
@@ -449,6 +456,45 @@ impl World {
         message: String,
         annotations: BTreeMap<String, String>,
     ) {
+        let said = Said {
+            reason,
+            message,
+            warning,
+        };
+        self.record_event_with(involved, None, reporter, said, annotations);
+    }
+
+    /// Records an Event that names a second object, `related` (the events.k8s.io recorder's
+    /// `Eventf(regarding, related, …)`, e.g. the scheduler's `Preempted` naming the preemptor).
+    pub(crate) fn record_related_event(
+        &mut self,
+        involved: Involved,
+        related: Involved,
+        reporter: Reporter,
+        reason: &'static str,
+        message: String,
+    ) {
+        let said = Said {
+            reason,
+            message,
+            warning: false,
+        };
+        self.record_event_with(involved, Some(related), reporter, said, BTreeMap::new());
+    }
+
+    fn record_event_with(
+        &mut self,
+        involved: Involved,
+        related: Option<Involved>,
+        reporter: Reporter,
+        said: Said,
+        annotations: BTreeMap<String, String>,
+    ) {
+        let Said {
+            reason,
+            message,
+            warning,
+        } = said;
         let key = format!(
             "{}|{}|{reason}|{message}|{reporter:?}",
             involved.uid,
@@ -481,6 +527,7 @@ impl World {
         let mut event = Event {
             meta,
             involved,
+            related,
             reason,
             message,
             reporter,

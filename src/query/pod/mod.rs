@@ -13,7 +13,7 @@ pub use report::{
 use super::select::{self, ObjectQuery};
 use super::{with_trace_warnings, Loaded};
 use crate::cause;
-use crate::graph::ChangeKind;
+use crate::graph::{CausalGraph, ChangeKind};
 use crate::history::managed_fields::parse_managed_fields;
 use crate::history::{Gone, History, ObjectId};
 use crate::workload::deployment::ScaleCause;
@@ -38,6 +38,7 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
     let links = lineage(&loaded.history, &loaded.graph, pod, first, &mut warnings);
     let facts = resolve(&links).pod_facts(&loaded.history, &mut loaded.graph, pod, first);
     let lineage: Vec<LineageEntry> = links.into_iter().map(|l| l.entry).collect();
+    let made_by = preemptors_made_by(loaded, pod, facts.arrival.as_ref());
     let history = &loaded.history;
     let graph = &loaded.graph;
     warnings.extend(find::ownership_notes(history, pod, &lineage));
@@ -46,6 +47,8 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
     let restarts = restart_history(history, pod, &events);
     let context = Context {
         history,
+        graph,
+        made_by: &made_by,
         facts: &facts,
         pod,
     };
@@ -114,8 +117,44 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
 /// What the per-part functions share.
 pub(super) struct Context<'a> {
     pub(super) history: &'a History,
+    pub(super) graph: &'a CausalGraph,
+    /// The changes that made other pods' revisions a cause names (a preemptor's).
+    pub(super) made_by: &'a cause::MadeBy,
     pub(super) facts: &'a PodFacts,
     pub(super) pod: ObjectId,
+}
+
+/// The changes that made the revisions of the pods that preempted this pod or the one it
+/// replaced: a preemption's root cause names them.
+fn preemptors_made_by(
+    loaded: &mut Loaded,
+    pod: ObjectId,
+    arrival: Option<&Arrival>,
+) -> cause::MadeBy {
+    let replaced = match arrival {
+        Some(Arrival::Replaced { pod }) => Some(*pod),
+        Some(Arrival::Told(told)) => told.other,
+        _ => None,
+    };
+    let mut made_by = cause::MadeBy::new();
+    for victim in [Some(pod), replaced].into_iter().flatten() {
+        let Some(preemptor) = cause::node::preemptor(&loaded.history, &loaded.graph, victim) else {
+            continue;
+        };
+        let first = loaded.history.object(preemptor).first().ts;
+        let links = lineage(
+            &loaded.history,
+            &loaded.graph,
+            preemptor,
+            first,
+            &mut Vec::new(),
+        );
+        let facts = resolve(&links).pod_facts(&loaded.history, &mut loaded.graph, preemptor, first);
+        if let Some(change) = facts.revision.and_then(|r| r.change) {
+            made_by.insert(preemptor, change);
+        }
+    }
+    made_by
 }
 
 fn revision_info(revision: PodRevision) -> RevisionInfo {
@@ -239,8 +278,9 @@ fn created(
         Some(Arrival::Told(told)) => told.other,
         _ => None,
     };
-    let root_cause = cause::replacement_root_cause(context.history, replaced_id)
-        .or_else(|| cause::scale_root_cause(context.history, change.as_ref()));
+    let root_cause =
+        cause::replacement_root_cause(context.history, context.graph, replaced_id, context.made_by)
+            .or_else(|| cause::scale_root_cause(context.history, change.as_ref()));
     Created {
         time,
         reason,
@@ -337,7 +377,7 @@ fn deleted(context: &Context<'_>, info: &DepartureInfo) -> Deleted {
         evidence,
         state_before,
         time_exact,
-        root_cause: cause::deleted_root_cause(history, context.pod)
+        root_cause: cause::deleted_root_cause(history, context.graph, context.pod, context.made_by)
             .or_else(|| cause::scale_root_cause(history, change.as_ref())),
         change,
     }
