@@ -5,6 +5,7 @@
 //! pods were created, restarted and removed, and which change made them.
 #![deny(missing_docs)]
 
+pub mod admission;
 pub mod cause;
 pub mod files;
 pub mod graph;

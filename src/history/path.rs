@@ -96,6 +96,22 @@ impl FieldPath {
         self.child(Segment::Index(index))
     }
 
+    /// The value at this path in `body`, list items found by merge key or index; `None` when
+    /// absent or null.
+    pub fn value_in<'v>(&self, body: &'v Value) -> Option<&'v Value> {
+        self.0
+            .iter()
+            .try_fold(body, |value, segment| match segment {
+                Segment::Field(name) => value.get(name.as_str()),
+                Segment::Index(index) => value.get(*index),
+                Segment::Key { name, value: key } => value
+                    .as_array()?
+                    .iter()
+                    .find(|item| item.get(name.as_str()) == Some(key)),
+            })
+            .filter(|value| !value.is_null())
+    }
+
     /// Whether `prefix` is this path or one of its ancestors.
     pub fn starts_with(&self, prefix: &FieldPath) -> bool {
         self.0.starts_with(&prefix.0)

@@ -20,6 +20,7 @@ pub fn text<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
     job(report, out)?;
     restarts(report, out)?;
     ending(report, out)?;
+    admission(report, out)?;
     for warning in &report.warnings {
         writeln!(out, "warning: {warning}")?;
     }
@@ -559,6 +560,70 @@ fn ending<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
                 write!(out, "; {}", serving.join(", "))?;
             }
             writeln!(out)?;
+        }
+    }
+    Ok(())
+}
+
+/// What webhooks injected or changed, each with who did it; said only when something was.
+fn admission<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
+    let m = &report.mutations;
+    if m.injected.is_empty() && m.modified.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "not from its template: {} injected, {} changed (built-in admission and its controller added {} more)",
+        m.injected.len(),
+        m.modified.len(),
+        m.builtin_admission.len()
+    )?;
+    let by = |webhook: &Option<String>, configuration: &Option<String>, inferred: bool| {
+        match (webhook, configuration) {
+            (Some(w), Some(c)) if inferred => format!("  by {w} ({c})? inferred"),
+            (Some(w), Some(c)) => format!("  by {w} ({c})"),
+            _ => "  by an unknown mutator".to_string(),
+        }
+    };
+    let mut evidence: Vec<&str> = Vec::new();
+    for i in &m.injected {
+        writeln!(out, "  + {}{}", i.path, by(&i.webhook, &i.configuration, i.inferred))?;
+        if !evidence.contains(&i.evidence.as_str()) {
+            evidence.push(&i.evidence);
+        }
+    }
+    for c in &m.modified {
+        write_field(out, "  ~ ", &c.path.to_string(), &c.from, &c.to, false)?;
+        writeln!(out, "   {}", by(&c.webhook, &c.configuration, c.inferred))?;
+        if !evidence.contains(&c.evidence.as_str()) {
+            evidence.push(&c.evidence);
+        }
+    }
+    for e in evidence {
+        writeln!(out, "  evidence: {e}")?;
+    }
+    if let Some(calls) = &m.webhooks_called {
+        let listed: Vec<String> = calls
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} ({}, round {}: {})",
+                    c.webhook,
+                    c.configuration,
+                    c.round,
+                    if c.mutated { "mutated" } else { "no change" }
+                )
+            })
+            .collect();
+        writeln!(out, "  webhooks called: {}", listed.join(", "))?;
+    }
+    if let Some(excluded) = &m.webhook_candidates_excluded {
+        for e in excluded {
+            writeln!(
+                out,
+                "  not {} ({}): its {} does not match the pod",
+                e.webhook, e.configuration, e.why
+            )?;
         }
     }
     Ok(())

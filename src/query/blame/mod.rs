@@ -19,7 +19,7 @@ use super::select::{self, ObjectQuery};
 use super::{with_trace_warnings, Loaded, QueryError};
 use crate::graph::ObjectRef;
 use crate::history::managed_fields::ManagedEntry;
-use crate::history::path::{FieldPath, Segment};
+use crate::history::path::FieldPath;
 use crate::history::{Gone, ObjectHistory, ObjectId};
 use crate::render::{serialize_opt_ts, serialize_ts};
 use crate::workload::kinds::revisions::workload_history;
@@ -428,7 +428,7 @@ fn field_history(
     warnings: &mut Vec<String>,
 ) -> Vec<FieldHistoryEntry> {
     if changes.is_empty() {
-        let now = match value_at(&shown.body, path) {
+        let now = match path.value_in(&shown.body) {
             Some(value) => format!("its value then is {value}"),
             None => "it is not set then".to_string(),
         };
@@ -440,17 +440,3 @@ fn field_history(
     changes
 }
 
-/// The value at `path` in `body`, list items found by merge key or index.
-fn value_at<'v>(body: &'v Value, path: &FieldPath) -> Option<&'v Value> {
-    path.segments()
-        .iter()
-        .try_fold(body, |value, segment| match segment {
-            Segment::Field(name) => value.get(name.as_str()),
-            Segment::Index(index) => value.get(*index),
-            Segment::Key { name, value: key } => value
-                .as_array()?
-                .iter()
-                .find(|item| item.get(name.as_str()) == Some(key)),
-        })
-        .filter(|value| !value.is_null())
-}

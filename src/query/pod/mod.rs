@@ -2,11 +2,12 @@
 
 mod blame;
 mod find;
+mod mutations;
 mod report;
 
 pub use crate::query::QueryError;
 pub use report::{
-    Created, Deleted, FinalState, LineageEntry, NameUid, PodQuery, PodRef, PodReport,
+    Created, Deleted, Mutations, FinalState, LineageEntry, NameUid, PodQuery, PodRef, PodReport,
     RestartEvidence, RevisionInfo, Serving, Terminated,
 };
 
@@ -83,6 +84,7 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
     } else {
         warnings.extend(blind);
     }
+    let mutations = mutations::mutations(history, pod, revision.as_ref(), None, &mut warnings);
     warnings.extend(facts.notes.iter().cloned());
     warnings.extend(pod_warnings(&context, revision.as_ref(), &restarts));
     let warnings = with_trace_warnings(warnings, loaded);
@@ -109,6 +111,7 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
         job: facts.job.as_ref().map(|j| j.info.clone()),
         terminated: terminated(history, pod),
         failure_cause: facts.job.as_ref().and_then(|j| j.failure_cause.clone()),
+        mutations,
         warnings,
         trace_start: history.facts.start,
     })

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::Serialize;
 
+use crate::admission::{Builtin, Candidate, Excluded, Injected, Modified, WebhookCall};
+
 use crate::cause::Cause;
 use crate::graph::{Change, Confidence};
 pub use crate::workload::controller_revision::ControllerRevisionRef;
@@ -206,10 +208,33 @@ pub struct PodReport {
     /// A failed Job pod: the CronJob's jobTemplate change blamed, when earlier runs with the
     /// old template completed.
     pub failure_cause: Option<Change>,
+    /// What admission, the controller and webhooks added to the pod beyond its template.
+    #[serde(flatten)]
+    pub mutations: Mutations,
     /// What the trace cannot know.
     pub warnings: Vec<String>,
     /// When the trace starts: text gives the date of times on other days (not in JSON, whose
     /// times are whole).
     #[serde(skip)]
     pub trace_start: Option<Timestamp>,
+}
+
+/// The admission part of the pod report (issue 13's contract: `injected`, `modified`,
+/// `webhooks_called`, `webhook_candidates`, `webhook_candidates_excluded`, `builtin_admission`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Mutations {
+    /// Items and keys the template lacks that a webhook (or an unknown mutator) added.
+    pub injected: Vec<Injected>,
+    /// Leaves whose value differs from the template's.
+    pub modified: Vec<Modified>,
+    /// The webhook calls of the pod's create request, from an audit log; null without a record
+    /// of that request.
+    pub webhooks_called: Option<Vec<WebhookCall>>,
+    /// Without an audit record: the recorded webhooks that match the pod (null when webhook
+    /// configurations were not recorded, or the audit log answered).
+    pub webhook_candidates: Option<Vec<Candidate>>,
+    /// The recorded webhooks that do not match, and why.
+    pub webhook_candidates_excluded: Option<Vec<Excluded>>,
+    /// What built-in admission, defaulting, the scheduler or the controller added.
+    pub builtin_admission: Vec<Builtin>,
 }
