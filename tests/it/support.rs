@@ -53,6 +53,7 @@ pub const SIMULATED: &[&str] = &[
     "config-rollout-restart",
     "config-after-failure",
     "node-drain",
+    "node-drain-pdb",
     "node-lost",
     "node-cordon-elsewhere",
     "image-tag-moved",

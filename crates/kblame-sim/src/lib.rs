@@ -30,6 +30,7 @@ mod model;
 mod node_life;
 mod node_scenarios;
 mod operator;
+mod pdb;
 mod rng;
 mod rs_ctrl;
 pub mod scenarios;
@@ -58,7 +59,8 @@ pub use operator::{
     PROGRESS_DEADLINE,
 };
 pub use sts_ctrl::{StatefulSetConfig, StsStrategy};
-pub use truth::{CauseTruth, DigestsTruth, PodCausesTruth};
+pub use pdb::BudgetRule;
+pub use truth::{BudgetTruth, CauseTruth, DigestsTruth, PodCausesTruth};
 pub use truth::{
     ChangeTruth, CreatedTruth, CronJobTruth, DeletedTruth, DeploymentTruth, FinishedTruth,
     GroundTruth, JobDeletedTruth, JobTruth, LineageTruth, PodRevisionTruth, PodTruth, RestartTruth,
@@ -156,6 +158,23 @@ impl<W: Write> Sim<W> {
     /// through the eviction API.
     pub fn drain_node(&mut self, node: &str) -> &mut Self {
         self.world.drain(node);
+        self.drain()
+    }
+
+    /// `kubectl apply` of a policy/v1 PodDisruptionBudget `namespace/name` selecting the pods
+    /// labelled `selector` (`key=value` pairs); the disruption controller keeps its status.
+    pub fn apply_budget(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        rule: BudgetRule,
+        selector: &[(&str, &str)],
+    ) -> &mut Self {
+        let selector = selector
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.world.apply_budget(namespace, name, rule, selector);
         self.drain()
     }
 
@@ -580,6 +599,10 @@ impl<W: Write> Sim<W> {
                 info(group, "v1beta1", "postgresclusters", kind),
                 "postgresclusters",
             ));
+        }
+        if !self.world.budgets.is_empty() {
+            let pdb = info("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget");
+            list.push((pdb, "poddisruptionbudgets"));
         }
         if !self.world.node_objects.is_empty() {
             let nodes = ResourceInfo {

@@ -122,6 +122,7 @@ impl<W: Write> Sim<W> {
             "jobs" => collect(self.world.jobs.values()),
             "postgresclusters" => collect(self.world.postgres.values()),
             "nodes" => collect(self.world.node_objects.values()),
+            "poddisruptionbudgets" => collect(self.world.budgets.values()),
             _ => collect(self.world.hpas.values()),
         }
     }
