@@ -3,6 +3,7 @@
 //! pod query ranks them. A candidate the trace cannot support is not proposed, and a finder
 //! whose inputs were not recorded says so instead of staying silent.
 
+pub mod budget;
 pub mod config;
 pub mod deps;
 mod image;
@@ -19,7 +20,13 @@ use crate::workload::pod::Restart;
 
 /// The kinds a pod query loads besides the pod's workload, in the pod's namespace (or
 /// cluster-scoped, as Nodes), for the finders to read.
-pub const DEPENDENCY_KINDS: &[&str] = &["ConfigMap", "Secret", "Node", "HorizontalPodAutoscaler"];
+pub const DEPENDENCY_KINDS: &[&str] = &[
+    "ConfigMap",
+    "Secret",
+    "Node",
+    "HorizontalPodAutoscaler",
+    "PodDisruptionBudget",
+];
 
 /// What kind of thing caused the failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -170,6 +177,14 @@ pub fn scale_root_cause(history: &History, change: Option<&Change>) -> Option<Ca
 /// replaced (a node's cordon, a node going Unknown). `None` when the trace shows none.
 pub fn replacement_root_cause(history: &History, replaced: Option<ObjectId>) -> Option<Cause> {
     replaced.and_then(|old| deleted_root_cause(history, old))
+}
+
+/// The PodDisruptionBudget an evicted pod's eviction went through (`deleted.disruption_budget`),
+/// when its records show the eviction API's `DisruptionTarget` condition and a recorded budget
+/// selects it.
+pub fn deleted_budget(history: &History, pod: ObjectId) -> Option<budget::DisruptionBudget> {
+    let (evicted, line) = node::evicted_through_api(history, pod)?;
+    budget::eviction_budget(history, pod, evicted, line)
 }
 
 /// What lies behind a pod's deletion when its immediate reason has a cause of its own (the

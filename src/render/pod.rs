@@ -486,6 +486,9 @@ fn ending<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
             if let Some(cause) = &d.root_cause {
                 root_cause(cause, day, out)?;
             }
+            if let Some(budget) = &d.disruption_budget {
+                writeln!(out, "  disruption budget: {}", budget.evidence)?;
+            }
             if let Some(state) = d.state_before.as_ref().filter(|s| !s.ready) {
                 writeln!(out, "  it was not ready then: {}", describe(state))?;
             }

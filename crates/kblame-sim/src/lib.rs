@@ -58,8 +58,8 @@ pub use operator::{
     ConditionChangeTruth, ConditionTruth, CustomResourceTruth, PostgresClusterConfig, OPERATOR,
     PROGRESS_DEADLINE,
 };
-pub use sts_ctrl::{StatefulSetConfig, StsStrategy};
 pub use pdb::BudgetRule;
+pub use sts_ctrl::{StatefulSetConfig, StsStrategy};
 pub use truth::{BudgetTruth, CauseTruth, DigestsTruth, PodCausesTruth};
 pub use truth::{
     ChangeTruth, CreatedTruth, CronJobTruth, DeletedTruth, DeploymentTruth, FinishedTruth,
@@ -601,7 +601,12 @@ impl<W: Write> Sim<W> {
             ));
         }
         if !self.world.budgets.is_empty() {
-            let pdb = info("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget");
+            let pdb = info(
+                "policy",
+                "v1",
+                "poddisruptionbudgets",
+                "PodDisruptionBudget",
+            );
             list.push((pdb, "poddisruptionbudgets"));
         }
         if !self.world.node_objects.is_empty() {

@@ -264,8 +264,10 @@ impl World {
             allowed: budget.status.allowed,
         };
         if let Some(at) = recheck {
-            self.core
-                .once_after(at + DELETION_TIMEOUT - now, Task::SyncBudget(uid.to_string()));
+            self.core.once_after(
+                at + DELETION_TIMEOUT - now,
+                Task::SyncBudget(uid.to_string()),
+            );
         }
         if status == budget.status && status.allowed.is_some() {
             return; // `updatePdbStatus`: nothing changed, nothing written.
@@ -275,8 +277,12 @@ impl World {
         };
         budget.status = status;
         budget.set_allowed_condition(now);
-        self.core
-            .commit(budget, Some(&Writer::status(KCM)), None, EventType::Modified);
+        self.core.commit(
+            budget,
+            Some(&Writer::status(KCM)),
+            None,
+            EventType::Modified,
+        );
     }
 
     /// `getExpectedPodCount`: `(expectedPods, desiredHealthy)`.

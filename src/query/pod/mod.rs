@@ -339,6 +339,10 @@ fn deleted(context: &Context<'_>, info: &DepartureInfo) -> Deleted {
         time_exact,
         root_cause: cause::deleted_root_cause(history, context.pod)
             .or_else(|| cause::scale_root_cause(history, change.as_ref())),
+        disruption_budget: match reason {
+            "evicted" => cause::deleted_budget(history, context.pod),
+            _ => None,
+        },
         change,
     }
 }
