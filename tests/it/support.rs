@@ -57,6 +57,7 @@ pub const SIMULATED: &[&str] = &[
     "node-lost",
     "node-cordon-elsewhere",
     "image-tag-moved",
+    "secret-rotation-crash",
 ];
 
 /// The fixtures directory.

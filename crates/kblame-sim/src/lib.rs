@@ -35,6 +35,7 @@ mod rng;
 mod rs_ctrl;
 pub mod scenarios;
 mod scheduler;
+mod secret;
 mod sts_ctrl;
 mod truth;
 mod user;
@@ -413,6 +414,22 @@ impl<W: Write> Sim<W> {
         self.drain()
     }
 
+    /// `kubectl apply` of an Opaque Secret `namespace/name` holding `data` (key, plain value):
+    /// creates it, or replaces its data. The trace holds only keyed hashes of the values.
+    pub fn apply_secret(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        data: &[(&str, &str)],
+    ) -> &mut Self {
+        let data = data
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect();
+        self.world.apply_secret(namespace, name, data);
+        self.drain()
+    }
+
     /// Sets one key of an existing ConfigMap, written by field manager `manager` (Update), e.g.
     /// `helm` for a `helm upgrade` that changes one value.
     pub fn set_configmap_key(
@@ -538,6 +555,13 @@ impl<W: Write> Sim<W> {
         };
         let mut header = Header::new(to_timestamp(self.world.core.now), source);
         header.resources = self.resources().into_iter().map(|(info, _)| info).collect();
+        if !self.world.secrets.is_empty() {
+            // As `kblame record` does: Secret values replaced by keyed hashes (`secret`).
+            if let Some((rules, info)) = secret::redaction_info() {
+                header.redacted = rules;
+                header.redaction = Some(info);
+            }
+        }
         header
     }
 
@@ -572,6 +596,9 @@ impl<W: Write> Sim<W> {
         }
         if !self.world.configmaps.is_empty() {
             list.push((info("", "v1", "configmaps", "ConfigMap"), "configmaps"));
+        }
+        if !self.world.secrets.is_empty() {
+            list.push((info("", "v1", "secrets", "Secret"), "secrets"));
         }
         if !self.world.daemonsets.is_empty() {
             list.push((info("apps", "v1", "daemonsets", "DaemonSet"), "daemonsets"));

@@ -115,6 +115,7 @@ impl<W: Write> Sim<W> {
             "pods" => collect(self.world.pods.values()),
             "events" => collect(self.world.events.values()),
             "configmaps" => collect(self.world.configmaps.values()),
+            "secrets" => collect(self.world.secrets.values()),
             "statefulsets" => collect(self.world.statefulsets.values()),
             "controllerrevisions" => collect(self.world.revisions.values()),
             "cronjobs" => collect(self.world.cronjobs.values()),

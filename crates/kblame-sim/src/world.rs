@@ -292,6 +292,8 @@ pub(crate) struct World {
     events_created: u64,
     pub(crate) hpas: BTreeMap<String, Hpa>,
     pub(crate) configmaps: BTreeMap<String, ConfigMap>,
+    /// Secrets by uid.
+    pub(crate) secrets: BTreeMap<String, super::secret::Secret>,
     pub(crate) statefulsets: BTreeMap<String, StatefulSet>,
     /// ControllerRevisions by uid.
     pub(crate) revisions: BTreeMap<String, ControllerRevision>,
@@ -343,6 +345,7 @@ impl World {
             events_created: 0,
             hpas: BTreeMap::new(),
             configmaps: BTreeMap::new(),
+            secrets: BTreeMap::new(),
             statefulsets: BTreeMap::new(),
             revisions: BTreeMap::new(),
             jobs: BTreeMap::new(),
