@@ -248,4 +248,11 @@ fn a_rotated_secret_is_blamed_by_its_hash_alone_and_never_for_a_subpath_reader()
             );
         }
     }
+    // The timeline tells the Secret's change the same way.
+    let out = kblame(&["timeline", &trace, "--object", "deploy/checkout"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("secret shop/payment-keys"), "{text}");
+    assert!(text.contains("(hash changed)"), "{text}");
+    assert!(!text.contains("hmac-sha256"), "{text}");
 }

@@ -24,6 +24,10 @@
 //! * `kubectl drain`, `k8s.io/kubectl/pkg/drain/drain.go` `evictPods`: each pod is evicted in its
 //!   own goroutine; on a 429 it prints "will retry after 5s", sleeps 5 s and tries again, until
 //!   `--timeout` (default 0: forever).
+//!
+//! Not modelled: several budgets selecting one pod (a 500), the unhealthy-pod path (a pod that
+//! is not Ready may be evicted without a decrement under `unhealthyPodEvictionPolicy`) and
+//! `MaxDisruptedPodSize`.
 
 use std::collections::BTreeMap;
 
