@@ -332,6 +332,26 @@ impl Redactor {
         ))
     }
 
+    /// The Secret rules under a key the caller holds (reported as a `file` key, with its
+    /// `keyId`): for tools that must redact deterministically, as the simulator does for its
+    /// fixtures.
+    ///
+    /// # Errors
+    /// [`RedactError::ShortKey`] when the key has fewer than [`MIN_KEY_BYTES`] bytes.
+    pub fn with_secret_key(key: &[u8]) -> Result<Redactor, RedactError> {
+        if key.len() < MIN_KEY_BYTES {
+            return Err(RedactError::ShortKey {
+                path: PathBuf::from("(in memory)"),
+                len: key.len(),
+            });
+        }
+        let mut rules = Vec::new();
+        for text in SECRET_RULES {
+            rules.push(Rule::parse(text)?);
+        }
+        Ok(Redactor::with_key(key, KeySource::File, rules, false))
+    }
+
     fn with_key(key: &[u8], source: KeySource, rules: Vec<Rule>, kept: bool) -> Redactor {
         // HMAC takes keys of any length.
         let mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
@@ -707,5 +727,23 @@ mod tests {
         let r = redactor(&[]);
         assert!(r.redact("{not json", "", "Secret", "secrets").is_err());
         assert!(r.redact("{not json", "", "Pod", "pods").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_held_key_redacts_secrets_the_same_way_every_time_and_a_short_one_is_refused() {
+        assert!(Redactor::with_secret_key(b"short").is_err());
+        let key = [7u8; 32];
+        let (a, b) = (
+            Redactor::with_secret_key(&key).unwrap(),
+            Redactor::with_secret_key(&key).unwrap(),
+        );
+        let value = Value::String("c2VjcmV0".into());
+        assert_eq!(a.hash(&value), b.hash(&value));
+        assert!(a.hash(&value).starts_with(MARK));
+        let info = a.info();
+        assert_eq!(info.key.as_deref(), Some("file"));
+        assert_eq!(info.rules, SECRET_RULES.map(String::from).to_vec());
+        assert!(a.covers("", "Secret", "secrets"));
+        assert!(!a.covers("", "ConfigMap", "configmaps"));
     }
 }

@@ -69,47 +69,50 @@ fn is_default_toleration(value: &Value) -> bool {
 
 /// What the pod's controller adds beyond the template it copies.
 fn controller_source(text: &str, value: &Value, controller_kind: &str) -> Option<String> {
-    let label = |name: &str| text == format!("metadata.labels[{name:?}]") || text == format!("metadata.labels.{name}");
+    let label = |names: &[&str]| {
+        names.iter().any(|name| {
+            text == format!("metadata.labels[{name:?}]")
+                || text == format!("metadata.labels.{name}")
+        })
+    };
+    let identity = text == "spec.hostname" || text == "spec.subdomain";
     let source = match controller_kind {
-        "StatefulSet" => {
-            if ["controller-revision-hash", "statefulset.kubernetes.io/pod-name", "apps.kubernetes.io/pod-index"]
-                .iter()
-                .any(|l| label(l))
-                || text == "spec.hostname"
-                || text == "spec.subdomain"
-            {
-                "the StatefulSet controller (pkg/controller/statefulset stateful_set_utils.go newVersionedStatefulSetPod, updateIdentity)"
-            } else if text.starts_with("spec.volumes[") || text.contains("].volumeMounts[") {
-                // volumeClaimTemplates become volumes (updateStorage).
-                "the StatefulSet controller's claim volumes (stateful_set_utils.go updateStorage)"
-            } else {
-                return None;
-            }
+        "StatefulSet"
+            if identity
+                || label(&[
+                    "controller-revision-hash",
+                    "statefulset.kubernetes.io/pod-name",
+                    "apps.kubernetes.io/pod-index",
+                ]) =>
+        {
+            "the StatefulSet controller (pkg/controller/statefulset stateful_set_utils.go newVersionedStatefulSetPod, updateIdentity)"
         }
-        "DaemonSet" => {
-            if ["controller-revision-hash", "pod-template-generation"].iter().any(|l| label(l))
-                || text.starts_with("spec.affinity")
-            {
-                "the DaemonSet controller (pkg/controller/daemon daemon_controller.go, util.ReplaceDaemonSetPodNodeNameNodeAffinity)"
-            } else if text.starts_with("spec.tolerations") && is_daemon_toleration(value) {
-                "the DaemonSet controller's tolerations (pkg/controller/daemon/util AddOrUpdateDaemonPodTolerations)"
-            } else {
-                return None;
-            }
+        // volumeClaimTemplates become volumes (updateStorage).
+        "StatefulSet" if text.starts_with("spec.volumes[") || text.contains("].volumeMounts[") => {
+            "the StatefulSet controller's claim volumes (stateful_set_utils.go updateStorage)"
         }
-        "Job" => {
-            if ["batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name", "controller-uid", "job-name", "batch.kubernetes.io/job-completion-index"]
-                .iter()
-                .any(|l| label(l))
+        "DaemonSet"
+            if text.starts_with("spec.affinity")
+                || label(&["controller-revision-hash", "pod-template-generation"]) =>
+        {
+            "the DaemonSet controller (pkg/controller/daemon daemon_controller.go, util.ReplaceDaemonSetPodNodeNameNodeAffinity)"
+        }
+        "DaemonSet" if text.starts_with("spec.tolerations") && is_daemon_toleration(value) => {
+            "the DaemonSet controller's tolerations (pkg/controller/daemon/util AddOrUpdateDaemonPodTolerations)"
+        }
+        "Job"
+            if identity
                 || text.starts_with("metadata.annotations[\"batch.kubernetes.io/")
                 || text.contains("].env[name=JOB_COMPLETION_INDEX]")
-                || text == "spec.hostname"
-                || text == "spec.subdomain"
-            {
-                "the Job controller (pkg/controller/job job_controller.go, indexed_job_utils.go)"
-            } else {
-                return None;
-            }
+                || label(&[
+                    "batch.kubernetes.io/controller-uid",
+                    "batch.kubernetes.io/job-name",
+                    "controller-uid",
+                    "job-name",
+                    "batch.kubernetes.io/job-completion-index",
+                ]) =>
+        {
+            "the Job controller (pkg/controller/job job_controller.go, indexed_job_utils.go)"
         }
         _ => return None,
     };

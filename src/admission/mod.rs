@@ -23,7 +23,9 @@ use crate::history::diff::diff_at;
 use crate::history::path::{FieldPath, Segment};
 
 pub use builtin::builtin_source;
-pub use webhooks::{calls_from_annotations, candidates, Candidate, Candidates, Excluded, WebhookCall};
+pub use webhooks::{
+    calls_from_annotations, candidates, Candidate, Candidates, Excluded, WebhookCall,
+};
 
 /// A field of the pod its template did not have (a container, a volume, an annotation).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -88,9 +90,16 @@ pub fn differences(template: &Value, pod: &Value, controller_kind: &str) -> Diff
     let mut out = Differences::default();
     let null = Value::Null;
     let parts = [
-        (FieldPath::root().child_field("metadata").child_field("labels"), "/metadata/labels"),
         (
-            FieldPath::root().child_field("metadata").child_field("annotations"),
+            FieldPath::root()
+                .child_field("metadata")
+                .child_field("labels"),
+            "/metadata/labels",
+        ),
+        (
+            FieldPath::root()
+                .child_field("metadata")
+                .child_field("annotations"),
             "/metadata/annotations",
         ),
         (FieldPath::root().child_field("spec"), "/spec"),
@@ -324,8 +333,13 @@ pub(crate) fn pointer_path(pointer: &str, doc: &Value, value: Option<&Value>) ->
 /// The merge key of the pod lists a webhook patches.
 fn list_key(field: &str) -> Option<&'static str> {
     match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "env" | "volumes"
-        | "volumeMounts" | "imagePullSecrets" => Some("name"),
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "volumeMounts"
+        | "imagePullSecrets" => Some("name"),
         _ => None,
     }
 }
@@ -406,8 +420,8 @@ mod tests {
         assert_eq!(path.to_string(), "spec.containers[name=istio-proxy]");
         let path = pointer_path("/spec/containers/0/image", &doc, None).expect("a path");
         assert_eq!(path.to_string(), "spec.containers[name=web].image");
-        let path =
-            pointer_path("/metadata/annotations/sidecar.istio.io~1status", &doc, None).expect("a path");
+        let path = pointer_path("/metadata/annotations/sidecar.istio.io~1status", &doc, None)
+            .expect("a path");
         assert_eq!(
             path.to_string(),
             "metadata.annotations[\"sidecar.istio.io/status\"]"

@@ -76,7 +76,12 @@ pub fn calls_from_annotations(annotations: &Map<String, Value>) -> Vec<WebhookCa
         else {
             continue;
         };
-        let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let text = |k: &str| {
+            body.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
         let position = calls
             .iter()
             .position(|c| c.round == round && c.index == index);
@@ -222,7 +227,11 @@ pub fn candidates(
 
 /// The labels of namespace `name` at `at`, and whether the Namespace was recorded; without it,
 /// the `kubernetes.io/metadata.name` label the API server puts on every namespace.
-fn namespace_labels(history: &History, name: &str, at: jiff::Timestamp) -> (Map<String, Value>, bool) {
+fn namespace_labels(
+    history: &History,
+    name: &str,
+    at: jiff::Timestamp,
+) -> (Map<String, Value>, bool) {
     let recorded = history
         .by_name("Namespace", None, name)
         .into_iter()
@@ -240,7 +249,10 @@ fn namespace_labels(history: &History, name: &str, at: jiff::Timestamp) -> (Map<
         Some(body) => (labels_of(&body, "/metadata/labels"), true),
         None => {
             let mut labels = Map::new();
-            labels.insert("kubernetes.io/metadata.name".into(), Value::String(name.into()));
+            labels.insert(
+                "kubernetes.io/metadata.name".into(),
+                Value::String(name.into()),
+            );
             (labels, false)
         }
     }
@@ -252,12 +264,14 @@ fn rules_match(rules: Option<&Value>) -> bool {
         return false;
     };
     let has = |rule: &Value, field: &str, wanted: &[&str]| {
-        rule.get(field).and_then(Value::as_array).is_some_and(|items| {
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .any(|item| item == "*" || wanted.contains(&item))
-        })
+        rule.get(field)
+            .and_then(Value::as_array)
+            .is_some_and(|items| {
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .any(|item| item == "*" || wanted.contains(&item))
+            })
     };
     rules.iter().any(|rule| {
         let scope_ok = rule
@@ -348,14 +362,22 @@ mod tests {
             labels
         ));
         assert!(!selector_matches(
-            Some(&json!({"matchExpressions": [{"key": "sidecar.istio.io/inject", "operator": "In", "values": ["true"]}]})),
+            Some(
+                &json!({"matchExpressions": [{"key": "sidecar.istio.io/inject", "operator": "In", "values": ["true"]}]})
+            ),
             labels
         ));
         assert!(selector_matches(
-            Some(&json!({"matchExpressions": [{"key": "sidecar.istio.io/inject", "operator": "NotIn", "values": ["false"]}]})),
+            Some(
+                &json!({"matchExpressions": [{"key": "sidecar.istio.io/inject", "operator": "NotIn", "values": ["false"]}]})
+            ),
             labels
         ));
-        assert!(rules_match(Some(&json!([{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}]))));
-        assert!(!rules_match(Some(&json!([{"operations": ["UPDATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}]))));
+        assert!(rules_match(Some(
+            &json!([{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}])
+        )));
+        assert!(!rules_match(Some(
+            &json!([{"operations": ["UPDATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}])
+        )));
     }
 }

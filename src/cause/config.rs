@@ -159,21 +159,26 @@ fn data_fields(before: &Value, after: &Value, secret: bool) -> Vec<FieldChange> 
                 &base,
             )
         })
-        .map(|mut change| {
-            if secret {
-                let said = |v: &Value| match v {
-                    Value::Null => Value::Null,
-                    _ => Value::String("(hash)".to_string()),
-                };
-                change.from = said(&change.from);
-                change.to = match (&change.from, &change.to) {
-                    (Value::Null, _) | (_, Value::Null) => said(&change.to),
-                    _ => Value::String("(hash changed)".to_string()),
-                };
-            }
-            change
+        .map(|change| match secret {
+            true => secret_said(change),
+            false => change,
         })
         .collect()
+}
+
+/// A change of a Secret's value as it may be told: `(hash)` → `(hash changed)` (or added,
+/// removed), never the value nor its hash.
+pub(crate) fn secret_said(mut change: FieldChange) -> FieldChange {
+    let said = |v: &Value| match v {
+        Value::Null => Value::Null,
+        _ => Value::String("(hash)".to_string()),
+    };
+    change.from = said(&change.from);
+    change.to = match (&change.from, &change.to) {
+        (Value::Null, _) | (_, Value::Null) => said(&change.to),
+        _ => Value::String("(hash changed)".to_string()),
+    };
+    change
 }
 
 fn data_change(

@@ -3,6 +3,7 @@
 //! pod query ranks them. A candidate the trace cannot support is not proposed, and a finder
 //! whose inputs were not recorded says so instead of staying silent.
 
+pub mod budget;
 pub mod config;
 pub mod deps;
 mod image;
@@ -23,7 +24,12 @@ use crate::workload::pod::Restart;
 /// finders to read. Nodes are cluster-wide and many (a node's status is rewritten every few
 /// minutes): a question reads only the nodes its pods ran on (see
 /// [`crate::query::open`]).
-pub const DEPENDENCY_KINDS: &[&str] = &["ConfigMap", "Secret", "HorizontalPodAutoscaler"];
+pub const DEPENDENCY_KINDS: &[&str] = &[
+    "ConfigMap",
+    "Secret",
+    "HorizontalPodAutoscaler",
+    "PodDisruptionBudget",
+];
 
 /// What kind of thing caused the failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -207,6 +213,14 @@ pub fn replacement_root_cause(
     made_by: &MadeBy,
 ) -> Option<Cause> {
     replaced.and_then(|old| deleted_root_cause(history, graph, old, made_by))
+}
+
+/// The PodDisruptionBudget an evicted pod's eviction went through (`deleted.disruption_budget`),
+/// when its records show the eviction API's `DisruptionTarget` condition and a recorded budget
+/// selects it.
+pub fn deleted_budget(history: &History, pod: ObjectId) -> Option<budget::DisruptionBudget> {
+    let (evicted, line) = node::evicted_through_api(history, pod)?;
+    budget::eviction_budget(history, pod, evicted, line)
 }
 
 /// What lies behind a pod's deletion when its immediate reason has a cause of its own (the

@@ -395,6 +395,14 @@ fn disruption_target(history: &History, pod: ObjectId) -> Option<Disruption> {
     found
 }
 
+/// When the pod's records first show `DisruptionTarget` `EvictionByEvictionAPI` (the eviction
+/// subresource admitted its eviction), and that record's line.
+pub fn evicted_through_api(history: &History, pod: ObjectId) -> Option<(Timestamp, u64)> {
+    disruption_target(history, pod)
+        .filter(|d| d.reason == "EvictionByEvictionAPI")
+        .map(|d| (d.time, d.line))
+}
+
 /// `spec.nodeName` in the pod's last record that has one.
 fn node_of(history: &History, pod: ObjectId) -> Option<String> {
     history.object(pod).versions.iter().rev().find_map(|v| {

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::select::{self, ObjectQuery};
 use super::{with_trace_warnings, Loaded, QueryError};
+use crate::cause::config::secret_said;
 use crate::cause::deps::dependencies;
 use crate::graph::{CausalGraph, Change, ChangeKind, ObjectRef};
 use crate::history::diff::{diff_at, FieldChange};
@@ -542,7 +543,12 @@ impl Builder<'_> {
             let found = if moved {
                 self.field_change(&pair[0], &pair[1], &["spec"], "generation")
             } else if data_kind {
-                self.field_change(&pair[0], &pair[1], &["data", "binaryData"], "data")
+                let found = self.field_change(&pair[0], &pair[1], &["data", "binaryData"], "data");
+                // A Secret's values are told as the cause finder tells them: no hash shown.
+                found.map(|(summary, fields)| match object.kind == "Secret" {
+                    true => (summary, fields.into_iter().map(secret_said).collect()),
+                    false => (summary, fields),
+                })
             } else if unnumbered {
                 self.field_change(&pair[0], &pair[1], &["spec"], "spec")
             } else {

@@ -487,6 +487,9 @@ fn ending<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
             if let Some(cause) = &d.root_cause {
                 root_cause(cause, day, out)?;
             }
+            if let Some(budget) = &d.disruption_budget {
+                writeln!(out, "  disruption budget: {}", budget.evidence)?;
+            }
             if let Some(state) = d.state_before.as_ref().filter(|s| !s.ready) {
                 writeln!(out, "  it was not ready then: {}", describe(state))?;
             }
@@ -578,16 +581,22 @@ fn admission<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
         m.modified.len(),
         m.builtin_admission.len()
     )?;
-    let by = |webhook: &Option<String>, configuration: &Option<String>, inferred: bool| {
-        match (webhook, configuration) {
-            (Some(w), Some(c)) if inferred => format!("  by {w} ({c})? inferred"),
-            (Some(w), Some(c)) => format!("  by {w} ({c})"),
-            _ => "  by an unknown mutator".to_string(),
-        }
+    let by = |webhook: &Option<String>, configuration: &Option<String>, inferred: bool| match (
+        webhook,
+        configuration,
+    ) {
+        (Some(w), Some(c)) if inferred => format!("  by {w} ({c})? inferred"),
+        (Some(w), Some(c)) => format!("  by {w} ({c})"),
+        _ => "  by an unknown mutator".to_string(),
     };
     let mut evidence: Vec<&str> = Vec::new();
     for i in &m.injected {
-        writeln!(out, "  + {}{}", i.path, by(&i.webhook, &i.configuration, i.inferred))?;
+        writeln!(
+            out,
+            "  + {}{}",
+            i.path,
+            by(&i.webhook, &i.configuration, i.inferred)
+        )?;
         if !evidence.contains(&i.evidence.as_str()) {
             evidence.push(&i.evidence);
         }

@@ -191,3 +191,68 @@ fn a_template_change_that_changes_what_runs_has_no_root_cause() {
     assert_eq!(report["created"]["reason"], "rollout");
     assert!(report["created"]["root_cause"].is_null());
 }
+
+/// The fixture's Secret values (`crates/kblame-sim/src/scenarios.rs`), which must never show.
+const SECRET_VALUES: [&str; 3] = [
+    "sk_live_51Hq2fPZ8kQ0old",
+    "rk_live_51Hq2fPZ8kQ0new",
+    "whsec_7fG2kLm9Qx",
+];
+
+#[test]
+fn a_rotated_secret_is_blamed_by_its_hash_alone_and_never_for_a_subpath_reader() {
+    use super::support::{fixture, kblame, stderr};
+    let reports = scenario("secret-rotation-crash");
+    let checkout: Vec<&Value> = failing(&reports)
+        .into_iter()
+        .filter(|r| r["pod"]["name"].as_str().unwrap().starts_with("checkout-"))
+        .collect();
+    assert_eq!(checkout.len(), 3, "every checkout pod crash-loops");
+    for report in &checkout {
+        let cause = &report["restart_causes"][0];
+        assert_eq!(cause["kind"], "config");
+        assert_eq!(cause["object"]["kind"], "Secret");
+        assert_eq!(cause["object"]["name"], "payment-keys");
+        assert_eq!(cause["change"]["manager"], "kubectl-client-side-apply");
+        // Only the key that changed, and only that its hash did.
+        let fields = cause["change"]["fields"].as_array().unwrap();
+        assert_eq!(fields.len(), 1, "{fields:?}");
+        assert_eq!(fields[0]["to"], "(hash changed)");
+    }
+    // The webhooks pods mount the key with subPath: their running containers never saw the
+    // new key, so it is no cause of the one unrelated restart (exit 2), nor of anything else.
+    for (name, report) in reports.iter().filter(|(n, _)| n.starts_with("webhooks-")) {
+        assert_eq!(report["restart_causes"], serde_json::json!([]), "{name}");
+    }
+    // No value, base64 or not, anywhere; no hash of one in the text answers.
+    let trace = fixture("secret-rotation-crash.ndjson.zst")
+        .display()
+        .to_string();
+    for (name, report) in &reports {
+        let json = report.to_string();
+        let out = kblame(&["analyze", &trace, "--pod", name]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        for value in SECRET_VALUES {
+            let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, value);
+            for shown in [&json, &text] {
+                assert!(!shown.contains(value), "{name} shows a value");
+                assert!(!shown.contains(&encoded), "{name} shows a value's base64");
+            }
+        }
+        assert!(!text.contains("hmac-sha256"), "{name}: {text}");
+        if name.starts_with("checkout-") {
+            assert!(
+                text.contains("data.api-key  (hash) → (hash changed)"),
+                "{text}"
+            );
+        }
+    }
+    // The timeline tells the Secret's change the same way.
+    let out = kblame(&["timeline", &trace, "--object", "deploy/checkout"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("secret shop/payment-keys"), "{text}");
+    assert!(text.contains("(hash changed)"), "{text}");
+    assert!(!text.contains("hmac-sha256"), "{text}");
+}

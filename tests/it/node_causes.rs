@@ -3,7 +3,6 @@
 //! replacement, checked against the simulator's ground truth — and a cordon on another node
 //! that explains nothing.
 
-use jiff::Timestamp;
 use serde_json::Value;
 
 use super::scenarios::{scenario, truth};
@@ -36,8 +35,13 @@ fn check_root_causes(name: &str, reports: &[(String, Value)]) -> usize {
                 got["object"]["name"], want["node"],
                 "{name} {pod_name} {part}"
             );
-            let time = |v: &Value| v["time"].as_str().and_then(|t| t.parse::<Timestamp>().ok());
-            assert_eq!(time(got), time(want), "{name} {pod_name} {part} time");
+            // As instants: the analyzer trims trailing zeros (`10:02:00.01Z`), the truth does not.
+            let instant = |v: &Value| v.as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok());
+            assert_eq!(
+                instant(&got["time"]),
+                instant(&want["time"]),
+                "{name} {pod_name} {part} time"
+            );
             match want["what"].as_str() {
                 Some("cordon") => {
                     let change = &got["change"];
@@ -293,4 +297,87 @@ fn a_pod_the_kubelet_evicted_has_the_node_s_pressure_as_root_cause() {
     );
     // Nodes were not recorded in this trace: the node is named, without a UID.
     assert_eq!(cause["object"]["uid"], "");
+}
+
+#[test]
+fn a_drain_held_by_a_disruption_budget_says_how_long_from_the_budget_s_status() {
+    let reports = scenario("node-drain-pdb");
+    // Two evicted pods and their two replacements, the cordon behind each.
+    assert_eq!(check_root_causes("node-drain-pdb", &reports), 4);
+    let report = |name: &str| &reports.iter().find(|(n, _)| n == name).expect(name).1;
+    // The first eviction went through at once: the budget allowed it.
+    let first = &report("cart-57d48b5dc5-7q2ln")["deleted"]["disruption_budget"];
+    assert_eq!(first["name"], "cart-pdb");
+    assert_eq!(first["namespace"], "shop");
+    assert_eq!(first["rule"], "minAvailable 3");
+    assert_eq!(first["held"], false);
+    assert!(first["held_seconds"].is_null());
+    let evidence = first["evidence"].as_str().unwrap_or_default();
+    assert!(evidence.contains("allowed its eviction"), "{evidence}");
+    assert!(evidence.contains("written by kube-apiserver"), "{evidence}");
+    // The second waited until the replacement was Ready: 0 from line 46 until line 67.
+    let second = &report("cart-57d48b5dc5-xbtfw")["deleted"]["disruption_budget"];
+    assert_eq!(second["held"], true);
+    let held = second["held_seconds"].as_f64().expect("held_seconds");
+    assert!((10.0..10.2).contains(&held), "{held}");
+    assert_eq!(second["zero_since"], "2026-11-27T10:02:00.081Z");
+    assert_eq!(second["allowed_at"], "2026-11-27T10:02:07.102Z");
+    let evidence = second["evidence"].as_str().unwrap_or_default();
+    assert!(evidence.contains("(line 46, when the eviction of cart-57d48b5dc5-7q2ln"));
+    assert!(evidence.contains("line 67, written by kube-controller-manager"));
+    // It says what it rests on, and claims no refusal it did not see.
+    assert!(evidence.contains("not on a seen refusal"), "{evidence}");
+    let out = kblame(&[
+        "analyze",
+        &fixture("node-drain-pdb.ndjson.zst").display().to_string(),
+        "--pod",
+        "cart-57d48b5dc5-xbtfw",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "  disruption budget: PodDisruptionBudget shop/cart-pdb (minAvailable 3) held this eviction 10.1 s"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn without_the_other_pod_s_eviction_a_budget_hold_has_no_length() {
+    // The budget's zero no longer begins with an eviction from the same node: when this pod's
+    // eviction was first asked for is unknown, so is how long it waited.
+    let (_dir, trace) = doctored("node-drain-pdb", |object| {
+        if let Some(status) = object.pointer_mut("/status").and_then(Value::as_object_mut) {
+            if object_kind_is_budget(status) {
+                status.remove("disruptedPods");
+            }
+        }
+    });
+    let report = analyze_json(&trace, "cart-57d48b5dc5-xbtfw");
+    let budget = &report["deleted"]["disruption_budget"];
+    assert_eq!(budget["held"], true);
+    assert!(budget["held_seconds"].is_null(), "{budget}");
+    let evidence = budget["evidence"].as_str().unwrap_or_default();
+    assert!(
+        evidence.contains("how long it waited is unknown"),
+        "{evidence}"
+    );
+}
+
+/// Budget statuses are the only ones with `disruptionsAllowed`.
+fn object_kind_is_budget(status: &serde_json::Map<String, Value>) -> bool {
+    status.contains_key("disruptionsAllowed")
+}
+
+#[test]
+fn a_drain_without_a_budget_names_none() {
+    let reports = scenario("node-drain");
+    for (name, report) in &reports {
+        assert!(
+            report["deleted"]["disruption_budget"].is_null(),
+            "{name}: {}",
+            report["deleted"]
+        );
+    }
 }

@@ -168,6 +168,45 @@ fn differences(report: &Value, truth: &Value) -> Vec<String> {
             str_at(truth, "/deleted/replaced_by"),
         );
     }
+    if !hidden {
+        diffs.extend(budget_diffs(report, truth));
+    }
+    diffs
+}
+
+/// `deleted.disruption_budget` against the truth (issue 12): the budget an eviction went
+/// through, whether it held the eviction (the simulator counted its 429s), and for how long
+/// (from the first refusal to the eviction, within a second).
+fn budget_diffs(report: &Value, truth: &Value) -> Vec<String> {
+    let got = &report["deleted"]["disruption_budget"];
+    let want = &truth["deleted"]["disruption_budget"];
+    if want.is_null() || got.is_null() {
+        return match want.is_null() == got.is_null() {
+            true => Vec::new(),
+            false => vec![format!("deleted.disruption_budget: got {got}, want {want}")],
+        };
+    }
+    let mut diffs = Vec::new();
+    if got["name"] != want["name"] || got["namespace"] != want["namespace"] {
+        diffs.push(format!("deleted.disruption_budget: got {got}, want {want}"));
+    }
+    let held = want["refusals"].as_u64().unwrap_or(0) > 0;
+    if got["held"] != held {
+        diffs.push(format!(
+            "deleted.disruption_budget.held: got {got}, want {want}"
+        ));
+    }
+    let parse = |v: &Value| v.as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok());
+    let span = parse(&want["first_refused"])
+        .zip(parse(&truth["deleted"]["time"]))
+        .map(|(a, b)| a.duration_until(b).as_secs_f64());
+    if let (Some(got), Some(want)) = (got["held_seconds"].as_f64(), span) {
+        if (got - want).abs() > 1.0 {
+            diffs.push(format!(
+                "deleted.disruption_budget.held_seconds: got {got}, want {want}"
+            ));
+        }
+    }
     diffs
 }
 

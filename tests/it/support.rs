@@ -53,9 +53,11 @@ pub const SIMULATED: &[&str] = &[
     "config-rollout-restart",
     "config-after-failure",
     "node-drain",
+    "node-drain-pdb",
     "node-lost",
     "node-cordon-elsewhere",
     "image-tag-moved",
+    "secret-rotation-crash",
 ];
 
 /// The fixtures directory.

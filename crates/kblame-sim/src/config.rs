@@ -122,6 +122,12 @@ pub struct ContainerConfig {
     pub env_from: Vec<String>,
     /// Volume mounts: volume name and mount path (no `subPath`: updated in place).
     pub mounts: Vec<(String, String)>,
+    /// `subPath` mounts: volume name, mount path and the key (file) mounted, read when the
+    /// container starts and never updated.
+    pub sub_path_mounts: Vec<(String, String, String)>,
+    /// Variables read from a Secret key (`env[].valueFrom.secretKeyRef`): variable, Secret
+    /// and key, read when the container starts.
+    pub secret_env: Vec<(String, String, String)>,
 }
 
 impl ContainerConfig {
@@ -138,6 +144,8 @@ impl ContainerConfig {
             readiness: None,
             env_from: Vec::new(),
             mounts: Vec::new(),
+            sub_path_mounts: Vec::new(),
+            secret_env: Vec::new(),
         }
     }
 
@@ -151,6 +159,29 @@ impl ContainerConfig {
     pub fn mount(mut self, volume: &str, path: &str) -> ContainerConfig {
         self.mounts.push((volume.to_string(), path.to_string()));
         self
+    }
+
+    /// Mounts the file `key` of volume `volume` at `path` with `subPath` (a bind mount made at
+    /// container start: `kubelet_pods.go` `makeMounts`; the kubelet never updates it).
+    pub fn mount_sub_path(mut self, volume: &str, path: &str, key: &str) -> ContainerConfig {
+        self.sub_path_mounts
+            .push((volume.to_string(), path.to_string(), key.to_string()));
+        self
+    }
+
+    /// Sets variable `name` from key `key` of Secret `secret` (`valueFrom.secretKeyRef`).
+    pub fn env_from_secret_key(mut self, name: &str, secret: &str, key: &str) -> ContainerConfig {
+        self.secret_env
+            .push((name.to_string(), secret.to_string(), key.to_string()));
+        self
+    }
+
+    fn has_mounts(&self) -> bool {
+        !self.mounts.is_empty() || !self.sub_path_mounts.is_empty()
+    }
+
+    fn has_env(&self) -> bool {
+        !self.env.is_empty() || !self.secret_env.is_empty()
     }
 
     fn env_from_json(&self) -> Value {
@@ -167,6 +198,9 @@ impl ContainerConfig {
             self.mounts
                 .iter()
                 .map(|(name, path)| json!({"name": name, "mountPath": path}))
+                .chain(self.sub_path_mounts.iter().map(
+                    |(name, path, key)| json!({"name": name, "mountPath": path, "subPath": key}),
+                ))
                 .collect(),
         )
     }
@@ -237,6 +271,9 @@ impl ContainerConfig {
             self.env
                 .iter()
                 .map(|(k, v)| json!({"name": k, "value": v}))
+                .chain(self.secret_env.iter().map(|(var, secret, key)| {
+                    json!({"name": var, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}})
+                }))
                 .collect(),
         )
     }
@@ -251,13 +288,13 @@ impl ContainerConfig {
         if !self.env_from.is_empty() {
             map.insert("envFrom".into(), self.env_from_json());
         }
-        if !self.env.is_empty() {
+        if self.has_env() {
             map.insert("env".into(), self.env_json());
         }
         if !self.limits.is_empty() || !self.requests.is_empty() {
             map.insert("resources".into(), self.resources());
         }
-        if !self.mounts.is_empty() {
+        if self.has_mounts() {
             map.insert("volumeMounts".into(), self.mounts_json());
         }
         if let Some(probe) = &self.liveness {
@@ -283,11 +320,11 @@ impl ContainerConfig {
         if !self.env_from.is_empty() {
             map.insert("envFrom".into(), self.env_from_json());
         }
-        if !self.env.is_empty() {
+        if self.has_env() {
             map.insert("env".into(), self.env_json());
         }
         map.insert("resources".into(), self.resources());
-        if !self.mounts.is_empty() {
+        if self.has_mounts() {
             map.insert("volumeMounts".into(), self.mounts_json());
         }
         if let Some(probe) = &self.liveness {
@@ -335,6 +372,8 @@ pub struct DeploymentConfig {
     pub priority_class: Option<String>,
     /// ConfigMap volumes of the pod template: volume name and ConfigMap name.
     pub configmap_volumes: Vec<(String, String)>,
+    /// Secret volumes of the pod template: volume name and Secret name.
+    pub secret_volumes: Vec<(String, String)>,
 }
 
 impl DeploymentConfig {
@@ -355,6 +394,7 @@ impl DeploymentConfig {
             progress_deadline_seconds: None,
             priority_class: None,
             configmap_volumes: Vec::new(),
+            secret_volumes: Vec::new(),
         }
     }
 
@@ -365,20 +405,35 @@ impl DeploymentConfig {
         self
     }
 
+    /// Adds a volume `volume` holding Secret `secret`'s keys as files.
+    pub fn secret_volume(mut self, volume: &str, secret: &str) -> DeploymentConfig {
+        self.secret_volumes
+            .push((volume.to_string(), secret.to_string()));
+        self
+    }
+
     /// The template's volumes as the user writes them, or as the API server stores them
     /// (`defaultMode` 420 filled in); `None` when there are none.
     fn volumes_json(&self, stored: bool) -> Option<Value> {
-        if self.configmap_volumes.is_empty() {
+        if self.configmap_volumes.is_empty() && self.secret_volumes.is_empty() {
             return None;
         }
-        let list = self.configmap_volumes.iter().map(|(volume, configmap)| {
-            let mut source = json!({"name": configmap});
+        let source = |kind: &str, field: &str, name: &str, volume: &str| {
+            let mut source = json!({field: name});
             if let (true, Some(map)) = (stored, source.as_object_mut()) {
                 map.insert("defaultMode".into(), json!(420));
             }
-            json!({"name": volume, "configMap": source})
-        });
-        Some(Value::Array(list.collect()))
+            json!({"name": volume, kind: source})
+        };
+        let configmaps = self
+            .configmap_volumes
+            .iter()
+            .map(|(volume, c)| source("configMap", "name", c, volume));
+        let secrets = self
+            .secret_volumes
+            .iter()
+            .map(|(volume, s)| source("secret", "secretName", s, volume));
+        Some(Value::Array(configmaps.chain(secrets).collect()))
     }
 
     /// Sets `spec.replicas`.

@@ -15,7 +15,12 @@
 //!   (`kubelet_pods.go` `makeEnvironmentVariables`, through `configMapManager.GetConfigMap`),
 //!   and so is a `subPath` mount (a bind mount of one file made by `makeMounts`, which the
 //!   AtomicWriter's symlink swap never reaches): a running container never sees a change
-//!   through them. The simulator writes no `subPath` mounts.
+//!   through them. A `subPath` mount shows the file as the kubelet last wrote the volume when
+//!   the container started (kubernetes.io docs, ConfigMaps: "A container using a ConfigMap as a
+//!   subPath volume mount will not receive ConfigMap updates"; the same holds for Secrets).
+//! * Secrets behave the same: a Secret volume is written and rewritten like a ConfigMap volume
+//!   (`pkg/volume/secret/secret.go` `secretVolumeMounter.SetUpAt`), and `envFrom[].secretRef` /
+//!   `env[].valueFrom.secretKeyRef` are read at container start.
 //! * An image with [`ImageProfile::rejects`] set exits 1 [`CRASH_SECONDS`] after it starts with
 //!   the bad value in any ConfigMap it reads, or after it reloads a volume the kubelet rewrote
 //!   with it; the kubelet then restarts it with back-off, so it crash-loops with no new revision.
@@ -44,20 +49,67 @@ pub(crate) const CRASH_SECONDS: i64 = 2;
 pub(crate) struct ConfigReads {
     /// Per pod UID, per volume: the ConfigMap data the kubelet last wrote into it.
     mounted: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
-    /// The last data change of each ConfigMap by (namespace, name): its truth and commit time.
-    changes: BTreeMap<(String, String), (CauseTruth, Ms)>,
+    /// The last data change of each ConfigMap or Secret by namespace: its truth and commit time.
+    changes: BTreeMap<(String, Source), (CauseTruth, Ms)>,
     /// Known causes by the pod's ground-truth index.
     causes: BTreeMap<usize, PodCausesTruth>,
 }
 
-/// A pod's ConfigMap volumes: volume name → ConfigMap name.
-fn configmap_volumes(spec: &Value) -> BTreeMap<String, String> {
+/// Where a container reads configuration from: a ConfigMap or a Secret of the pod's namespace.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Source {
+    /// `ConfigMap` or `Secret`.
+    pub(crate) kind: &'static str,
+    /// Its name.
+    pub(crate) name: String,
+}
+
+impl Source {
+    /// The ConfigMap `name`.
+    pub(crate) fn configmap(name: &str) -> Source {
+        Source {
+            kind: "ConfigMap",
+            name: name.to_string(),
+        }
+    }
+
+    /// The Secret `name`.
+    pub(crate) fn secret(name: &str) -> Source {
+        Source {
+            kind: "Secret",
+            name: name.to_string(),
+        }
+    }
+}
+
+/// A pod's ConfigMap and Secret volumes: volume name → source.
+fn config_volumes(spec: &Value) -> BTreeMap<String, Source> {
     spec["volumes"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|v| Some((v["name"].as_str()?, v["configMap"]["name"].as_str()?)))
-        .map(|(v, c)| (v.to_string(), c.to_string()))
+        .filter_map(|v| {
+            let volume = v["name"].as_str()?.to_string();
+            match (
+                v["configMap"]["name"].as_str(),
+                v["secret"]["secretName"].as_str(),
+            ) {
+                (Some(c), _) => Some((volume, Source::configmap(c))),
+                (None, Some(s)) => Some((volume, Source::secret(s))),
+                (None, None) => None,
+            }
+        })
+        .collect()
+}
+
+/// The volumes a container mounts with `subPath`, and the file each shows.
+fn sub_path_mounts(container: &Value) -> Vec<(String, String)> {
+    container["volumeMounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| Some((m["name"].as_str()?, m["subPath"].as_str()?)))
+        .map(|(v, k)| (v.to_string(), k.to_string()))
         .collect()
 }
 
@@ -72,28 +124,40 @@ fn live_mounts(container: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The ConfigMaps a container reads through its environment (`envFrom`, `env[].valueFrom`).
-fn env_configmaps(container: &Value) -> Vec<String> {
-    let from = container["envFrom"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["configMapRef"]["name"].as_str());
-    let keys = container["env"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["valueFrom"]["configMapKeyRef"]["name"].as_str());
-    from.chain(keys).map(str::to_string).collect()
+/// The ConfigMaps and Secrets a container reads through its environment (`envFrom`,
+/// `env[].valueFrom`).
+fn env_sources(container: &Value) -> Vec<Source> {
+    let list = |field: &str| container[field].as_array().into_iter().flatten();
+    let from = list("envFrom").filter_map(|e| {
+        let configmap = e["configMapRef"]["name"].as_str().map(Source::configmap);
+        configmap.or_else(|| e["secretRef"]["name"].as_str().map(Source::secret))
+    });
+    let keys = list("env").filter_map(|e| {
+        let from = &e["valueFrom"];
+        let configmap = from["configMapKeyRef"]["name"]
+            .as_str()
+            .map(Source::configmap);
+        configmap.or_else(|| from["secretKeyRef"]["name"].as_str().map(Source::secret))
+    });
+    from.chain(keys).collect()
 }
 
 impl World {
-    fn configmap_data(&self, namespace: &str, name: &str) -> BTreeMap<String, String> {
-        self.configmaps
-            .values()
-            .find(|c| c.meta.namespace == namespace && c.meta.name == name)
-            .map(|c| c.data.clone())
-            .unwrap_or_default()
+    fn source_data(&self, namespace: &str, source: &Source) -> BTreeMap<String, String> {
+        let name = source.name.as_str();
+        match source.kind {
+            "Secret" => self
+                .secrets
+                .values()
+                .find(|s| s.meta.namespace == namespace && s.meta.name == name)
+                .map(|s| s.data.clone()),
+            _ => self
+                .configmaps
+                .values()
+                .find(|c| c.meta.namespace == namespace && c.meta.name == name)
+                .map(|c| c.data.clone()),
+        }
+        .unwrap_or_default()
     }
 
     /// Whether the app of `image` cannot run with `data`.
@@ -103,26 +167,25 @@ impl World {
             .is_some_and(|(key, value)| data.get(&key) == Some(&value))
     }
 
-    /// The volume setup before a pod's containers start: every ConfigMap volume gets the
-    /// ConfigMap's current data.
+    /// The volume setup before a pod's containers start: every ConfigMap or Secret volume gets
+    /// its source's current data.
     pub(crate) fn mount_config_volumes(&mut self, uid: &str) {
         let Some(pod) = self.pods.get(uid) else {
             return;
         };
         let namespace = pod.meta.namespace.clone();
-        let volumes = configmap_volumes(&pod.spec);
+        let volumes = config_volumes(&pod.spec);
         if volumes.is_empty() {
             return;
         }
         let written = volumes
             .into_iter()
-            .map(|(volume, configmap)| (volume, self.configmap_data(&namespace, &configmap)))
+            .map(|(volume, source)| (volume, self.source_data(&namespace, &source)))
             .collect();
         self.config_reads.mounted.insert(uid.to_string(), written);
     }
 
-    /// A ConfigMap's data changed in `commit` by `manager`: remember it, and queue the next sync
-    /// of every started pod that mounts it.
+    /// A ConfigMap's data changed in `commit` by `manager`: see [`World::source_changed`].
     pub(crate) fn configmap_changed(
         &mut self,
         namespace: &str,
@@ -130,23 +193,36 @@ impl World {
         manager: &str,
         commit: &Commit,
     ) {
+        self.source_changed(namespace, &Source::configmap(name), manager, commit);
+    }
+
+    /// A ConfigMap's or Secret's data changed in `commit` by `manager`: remember it, and queue
+    /// the next sync of every started pod that has it as a volume (however it is mounted: the
+    /// kubelet rewrites the volume; only containers mounting it without `subPath` see that).
+    pub(crate) fn source_changed(
+        &mut self,
+        namespace: &str,
+        source: &Source,
+        manager: &str,
+        commit: &Commit,
+    ) {
         let truth = CauseTruth {
             kind: "config".into(),
-            object_kind: "ConfigMap".into(),
+            object_kind: source.kind.into(),
             namespace: namespace.into(),
-            name: name.into(),
+            name: source.name.clone(),
             manager: manager.into(),
             time: commit.truth_time(),
             digests: None,
         };
-        let key = (namespace.to_string(), name.to_string());
+        let key = (namespace.to_string(), source.clone());
         self.config_reads.changes.insert(key, (truth, commit.ts));
         let readers: Vec<String> = self
             .pods
             .iter()
             .filter(|(_, p)| p.meta.namespace == namespace && p.kubelet_started)
             .filter(|(_, p)| !p.meta.deleting())
-            .filter(|(_, p)| configmap_volumes(&p.spec).values().any(|c| c == name))
+            .filter(|(_, p)| config_volumes(&p.spec).values().any(|s| s == source))
             .map(|(uid, _)| uid.clone())
             .collect();
         for uid in readers {
@@ -163,8 +239,8 @@ impl World {
         };
         let namespace = pod.meta.namespace.clone();
         let mut rewritten = Vec::new();
-        for (volume, configmap) in configmap_volumes(&pod.spec) {
-            let data = self.configmap_data(&namespace, &configmap);
+        for (volume, source) in config_volumes(&pod.spec) {
+            let data = self.source_data(&namespace, &source);
             let mounted = self
                 .config_reads
                 .mounted
@@ -172,17 +248,17 @@ impl World {
                 .or_default();
             if mounted.get(&volume) != Some(&data) {
                 mounted.insert(volume.clone(), data);
-                rewritten.push((volume, configmap));
+                rewritten.push((volume, source));
             }
         }
-        for (volume, configmap) in rewritten {
-            self.reload(uid, &volume, &configmap);
+        for (volume, source) in rewritten {
+            self.reload(uid, &volume, &source);
         }
     }
 
     /// The apps of the running containers mounting `volume` reload it; one that rejects the new
     /// data exits.
-    fn reload(&mut self, uid: &str, volume: &str, configmap: &str) {
+    fn reload(&mut self, uid: &str, volume: &str, source: &Source) {
         let Some(pod) = self.pods.get(uid) else {
             return;
         };
@@ -210,7 +286,7 @@ impl World {
             }
         }
         for (index, epoch) in crashing {
-            self.note_config_cause(uid, configmap);
+            self.note_config_cause(uid, source);
             let delay = CRASH_SECONDS * SECOND + self.core.jitter(0, 800);
             let step = Step::Exit(ExitKind::Crashed(1));
             self.core
@@ -236,23 +312,30 @@ impl World {
             return planned;
         };
         let namespace = pod.meta.namespace.clone();
-        let volumes = configmap_volumes(&pod.spec);
+        let volumes = config_volumes(&pod.spec);
         let mounted = self.config_reads.mounted.get(uid);
         let from_volumes = live_mounts(spec).into_iter().filter_map(|v| {
             let data = mounted.and_then(|m| m.get(&v)).cloned().unwrap_or_default();
             Some((volumes.get(&v)?.clone(), data))
         });
-        let from_env = env_configmaps(spec).into_iter().map(|name| {
-            let data = self.configmap_data(&namespace, &name);
-            (name, data)
+        // A `subPath` mount: the one file, as the kubelet last wrote the volume, bound now.
+        let from_sub_paths = sub_path_mounts(spec).into_iter().filter_map(|(v, key)| {
+            let file = mounted.and_then(|m| m.get(&v)).and_then(|d| d.get(&key));
+            let data = file.map(|f| BTreeMap::from([(key.clone(), f.clone())]));
+            Some((volumes.get(&v)?.clone(), data.unwrap_or_default()))
+        });
+        let from_env = env_sources(spec).into_iter().map(|source| {
+            let data = self.source_data(&namespace, &source);
+            (source, data)
         });
         let bad = from_env
             .chain(from_volumes)
+            .chain(from_sub_paths)
             .find(|(_, data)| self.rejects(&c.image, data))
-            .map(|(name, _)| name);
+            .map(|(source, _)| source);
         match bad {
-            Some(configmap) => {
-                self.note_config_cause(uid, &configmap);
+            Some(source) => {
+                self.note_config_cause(uid, &source);
                 Behaviour::Crashes {
                     after: CRASH_SECONDS,
                     code: 1,
@@ -262,12 +345,12 @@ impl World {
         }
     }
 
-    /// Ground truth: the pod's failures come from the last change of this ConfigMap.
-    fn note_config_cause(&mut self, uid: &str, configmap: &str) {
+    /// Ground truth: the pod's failures come from the last change of this ConfigMap or Secret.
+    fn note_config_cause(&mut self, uid: &str, source: &Source) {
         let Some(pod) = self.pods.get(uid) else {
             return;
         };
-        let key = (pod.meta.namespace.clone(), configmap.to_string());
+        let key = (pod.meta.namespace.clone(), source.clone());
         let Some((cause, _)) = self.config_reads.changes.get(&key).cloned() else {
             return; // Never changed: the app was given a bad value from the start.
         };
@@ -319,16 +402,16 @@ impl World {
             .as_array()
             .cloned()
             .unwrap_or_default();
-        let volumes = configmap_volumes(&pod.spec);
-        let read: Vec<String> = containers
+        let volumes = config_volumes(&pod.spec);
+        let read: Vec<Source> = containers
             .iter()
-            .flat_map(env_configmaps)
+            .flat_map(env_sources)
             .chain(volumes.into_values())
             .collect();
         let latest = read
             .iter()
-            .filter_map(|name| {
-                let key = (namespace.clone(), name.clone());
+            .filter_map(|source| {
+                let key = (namespace.clone(), source.clone());
                 self.config_reads.changes.get(&key)
             })
             .filter(|(_, ts)| *ts <= self.core.now)
@@ -408,6 +491,31 @@ mod tests {
                 pod.revision
             );
         }
+    }
+
+    #[test]
+    fn a_rotated_secret_breaks_its_live_readers_and_never_a_sub_path_reader() {
+        let fixture = generate("secret-rotation-crash");
+        let causes = &fixture.truth.pod_causes;
+        assert_eq!(causes.len(), 3, "every checkout pod, no webhooks pod");
+        for cause in causes {
+            assert!(cause.name.starts_with("checkout-"), "{}", cause.name);
+            let change = &cause.restart_causes[0];
+            assert_eq!(
+                (change.object_kind.as_str(), change.name.as_str()),
+                ("Secret", "payment-keys")
+            );
+        }
+        // The webhooks pod that restarted for another reason read the new key then, and ran.
+        let restarted: Vec<_> = fixture
+            .truth
+            .pods
+            .iter()
+            .filter(|p| p.name.starts_with("webhooks-") && !p.restarts.is_empty())
+            .collect();
+        assert_eq!(restarted.len(), 1);
+        assert_eq!(restarted[0].restarts.len(), 1);
+        assert_eq!(restarted[0].restarts[0].exit_code, 2);
     }
 
     #[test]

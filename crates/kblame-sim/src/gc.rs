@@ -53,6 +53,7 @@ impl World {
             self.core.commit(&mut pod, None, None, EventType::Deleted)
         };
         self.record_deletion(truth, &commit, &why);
+        self.budgets_notice();
         if matches!(why, Deletion::External | Deletion::Preempted) {
             if let Some(rs) = self.replicasets.get_mut(&rs_uid) {
                 rs.debts.push_back(name.clone());
@@ -99,12 +100,14 @@ impl World {
                 change_manager: manager,
                 replaced_by: None,
                 root_cause: None,
+                disruption_budget: None,
             });
         }
     }
 
     /// Bookkeeping once a pod object no longer exists.
     pub(crate) fn pod_gone(&mut self, rs_uid: &str, pod_uid: &str) {
+        self.budgets_notice();
         self.unschedulable.remove(pod_uid);
         self.retry_unschedulable();
         self.sts_pod_gone(rs_uid, pod_uid);

@@ -30,10 +30,12 @@ mod model;
 mod node_life;
 mod node_scenarios;
 mod operator;
+mod pdb;
 mod rng;
 mod rs_ctrl;
 pub mod scenarios;
 mod scheduler;
+mod secret;
 mod sts_ctrl;
 mod truth;
 mod user;
@@ -57,8 +59,9 @@ pub use operator::{
     ConditionChangeTruth, ConditionTruth, CustomResourceTruth, PostgresClusterConfig, OPERATOR,
     PROGRESS_DEADLINE,
 };
+pub use pdb::BudgetRule;
 pub use sts_ctrl::{StatefulSetConfig, StsStrategy};
-pub use truth::{CauseTruth, DigestsTruth, PodCausesTruth};
+pub use truth::{BudgetTruth, CauseTruth, DigestsTruth, PodCausesTruth};
 pub use truth::{
     ChangeTruth, CreatedTruth, CronJobTruth, DeletedTruth, DeploymentTruth, FinishedTruth,
     GroundTruth, JobDeletedTruth, JobTruth, LineageTruth, PodRevisionTruth, PodTruth, RestartTruth,
@@ -156,6 +159,23 @@ impl<W: Write> Sim<W> {
     /// through the eviction API.
     pub fn drain_node(&mut self, node: &str) -> &mut Self {
         self.world.drain(node);
+        self.drain()
+    }
+
+    /// `kubectl apply` of a policy/v1 PodDisruptionBudget `namespace/name` selecting the pods
+    /// labelled `selector` (`key=value` pairs); the disruption controller keeps its status.
+    pub fn apply_budget(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        rule: BudgetRule,
+        selector: &[(&str, &str)],
+    ) -> &mut Self {
+        let selector = selector
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.world.apply_budget(namespace, name, rule, selector);
         self.drain()
     }
 
@@ -394,6 +414,22 @@ impl<W: Write> Sim<W> {
         self.drain()
     }
 
+    /// `kubectl apply` of an Opaque Secret `namespace/name` holding `data` (key, plain value):
+    /// creates it, or replaces its data. The trace holds only keyed hashes of the values.
+    pub fn apply_secret(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        data: &[(&str, &str)],
+    ) -> &mut Self {
+        let data = data
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect();
+        self.world.apply_secret(namespace, name, data);
+        self.drain()
+    }
+
     /// Sets one key of an existing ConfigMap, written by field manager `manager` (Update), e.g.
     /// `helm` for a `helm upgrade` that changes one value.
     pub fn set_configmap_key(
@@ -519,6 +555,13 @@ impl<W: Write> Sim<W> {
         };
         let mut header = Header::new(to_timestamp(self.world.core.now), source);
         header.resources = self.resources().into_iter().map(|(info, _)| info).collect();
+        if !self.world.secrets.is_empty() {
+            // As `kblame record` does: Secret values replaced by keyed hashes (`secret`).
+            if let Some((rules, info)) = secret::redaction_info() {
+                header.redacted = rules;
+                header.redaction = Some(info);
+            }
+        }
         header
     }
 
@@ -554,6 +597,9 @@ impl<W: Write> Sim<W> {
         if !self.world.configmaps.is_empty() {
             list.push((info("", "v1", "configmaps", "ConfigMap"), "configmaps"));
         }
+        if !self.world.secrets.is_empty() {
+            list.push((info("", "v1", "secrets", "Secret"), "secrets"));
+        }
         if !self.world.daemonsets.is_empty() {
             list.push((info("apps", "v1", "daemonsets", "DaemonSet"), "daemonsets"));
         }
@@ -580,6 +626,15 @@ impl<W: Write> Sim<W> {
                 info(group, "v1beta1", "postgresclusters", kind),
                 "postgresclusters",
             ));
+        }
+        if !self.world.budgets.is_empty() {
+            let pdb = info(
+                "policy",
+                "v1",
+                "poddisruptionbudgets",
+                "PodDisruptionBudget",
+            );
+            list.push((pdb, "poddisruptionbudgets"));
         }
         if !self.world.node_objects.is_empty() {
             let nodes = ResourceInfo {

@@ -24,7 +24,8 @@
 //!   pod. Its kubelet is gone, so nothing stops the containers or removes the object: the pod
 //!   stays Terminating while its ReplicaSet replaces it.
 //!
-//! PodDisruptionBudgets are not modelled (no scenario has one): every eviction is allowed.
+//! A PodDisruptionBudget that selects the pod may refuse the eviction (429); `kubectl drain`
+//! then tries again every 5 s ([`super::pdb`]).
 
 use kblame::trace::EventType;
 use serde_json::{json, Map, Value};
@@ -78,6 +79,8 @@ pub(crate) enum NodeTask {
     Taint(usize),
     /// The taint manager deletes the pod (its toleration ran out).
     TaintEvict(String),
+    /// `kubectl drain` tries again to evict a pod whose eviction got a 429.
+    EvictRetry(String),
 }
 
 impl Object for NodeObject {
@@ -289,9 +292,27 @@ impl World {
         }
     }
 
-    /// The eviction subresource: `DisruptionTarget` EvictionByEvictionAPI, then a graceful delete.
+    /// The eviction subresource: the PodDisruptionBudget check, then `DisruptionTarget`
+    /// EvictionByEvictionAPI and a graceful delete; on a 429 `kubectl drain` tries again in 5 s.
     fn evict_through_api(&mut self, uid: &str, cause: Option<RootCauseTruth>) {
         let now = self.core.now;
+        match self.pods.get(uid) {
+            Some(pod) if !pod.meta.deleting() && !pod.is_terminal() => {}
+            _ => return, // Gone meanwhile: `evictPods` sees a 404 and is done.
+        }
+        let budget = match self.check_budget(uid) {
+            super::pdb::Verdict::Allowed(budget) => budget,
+            super::pdb::Verdict::Refused(..) => {
+                let time = super::clock::record_time(now);
+                let entry = self.refusals.entry(uid.to_string()).or_default();
+                entry.0 += 1;
+                entry.1.get_or_insert(time);
+                self.evict_causes.insert(uid.to_string(), cause);
+                let retry = NodeTask::EvictRetry(uid.to_string());
+                self.core.after(super::pdb::DRAIN_RETRY, Task::Node(retry));
+                return;
+            }
+        };
         let Some(pod) = self.pods.get_mut(uid) else {
             return;
         };
@@ -299,6 +320,7 @@ impl World {
         pod.append_condition("DisruptionTarget", "EvictionByEvictionAPI", message, now);
         self.core.commit(pod, None, None, EventType::Modified);
         self.delete_told(uid, "evicted", cause, true);
+        self.tell_budget(uid, budget);
     }
 
     /// Deletes a pod for a node reason and tells the ground truth so.
@@ -390,6 +412,10 @@ impl World {
             NodeTask::Monitor(index) => self.mark_unknown(index),
             NodeTask::Taint(index) => self.taint_unreachable(index),
             NodeTask::TaintEvict(uid) => self.taint_evict(&uid),
+            NodeTask::EvictRetry(uid) => {
+                let cause = self.evict_causes.remove(&uid).flatten();
+                self.evict_through_api(&uid, cause)
+            }
         }
     }
 

@@ -2,7 +2,8 @@
 //! nothing because the pod that went away ran on another node.
 
 use super::clock::{utc, Ms};
-use super::config::{ContainerConfig, DeploymentConfig, ProbeConfig, Tool};
+use super::config::{ContainerConfig, DeploymentConfig, IntOrPercent, ProbeConfig, Tool};
+use super::pdb::BudgetRule;
 use super::scenarios::{Ending, Scenario};
 use super::Sim;
 
@@ -14,6 +15,12 @@ pub(crate) fn all() -> Vec<Scenario> {
             description: NODE_DRAIN,
             seed: 21,
             script: node_drain,
+        },
+        Scenario {
+            name: "node-drain-pdb",
+            description: NODE_DRAIN_PDB,
+            seed: 24,
+            script: node_drain_pdb,
         },
         Scenario {
             name: "node-lost",
@@ -61,6 +68,32 @@ fn node_drain(sim: &mut Sim) -> Ending {
     sim.apply_deployment(&config, Tool::KubectlApply);
     sim.advance_to(day(10, 0, 0)).record_nodes().start_trace();
     sim.advance_to(day(10, 1, 30)).cordon("node-1");
+    sim.advance_to(day(10, 2, 0)).drain_node("node-1");
+    sim.advance_to(day(10, 5, 0));
+    Ending::Finish
+}
+
+const NODE_DRAIN_PDB: &str = "Three nodes, recorded as Node objects. Deployment shop/cart (4 replicas of \
+ghcr.io/acme/cart:3.4.0) runs two pods on node-1 and one on each other node; PodDisruptionBudget shop/cart-pdb \
+(minAvailable 3, selector app=cart, applied with kubectl apply) lets one of them go at a time: the disruption \
+controller (kube-controller-manager) writes disruptionsAllowed 1. At 10:02:00 `kubectl drain node-1 \
+--ignore-daemonsets` cordons node-1 (manager kubectl) and evicts both pods: the eviction subresource lets the first \
+go (it writes disruptionsAllowed 0 and the pod into disruptedPods, manager kube-apiserver; the pod gets \
+DisruptionTarget EvictionByEvictionAPI and is deleted) and refuses the second with 429 TooManyRequests, which \
+leaves no record. kubectl drain retries every 5 s; once the replacement is Ready the controller writes \
+disruptionsAllowed 1 again and the next retry evicts the second pod. The trace ends at 10:05.";
+
+fn node_drain_pdb(sim: &mut Sim) -> Ending {
+    sim.nodes(3);
+    sim.advance_to(day(9, 20, 0));
+    let config = DeploymentConfig::new("shop", "cart")
+        .replicas(4)
+        .container(web("cart", "ghcr.io/acme/cart:3.4.0", 8080));
+    sim.apply_deployment(&config, Tool::KubectlApply);
+    sim.advance_to(day(9, 30, 0));
+    let rule = BudgetRule::MinAvailable(IntOrPercent::Int(3));
+    sim.apply_budget("shop", "cart-pdb", rule, &[("app", "cart")]);
+    sim.advance_to(day(10, 0, 0)).record_nodes().start_trace();
     sim.advance_to(day(10, 2, 0)).drain_node("node-1");
     sim.advance_to(day(10, 5, 0));
     Ending::Finish

@@ -223,6 +223,12 @@ pub fn all() -> Vec<Scenario> {
             seed: 23,
             script: config_after_failure,
         },
+        Scenario {
+            name: "secret-rotation-crash",
+            description: SECRET_ROTATION_CRASH,
+            seed: 26,
+            script: secret_rotation_crash,
+        },
     ]
     .into_iter()
     .chain(super::node_scenarios::all())
@@ -1016,6 +1022,59 @@ fn config_reload_crash(sim: &mut Sim) -> Ending {
         &cart_config("0s"),
         "helm",
     );
+    sim.advance_to(day(10, 8, 0));
+    Ending::Finish
+}
+
+/// The payment provider key before and after the rotation: fixture values, never in the trace.
+const OLD_API_KEY: &str = "sk_live_51Hq2fPZ8kQ0old";
+const NEW_API_KEY: &str = "rk_live_51Hq2fPZ8kQ0new";
+
+const SECRET_ROTATION_CRASH: &str = "Secret shop/payment-keys (Opaque: api-key, webhook-secret; recorded as \
+kblame record does, every value a keyed hash) was applied with kubectl client-side apply at 09:10. Deployment \
+shop/checkout (3 replicas of ghcr.io/acme/checkout:5.1.0) mounts it as a volume at /etc/payment-keys and reloads it \
+when the kubelet rewrites it; Deployment shop/webhooks (2 replicas of ghcr.io/acme/webhooks:1.4.0) mounts only its \
+api-key file with subPath, which the kubelet never updates. At 10:02:00 a user rotates api-key with kubectl apply \
+(manager kubectl-client-side-apply); the checkout app cannot use the new key (a restricted key): each checkout pod \
+exits 1 about 2 s after its next sync rewrote the volume (8-70 s later), and crash-loops. The webhooks pods keep \
+running the old key. At 10:05:00 one webhooks container exits 2 for an unrelated reason and restarts, now reading \
+the new key, which webhooks accepts: the Secret is no cause of that restart. The trace ends at 10:08.";
+
+fn secret_rotation_crash(sim: &mut Sim) -> Ending {
+    sim.image(
+        "ghcr.io/acme/checkout:5.1.0",
+        ImageProfile::healthy().rejects("api-key", NEW_API_KEY),
+    );
+    sim.advance_to(day(9, 10, 0));
+    let keys = |api_key| [("api-key", api_key), ("webhook-secret", "whsec_7fG2kLm9Qx")];
+    sim.apply_secret("shop", "payment-keys", &keys(OLD_API_KEY));
+    let checkout = web_container("checkout", "ghcr.io/acme/checkout:5.1.0", 8080)
+        .mount("keys", "/etc/payment-keys");
+    let config = DeploymentConfig::new("shop", "checkout")
+        .replicas(3)
+        .secret_volume("keys", "payment-keys")
+        .container(checkout);
+    sim.apply_deployment(&config, Tool::KubectlApply);
+    let webhooks = web_container("webhooks", "ghcr.io/acme/webhooks:1.4.0", 8081).mount_sub_path(
+        "keys",
+        "/etc/webhooks/api-key",
+        "api-key",
+    );
+    let config = DeploymentConfig::new("shop", "webhooks")
+        .replicas(2)
+        .secret_volume("keys", "payment-keys")
+        .container(webhooks);
+    sim.apply_deployment(&config, Tool::KubectlApply);
+    sim.advance_to(day(10, 0, 0)).start_trace();
+    sim.advance_to(day(10, 2, 0));
+    sim.apply_secret("shop", "payment-keys", &keys(NEW_API_KEY));
+    sim.advance_to(day(10, 5, 0));
+    let victim = sim
+        .pod_names("shop", "webhooks")
+        .first()
+        .cloned()
+        .unwrap_or_default();
+    sim.crash_container("shop", &victim, Some(2));
     sim.advance_to(day(10, 8, 0));
     Ending::Finish
 }

@@ -380,6 +380,21 @@ pub struct CreatedTruth {
     pub root_cause: Option<RootCauseTruth>,
 }
 
+/// The PodDisruptionBudget an eviction went through.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct BudgetTruth {
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+    /// How many times the eviction subresource refused the eviction (429) before it allowed it:
+    /// `kubectl drain` retries every 5 s. A refusal writes nothing, so no record shows it.
+    pub refusals: u32,
+    /// When the first refusal came (record-time form); left out when there was none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_refused: Option<String>,
+}
+
 /// What lies behind an immediate cause (issue 12): a node's cordon or its lost heartbeat.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct RootCauseTruth {
@@ -431,4 +446,8 @@ pub struct DeletedTruth {
     /// node's Ready condition going Unknown; left out when there is none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub root_cause: Option<RootCauseTruth>,
+    /// For an eviction: the PodDisruptionBudget that selected the pod and finally allowed it;
+    /// left out when none did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disruption_budget: Option<BudgetTruth>,
 }

@@ -115,6 +115,7 @@ impl<W: Write> Sim<W> {
             "pods" => collect(self.world.pods.values()),
             "events" => collect(self.world.events.values()),
             "configmaps" => collect(self.world.configmaps.values()),
+            "secrets" => collect(self.world.secrets.values()),
             "statefulsets" => collect(self.world.statefulsets.values()),
             "controllerrevisions" => collect(self.world.revisions.values()),
             "cronjobs" => collect(self.world.cronjobs.values()),
@@ -122,6 +123,7 @@ impl<W: Write> Sim<W> {
             "jobs" => collect(self.world.jobs.values()),
             "postgresclusters" => collect(self.world.postgres.values()),
             "nodes" => collect(self.world.node_objects.values()),
+            "poddisruptionbudgets" => collect(self.world.budgets.values()),
             _ => collect(self.world.hpas.values()),
         }
     }

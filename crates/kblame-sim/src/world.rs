@@ -78,6 +78,8 @@ pub(crate) enum Task {
     SyncConfigVolumes(String),
     /// A step of the node lifecycle controller or the taint manager.
     Node(super::node_life::NodeTask),
+    /// The disruption controller syncs a PodDisruptionBudget (by uid).
+    SyncBudget(String),
 }
 
 /// What a commit did.
@@ -297,6 +299,8 @@ pub(crate) struct World {
     events_created: u64,
     pub(crate) hpas: BTreeMap<String, Hpa>,
     pub(crate) configmaps: BTreeMap<String, ConfigMap>,
+    /// Secrets by uid.
+    pub(crate) secrets: BTreeMap<String, super::secret::Secret>,
     pub(crate) statefulsets: BTreeMap<String, StatefulSet>,
     /// ControllerRevisions by uid.
     pub(crate) revisions: BTreeMap<String, ControllerRevision>,
@@ -326,6 +330,12 @@ pub(crate) struct World {
     pub(crate) cordons: BTreeMap<String, String>,
     /// When each lost node's Ready condition went Unknown (ground-truth time).
     pub(crate) unknown_since: BTreeMap<String, String>,
+    /// PodDisruptionBudgets by uid.
+    pub(crate) budgets: BTreeMap<String, super::pdb::Budget>,
+    /// Per pod uid: the 429s its eviction got so far, and when the first came (truth time).
+    pub(crate) refusals: BTreeMap<String, (u32, Option<String>)>,
+    /// Per pod uid: the root cause a retried eviction is told with.
+    pub(crate) evict_causes: BTreeMap<String, Option<super::truth::RootCauseTruth>>,
 }
 
 impl World {
@@ -342,6 +352,7 @@ impl World {
             events_created: 0,
             hpas: BTreeMap::new(),
             configmaps: BTreeMap::new(),
+            secrets: BTreeMap::new(),
             statefulsets: BTreeMap::new(),
             revisions: BTreeMap::new(),
             jobs: BTreeMap::new(),
@@ -360,6 +371,9 @@ impl World {
             node_objects: BTreeMap::new(),
             cordons: BTreeMap::new(),
             unknown_since: BTreeMap::new(),
+            budgets: BTreeMap::new(),
+            refusals: BTreeMap::new(),
+            evict_causes: BTreeMap::new(),
         }
     }
 
@@ -399,6 +413,7 @@ impl World {
             Task::NodeCondition(node, pressure) => self.report_memory_pressure(node, pressure),
             Task::SyncConfigVolumes(uid) => self.sync_config_volumes(&uid),
             Task::Node(step) => self.node_task(step),
+            Task::SyncBudget(uid) => self.sync_budget(&uid),
         }
     }
 
@@ -409,6 +424,7 @@ impl World {
 
     /// Queues the controllers that watch this pod.
     pub(crate) fn pod_changed(&mut self, pod_uid: &str) {
+        self.budgets_notice();
         if let Some(rs) = self.pods.get(pod_uid).map(|p| p.rs_uid.clone()) {
             if self.replicasets.contains_key(&rs) {
                 self.core.soon(Task::SyncReplicaSet(rs));

@@ -439,4 +439,3 @@ fn field_history(
     }
     changes
 }
-

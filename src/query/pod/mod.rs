@@ -7,7 +7,7 @@ mod report;
 
 pub use crate::query::QueryError;
 pub use report::{
-    Created, Deleted, Mutations, FinalState, LineageEntry, NameUid, PodQuery, PodRef, PodReport,
+    Created, Deleted, FinalState, LineageEntry, Mutations, NameUid, PodQuery, PodRef, PodReport,
     RestartEvidence, RevisionInfo, Serving, Terminated,
 };
 
@@ -382,6 +382,10 @@ fn deleted(context: &Context<'_>, info: &DepartureInfo) -> Deleted {
         time_exact,
         root_cause: cause::deleted_root_cause(history, context.graph, context.pod, context.made_by)
             .or_else(|| cause::scale_root_cause(history, change.as_ref())),
+        disruption_budget: match reason {
+            "evicted" => cause::deleted_budget(history, context.pod),
+            _ => None,
+        },
         change,
     }
 }

@@ -106,6 +106,9 @@ pub struct Deleted {
     /// What lies behind the immediate cause: the cordon before a drain's eviction, the node
     /// going Unknown before a taint eviction.
     pub root_cause: Option<Cause>,
+    /// For an eviction: the PodDisruptionBudget that selected the pod, and whether it held the
+    /// eviction back; `null` when no recorded budget selected it.
+    pub disruption_budget: Option<crate::cause::budget::DisruptionBudget>,
 }
 
 /// Why the restarts are (or are not) blamed on the revision's change.
