@@ -27,6 +27,9 @@ pub use webhooks::{
     calls_from_annotations, candidates, Candidate, Candidates, Excluded, WebhookCall,
 };
 
+/// The cluster-scoped kinds a pod question reads to tell which webhooks could have mutated it.
+pub const CONFIGURATION_KINDS: &[&str] = &["MutatingWebhookConfiguration"];
+
 /// A field of the pod its template did not have (a container, a volume, an annotation).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Injected {

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::select::{is_near, ObjectQuery};
 use super::Loaded;
+use crate::admission;
 use crate::cause;
 use crate::graph::CausalGraph;
 use crate::history::History;
@@ -278,8 +279,12 @@ fn select(index: &TraceIndex, scope: &Scope) -> std::io::Result<Vec<IndexedId>> 
                     .iter()
                     .map(|&id| index.word(index.objects[id as usize].namespace))
                     .collect();
-                chosen.extend(index.find(|kind, ns, _| {
-                    cause::DEPENDENCY_KINDS.contains(&kind) && namespaces.contains(&ns)
+                chosen.extend(index.find(|kind, ns, name| {
+                    (cause::DEPENDENCY_KINDS.contains(&kind) && namespaces.contains(&ns))
+                        // What admission did to the pods: the webhooks that could have, and the
+                        // labels of the namespace their selectors read.
+                        || admission::CONFIGURATION_KINDS.contains(&kind)
+                        || (kind == "Namespace" && namespaces.contains(&name))
                 }));
             }
             if roots.is_empty() && query.uid.is_none() {
