@@ -772,3 +772,213 @@ impl<'a> Replay<'a> {
         self.pending
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::redact::RedactSettings;
+    use serde_json::json;
+
+    fn event(verb: &str, code: i64, response: Option<Value>) -> Value {
+        let mut event = json!({
+            "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "RequestResponse",
+            "auditID": format!("id-{verb}"), "stage": "ResponseComplete",
+            "requestURI": "/apis/apps/v1/namespaces/shop/deployments/web", "verb": verb,
+            "user": {"username": "alice", "groups": ["devs"]}, "userAgent": "kubectl/v1.31.0",
+            "objectRef": {"resource": "deployments", "namespace": "shop", "name": "web",
+                          "apiGroup": "apps", "apiVersion": "v1"},
+            "responseStatus": {"code": code},
+            "requestReceivedTimestamp": "2026-11-26T16:00:00.000000Z",
+            "stageTimestamp": "2026-11-26T16:00:00.100000Z",
+        });
+        if let Some(response) = response {
+            event["responseObject"] = response;
+        }
+        event
+    }
+
+    fn deployment() -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+               "metadata": {"name": "web", "namespace": "shop", "uid": "d1"}})
+    }
+
+    fn parse(value: Value) -> AuditEvent {
+        let Value::Object(map) = value else { panic!("an object") };
+        event_of(map).expect("an audit event")
+    }
+
+    fn outcome(value: Value) -> Outcome {
+        classify(&parse(value), None)
+    }
+
+    fn one(event: EventType) -> Outcome {
+        Outcome::Objects(vec![(event, deployment())])
+    }
+
+    #[test]
+    fn successful_writes_with_a_body_are_object_records_of_their_verb() {
+        assert_eq!(outcome(event("create", 201, Some(deployment()))), one(EventType::Added));
+        assert_eq!(outcome(event("patch", 200, Some(deployment()))), one(EventType::Modified));
+        assert_eq!(outcome(event("update", 200, Some(deployment()))), one(EventType::Modified));
+        assert_eq!(outcome(event("delete", 200, Some(deployment()))), one(EventType::Deleted));
+        // Server-side apply of a new object is a patch answered 201.
+        assert_eq!(outcome(event("patch", 201, Some(deployment()))), one(EventType::Added));
+    }
+
+    #[test]
+    fn reads_failures_dry_runs_and_other_stages_are_not_changes() {
+        assert_eq!(outcome(event("get", 200, Some(deployment()))), Outcome::Skip("read"));
+        assert_eq!(outcome(event("watch", 200, None)), Outcome::Skip("read"));
+        assert_eq!(outcome(event("patch", 409, Some(deployment()))), Outcome::Skip("failed"));
+        assert_eq!(outcome(event("create", 403, None)), Outcome::Skip("failed"));
+        let mut dry = event("patch", 200, Some(deployment()));
+        dry["requestURI"] = json!("/apis/apps/v1/namespaces/shop/deployments/web?dryRun=All&fieldManager=kubectl");
+        assert_eq!(outcome(dry), Outcome::Skip("dry-run"));
+        for stage in ["RequestReceived", "ResponseStarted", "Panic"] {
+            let mut early = event("patch", 200, Some(deployment()));
+            early["stage"] = json!(stage);
+            assert_eq!(outcome(early), Outcome::Skip("stage"));
+        }
+    }
+
+    #[test]
+    fn a_write_without_a_whole_object_is_a_request_and_a_delete_keeps_the_last_body() {
+        assert_eq!(outcome(event("patch", 200, None)), Outcome::Request);
+        let status = json!({"kind": "Status", "apiVersion": "v1", "status": "Success"});
+        assert_eq!(outcome(event("delete", 200, Some(status.clone()))), Outcome::Request);
+        let last = deployment();
+        let parsed = parse(event("delete", 200, Some(status)));
+        assert_eq!(classify(&parsed, Some(&last)), one(EventType::Deleted));
+        let mut scale = event("update", 200, Some(json!({"kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": {"name": "web", "uid": "d1"}})));
+        scale["objectRef"]["subresource"] = json!("scale");
+        assert_eq!(outcome(scale), Outcome::Request);
+        // A pod deleted gracefully is only marked: MODIFIED, not gone.
+        let mut marked = deployment();
+        marked["metadata"]["deletionTimestamp"] = json!("2026-11-26T16:00:00Z");
+        marked["metadata"]["deletionGracePeriodSeconds"] = json!(30);
+        assert_eq!(deletion(&marked), EventType::Modified);
+    }
+
+    #[test]
+    fn impersonation_names_the_impersonated_user_and_who_impersonated() {
+        let mut value = event("patch", 200, None);
+        value["impersonatedUser"] = json!({"username": "bob", "groups": ["qa"]});
+        value["annotations"] = json!({"mutation.webhook.admission.k8s.io/round_0_index_0": "{}"});
+        let request = parse(value).request();
+        assert_eq!(request.user.as_deref(), Some("bob"));
+        assert_eq!(request.groups, ["qa"]);
+        assert_eq!(request.impersonated_by.as_deref(), Some("alice"));
+        assert_eq!(request.annotations.len(), 1);
+        assert_eq!(request.received.as_deref(), Some("2026-11-26T16:00:00.000000Z"));
+    }
+
+    #[test]
+    fn gke_entries_are_read_from_proto_payload_and_labels() {
+        let entry = json!({
+            "insertId": "x", "labels": {"authorization.k8s.io/decision": "allow"},
+            "operation": {"id": "audit-1", "first": true, "last": true},
+            "protoPayload": {
+                "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+                "authenticationInfo": {"principalEmail": "dev@example.com"},
+                "methodName": "io.k8s.core.v1.pods.status.patch",
+                "resourceName": "core/v1/namespaces/shop/pods/web-1/status",
+                "requestMetadata": {"callerSuppliedUserAgent": "kubelet/v1.28"},
+                "response": {"@type": "core.k8s.io/v1.Pod", "apiVersion": "v1", "kind": "Pod",
+                             "metadata": {"name": "web-1", "namespace": "shop", "uid": "p1"}},
+                "status": {"code": 0}
+            },
+            "timestamp": "2024-01-01T01:00:00Z"
+        });
+        let event = parse(entry.clone());
+        let request = event.request();
+        assert_eq!(request.user.as_deref(), Some("dev@example.com"));
+        assert_eq!(request.verb.as_deref(), Some("patch"));
+        assert_eq!(request.subresource.as_deref(), Some("status"));
+        assert_eq!(request.audit_id.as_deref(), Some("audit-1"));
+        let Outcome::Objects(objects) = classify(&event, None) else { panic!("objects") };
+        assert_eq!(objects[0].0, EventType::Modified);
+        assert!(objects[0].1.get("@type").is_none());
+        let mut failed = entry;
+        failed["protoPayload"]["status"]["code"] = json!(7);
+        assert_eq!(classify(&parse(failed), None), Outcome::Skip("failed"));
+        let ops = json!({"protoPayload": {"methodName": "google.container.v1.ClusterManager.CreateCluster"}});
+        let Value::Object(map) = ops else { panic!() };
+        assert_eq!(event_of(map).map_err(|e| e.0).err(), Some("not-kubernetes-api"));
+    }
+
+    #[test]
+    fn eks_cloudwatch_exports_and_event_lists_are_unwrapped() {
+        let inner = event("create", 201, Some(deployment())).to_string();
+        let shapes = [
+            json!({"@timestamp": "2026-11-26 16:00:00.100", "@message": inner}),
+            json!({"events": [{"timestamp": 1, "message": inner}], "searchedLogStreams": []}),
+            json!({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": [serde_json::from_str::<Value>(&inner).unwrap()]}),
+        ];
+        for shape in shapes {
+            let (mut out, mut tally) = (Vec::new(), Tally::default());
+            collect(shape.clone(), "f", 1, 0, &mut out, &mut tally);
+            assert_eq!(out.len(), 1, "{shape}");
+            assert_eq!(tally.counts.read, 1);
+        }
+    }
+
+    fn import_text(text: &str) -> (ImportOutcome, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("audit.log");
+        std::fs::write(&input, text).unwrap();
+        let output = dir.path().join("t.ndjson");
+        let settings = ImportSettings {
+            inputs: vec![input.display().to_string()],
+            output: output.clone(),
+            redaction: RedactSettings::default(),
+            time: None,
+        };
+        let outcome = import(&settings).unwrap();
+        (outcome, std::fs::read_to_string(output).unwrap())
+    }
+
+    #[test]
+    fn malformed_lines_are_reported_with_their_numbers_and_the_rest_is_used() {
+        let good = event("create", 201, Some(deployment())).to_string();
+        let (outcome, trace) = import_text(&format!("{good}\n{{not json\n\n{good}\n"));
+        assert_eq!(outcome.counts.read, 3);
+        assert_eq!(outcome.counts.used, 2);
+        assert_eq!(outcome.counts.skipped["malformed"], 1);
+        assert!(outcome.warnings[0].contains("line 2"), "{:?}", outcome.warnings);
+        assert_eq!(trace.lines().count(), 4);
+    }
+
+    #[test]
+    fn generate_name_creates_at_metadata_level_are_named_by_a_later_event_with_the_uid() {
+        let mut create = event("create", 201, None);
+        create["level"] = json!("Metadata");
+        create["objectRef"] = json!({"resource": "pods", "namespace": "shop", "uid": "p9"});
+        let mut later = event("patch", 200, None);
+        later["level"] = json!("Metadata");
+        later["stageTimestamp"] = json!("2026-11-26T16:00:05Z");
+        later["objectRef"] = json!({"resource": "pods", "namespace": "shop", "name": "web-abc12", "uid": "p9", "subresource": "status"});
+        let (outcome, trace) = import_text(&format!("{create}\n{later}\n"));
+        assert_eq!(outcome.records, 2);
+        let first: Value = serde_json::from_str(trace.lines().nth(1).unwrap()).unwrap();
+        assert_eq!(first["type"], "REQUEST");
+        assert_eq!(first["objectRef"]["name"], "web-abc12");
+        assert_eq!(first["request"]["user"], "alice");
+        let header: Value = serde_json::from_str(trace.lines().next().unwrap()).unwrap();
+        assert_eq!(header["source"]["levels"], json!(["Metadata"]));
+    }
+
+    #[test]
+    fn secret_values_never_reach_the_trace_in_bodies_or_last_applied() {
+        let applied = r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"db"},"stringData":{"password":"hunter2-plain"}}"#;
+        let secret = json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "db", "namespace": "shop", "uid": "s1",
+                         "annotations": {"kubectl.kubernetes.io/last-applied-configuration": applied}},
+            "data": {"password": "aHVudGVyMi1iYXNlNjQ="}});
+        let mut create = event("create", 201, Some(secret));
+        create["objectRef"] = json!({"resource": "secrets", "namespace": "shop", "name": "db", "apiVersion": "v1"});
+        let (outcome, trace) = import_text(&format!("{create}\n"));
+        assert_eq!(outcome.records, 1);
+        assert!(!trace.contains("hunter2-plain") && !trace.contains("aHVudGVyMi1iYXNlNjQ="));
+        assert!(trace.contains("<redacted hmac-sha256:"));
+    }
+}

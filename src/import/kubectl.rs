@@ -360,3 +360,98 @@ fn caveats(
     }
     caveats
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::redact::RedactSettings;
+    use serde_json::json;
+
+    fn pod(uid: &str, created: &str, phase: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": format!("p-{uid}"), "namespace": "shop", "uid": uid,
+                            "creationTimestamp": created},
+               "status": {"phase": phase}})
+    }
+
+    fn import_text(text: &str, time: Option<Timestamp>) -> (ImportOutcome, Vec<Value>) {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("watch.json");
+        std::fs::write(&input, text).unwrap();
+        let output = dir.path().join("t.ndjson");
+        let settings = ImportSettings {
+            inputs: vec![input.display().to_string()],
+            output: output.clone(),
+            redaction: RedactSettings::default(),
+            time,
+        };
+        let outcome = import(&settings).unwrap();
+        let lines = std::fs::read_to_string(output).unwrap();
+        let lines = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        (outcome, lines)
+    }
+
+    fn types(lines: &[Value]) -> Vec<String> {
+        lines[1..].iter().map(|l| l["type"].as_str().unwrap().to_string()).collect()
+    }
+
+    #[test]
+    fn watch_events_pretty_printed_and_interleaved_keep_their_types_and_times_are_monotone() {
+        let events = [
+            json!({"type": "ADDED", "object": pod("a", "2026-11-26T16:00:05Z", "Pending")}),
+            json!({"type": "ADDED", "object": pod("b", "2026-11-26T16:00:01Z", "Pending")}),
+            json!({"type": "MODIFIED", "object": pod("a", "2026-11-26T16:00:05Z", "Running")}),
+            json!({"type": "DELETED", "object": pod("b", "2026-11-26T16:00:01Z", "Running")}),
+        ];
+        let text: String = events.iter().map(|e| format!("{e:#}\n")).collect();
+        let (outcome, lines) = import_text(&text, None);
+        assert_eq!(outcome.counts.read, 4);
+        assert_eq!(types(&lines), ["ADDED", "ADDED", "MODIFIED", "DELETED", "END"]);
+        // b's own time is earlier than a's: it takes the record before it.
+        assert_eq!(lines[2]["ts"], lines[1]["ts"]);
+        assert_eq!(lines[0]["source"]["kind"], "kubectl-watch");
+        assert!(lines[0]["source"]["caveats"][0].as_str().unwrap().contains("no SYNCED"));
+    }
+
+    #[test]
+    fn a_plain_object_stream_lists_until_the_first_repeated_uid() {
+        let objects = [
+            pod("a", "2026-11-26T16:00:00Z", "Running"),
+            pod("b", "2026-11-26T16:00:00Z", "Running"),
+            pod("a", "2026-11-26T16:00:00Z", "Failed"),
+            pod("c", "2026-11-26T16:00:09Z", "Pending"),
+        ];
+        let text: String = objects.iter().map(|o| format!("{o:#}\n")).collect();
+        let (_, lines) = import_text(&text, None);
+        assert_eq!(types(&lines), ["LISTED", "LISTED", "MODIFIED", "ADDED", "END"]);
+    }
+
+    #[test]
+    fn a_list_dump_is_listed_at_the_given_time_or_the_newest_one_found() {
+        let list = json!({"apiVersion": "v1", "kind": "List",
+            "items": [pod("a", "2026-11-26T16:00:00Z", "Running"), pod("b", "2026-11-26T17:00:00Z", "Running")]});
+        let (_, lines) = import_text(&format!("{list:#}"), None);
+        assert_eq!(types(&lines), ["LISTED", "LISTED", "END"]);
+        assert_eq!(lines[1]["ts"], "2026-11-26T17:00:00.000000000Z");
+        assert_eq!(lines[0]["source"]["kind"], "snapshot");
+        let at: Timestamp = "2026-11-27T00:00:00Z".parse().unwrap();
+        let (_, lines) = import_text(&format!("{list:#}"), Some(at));
+        assert_eq!(lines[2]["ts"], "2026-11-27T00:00:00.000000000Z");
+    }
+
+    #[test]
+    fn a_broken_document_is_reported_with_its_line_and_reading_resumes_at_the_next() {
+        let first = format!("{:#}", json!({"type": "ADDED", "object": pod("a", "2026-11-26T16:00:00Z", "Running")}));
+        let last = format!("{:#}", json!({"type": "MODIFIED", "object": pod("a", "2026-11-26T16:00:00Z", "Failed")}));
+        let text = format!("{first}\n{{\n  \"type\": \"ADDED\",\n  oops\n}}\n{last}\n");
+        let (outcome, lines) = import_text(&text, None);
+        assert_eq!(types(&lines), ["ADDED", "MODIFIED", "END"]);
+        assert_eq!(outcome.counts.skipped["malformed"], 1);
+        let broken_line = first.lines().count() + 3;
+        assert!(
+            outcome.warnings[0].contains(&format!("line {broken_line}")),
+            "{:?}",
+            outcome.warnings
+        );
+    }
+}
