@@ -380,7 +380,7 @@ fn import(command: cli::ImportCommand) -> anyhow::Result<u8> {
             false => skipped.join(", "),
         };
         eprintln!(
-            "read {} events, used {}, skipped {skipped}; wrote {} records to {}",
+            "read {} event(s), used {}, skipped {skipped}; wrote {} record(s) to {}",
             outcome.counts.read,
             outcome.counts.used,
             outcome.records,

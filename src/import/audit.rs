@@ -213,6 +213,7 @@ pub fn import(settings: &ImportSettings) -> Result<ImportOutcome, ImportError> {
         return Err(ImportError::Empty {
             what: "audit event",
             files: settings.inputs.join(", "),
+            seen: tally.seen(),
         });
     }
     // Several API servers interleave their lines: replay in time order, stable.
@@ -803,7 +804,9 @@ mod tests {
     }
 
     fn parse(value: Value) -> AuditEvent {
-        let Value::Object(map) = value else { panic!("an object") };
+        let Value::Object(map) = value else {
+            panic!("an object")
+        };
         event_of(map).expect("an audit event")
     }
 
@@ -817,22 +820,44 @@ mod tests {
 
     #[test]
     fn successful_writes_with_a_body_are_object_records_of_their_verb() {
-        assert_eq!(outcome(event("create", 201, Some(deployment()))), one(EventType::Added));
-        assert_eq!(outcome(event("patch", 200, Some(deployment()))), one(EventType::Modified));
-        assert_eq!(outcome(event("update", 200, Some(deployment()))), one(EventType::Modified));
-        assert_eq!(outcome(event("delete", 200, Some(deployment()))), one(EventType::Deleted));
+        assert_eq!(
+            outcome(event("create", 201, Some(deployment()))),
+            one(EventType::Added)
+        );
+        assert_eq!(
+            outcome(event("patch", 200, Some(deployment()))),
+            one(EventType::Modified)
+        );
+        assert_eq!(
+            outcome(event("update", 200, Some(deployment()))),
+            one(EventType::Modified)
+        );
+        assert_eq!(
+            outcome(event("delete", 200, Some(deployment()))),
+            one(EventType::Deleted)
+        );
         // Server-side apply of a new object is a patch answered 201.
-        assert_eq!(outcome(event("patch", 201, Some(deployment()))), one(EventType::Added));
+        assert_eq!(
+            outcome(event("patch", 201, Some(deployment()))),
+            one(EventType::Added)
+        );
     }
 
     #[test]
     fn reads_failures_dry_runs_and_other_stages_are_not_changes() {
-        assert_eq!(outcome(event("get", 200, Some(deployment()))), Outcome::Skip("read"));
+        assert_eq!(
+            outcome(event("get", 200, Some(deployment()))),
+            Outcome::Skip("read")
+        );
         assert_eq!(outcome(event("watch", 200, None)), Outcome::Skip("read"));
-        assert_eq!(outcome(event("patch", 409, Some(deployment()))), Outcome::Skip("failed"));
+        assert_eq!(
+            outcome(event("patch", 409, Some(deployment()))),
+            Outcome::Skip("failed")
+        );
         assert_eq!(outcome(event("create", 403, None)), Outcome::Skip("failed"));
         let mut dry = event("patch", 200, Some(deployment()));
-        dry["requestURI"] = json!("/apis/apps/v1/namespaces/shop/deployments/web?dryRun=All&fieldManager=kubectl");
+        dry["requestURI"] =
+            json!("/apis/apps/v1/namespaces/shop/deployments/web?dryRun=All&fieldManager=kubectl");
         assert_eq!(outcome(dry), Outcome::Skip("dry-run"));
         for stage in ["RequestReceived", "ResponseStarted", "Panic"] {
             let mut early = event("patch", 200, Some(deployment()));
@@ -845,11 +870,20 @@ mod tests {
     fn a_write_without_a_whole_object_is_a_request_and_a_delete_keeps_the_last_body() {
         assert_eq!(outcome(event("patch", 200, None)), Outcome::Request);
         let status = json!({"kind": "Status", "apiVersion": "v1", "status": "Success"});
-        assert_eq!(outcome(event("delete", 200, Some(status.clone()))), Outcome::Request);
+        assert_eq!(
+            outcome(event("delete", 200, Some(status.clone()))),
+            Outcome::Request
+        );
         let last = deployment();
         let parsed = parse(event("delete", 200, Some(status)));
         assert_eq!(classify(&parsed, Some(&last)), one(EventType::Deleted));
-        let mut scale = event("update", 200, Some(json!({"kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": {"name": "web", "uid": "d1"}})));
+        let mut scale = event(
+            "update",
+            200,
+            Some(
+                json!({"kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": {"name": "web", "uid": "d1"}}),
+            ),
+        );
         scale["objectRef"]["subresource"] = json!("scale");
         assert_eq!(outcome(scale), Outcome::Request);
         // A pod deleted gracefully is only marked: MODIFIED, not gone.
@@ -869,7 +903,10 @@ mod tests {
         assert_eq!(request.groups, ["qa"]);
         assert_eq!(request.impersonated_by.as_deref(), Some("alice"));
         assert_eq!(request.annotations.len(), 1);
-        assert_eq!(request.received.as_deref(), Some("2026-11-26T16:00:00.000000Z"));
+        assert_eq!(
+            request.received.as_deref(),
+            Some("2026-11-26T16:00:00.000000Z")
+        );
     }
 
     #[test]
@@ -895,7 +932,9 @@ mod tests {
         assert_eq!(request.verb.as_deref(), Some("patch"));
         assert_eq!(request.subresource.as_deref(), Some("status"));
         assert_eq!(request.audit_id.as_deref(), Some("audit-1"));
-        let Outcome::Objects(objects) = classify(&event, None) else { panic!("objects") };
+        let Outcome::Objects(objects) = classify(&event, None) else {
+            panic!("objects")
+        };
         assert_eq!(objects[0].0, EventType::Modified);
         assert!(objects[0].1.get("@type").is_none());
         let mut failed = entry;
@@ -903,7 +942,10 @@ mod tests {
         assert_eq!(classify(&parse(failed), None), Outcome::Skip("failed"));
         let ops = json!({"protoPayload": {"methodName": "google.container.v1.ClusterManager.CreateCluster"}});
         let Value::Object(map) = ops else { panic!() };
-        assert_eq!(event_of(map).map_err(|e| e.0).err(), Some("not-kubernetes-api"));
+        assert_eq!(
+            event_of(map).map_err(|e| e.0).err(),
+            Some("not-kubernetes-api")
+        );
     }
 
     #[test]
@@ -944,7 +986,11 @@ mod tests {
         assert_eq!(outcome.counts.read, 3);
         assert_eq!(outcome.counts.used, 2);
         assert_eq!(outcome.counts.skipped["malformed"], 1);
-        assert!(outcome.warnings[0].contains("line 2"), "{:?}", outcome.warnings);
+        assert!(
+            outcome.warnings[0].contains("line 2"),
+            "{:?}",
+            outcome.warnings
+        );
         assert_eq!(trace.lines().count(), 4);
     }
 
@@ -975,7 +1021,8 @@ mod tests {
                          "annotations": {"kubectl.kubernetes.io/last-applied-configuration": applied}},
             "data": {"password": "aHVudGVyMi1iYXNlNjQ="}});
         let mut create = event("create", 201, Some(secret));
-        create["objectRef"] = json!({"resource": "secrets", "namespace": "shop", "name": "db", "apiVersion": "v1"});
+        create["objectRef"] =
+            json!({"resource": "secrets", "namespace": "shop", "name": "db", "apiVersion": "v1"});
         let (outcome, trace) = import_text(&format!("{create}\n"));
         assert_eq!(outcome.records, 1);
         assert!(!trace.contains("hunter2-plain") && !trace.contains("aHVudGVyMi1iYXNlNjQ="));

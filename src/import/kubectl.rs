@@ -68,6 +68,7 @@ pub fn import(settings: &ImportSettings) -> Result<ImportOutcome, ImportError> {
         return Err(ImportError::Empty {
             what: "Kubernetes object",
             files: settings.inputs.join(", "),
+            seen: tally.seen(),
         });
     }
     let watch = found.iter().any(|f| f.shape != Shape::Item);
@@ -100,8 +101,15 @@ pub fn import(settings: &ImportSettings) -> Result<ImportOutcome, ImportError> {
 
 /// The JSON values of a kubectl output: a stream of (pretty-printed) documents. Where the
 /// stream breaks, the break is reported with its line and reading resumes at the next line
-/// that starts with `{` (kubectl starts every document at column 0).
+/// that starts with `{` (kubectl starts every document at column 0). Text that does not start
+/// like JSON is read as YAML documents (`kubectl get -o yaml`).
 fn json_values(text: &str, name: &str, tally: &mut Tally) -> Vec<(u64, Value)> {
+    let trimmed = text.trim_start();
+    if !trimmed.is_empty() && !trimmed.starts_with('{') && !trimmed.starts_with('[') {
+        if let Some(values) = super::yaml_documents(text) {
+            return values;
+        }
+    }
     let mut values = Vec::new();
     let mut lines = LineCounter::default();
     let mut base = 0;
@@ -387,12 +395,18 @@ mod tests {
         };
         let outcome = import(&settings).unwrap();
         let lines = std::fs::read_to_string(output).unwrap();
-        let lines = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines = lines
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         (outcome, lines)
     }
 
     fn types(lines: &[Value]) -> Vec<String> {
-        lines[1..].iter().map(|l| l["type"].as_str().unwrap().to_string()).collect()
+        lines[1..]
+            .iter()
+            .map(|l| l["type"].as_str().unwrap().to_string())
+            .collect()
     }
 
     #[test]
@@ -406,11 +420,17 @@ mod tests {
         let text: String = events.iter().map(|e| format!("{e:#}\n")).collect();
         let (outcome, lines) = import_text(&text, None);
         assert_eq!(outcome.counts.read, 4);
-        assert_eq!(types(&lines), ["ADDED", "ADDED", "MODIFIED", "DELETED", "END"]);
+        assert_eq!(
+            types(&lines),
+            ["ADDED", "ADDED", "MODIFIED", "DELETED", "END"]
+        );
         // b's own time is earlier than a's: it takes the record before it.
         assert_eq!(lines[2]["ts"], lines[1]["ts"]);
         assert_eq!(lines[0]["source"]["kind"], "kubectl-watch");
-        assert!(lines[0]["source"]["caveats"][0].as_str().unwrap().contains("no SYNCED"));
+        assert!(lines[0]["source"]["caveats"][0]
+            .as_str()
+            .unwrap()
+            .contains("no SYNCED"));
     }
 
     #[test]
@@ -423,7 +443,10 @@ mod tests {
         ];
         let text: String = objects.iter().map(|o| format!("{o:#}\n")).collect();
         let (_, lines) = import_text(&text, None);
-        assert_eq!(types(&lines), ["LISTED", "LISTED", "MODIFIED", "ADDED", "END"]);
+        assert_eq!(
+            types(&lines),
+            ["LISTED", "LISTED", "MODIFIED", "ADDED", "END"]
+        );
     }
 
     #[test]
@@ -441,8 +464,14 @@ mod tests {
 
     #[test]
     fn a_broken_document_is_reported_with_its_line_and_reading_resumes_at_the_next() {
-        let first = format!("{:#}", json!({"type": "ADDED", "object": pod("a", "2026-11-26T16:00:00Z", "Running")}));
-        let last = format!("{:#}", json!({"type": "MODIFIED", "object": pod("a", "2026-11-26T16:00:00Z", "Failed")}));
+        let first = format!(
+            "{:#}",
+            json!({"type": "ADDED", "object": pod("a", "2026-11-26T16:00:00Z", "Running")})
+        );
+        let last = format!(
+            "{:#}",
+            json!({"type": "MODIFIED", "object": pod("a", "2026-11-26T16:00:00Z", "Failed")})
+        );
         let text = format!("{first}\n{{\n  \"type\": \"ADDED\",\n  oops\n}}\n{last}\n");
         let (outcome, lines) = import_text(&text, None);
         assert_eq!(types(&lines), ["ADDED", "MODIFIED", "END"]);

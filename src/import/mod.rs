@@ -33,12 +33,14 @@ pub enum ImportError {
         source: io::Error,
     },
     /// Nothing in the inputs could be used.
-    #[error("no {what} found in {files}: nothing to import")]
+    #[error("no {what} found in {files}: nothing to import ({seen})")]
     Empty {
         /// What was looked for, e.g. `audit event`.
         what: &'static str,
         /// The inputs, comma-separated.
         files: String,
+        /// What was found instead, e.g. `2 documents: 2 not-an-audit-event`.
+        seen: String,
     },
     /// The trace could not be written.
     #[error("cannot write {path}")]
@@ -104,6 +106,22 @@ impl Tally {
         if let Some(warning) = warning.filter(|_| *count <= MAX_DETAILED) {
             self.warnings.push(warning);
         }
+    }
+}
+
+impl Tally {
+    /// What the inputs held, for [`ImportError::Empty`]: `2 documents: 2 not-an-audit-event`.
+    pub(crate) fn seen(&self) -> String {
+        if self.counts.read == 0 && self.counts.skipped.is_empty() {
+            return "the input is empty".to_string();
+        }
+        let reasons: Vec<String> = self
+            .counts
+            .skipped
+            .iter()
+            .map(|(reason, n)| format!("{n} {reason}"))
+            .collect();
+        format!("{} document(s): {}", self.counts.read, reasons.join(", "))
     }
 }
 
@@ -184,6 +202,7 @@ pub(crate) fn documents(text: &str, name: &str, tally: &mut Tally) -> Vec<(u64, 
     match yaml_documents(text) {
         Some(values) => values,
         None => {
+            tally.read();
             tally.skip(
                 "malformed",
                 Some(format!("{name}: neither JSON nor YAML, skipped")),
@@ -249,7 +268,7 @@ fn json_lines(text: &str, name: &str, tally: &mut Tally) -> Vec<(u64, Value)> {
 }
 
 /// YAML documents as JSON values (line numbers are those of each document's start, or 1).
-fn yaml_documents(text: &str) -> Option<Vec<(u64, Value)>> {
+pub(crate) fn yaml_documents(text: &str) -> Option<Vec<(u64, Value)>> {
     use serde::Deserialize;
     let mut values = Vec::new();
     for document in yaml_serde::Deserializer::from_str(text) {
