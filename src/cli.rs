@@ -72,12 +72,12 @@ pub enum Command {
     Timeline(TimelineArgs),
     /// What existed at a moment, like kubectl get (default: the end of the trace).
     Get(GetArgs),
-    /// Convert an API server audit log or kubectl output into a trace.
-    #[command(subcommand)]
-    Import(ImportCommand),
     /// List and watch a live cluster into a trace until stopped (Ctrl-C, --duration, or the command's exit).
     #[cfg(feature = "record")]
     Record(RecordArgs),
+    /// Convert an API server audit log or kubectl output into a trace.
+    #[command(subcommand)]
+    Import(ImportCommand),
 }
 
 /// Output formats.
