@@ -115,6 +115,7 @@ fn json_values(text: &str, name: &str, tally: &mut Tally) -> Vec<(u64, Value)> {
     let mut base = 0;
     while base < text.len() {
         let rest = text.get(base..).unwrap_or_default();
+        let base_line = lines.line_at(text, base);
         let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
         let mut start = 0;
         let mut broke = None;
@@ -134,11 +135,15 @@ fn json_values(text: &str, name: &str, tally: &mut Tally) -> Vec<(u64, Value)> {
         }
         let Some(err) = broke else { break };
         let at = base + start;
-        let line = lines.line_at(text, at) + err.line().saturating_sub(1) as u64;
+        // serde counts lines from where this stream began.
+        let line = base_line + err.line().saturating_sub(1) as u64;
         tally.read();
         tally.skip(
             "malformed",
-            Some(format!("{name} line {line}: not JSON ({err}), skipped")),
+            Some(format!(
+                "{name} line {line}: not JSON ({}), skipped",
+                super::json_error(&err)
+            )),
         );
         match text.get(at + 1..).and_then(|t| t.find("\n{")) {
             Some(next) => base = at + 1 + next + 1,
@@ -472,15 +477,38 @@ mod tests {
             "{:#}",
             json!({"type": "MODIFIED", "object": pod("a", "2026-11-26T16:00:00Z", "Failed")})
         );
-        let text = format!("{first}\n{{\n  \"type\": \"ADDED\",\n  oops\n}}\n{last}\n");
+        let broken = "{\n  \"type\": \"ADDED\",\n  oops\n}";
+        let text = format!("{first}\n{broken}\n{first}\n{broken}\n{last}\n");
         let (outcome, lines) = import_text(&text, None);
-        assert_eq!(types(&lines), ["ADDED", "MODIFIED", "END"]);
-        assert_eq!(outcome.counts.skipped["malformed"], 1);
-        let broken_line = first.lines().count() + 3;
+        assert_eq!(types(&lines), ["ADDED", "ADDED", "MODIFIED", "END"]);
+        assert_eq!(outcome.counts.skipped["malformed"], 2);
+        let n = first.lines().count();
+        let want = [
+            format!("line {}: not JSON", n + 3),
+            format!("line {}: not JSON", 2 * n + 4 + 3),
+        ];
+        for (warning, want) in outcome.warnings.iter().zip(&want) {
+            assert!(warning.contains(want.as_str()), "{warning} (want {want})");
+        }
+        assert_eq!(outcome.warnings.len(), 2);
+    }
+
+    #[test]
+    fn list_items_without_kind_take_the_lists_and_secret_values_are_redacted() {
+        let list = json!({"apiVersion": "v1", "kind": "SecretList", "items": [
+            {"metadata": {"name": "db", "namespace": "shop", "uid": "s1",
+                          "creationTimestamp": "2026-11-26T16:00:00Z"},
+             "data": {"password": "c2VjcmV0LXZhbHVl"}, "stringData": {"token": "plain-token"}}]});
+        let (outcome, lines) = import_text(&list.to_string(), None);
+        assert_eq!(outcome.records, 1);
+        let secret = &lines[1]["object"];
+        assert_eq!(secret["kind"], "Secret");
+        assert_eq!(secret["apiVersion"], "v1");
+        let text = secret.to_string();
         assert!(
-            outcome.warnings[0].contains(&format!("line {broken_line}")),
-            "{:?}",
-            outcome.warnings
+            !text.contains("c2VjcmV0LXZhbHVl") && !text.contains("plain-token"),
+            "{text}"
         );
+        assert!(text.contains("<redacted hmac-sha256:"), "{text}");
     }
 }

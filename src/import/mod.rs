@@ -259,12 +259,23 @@ fn json_lines(text: &str, name: &str, tally: &mut Tally) -> Vec<(u64, Value)> {
                 tally.read();
                 tally.skip(
                     "malformed",
-                    Some(format!("{name} line {line_no}: not JSON ({err}), skipped")),
+                    Some(format!(
+                        "{name} line {line_no}: not JSON ({}), skipped",
+                        json_error(&err)
+                    )),
                 );
             }
         }
     }
     values
+}
+
+/// A JSON error without serde's own position (relative to where parsing began), with the
+/// column; the caller says the line.
+pub(crate) fn json_error(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    let what = text.split(" at line ").next().unwrap_or(&text);
+    format!("{what}, column {}", err.column())
 }
 
 /// YAML documents as JSON values (line numbers are those of each document's start, or 1).
