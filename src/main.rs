@@ -350,6 +350,15 @@ fn import(command: cli::ImportCommand) -> anyhow::Result<u8> {
         redaction_key_file,
         quiet,
     } = args;
+    if let Some(key) = redaction_key_file
+        .as_deref()
+        .filter(|key| kblame::files::readable_by_others(key))
+    {
+        eprintln!(
+            "warning: the redaction key file {} is readable by others: whoever reads it can test guesses against the trace's hashes (chmod 600 it)",
+            key.display()
+        );
+    }
     let settings = ImportSettings {
         inputs: files,
         output: output.clone(),
