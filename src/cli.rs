@@ -75,6 +75,9 @@ pub enum Command {
     /// List and watch a live cluster into a trace until stopped (Ctrl-C, --duration, or the command's exit).
     #[cfg(feature = "record")]
     Record(RecordArgs),
+    /// Convert an API server audit log or kubectl output into a trace.
+    #[command(subcommand)]
+    Import(ImportCommand),
 }
 
 /// Output formats.
@@ -203,6 +206,55 @@ pub struct RecordArgs {
     /// A command to run while recording (after the first lists are written); recording stops when it exits, with its exit code.
     #[arg(last = true)]
     pub command: Vec<String>,
+}
+
+/// `kblame import audit|kubectl FILE... -o TRACE`.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// audit.k8s.io/v1 Event JSON lines or an EventList (also GKE Cloud Logging and EKS
+    /// CloudWatch exports): every successful write becomes a record with who made it.
+    Audit(ImportArgs),
+    /// `kubectl get -w -o json [--output-watch-events]` output or `kubectl get -o json` List
+    /// dumps: times are inferred, and the header says so.
+    Kubectl(KubectlImportArgs),
+}
+
+/// The inputs, output and redaction of an import.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The input files (plain, gzip or zstd), `-` for stdin.
+    #[arg(required = true)]
+    pub files: Vec<String>,
+    /// The trace to write; a name ending in `.ndjson` is written uncompressed.
+    #[arg(short, long)]
+    pub output: std::path::PathBuf,
+    /// Store Secret values as they are. Without it, every value of a Secret's `data` and
+    /// `stringData` (also inside kubectl's last-applied-configuration annotation) is replaced by
+    /// a keyed hash (HMAC-SHA256), as `kblame record` does.
+    #[arg(long)]
+    pub record_secret_values: bool,
+    /// Also redact these fields of these objects (repeatable), as `KIND[.GROUP]:FIELD_PATH`.
+    #[arg(long, value_name = "KIND[.GROUP]:FIELD_PATH")]
+    pub redact: Vec<String>,
+    /// Hash redacted values with the key in this file, so that traces recorded or imported with
+    /// the same file can be compared. Default is a random key per import, never written.
+    #[arg(long, value_name = "FILE")]
+    pub redaction_key_file: Option<std::path::PathBuf>,
+    /// No summary or warnings on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `kblame import kubectl`: the import arguments and the time of List dumps.
+#[derive(Debug, Args)]
+pub struct KubectlImportArgs {
+    /// Inputs, output and redaction.
+    #[command(flatten)]
+    pub common: ImportArgs,
+    /// When the List dumps were taken (RFC 3339); also the time of watched objects that hold
+    /// none. Default is the newest time found in the objects.
+    #[arg(long)]
+    pub time: Option<jiff::Timestamp>,
 }
 
 /// Parses `10m`, `90s`, `1h 30m`, `500ms` (and ISO 8601 `PT10M`).

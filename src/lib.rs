@@ -10,6 +10,7 @@ pub mod cause;
 pub mod files;
 pub mod graph;
 pub mod history;
+pub mod import;
 pub mod index;
 pub mod query;
 #[cfg(feature = "record")]

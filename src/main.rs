@@ -56,6 +56,7 @@ fn run() -> ExitCode {
         Command::Diff(args) => diff(&reader, args),
         Command::Timeline(args) => timeline(&reader, args),
         Command::Get(args) => get(&reader, args),
+        Command::Import(command) => import(command),
         #[cfg(feature = "record")]
         Command::Record(args) => record(args),
     };
@@ -331,6 +332,71 @@ fn get(reader: &Reader, args: cli::GetArgs) -> anyhow::Result<u8> {
     emit(&report, output, |r, out| {
         render::get::text(r, out, wide, color)
     })
+}
+
+fn import(command: cli::ImportCommand) -> anyhow::Result<u8> {
+    use kblame::import::{self, ImportSettings};
+    let (args, time, audit) = match command {
+        cli::ImportCommand::Audit(args) => (args, None, true),
+        cli::ImportCommand::Kubectl(cli::KubectlImportArgs { common, time }) => {
+            (common, time, false)
+        }
+    };
+    let cli::ImportArgs {
+        files,
+        output,
+        record_secret_values,
+        redact,
+        redaction_key_file,
+        quiet,
+    } = args;
+    if let Some(key) = redaction_key_file
+        .as_deref()
+        .filter(|key| kblame::files::readable_by_others(key))
+    {
+        eprintln!(
+            "warning: the redaction key file {} is readable by others: whoever reads it can test guesses against the trace's hashes (chmod 600 it)",
+            key.display()
+        );
+    }
+    let settings = ImportSettings {
+        inputs: files,
+        output: output.clone(),
+        redaction: kblame::redact::RedactSettings {
+            rules: redact,
+            keep_secret_values: record_secret_values,
+            key_file: redaction_key_file,
+        },
+        time,
+    };
+    let outcome = if audit {
+        import::audit::import(&settings)?
+    } else {
+        import::kubectl::import(&settings)?
+    };
+    if !quiet {
+        for warning in &outcome.warnings {
+            eprintln!("warning: {warning}");
+        }
+        let skipped: Vec<String> = outcome
+            .counts
+            .skipped
+            .iter()
+            .map(|(reason, n)| format!("{n} {reason}"))
+            .collect();
+        let skipped = match skipped.is_empty() {
+            true => "none".to_string(),
+            false => skipped.join(", "),
+        };
+        eprintln!(
+            "read {} event(s), used {}, skipped {skipped}; wrote {} record(s) to {}",
+            outcome.counts.read,
+            outcome.counts.used,
+            outcome.records,
+            output.display()
+        );
+    }
+    Ok(EXIT_OK)
 }
 
 /// Writes a report in the chosen format to stdout.

@@ -60,6 +60,8 @@ pub struct CheckReport {
     pub cut_short: Option<String>,
     /// Every warning, in words.
     pub warnings: Vec<String>,
+    /// What the trace's source cannot tell (`header.source.caveats`, written by imports).
+    pub caveats: Vec<String>,
     /// Which values were redacted, and how (from the header).
     pub redaction: Option<RedactionInfo>,
     /// Whether the trace is whole: END present, nothing cut off, no unreadable line, and every
@@ -133,6 +135,7 @@ pub fn check(loaded: &Loaded) -> CheckReport {
         unknown_types: read.unknown_types.clone(),
         cut_short: read.cut_short.clone(),
         warnings,
+        caveats: header.map(|h| h.import.caveats.clone()).unwrap_or_default(),
         redaction: header.and_then(|h| h.redaction.clone()),
         whole,
     }

@@ -72,6 +72,9 @@ pub fn text<W: Write>(report: &CheckReport, out: &mut W) -> io::Result<()> {
     if let Some(redaction) = &report.redaction {
         redaction_line(redaction, out)?;
     }
+    for caveat in &report.caveats {
+        writeln!(out, "  caveat: {caveat}")?;
+    }
     for warning in &report.warnings {
         writeln!(out, "warning: {warning}")?;
     }

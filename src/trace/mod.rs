@@ -12,10 +12,14 @@ mod writer;
 
 pub use codec::{MAX_FRAME_RAW_BYTES, MAX_LINE_BYTES, MAX_WINDOW_LOG};
 pub(crate) use reader::open_file;
+pub use reader::KNOWN_SKIPPED_TYPES;
 pub(crate) use reader::{parse_line, LineLoop};
 pub use reader::{
     read_trace, Compression, Entry, ReadSummary, ReadWarning, TraceError, TraceSource,
 };
-pub use record::{EventType, Header, Record, RedactionInfo, ResourceInfo, SourceInfo, FORMAT_V1};
+pub use record::{
+    EventType, Header, ImportCounts, ImportSource, ObjectRef, Record, RedactionInfo, RequestInfo,
+    ResourceInfo, SourceInfo, FORMAT_V1,
+};
 pub use time::{format_ts, parse_ts};
 pub use writer::{TraceWriter, WriterOptions};

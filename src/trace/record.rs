@@ -62,6 +62,120 @@ pub struct SourceInfo {
     pub server_version: Option<String>,
 }
 
+/// What an import adds to `header.source` (serialized inside `source`, beside [`SourceInfo`]'s
+/// fields); empty for recorded traces.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportSource {
+    /// Imported audit logs: the audit levels the log held (`Metadata`, `Request`,
+    /// `RequestResponse`), in that order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub levels: Option<Vec<String>>,
+    /// The files read (`-` for standard input).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+    /// How many input events were read, used and skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counts: Option<ImportCounts>,
+    /// What this source cannot tell, in words (`kblame check` prints them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub caveats: Vec<String>,
+}
+
+/// How many input events an import read, used and skipped (`header.source.counts`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImportCounts {
+    /// Events (audit events, watch events, objects or list items) found in the input.
+    #[serde(default)]
+    pub read: u64,
+    /// Events that became a record.
+    #[serde(default)]
+    pub used: u64,
+    /// Events not used, by reason (`read`, `failed`, `dry-run`, `stage`, `malformed`, …).
+    #[serde(default)]
+    pub skipped: std::collections::BTreeMap<String, u64>,
+}
+
+/// The request behind an imported record (`record.request`): who asked the API server for
+/// what, from an audit event (field names as in `audit.k8s.io/v1` `Event`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestInfo {
+    /// The event's `auditID`, shared by every stage of one request.
+    #[serde(rename = "auditID", default, skip_serializing_if = "Option::is_none")]
+    pub audit_id: Option<String>,
+    /// Who the request acted as: `user.username`, or `impersonatedUser.username` when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// That user's groups.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// With impersonation: the authenticated user (`user.username`) who impersonated `user`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impersonated_by: Option<String>,
+    /// The client's `userAgent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// The API verb: `create`, `update`, `patch`, `delete`, `deletecollection`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verb: Option<String>,
+    /// The `requestURI`, query included.
+    #[serde(
+        rename = "requestURI",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub request_uri: Option<String>,
+    /// `objectRef.subresource`, e.g. `status` or `scale`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subresource: Option<String>,
+    /// `requestReceivedTimestamp`: when the API server received the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received: Option<String>,
+    /// The event's audit `level` (`Metadata`, `Request`, `RequestResponse`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    /// `responseStatus.code`, the HTTP status of the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<i64>,
+    /// The event's `annotations`: authorization decision, admission webhooks
+    /// (`mutation.webhook.admission.k8s.io/round_0_index_1`, `patch.webhook.admission.k8s.io/…`),
+    /// pod security.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub annotations: std::collections::BTreeMap<String, String>,
+}
+
+/// The object a request was about (`objectRef` of a REQUEST record), as the audit event
+/// names it (`audit.k8s.io/v1` `ObjectReference`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectRef {
+    /// Plural resource, e.g. `deployments`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// Namespace, absent for cluster-scoped objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Name; absent in a create by `generateName` unless the importer learned it by UID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// UID, when the event gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    /// API group; empty or absent for the core group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_group: Option<String>,
+    /// API version, e.g. `v1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// The resourceVersion the request named or produced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_version: Option<String>,
+    /// The subresource, e.g. `status`, `scale`, `binding`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subresource: Option<String>,
+}
+
 /// One recorded resource type (`header.resources[]`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ResourceInfo {
@@ -95,6 +209,7 @@ impl ResourceInfo {
 
 /// The first line of a trace.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "HeaderWire", from = "HeaderWire")]
 pub struct Header {
     /// Always `HEADER`.
     #[serde(rename = "type")]
@@ -119,6 +234,70 @@ pub struct Header {
     /// How values were redacted; absent in traces written before kblame said so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redaction: Option<RedactionInfo>,
+    /// What an import says about its source (written inside `source`); empty otherwise.
+    #[serde(skip)]
+    pub import: ImportSource,
+}
+
+/// The header as written: `source` holds both [`SourceInfo`] and [`ImportSource`] fields.
+#[derive(Serialize, Deserialize)]
+struct HeaderWire {
+    #[serde(rename = "type")]
+    record_type: String,
+    format: String,
+    ts: String,
+    #[serde(default)]
+    source: SourceWire,
+    #[serde(default)]
+    resources: Vec<ResourceInfo>,
+    #[serde(default)]
+    namespaces: Option<Vec<String>>,
+    #[serde(default)]
+    redacted: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    redaction: Option<RedactionInfo>,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct SourceWire {
+    #[serde(flatten)]
+    info: SourceInfo,
+    #[serde(flatten)]
+    import: ImportSource,
+}
+
+impl From<Header> for HeaderWire {
+    fn from(h: Header) -> HeaderWire {
+        HeaderWire {
+            record_type: h.record_type,
+            format: h.format,
+            ts: h.ts,
+            source: SourceWire {
+                info: h.source,
+                import: h.import,
+            },
+            resources: h.resources,
+            namespaces: h.namespaces,
+            redacted: h.redacted,
+            redaction: h.redaction,
+        }
+    }
+}
+
+impl From<HeaderWire> for Header {
+    fn from(w: HeaderWire) -> Header {
+        Header {
+            record_type: w.record_type,
+            format: w.format,
+            ts: w.ts,
+            source: w.source.info,
+            resources: w.resources,
+            namespaces: w.namespaces,
+            redacted: w.redacted,
+            redaction: w.redaction,
+            import: w.source.import,
+        }
+    }
 }
 
 impl Header {
@@ -133,6 +312,7 @@ impl Header {
             namespaces: None,
             redacted: Vec::new(),
             redaction: None,
+            import: ImportSource::default(),
         }
     }
 }

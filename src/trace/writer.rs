@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-use super::record::{EventType, Header};
+use super::record::{EventType, Header, ObjectRef, RequestInfo};
 use super::time::format_ts;
 
 /// How the writer frames and compresses.
@@ -44,6 +44,27 @@ struct ObjectLine<'a, T: ?Sized> {
     #[serde(rename = "type")]
     record_type: &'static str,
     object: &'a T,
+}
+
+/// The line of an imported object record: the object and the request that wrote it.
+#[derive(Serialize)]
+struct RequestedObjectLine<'a, T: ?Sized> {
+    ts: &'a str,
+    #[serde(rename = "type")]
+    record_type: &'static str,
+    object: &'a T,
+    request: &'a RequestInfo,
+}
+
+/// The line of a REQUEST record: a request whose object body the source did not hold.
+#[derive(Serialize)]
+struct RequestLine<'a> {
+    ts: &'a str,
+    #[serde(rename = "type")]
+    record_type: &'static str,
+    #[serde(rename = "objectRef")]
+    object_ref: &'a ObjectRef,
+    request: &'a RequestInfo,
 }
 
 /// The line of a SYNCED, GAP or END record.
@@ -114,6 +135,41 @@ impl<W: Write> TraceWriter<W> {
             ts: &ts_text,
             record_type: event.as_str(),
             object,
+        };
+        self.push(ts, &line)
+    }
+
+    /// Writes an object record that also names the request that made it (imported audit logs).
+    pub fn write_object_with_request<T: Serialize + ?Sized>(
+        &mut self,
+        ts: Timestamp,
+        event: EventType,
+        object: &T,
+        request: &RequestInfo,
+    ) -> io::Result<()> {
+        let ts_text = format_ts(ts);
+        let line = RequestedObjectLine {
+            ts: &ts_text,
+            record_type: event.as_str(),
+            object,
+            request,
+        };
+        self.push(ts, &line)
+    }
+
+    /// Writes a REQUEST record: who asked for a change of `object_ref`, without its body.
+    pub fn write_request(
+        &mut self,
+        ts: Timestamp,
+        object_ref: &ObjectRef,
+        request: &RequestInfo,
+    ) -> io::Result<()> {
+        let ts_text = format_ts(ts);
+        let line = RequestLine {
+            ts: &ts_text,
+            record_type: "REQUEST",
+            object_ref,
+            request,
         };
         self.push(ts, &line)
     }

@@ -14,6 +14,7 @@ mod fuzz;
 mod get;
 mod hostile_shapes;
 mod image_causes;
+mod import;
 mod index;
 mod jobs;
 mod kinds_commands;
