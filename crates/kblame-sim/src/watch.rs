@@ -122,6 +122,8 @@ impl<W: Write> Sim<W> {
             "jobs" => collect(self.world.jobs.values()),
             "postgresclusters" => collect(self.world.postgres.values()),
             "nodes" => collect(self.world.node_objects.values()),
+            "namespaces" => collect(self.world.namespaces.values()),
+            "mutatingwebhookconfigurations" => collect(self.world.webhook_configs.values()),
             _ => collect(self.world.hpas.values()),
         }
     }
