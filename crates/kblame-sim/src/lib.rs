@@ -47,6 +47,9 @@ mod world;
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+mod audit_tests;
+
 use std::io::{self, Write};
 
 pub use audit::{AuditLevel, AuditPolicy, AuditRule};
