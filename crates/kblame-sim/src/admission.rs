@@ -13,9 +13,10 @@
 //!
 //! The injected sidecar follows Istio 1.23's default injection template (`istio-init`,
 //! `istio-proxy`, its volumes, the `sidecar.istio.io/status` annotation, the
-//! `security.istio.io/tlsMode` and `service.istio.io/canonical-*` labels), with HTTP probe
-//! rewriting off (`sidecarInjectorWebhook.rewriteAppHTTPProbe: false`), so the app's own
-//! containers are left as they were. Built-in admission runs first (the ServiceAccount plugin's
+//! `security.istio.io/tlsMode` and `service.istio.io/canonical-*` labels) and its default HTTP
+//! probe rewriting (`rewriteAppHTTPProbe`): each app container's HTTP readiness and liveness
+//! probe is pointed at the agent (`/app-health/<container>/readyz` or `livez` on port 15020),
+//! which forwards to the original kept in `ISTIO_KUBE_APP_PROBERS`. Built-in admission runs first (the ServiceAccount plugin's
 //! `kube-api-access-*` volume, default tolerations, priority); when the webhook changed the
 //! pod the ServiceAccount plugin is invoked again and mounts the token into the injected
 //! containers too (admission reinvocation).
@@ -26,7 +27,7 @@ use serde_json::{json, Map, Value};
 
 use super::audit::{Annotation, AuditLevel};
 use super::model::{Meta, Object};
-use super::truth::InjectedTruth;
+use super::truth::{InjectedTruth, ModifiedTruth};
 use super::world::World;
 
 /// The image of the injected proxy.
@@ -200,6 +201,7 @@ pub(crate) fn selects(selector: &Value, labels: &BTreeMap<String, String>) -> bo
 pub(crate) struct Admitted {
     pub(crate) annotations: Vec<Annotation>,
     pub(crate) injected: Vec<InjectedTruth>,
+    pub(crate) modified: Vec<ModifiedTruth>,
 }
 
 impl World {
@@ -277,8 +279,12 @@ impl World {
                     && selects(&hook["objectSelector"], &meta.labels);
                 if called {
                     let webhook = hook["name"].as_str().unwrap_or_default();
-                    let patch = inject_sidecar(meta, spec, &mut admitted.injected);
+                    let patch = inject_sidecar(meta, spec, &mut admitted);
                     for item in &mut admitted.injected {
+                        item.webhook = webhook.to_string();
+                        item.configuration = configuration.clone();
+                    }
+                    for item in &mut admitted.modified {
                         item.webhook = webhook.to_string();
                         item.configuration = configuration.clone();
                     }
@@ -312,8 +318,10 @@ fn pointer(token: &str) -> String {
 
 /// Istio's injection: applies it to `meta` and `spec`, notes the injected paths, and returns
 /// the JSON patch the webhook answers with.
-fn inject_sidecar(meta: &mut Meta, spec: &mut Value, injected: &mut Vec<InjectedTruth>) -> Value {
+fn inject_sidecar(meta: &mut Meta, spec: &mut Value, admitted: &mut Admitted) -> Value {
     let mut ops = Vec::new();
+    let probers = rewrite_probes(spec, &mut ops, &mut admitted.modified);
+    let injected = &mut admitted.injected;
     let mut note = |path: String| {
         injected.push(InjectedTruth {
             path,
@@ -388,7 +396,12 @@ fn inject_sidecar(meta: &mut Meta, spec: &mut Value, injected: &mut Vec<Injected
                 .filter(|n| n.starts_with("kube-api-access-"))
         })
         .map(|n| json!({"name": n, "readOnly": true, "mountPath": TOKEN_MOUNT}));
-    let (init, proxy) = (init_container(), proxy_container());
+    let mut proxy = proxy_container();
+    if let (false, Some(env)) = (probers.is_empty(), proxy["env"].as_array_mut()) {
+        let value = Value::Object(probers).to_string();
+        env.push(json!({"name": "ISTIO_KUBE_APP_PROBERS", "value": value}));
+    }
+    let init = init_container();
     ops.push(json!({"op": "add", "path": "/spec/initContainers", "value": [init]}));
     note("spec.initContainers[name=istio-init]".into());
     let count = spec["containers"].as_array().map_or(0, Vec::len);
@@ -426,12 +439,51 @@ fn inject_sidecar(meta: &mut Meta, spec: &mut Value, injected: &mut Vec<Injected
         *map = rebuilt;
     }
     if let Some(list) = spec["containers"].as_array_mut() {
-        list.push(with_token(proxy_container()));
+        list.push(with_token(proxy));
     }
     if let Some(list) = spec["volumes"].as_array_mut() {
         list.extend(volumes);
     }
     Value::Array(ops)
+}
+
+/// Points each app container's HTTP readiness and liveness probe at the Istio agent; returns
+/// the originals by their new paths (`ISTIO_KUBE_APP_PROBERS`).
+fn rewrite_probes(
+    spec: &mut Value,
+    ops: &mut Vec<Value>,
+    modified: &mut Vec<ModifiedTruth>,
+) -> Map<String, Value> {
+    let mut probers = Map::new();
+    let containers = spec["containers"].as_array_mut().into_iter().flatten();
+    for (i, container) in containers.enumerate() {
+        let name = container["name"].as_str().unwrap_or_default().to_string();
+        for (probe, suffix) in [("readinessProbe", "readyz"), ("livenessProbe", "livez")] {
+            if container[probe]["httpGet"].is_null() {
+                continue;
+            }
+            let new_path = format!("/app-health/{name}/{suffix}");
+            let timeout = container[probe]["timeoutSeconds"].clone();
+            let get = &mut container[probe]["httpGet"];
+            probers.insert(
+                new_path.clone(),
+                json!({"httpGet": get.clone(), "timeoutSeconds": timeout}),
+            );
+            for (field, to) in [("path", json!(new_path)), ("port", json!(15020))] {
+                let from = get[field].clone();
+                ops.push(json!({"op": "replace",
+                    "path": format!("/spec/containers/{i}/{probe}/httpGet/{field}"), "value": to}));
+                modified.push(ModifiedTruth {
+                    path: format!("spec.containers[name={name}].{probe}.httpGet.{field}"),
+                    from,
+                    to: to.clone(),
+                    ..ModifiedTruth::default()
+                });
+                get[field] = to;
+            }
+        }
+    }
+    probers
 }
 
 fn istio_resources() -> Value {

@@ -459,7 +459,8 @@ impl Audit {
             r.code = 201;
             r.uri = format!("{}{query}", path(None, None));
             let sent = hint.request.unwrap_or_else(|| as_sent(w.new));
-            // `LogRequestObject` takes the name from the body: none for `generateName`.
+            // `LogRequestObject` takes the name from the body: none for `generateName`, as
+            // `pkg/endpoints/handlers/create.go` logs before the name is generated.
             r.name = text(&sent["metadata"]["name"]);
             r.request_object = Some(sent);
             r.response_object = Some(w.new.clone());

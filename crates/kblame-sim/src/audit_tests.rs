@@ -273,6 +273,16 @@ fn injected_pods_create_requests_carry_the_webhook_annotations() {
             pod.name
         );
         assert!(!pod.builtin_admission.is_empty());
+        let modified: Vec<&str> = pod.modified.iter().map(|m| m.path.as_str()).collect();
+        if pod.namespace == "shop" {
+            let probe = "spec.containers[name=checkout].readinessProbe.httpGet.path";
+            assert_eq!(
+                modified,
+                vec![probe, probe.replace(".path", ".port").as_str()]
+            );
+        } else {
+            assert!(modified.is_empty());
+        }
     }
 }
 

@@ -66,7 +66,9 @@ pub use operator::{
     PROGRESS_DEADLINE,
 };
 pub use sts_ctrl::{StatefulSetConfig, StsStrategy};
-pub use truth::{BuiltinTruth, CauseTruth, DigestsTruth, InjectedTruth, PodCausesTruth};
+pub use truth::{
+    BuiltinTruth, CauseTruth, DigestsTruth, InjectedTruth, ModifiedTruth, PodCausesTruth,
+};
 pub use truth::{
     ChangeTruth, CreatedTruth, CronJobTruth, DeletedTruth, DeploymentTruth, FinishedTruth,
     GroundTruth, JobDeletedTruth, JobTruth, LineageTruth, PodRevisionTruth, PodTruth, RestartTruth,

@@ -155,9 +155,23 @@ impl World {
         };
         self.core.audit_request(sent);
         let admitted = self.admit_pod(&mut meta, &mut spec);
+        // The kubelet's model of the containers: a rewritten probe reaches the app's own probe
+        // through the sidecar, so the template's probes decide, plus the injected containers.
         let containers = match admitted.injected.is_empty() {
             true => self.containers_for(&template_spec),
-            false => self.containers_for(&spec),
+            false => {
+                let mut model = template_spec.clone();
+                let own = template_spec["containers"].as_array().map_or(0, Vec::len);
+                let injected = spec["containers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .skip(own);
+                if let Some(list) = model["containers"].as_array_mut() {
+                    list.extend(injected.cloned());
+                }
+                self.containers_for(&model)
+            }
         };
         let builtin = match self.webhook_configs.is_empty() {
             true => Vec::new(),
@@ -207,6 +221,7 @@ impl World {
             deleted: None,
             hidden_by_gap: commit.hidden,
             injected: admitted.injected,
+            modified: admitted.modified,
             builtin_admission: builtin,
             ..PodTruth::default()
         };

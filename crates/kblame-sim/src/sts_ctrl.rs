@@ -809,6 +809,7 @@ impl World {
             end_state: None,
             finished: None,
             injected: Vec::new(),
+            modified: Vec::new(),
             builtin_admission: Vec::new(),
         };
         if let Some(index) = previous.copied() {

@@ -348,6 +348,9 @@ pub struct PodTruth {
     /// What a mutating webhook added at its creation (left out when nothing).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub injected: Vec<InjectedTruth>,
+    /// What a mutating webhook changed at its creation (left out when nothing).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub modified: Vec<ModifiedTruth>,
     /// What built-in admission, defaulting and the scheduler added beyond its template (only
     /// in scenarios with webhooks; left out otherwise).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -361,6 +364,21 @@ pub struct InjectedTruth {
     /// The path.
     pub path: String,
     /// The webhook, e.g. `namespace.sidecar-injector.istio.io`.
+    pub webhook: String,
+    /// Its MutatingWebhookConfiguration.
+    pub configuration: String,
+}
+
+/// A field a mutating webhook changed in a pod, e.g. Istio's rewrite of an HTTP probe.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct ModifiedTruth {
+    /// The path, e.g. `spec.containers[name=web].readinessProbe.httpGet.path`.
+    pub path: String,
+    /// The value in the template.
+    pub from: serde_json::Value,
+    /// The value in the pod.
+    pub to: serde_json::Value,
+    /// The webhook.
     pub webhook: String,
     /// Its MutatingWebhookConfiguration.
     pub configuration: String,
