@@ -228,6 +228,9 @@ pub(crate) struct Audit {
     pub(crate) events: u64,
     /// Each object's resourceVersion before its latest write (what a stale client still holds).
     pub(crate) previous_rv: std::collections::BTreeMap<String, String>,
+    /// The UID whose writes belong to a request already logged (an eviction's status write and
+    /// delete happen inside its `create` of `pods/eviction`).
+    pub(crate) within: Option<String>,
 }
 
 impl Audit {
@@ -244,6 +247,7 @@ impl Audit {
             hint: Hint::default(),
             events: 0,
             previous_rv: Default::default(),
+            within: None,
         }
     }
 
@@ -428,6 +432,9 @@ impl Audit {
         if let (Some(uid), Some(rv)) = (&uid, &old_rv) {
             self.previous_rv.insert(uid.clone(), rv.clone());
         }
+        if uid.is_some() && self.within == uid {
+            return Some(self.identity(manager.as_deref()).username);
+        }
         let deleting = !meta["deletionTimestamp"].is_null()
             && w.old["metadata"]["deletionTimestamp"].is_null();
         let binding = w.kind == "Pod"
@@ -564,6 +571,34 @@ impl Audit {
         let user = self.identity(manager.as_deref()).username;
         self.log(r);
         Some(user)
+    }
+
+    /// `kubectl drain`'s eviction of a pod: one `create` of `pods/NAME/eviction` (policy/v1
+    /// `Eviction`, answered with a 201 `Status`); the API server's own writes inside it (the
+    /// `DisruptionTarget` condition, the graceful delete) are not requests of their own.
+    /// Call after its writes (set `within` to the pod's UID before them).
+    pub(crate) fn evict(&mut self, namespace: &str, name: &str, at: Ms) {
+        self.within = None;
+        let mut status = Map::new();
+        status.insert("status".into(), json!("Success"));
+        self.log(Request {
+            verb: "create",
+            uri: resource_path("", "v1", namespace, "pods", Some(name), Some("eviction")),
+            version: "v1".into(),
+            resource: "pods".into(),
+            subresource: Some("eviction"),
+            namespace: namespace.into(),
+            name: Some(name.into()),
+            code: 201,
+            status,
+            request_object: Some(json!({"kind": "Eviction", "apiVersion": "policy/v1",
+                "metadata": {"name": name, "namespace": namespace, "creationTimestamp": null},
+                "deleteOptions": {}})),
+            response_object: Some(status_object(201)),
+            at,
+            manager: Some("kubectl".into()),
+            ..Request::default()
+        });
     }
 
     /// The `DeleteOptions` the current agent sends.
