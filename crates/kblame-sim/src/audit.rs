@@ -506,8 +506,11 @@ impl Audit {
             let sub = w.writer.and_then(|wr| wr.subresource);
             r.subresource = sub;
             r.uri = format!("{}{query}", path(Some(&name), sub));
-            let patching =
-                user_tool || matches!(self.agent, Agent::Kubelet(_)) || w.writer.is_none();
+            // client-go's event recorder patches a repeated Event (`EventSinkImpl.Patch`).
+            let patching = user_tool
+                || matches!(self.agent, Agent::Kubelet(_))
+                || w.writer.is_none()
+                || w.kind == "Event";
             let is_apply = w.writer.is_some_and(|wr| wr.operation == Operation::Apply);
             if sub == Some("scale") {
                 let scale = scale_object(w.new);
