@@ -962,3 +962,22 @@ fn statefulset_and_daemonset_verdicts_match_the_simulator() {
         }
     }
 }
+
+#[test]
+fn audit_rollout_rollback_pods_answer_like_the_truth_from_the_watch_trace() {
+    let reports = scenario("audit-rollout-rollback");
+    let restored = reports
+        .iter()
+        .map(|(_, r)| r)
+        .filter(|r| r["revision"]["number"] == 2)
+        .count();
+    assert!(restored > 0, "revision 2's pods are answered");
+}
+
+#[test]
+fn sidecar_injection_pods_answer_like_the_truth_with_their_sidecars() {
+    let reports = scenario("sidecar-injection");
+    assert!(reports
+        .iter()
+        .any(|(name, _)| name.starts_with("checkout-")));
+}

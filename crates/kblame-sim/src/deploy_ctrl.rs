@@ -181,6 +181,7 @@ impl World {
                 time: c.truth_time(),
                 before_trace: !c.recorded,
                 fields: c.fields.clone(),
+                user: c.user.clone(),
             });
         let revision = RevisionTruth {
             number,

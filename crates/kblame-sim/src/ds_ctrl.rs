@@ -154,6 +154,7 @@ fn change_truth(change: Option<&ChangeRef>) -> Option<ChangeTruth> {
         time: c.truth_time(),
         before_trace: !c.recorded,
         fields: c.fields.clone(),
+        user: c.user.clone(),
     })
 }
 
@@ -261,6 +262,7 @@ impl World {
                     .cloned()
                     .collect(),
                 creation: event == EventType::Added,
+                user: commit.user.clone(),
             });
         }
         self.core.soon(Task::SyncDaemonSet(uid));

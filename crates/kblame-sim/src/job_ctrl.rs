@@ -301,6 +301,7 @@ fn change_truth(change: &ChangeRef) -> ChangeTruth {
         time: change.truth_time(),
         before_trace: !change.recorded,
         fields: change.fields.clone(),
+        user: change.user.clone(),
     }
 }
 
@@ -386,6 +387,7 @@ impl World {
                     .cloned()
                     .collect(),
                 creation: event == EventType::Added,
+                user: commit.user.clone(),
             };
             if !change.creation {
                 let truth = cronjob.truth;

@@ -10,6 +10,9 @@
 //! the fixture scenarios; [`cluster`] generates large traces of a busy cluster.
 #![deny(missing_docs)]
 
+mod admission;
+mod audit;
+mod audit_scenarios;
 mod churn;
 mod clock;
 pub mod cluster;
@@ -31,6 +34,7 @@ mod node_life;
 mod node_scenarios;
 mod operator;
 mod pdb;
+mod requests;
 mod rng;
 mod rs_ctrl;
 pub mod scenarios;
@@ -45,8 +49,12 @@ mod world;
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+mod audit_tests;
+
 use std::io::{self, Write};
 
+pub use audit::{AuditLevel, AuditPolicy, AuditRule};
 pub use clock::{parse_time, record_time, to_timestamp, utc, whole_seconds, Ms, MINUTE, SECOND};
 pub use config::{
     ContainerConfig, DeploymentConfig, HpaConfig, ImageProfile, IntOrPercent, ProbeConfig,
@@ -61,7 +69,10 @@ pub use operator::{
 };
 pub use pdb::BudgetRule;
 pub use sts_ctrl::{StatefulSetConfig, StsStrategy};
-pub use truth::{BudgetTruth, CauseTruth, DigestsTruth, PodCausesTruth};
+pub use truth::{
+    BudgetTruth, BuiltinTruth, CauseTruth, DigestsTruth, InjectedTruth, ModifiedTruth,
+    PodCausesTruth,
+};
 pub use truth::{
     ChangeTruth, CreatedTruth, CronJobTruth, DeletedTruth, DeploymentTruth, FinishedTruth,
     GroundTruth, JobDeletedTruth, JobTruth, LineageTruth, PodRevisionTruth, PodTruth, RestartTruth,
@@ -87,6 +98,7 @@ pub struct Sim<W: Write = Vec<u8>> {
     world: World,
     sink: Sink<W>,
     error: Option<io::Error>,
+    seed: u64,
 }
 
 impl Sim<Vec<u8>> {
@@ -103,7 +115,98 @@ impl<W: Write> Sim<W> {
             world: World::new(seed, start, 3),
             sink: Sink::Waiting(out, options),
             error: None,
+            seed,
         }
+    }
+
+    /// Writes an audit log of every request from now on under `policy`, beside the trace (see
+    /// [`Sim::take_audit`]). Off by default; it draws from its own randomness, so the trace is
+    /// the same with or without it.
+    pub fn audit(&mut self, policy: AuditPolicy) -> &mut Self {
+        if self.world.core.audit.is_none() {
+            self.world.core.audit = Some(Box::new(audit::Audit::new(self.seed, policy)));
+        }
+        self
+    }
+
+    /// Also writes the same requests as a second log named `name` under `policy` (e.g. every
+    /// request at Metadata level); call after [`Sim::audit`].
+    pub fn audit_also(&mut self, name: &str, policy: AuditPolicy) -> &mut Self {
+        if let Some(audit) = self.world.core.audit.as_mut() {
+            audit.add_sink(name, policy);
+        }
+        self
+    }
+
+    /// The audit logs written so far (the main one named `""`), as JSON lines; empty without
+    /// [`Sim::audit`].
+    pub fn take_audit(&mut self) -> Vec<(String, Vec<u8>)> {
+        self.world
+            .core
+            .audit
+            .as_mut()
+            .map(|a| a.take())
+            .unwrap_or_default()
+    }
+
+    /// The human behind the following kubectl commands (default `alice@example.com`, group
+    /// `developers`), as the audit log names them; helm runs as the CI service account.
+    pub fn as_user(&mut self, username: &str) -> &mut Self {
+        if let Some(audit) = self.world.core.audit.as_mut() {
+            audit.human = audit::Human::named(username);
+        }
+        self
+    }
+
+    /// `kubectl create namespace NAME` with `labels` (e.g. `istio-injection=enabled`), recorded
+    /// as a `v1/namespaces` object.
+    pub fn namespace(&mut self, name: &str, labels: &[(&str, &str)]) -> &mut Self {
+        self.world.create_namespace(name, labels);
+        self.drain()
+    }
+
+    /// Installs Istio's sidecar injector: the MutatingWebhookConfiguration
+    /// `istio-sidecar-injector` (recorded), whose webhook adds `istio-proxy`, `istio-init`, volumes,
+    /// labels and annotations to every pod created in a namespace labelled
+    /// `istio-injection=enabled` (see `admission.rs`).
+    pub fn istio_sidecar_injector(&mut self) -> &mut Self {
+        let mut proxy = ImageProfile::healthy();
+        proxy.healthy_paths.push("/healthz/ready".into());
+        self.world
+            .images
+            .insert(admission::PROXY_IMAGE.to_string(), proxy);
+        self.world.install_istio_injector();
+        self.drain()
+    }
+
+    /// `kubectl diff` of a changed configuration of a Deployment (a dry run: audit log only).
+    pub fn kubectl_diff(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        tool: Tool,
+        change: impl FnOnce(&mut DeploymentConfig),
+    ) -> &mut Self {
+        self.world.kubectl_diff(namespace, name, tool, change);
+        self
+    }
+
+    /// `kubectl replace -f` of a Deployment manifest saved before its latest change, edited by
+    /// `change`: refused with 409 Conflict (audit log only).
+    pub fn stale_replace(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        change: impl FnOnce(&mut serde_json::Value),
+    ) -> &mut Self {
+        self.world.stale_replace(namespace, name, change);
+        self
+    }
+
+    /// `kubectl get RESOURCE -n NAMESPACE` (`pods` or `deployments`): a list (audit log only).
+    pub fn kubectl_get(&mut self, namespace: &str, resource: &str) -> &mut Self {
+        self.world.kubectl_get(namespace, resource);
+        self
     }
 
     /// Uses `count` nodes (call before anything is scheduled).
@@ -642,6 +745,25 @@ impl<W: Write> Sim<W> {
                 ..info("", "v1", "nodes", "Node")
             };
             list.push((nodes, "nodes"));
+        }
+        if !self.world.namespaces.is_empty() {
+            let namespaces = ResourceInfo {
+                namespaced: false,
+                ..info("", "v1", "namespaces", "Namespace")
+            };
+            list.push((namespaces, "namespaces"));
+        }
+        if !self.world.webhook_configs.is_empty() {
+            let webhooks = ResourceInfo {
+                namespaced: false,
+                ..info(
+                    "admissionregistration.k8s.io",
+                    "v1",
+                    "mutatingwebhookconfigurations",
+                    "MutatingWebhookConfiguration",
+                )
+            };
+            list.push((webhooks, "mutatingwebhookconfigurations"));
         }
         list
     }

@@ -318,9 +318,17 @@ impl World {
         };
         let message = "Eviction API: evicting".to_string();
         pod.append_condition("DisruptionTarget", "EvictionByEvictionAPI", message, now);
+        let (namespace, name) = (pod.meta.namespace.clone(), pod.meta.name.clone());
+        if let Some(audit) = self.core.audit.as_mut() {
+            audit.within = Some(uid.to_string());
+        }
         self.core.commit(pod, None, None, EventType::Modified);
         self.delete_told(uid, "evicted", cause, true);
         self.tell_budget(uid, budget);
+        let now = self.core.now;
+        if let Some(audit) = self.core.audit.as_mut() {
+            audit.evict(&namespace, &name, now);
+        }
     }
 
     /// Deletes a pod for a node reason and tells the ground truth so.

@@ -340,6 +340,7 @@ impl World {
                     .cloned()
                     .collect(),
                 creation: false,
+                user: commit.user.clone(),
             };
             self.book.custom[truth].0.spec_changes.push(ChangeTruth {
                 manager: change.manager.clone(),
@@ -348,6 +349,7 @@ impl World {
                 time: change.truth_time(),
                 before_trace: !change.recorded,
                 fields: change.fields,
+                user: change.user,
             });
         }
         self.core.soon(Task::ReconcilePostgres(uid));

@@ -9,7 +9,7 @@ use super::config::cpu_millis;
 use super::fields::Writer;
 use super::gc::Deletion;
 use super::model::{Cause, Involved, Meta, OwnerRef, Pod, Reporter, RsStatus};
-use super::truth::{CreatedTruth, PodTruth};
+use super::truth::{BuiltinTruth, CreatedTruth, PodTruth};
 use super::world::{Task, World};
 
 const MANAGER: &str = "kube-controller-manager";
@@ -137,12 +137,52 @@ impl World {
         let cause = rs.cause.clone();
         let revision = rs.revision();
         rs.pods.insert(uid.clone());
+        let template = rs.template.clone();
         let template_spec = rs.template["spec"].clone();
-        let containers = self.containers_for(&template_spec);
         let priority = self.priority_of(&template_spec);
+        let mut spec = pod_spec(&template_spec, &token, priority);
+        // What the controller sends (`GetPodFromTemplate`), before admission.
+        let sent = || {
+            let mut meta = meta.to_json();
+            if let Some(m) = meta.as_object_mut() {
+                for key in ["name", "uid", "resourceVersion", "managedFields"] {
+                    m.shift_remove(key);
+                }
+                m.insert("creationTimestamp".into(), Value::Null);
+            }
+            json!({"kind": "Pod", "apiVersion": "v1", "metadata": meta,
+                "spec": template["spec"], "status": {}})
+        };
+        self.core.audit_request(sent);
+        let admitted = self.admit_pod(&mut meta, &mut spec);
+        // The kubelet's model of the containers: a rewritten probe reaches the app's own probe
+        // through the sidecar, so the template's probes decide, plus the injected containers.
+        let containers = match admitted.injected.is_empty() {
+            true => self.containers_for(&template_spec),
+            false => {
+                let mut model = template_spec.clone();
+                let own = template_spec["containers"].as_array().map_or(0, Vec::len);
+                let injected = spec["containers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .skip(own);
+                if let Some(list) = model["containers"].as_array_mut() {
+                    list.extend(injected.cloned());
+                }
+                self.containers_for(&model)
+            }
+        };
+        let builtin = match self.webhook_configs.is_empty() {
+            true => Vec::new(),
+            false => builtin_admission(&spec, &template_spec),
+        };
+        if let Some(audit) = self.core.audit.as_mut() {
+            audit.hint.annotations = admitted.annotations;
+        }
         let mut pod = Pod {
             meta,
-            spec: pod_spec(&template_spec, &token, priority),
+            spec,
             node: None,
             node_name: None,
             phase: "Pending",
@@ -180,6 +220,9 @@ impl World {
             restarts: Vec::new(),
             deleted: None,
             hidden_by_gap: commit.hidden,
+            injected: admitted.injected,
+            modified: admitted.modified,
+            builtin_admission: builtin,
             ..PodTruth::default()
         };
         if let Some(old) = &truth.created.replaces {
@@ -285,6 +328,56 @@ pub(crate) fn string_map(value: &Value) -> std::collections::BTreeMap<String, St
 
 /// The pod spec the API server stores for a template: service-account token volume, tolerations,
 /// the priority of its PriorityClass and the other admission defaults, in Go field order.
+/// What built-in admission (v1.31's ServiceAccount, DefaultTolerationSeconds and Priority
+/// plugins), defaulting and the scheduler add to a pod beyond its template (top-level fields
+/// the template already holds are not differences).
+fn builtin_admission(spec: &Value, template_spec: &Value) -> Vec<BuiltinTruth> {
+    let entry = |path: String, source: &str| BuiltinTruth {
+        path,
+        source: source.to_string(),
+    };
+    let mut list = Vec::new();
+    let token = spec["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["name"].as_str())
+        .find(|n| n.starts_with("kube-api-access-"));
+    if let Some(token) = token {
+        list.push(entry(
+            format!("spec.volumes[name={token}]"),
+            "ServiceAccount",
+        ));
+        for c in spec["containers"].as_array().into_iter().flatten() {
+            let name = c["name"].as_str().unwrap_or_default();
+            if name == "istio-proxy" {
+                continue;
+            }
+            list.push(entry(
+                format!(
+                    "spec.containers[name={name}].volumeMounts[mountPath=/var/run/secrets/kubernetes.io/serviceaccount]"
+                ),
+                "ServiceAccount",
+            ));
+        }
+    }
+    let fields = [
+        ("serviceAccountName", "ServiceAccount"),
+        ("serviceAccount", "ServiceAccount"),
+        ("tolerations", "DefaultTolerationSeconds"),
+        ("priority", "Priority"),
+        ("preemptionPolicy", "Priority"),
+        ("enableServiceLinks", "defaulting"),
+    ];
+    for (field, source) in fields {
+        if template_spec.get(field).is_none() && spec.get(field).is_some() {
+            list.push(entry(format!("spec.{field}"), source));
+        }
+    }
+    list.push(entry("spec.nodeName".into(), "scheduler"));
+    list
+}
+
 pub(crate) fn pod_spec(template_spec: &Value, token: &str, priority: i32) -> Value {
     let volume = format!("kube-api-access-{token}");
     let mut spec = Map::new();

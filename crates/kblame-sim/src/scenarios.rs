@@ -47,6 +47,9 @@ pub struct Fixture {
     pub records: u64,
     /// What the simulator did.
     pub truth: GroundTruth,
+    /// The audit logs written beside the trace (JSON lines), by name (`""` for the main log);
+    /// empty unless the scenario turns auditing on.
+    pub audit: Vec<(String, Vec<u8>)>,
 }
 
 impl Scenario {
@@ -57,6 +60,7 @@ impl Scenario {
         let mut sim = Sim::with_output(Vec::new(), WriterOptions::default(), self.seed, 0);
         let ending = (self.script)(&mut sim);
         let records = sim.records() + u64::from(ending == Ending::Finish);
+        let audit = sim.take_audit();
         let (trace, truth) = match ending {
             Ending::Finish => sim.finish(self.name, self.description)?,
             Ending::Abandon => sim.abandon(self.name, self.description)?,
@@ -66,6 +70,7 @@ impl Scenario {
             trace,
             records,
             truth,
+            audit,
         })
     }
 }
@@ -233,11 +238,12 @@ pub fn all() -> Vec<Scenario> {
     .into_iter()
     .chain(super::node_scenarios::all())
     .chain(super::image_scenarios::all())
+    .chain(super::audit_scenarios::all())
     .collect()
 }
 
 /// A web container on `port` with a readiness probe on `/` and modest resources.
-fn web_container(name: &str, image: &str, port: u16) -> ContainerConfig {
+pub(crate) fn web_container(name: &str, image: &str, port: u16) -> ContainerConfig {
     ContainerConfig::new(name, image)
         .port(port)
         .request("cpu", "100m")

@@ -318,6 +318,7 @@ fn change_truth(change: Option<&ChangeRef>) -> Option<ChangeTruth> {
         time: c.truth_time(),
         before_trace: !c.recorded,
         fields: c.fields.clone(),
+        user: c.user.clone(),
     })
 }
 
@@ -419,6 +420,7 @@ impl World {
                     .cloned()
                     .collect(),
                 creation,
+                user: commit.user.clone(),
             });
         }
         if set.replicas != old_replicas {
@@ -810,6 +812,9 @@ impl World {
             ordinal: Some(i64::from(ordinal)),
             end_state: None,
             finished: None,
+            injected: Vec::new(),
+            modified: Vec::new(),
+            builtin_admission: Vec::new(),
         };
         if let Some(index) = previous.copied() {
             if let Some(deleted) = self

@@ -293,6 +293,9 @@ pub struct ChangeTruth {
     pub before_trace: bool,
     /// The leaf paths it changed under `spec`.
     pub fields: Vec<String>,
+    /// The user whose request made it (only when the scenario writes an audit log).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
 }
 
 /// A pod's life as far as the trace shows it.
@@ -342,6 +345,52 @@ pub struct PodTruth {
     /// How it finished, if it reached `Succeeded` or `Failed` in the trace (Job pods).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finished: Option<FinishedTruth>,
+    /// What a mutating webhook added at its creation (left out when nothing).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub injected: Vec<InjectedTruth>,
+    /// What a mutating webhook changed at its creation (left out when nothing).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub modified: Vec<ModifiedTruth>,
+    /// What built-in admission, defaulting and the scheduler added beyond its template (only
+    /// in scenarios with webhooks; left out otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub builtin_admission: Vec<BuiltinTruth>,
+}
+
+/// A path a mutating webhook injected into a pod, e.g. `spec.containers[name=istio-proxy]` or
+/// `metadata.annotations["sidecar.istio.io/status"]` (an injected list item is one path).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct InjectedTruth {
+    /// The path.
+    pub path: String,
+    /// The webhook, e.g. `namespace.sidecar-injector.istio.io`.
+    pub webhook: String,
+    /// Its MutatingWebhookConfiguration.
+    pub configuration: String,
+}
+
+/// A field a mutating webhook changed in a pod, e.g. Istio's rewrite of an HTTP probe.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct ModifiedTruth {
+    /// The path, e.g. `spec.containers[name=web].readinessProbe.httpGet.path`.
+    pub path: String,
+    /// The value in the template.
+    pub from: serde_json::Value,
+    /// The value in the pod.
+    pub to: serde_json::Value,
+    /// The webhook.
+    pub webhook: String,
+    /// Its MutatingWebhookConfiguration.
+    pub configuration: String,
+}
+
+/// A path built-in admission or another component set, with which one.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct BuiltinTruth {
+    /// The path, e.g. `spec.tolerations`.
+    pub path: String,
+    /// `ServiceAccount`, `DefaultTolerationSeconds`, `Priority`, `defaulting` or `scheduler`.
+    pub source: String,
 }
 
 /// A pod reaching a terminal phase.

@@ -42,6 +42,7 @@ fn change_ref(writer: &Writer, commit: &Commit, creation: bool) -> ChangeRef {
             .cloned()
             .collect(),
         creation,
+        user: commit.user.clone(),
     }
 }
 
@@ -60,6 +61,7 @@ impl World {
         meta.labels = config.labels.clone();
         meta.annotations = user_annotations(config, tool, &BTreeMap::new());
         let (writer, applied) = tool_writer(tool, config);
+        self.core.audit_request(|| sent_manifest(config, tool));
         let mut d = Deployment {
             meta,
             replicas: config.replicas,
@@ -112,6 +114,9 @@ impl World {
         }
         d.config = config.clone();
         let (writer, applied) = tool_writer(tool, config);
+        if tool == Tool::KubectlServerSideApply {
+            self.core.audit_request(|| sent_manifest(config, tool));
+        }
         self.commit_spec_change(uid, &writer, applied.as_ref());
     }
 
@@ -214,6 +219,15 @@ impl World {
             return;
         };
         d.template = template;
+        // kubectl v1.31 `getDeploymentPatch` (`pkg/polymorphichelpers/rollback.go`): a JSON
+        // patch replacing the template and the annotations.
+        let (template, annotations) = (d.template.clone(), d.meta.annotations.clone());
+        self.core.audit_request(|| {
+            json!([
+                {"op": "replace", "path": "/spec/template", "value": template},
+                {"op": "replace", "path": "/metadata/annotations", "value": annotations},
+            ])
+        });
         self.commit_spec_change(&uid, &Writer::update("kubectl"), None);
     }
 
@@ -248,6 +262,39 @@ impl World {
             self.delete_deployment(&uid, propagation);
         }
     }
+}
+
+impl World {
+    /// The Deployment `tool` would write for `config` (not stored): for a dry run.
+    pub(crate) fn deployment_as_applied(
+        &self,
+        uid: &str,
+        config: &DeploymentConfig,
+        tool: Tool,
+    ) -> Option<(Deployment, Writer, Option<FieldSet>)> {
+        let mut d = self.deployments.get(uid)?.clone();
+        let mut template = config.stored_template();
+        keep_foreign_annotations(&mut template, &d.template, &d.config);
+        d.meta.labels = config.labels.clone();
+        d.meta.annotations = user_annotations(config, tool, &d.meta.annotations);
+        d.replicas = config.replicas;
+        d.template = template;
+        d.config = config.clone();
+        let (writer, applied) = tool_writer(tool, config);
+        Some((d, writer, applied))
+    }
+}
+
+/// The manifest a tool sends: client-side apply adds its last-applied annotation.
+fn sent_manifest(config: &DeploymentConfig, tool: Tool) -> Value {
+    let mut manifest = config.manifest();
+    if tool == Tool::KubectlApply {
+        if let Some(meta) = manifest["metadata"].as_object_mut() {
+            let annotations = meta.entry("annotations").or_insert_with(|| json!({}));
+            annotations[LAST_APPLIED] = json!(config.last_applied());
+        }
+    }
+    manifest
 }
 
 /// The Deployment's annotations after a tool's write: the controller's `deployment.kubernetes.io/*`

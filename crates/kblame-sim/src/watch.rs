@@ -124,6 +124,8 @@ impl<W: Write> Sim<W> {
             "postgresclusters" => collect(self.world.postgres.values()),
             "nodes" => collect(self.world.node_objects.values()),
             "poddisruptionbudgets" => collect(self.world.budgets.values()),
+            "namespaces" => collect(self.world.namespaces.values()),
+            "mutatingwebhookconfigurations" => collect(self.world.webhook_configs.values()),
             _ => collect(self.world.hpas.values()),
         }
     }

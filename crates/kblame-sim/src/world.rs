@@ -90,6 +90,8 @@ pub(crate) struct Commit {
     /// Whether its record was lost because the watch of its resource was broken.
     pub(crate) hidden: bool,
     pub(crate) paths: Vec<String>,
+    /// Who made the request, when an audit log is being written.
+    pub(crate) user: Option<String>,
 }
 
 impl Commit {
@@ -118,6 +120,8 @@ pub(crate) struct Core {
     pub(crate) broken: BTreeSet<String>,
     /// The last resourceVersion the recorder saw of each resource (record or list).
     pub(crate) last_recorded: BTreeMap<String, u64>,
+    /// The audit log, when one is written (off by default).
+    pub(crate) audit: Option<Box<super::audit::Audit>>,
 }
 
 impl Core {
@@ -133,6 +137,15 @@ impl Core {
             recording: false,
             broken: BTreeSet::new(),
             last_recorded: BTreeMap::new(),
+            audit: None,
+        }
+    }
+
+    /// Tells the audit log the body of the next request (e.g. a manifest before defaulting,
+    /// a pod before admission); computed only when an audit log is written.
+    pub(crate) fn audit_request(&mut self, body: impl FnOnce() -> Value) {
+        if let Some(audit) = self.audit.as_mut() {
+            audit.hint.request = Some(body());
         }
     }
 
@@ -213,6 +226,20 @@ impl Core {
         let meta = object.meta_mut();
         meta.rv = self.rv;
         fill_metadata(&mut body, meta, O::API_VERSION);
+        // The audit log holds every request from when it is turned on, trace or not.
+        let user = match self.audit.as_mut() {
+            Some(audit) => audit.commit(&super::audit::Write {
+                kind: O::KIND,
+                api_version: O::API_VERSION,
+                resource: O::RESOURCE,
+                old: &meta.last,
+                new: &body,
+                writer,
+                event,
+                at: now,
+            }),
+            None => None,
+        };
         let hidden = self.recording && self.broken.contains(O::RESOURCE);
         // Only a recorded write is serialized (the unrecorded hour before a trace is not).
         let recorded = (self.recording && !hidden).then(|| to_raw_value(&body));
@@ -230,7 +257,34 @@ impl Core {
             recorded: self.recording,
             hidden,
             paths,
+            user,
         }
+    }
+}
+
+impl Core {
+    /// What a write of `object` would store, as a dry run answers: generation and managedFields
+    /// as the write would set them, the resourceVersion unchanged, nothing recorded.
+    pub(crate) fn dry_run<O: Object + Clone>(
+        &self,
+        object: &O,
+        writer: &Writer,
+        applied: Option<&FieldSet>,
+    ) -> Value {
+        let mut object = object.clone();
+        let mut body = object.render();
+        if O::HAS_GENERATION && body.get("spec") != object.meta().last.get("spec") {
+            object.meta_mut().generation += 1;
+            body["metadata"]["generation"] = json!(object.meta().generation);
+        }
+        let diff = diff_objects(&object.meta().last, &body, writer.subresource, false);
+        let now = self.now;
+        object
+            .meta_mut()
+            .managed
+            .record(writer, &diff, applied, now);
+        fill_metadata(&mut body, object.meta_mut(), O::API_VERSION);
+        body
     }
 }
 
@@ -336,6 +390,10 @@ pub(crate) struct World {
     pub(crate) refusals: BTreeMap<String, (u32, Option<String>)>,
     /// Per pod uid: the root cause a retried eviction is told with.
     pub(crate) evict_causes: BTreeMap<String, Option<super::truth::RootCauseTruth>>,
+    /// Recorded Namespaces by name (empty unless a scenario creates them).
+    pub(crate) namespaces: BTreeMap<String, super::admission::Namespace>,
+    /// MutatingWebhookConfigurations by name (none unless a scenario installs one).
+    pub(crate) webhook_configs: BTreeMap<String, super::admission::WebhookConfiguration>,
 }
 
 impl World {
@@ -374,6 +432,8 @@ impl World {
             budgets: BTreeMap::new(),
             refusals: BTreeMap::new(),
             evict_causes: BTreeMap::new(),
+            namespaces: BTreeMap::new(),
+            webhook_configs: BTreeMap::new(),
         }
     }
 
@@ -389,6 +449,58 @@ impl World {
         if self.kubelet_lost(&task) {
             return; // A lost node's kubelet does nothing more.
         }
+        if self.core.audit.is_some() {
+            let agent = self.agent_of(&task);
+            if let Some(audit) = self.core.audit.as_mut() {
+                audit.agent = agent;
+            }
+            self.run_task(task);
+            if let Some(audit) = self.core.audit.as_mut() {
+                audit.agent = super::audit::Agent::User;
+            }
+        } else {
+            self.run_task(task);
+        }
+    }
+
+    /// Who sends the requests of a task: the controller's service account, the scheduler, or
+    /// the kubelet of the pod's node.
+    fn agent_of(&self, task: &Task) -> super::audit::Agent {
+        use super::audit::Agent;
+        let kubelet = |uid: &str| {
+            let node = self.pods.get(uid).and_then(|p| p.node_name.clone());
+            Agent::Kubelet(node.unwrap_or_else(|| "node-1".into()))
+        };
+        match task {
+            Task::SyncDeployment(_) => Agent::Controller("deployment-controller"),
+            Task::SyncReplicaSet(_) => Agent::Controller("replicaset-controller"),
+            Task::Schedule(_) => Agent::Scheduler,
+            Task::Sandbox(uid)
+            | Task::Container(uid, ..)
+            | Task::Terminate(uid)
+            | Task::Stopped(uid)
+            | Task::Remove(uid)
+            | Task::SyncConfigVolumes(uid) => kubelet(uid),
+            Task::Collect | Task::CollectJobPod(_) => {
+                Agent::Controller("generic-garbage-collector")
+            }
+            Task::Autoscale(_) => Agent::Controller("horizontal-pod-autoscaler"),
+            Task::NodeCondition(index, _) => Agent::Kubelet(
+                self.nodes
+                    .get(*index)
+                    .map_or_else(|| "node-1".into(), |n| n.name.clone()),
+            ),
+            Task::SyncStatefulSet(_) => Agent::Controller("statefulset-controller"),
+            Task::SyncJob(_) => Agent::Controller("job-controller"),
+            Task::SyncCronJob(_) => Agent::Controller("cronjob-controller"),
+            Task::SyncDaemonSet(_) => Agent::Controller("daemon-set-controller"),
+            Task::ReconcilePostgres(_) | Task::RequeuePostgres(_) => Agent::Operator,
+            Task::Node(_) => Agent::Controller("node-controller"),
+            Task::SyncBudget(_) => Agent::Controller("disruption-controller"),
+        }
+    }
+
+    fn run_task(&mut self, task: Task) {
         match task {
             Task::SyncDeployment(uid) => self.sync_deployment(&uid),
             Task::SyncReplicaSet(uid) => self.sync_replicaset(&uid),
