@@ -21,6 +21,12 @@ pub struct Cli {
         value_name = "WHEN"
     )]
     pub index: IndexArg,
+    /// An API server audit log to merge into the trace (audit.k8s.io/v1 JSON lines, a GKE or
+    /// EKS export; gzip is read): each change it recorded gains the request that made it — the
+    /// user, the client, the audit ID — and a pod's create request names the webhooks that
+    /// mutated it. Repeat for several files
+    #[arg(long, global = true, value_name = "FILE")]
+    pub audit: Vec<String>,
     /// When to colour text output: `auto` on a terminal unless NO_COLOR is set (and not empty),
     /// `always`, or `never`. The flag wins over NO_COLOR
     #[arg(

@@ -46,7 +46,10 @@ fn run() -> ExitCode {
         cli::IndexArg::Always => IndexMode::Always,
         cli::IndexArg::Never => IndexMode::Never,
     };
-    let reader = Reader { index };
+    let reader = Reader {
+        index,
+        audit: cli.audit.clone(),
+    };
     let asked_analyze = matches!(cli.command, Command::Analyze(_));
     let outcome = match cli.command {
         Command::Check(args) => check(&reader, args),
@@ -96,7 +99,7 @@ fn check(reader: &Reader, args: CheckArgs) -> anyhow::Result<u8> {
     let loaded = if strict {
         reader.read_every_record(&trace)?
     } else {
-        reader.open(&trace)?.load(&Scope::Nothing)?
+        reader.load(reader.open(&trace)?, &Scope::Nothing)?
     };
     let mut report = query::check::check(&loaded);
     report.file_bytes = query::check::file_size(&trace);
@@ -137,7 +140,7 @@ fn analyze(reader: &Reader, args: AnalyzeArgs) -> anyhow::Result<u8> {
     };
     target.namespace = namespace;
     target.uid = uid;
-    let mut loaded = opened.load(&Scope::Around(target.clone()))?;
+    let mut loaded = reader.load(opened, &Scope::Around(target.clone()))?;
     if target.kind == "Pod" {
         if at.is_some() {
             return Err(QueryError::BadArgument(
@@ -172,7 +175,7 @@ fn load_object(
     let mut object = ObjectQuery::parse_with_kinds(&target.object, &opened.kinds())?;
     object.namespace = target.namespace.clone();
     object.uid = target.uid.clone();
-    let loaded = opened.load(&Scope::Around(object.clone()))?;
+    let loaded = reader.load(opened, &Scope::Around(object.clone()))?;
     Ok((loaded, object))
 }
 
@@ -279,7 +282,7 @@ fn timeline(reader: &Reader, args: cli::TimelineArgs) -> anyhow::Result<u8> {
         (None, Some(namespace)) => Scope::Namespace(namespace.clone()),
         (None, None) => Scope::Everything,
     };
-    let mut loaded = opened.load(&scope)?;
+    let mut loaded = reader.load(opened, &scope)?;
     let since = parse_time(since, &loaded)?;
     let until = parse_time(until, &loaded)?;
     let query = query::timeline::TimelineQuery {
@@ -319,7 +322,7 @@ fn get(reader: &Reader, args: cli::GetArgs) -> anyhow::Result<u8> {
         deleted,
     };
     let scope = scope(&query, &opened.kinds());
-    let loaded = opened.load(&scope)?;
+    let loaded = reader.load(opened, &scope)?;
     query.at = parse_time(at, &loaded)?;
     let report = query::get::get(&loaded, &query)?;
     let (output, wide) = match output {
@@ -418,9 +421,20 @@ fn emit<T: serde::Serialize>(
 /// How traces are read: the `--index` choice, and progress on a terminal.
 struct Reader {
     index: IndexMode,
+    /// Audit logs to merge into every trace read (`--audit`).
+    audit: Vec<String>,
 }
 
 impl Reader {
+    /// Replays what `scope` needs, then merges the audit logs into it.
+    fn load(&self, opened: query::Opened, scope: &Scope) -> anyhow::Result<query::Loaded> {
+        let mut loaded = opened.load(scope)?;
+        if !self.audit.is_empty() {
+            query::audit::merge(&mut loaded, &self.audit)?;
+        }
+        Ok(loaded)
+    }
+
     /// Opens a trace through its index (building it on the first read).
     fn open(&self, trace: &str) -> anyhow::Result<query::Opened> {
         let progress = Progress::new(trace);

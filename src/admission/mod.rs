@@ -92,11 +92,11 @@ pub struct Differences {
 pub fn differences(template: &Value, pod: &Value, controller_kind: &str) -> Differences {
     let mut out = Differences::default();
     let null = Value::Null;
+    // The pod's spec first: containers and volumes matter more than labels.
     let parts = [
+        (FieldPath::root().child_field("spec"), "/spec"),
         (
-            FieldPath::root()
-                .child_field("metadata")
-                .child_field("labels"),
+            FieldPath::root().child_field("metadata").child_field("labels"),
             "/metadata/labels",
         ),
         (
@@ -105,7 +105,6 @@ pub fn differences(template: &Value, pod: &Value, controller_kind: &str) -> Diff
                 .child_field("annotations"),
             "/metadata/annotations",
         ),
-        (FieldPath::root().child_field("spec"), "/spec"),
     ];
     for (base, pointer) in parts {
         let before = template.pointer(pointer).unwrap_or(&null);
@@ -298,29 +297,32 @@ pub(crate) fn pointer_path(pointer: &str, doc: &Value, value: Option<&Value>) ->
         .collect();
     for (i, token) in tokens.iter().enumerate() {
         let last = i + 1 == tokens.len();
-        match at {
-            Some(Value::Array(items)) => {
-                let field = match path.last() {
-                    Some(Segment::Field(f)) => f.clone(),
-                    _ => String::new(),
-                };
-                let key = list_key(&field);
-                let item = match token.as_str() {
-                    "-" => None,
-                    index => index.parse::<usize>().ok().and_then(|n| items.get(n)),
-                };
+        let field = match path.last() {
+            Some(Segment::Field(f)) => f.clone(),
+            _ => String::new(),
+        };
+        let item_token = token == "-" || token.parse::<usize>().is_ok();
+        let items = match at {
+            Some(Value::Array(items)) => Some(items.as_slice()),
+            // A list the document lacks yet (the webhook saw it after built-in admission).
+            None if item_token && list_key(&field).is_some() => Some(&[][..]),
+            _ => None,
+        };
+        match (items, at) {
+            (Some(items), _) => {
+                let item = token.parse::<usize>().ok().and_then(|n| items.get(n));
                 let named = match (item, last) {
                     (Some(item), _) => item,
                     (None, true) => value?,
                     (None, false) => return None,
                 };
-                match key.and_then(|k| named.get(k).map(|v| (k, v))) {
+                match list_key(&field).and_then(|k| named.get(k).map(|v| (k, v))) {
                     Some((k, v)) => path.push_key(k, v.clone()),
                     None => path.push_index(token.parse::<usize>().unwrap_or(items.len())),
                 }
                 at = item;
             }
-            Some(Value::Object(map)) => {
+            (None, Some(Value::Object(map))) => {
                 path.push_field(token.clone());
                 at = map.get(token.as_str());
             }
@@ -392,12 +394,12 @@ mod tests {
         assert_eq!(
             injected,
             [
-                "metadata.labels[\"security.istio.io/tlsMode\"]",
-                "metadata.annotations[\"sidecar.istio.io/status\"]",
                 "spec.containers[name=web].volumeMounts[name=istio-envoy]",
                 "spec.containers[name=istio-proxy]",
                 "spec.initContainers[name=istio-init]",
                 "spec.volumes[name=istio-envoy]",
+                "metadata.labels[\"security.istio.io/tlsMode\"]",
+                "metadata.annotations[\"sidecar.istio.io/status\"]",
             ]
         );
         let builtin: Vec<String> = d.builtin.iter().map(|b| b.path.to_string()).collect();

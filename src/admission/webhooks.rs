@@ -2,6 +2,8 @@
 //! MutatingWebhookConfigurations that would have been called for a pod.
 
 use serde::Serialize;
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value};
 
 use super::{labels_of, pointer_path};
@@ -56,7 +58,7 @@ impl WebhookCall {
 }
 
 /// The webhook calls an audit event's annotations record, in call order.
-pub fn calls_from_annotations(annotations: &Map<String, Value>) -> Vec<WebhookCall> {
+pub fn calls_from_annotations(annotations: &BTreeMap<String, String>) -> Vec<WebhookCall> {
     let mut calls: Vec<WebhookCall> = Vec::new();
     for (key, value) in annotations {
         let (which, rest) = match key.split_once(".webhook.admission.k8s.io/round_") {
@@ -70,10 +72,7 @@ pub fn calls_from_annotations(annotations: &Map<String, Value>) -> Vec<WebhookCa
             continue;
         };
         // The annotation's value is JSON text.
-        let Some(body) = value
-            .as_str()
-            .and_then(|text| serde_json::from_str::<Value>(text).ok())
-        else {
+        let Ok(body) = serde_json::from_str::<Value>(value) else {
             continue;
         };
         let text = |k: &str| {
@@ -183,7 +182,16 @@ pub fn candidates(
         .of_kind("MutatingWebhookConfiguration")
         .filter_map(|id| {
             let object = history.object(id);
-            let version = object.versions.iter().rev().find(|v| v.ts <= at)?;
+            // Its version then; one the trace first listed existed since its creation.
+            let listed_since = |v: &&crate::history::Version| {
+                v.event == crate::trace::EventType::Listed && object.created.is_some_and(|c| c <= at)
+            };
+            let version = object
+                .versions
+                .iter()
+                .rev()
+                .find(|v| v.ts <= at)
+                .or_else(|| object.versions.first().filter(listed_since))?;
             if version.event == crate::trace::EventType::Deleted {
                 return None;
             }
@@ -337,7 +345,13 @@ mod tests {
             "patch.webhook.admission.k8s.io/round_0_index_0": "{\"configuration\":\"istio-sidecar-injector\",\"webhook\":\"sidecar-injector.istio.io\",\"patch\":[{\"op\":\"add\",\"path\":\"/spec/containers/-\",\"value\":{\"name\":\"istio-proxy\"}}],\"patchType\":\"JSONPatch\"}",
             "authorization.k8s.io/decision": "allow"
         });
-        let calls = calls_from_annotations(annotations.as_object().unwrap());
+        let annotations: BTreeMap<String, String> = annotations
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect();
+        let calls = calls_from_annotations(&annotations);
         assert_eq!(calls.len(), 2);
         assert_eq!(calls[0].webhook, "sidecar-injector.istio.io");
         assert!(calls[0].mutated);

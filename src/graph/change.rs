@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::history::diff::FieldChange;
 use crate::history::ObjectHistory;
+use crate::trace::RequestInfo;
 
 /// A reference to an object by kind, namespace, name and UID.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -99,4 +100,46 @@ pub struct Change {
     pub kind: ChangeKind,
     /// What the attribution rests on.
     pub evidence: ChangeEvidence,
+    /// The request that made it, when an audit log told it.
+    #[serde(flatten)]
+    pub request: Requester,
+}
+
+/// Who sent the request that made a change, from an audit log (issue 13's CHANGE fields): all
+/// null when the trace holds no request for it. managedFields name a manager
+/// (`kubectl-client-side-apply`), never a person.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Requester {
+    /// The user the request acted as (the impersonated one, when impersonating).
+    pub user: Option<String>,
+    /// That user's groups.
+    pub groups: Vec<String>,
+    /// The client's user agent.
+    pub user_agent: Option<String>,
+    /// `create`, `update`, `patch`, `delete`.
+    pub verb: Option<String>,
+    /// The audit event's ID.
+    pub audit_id: Option<String>,
+    /// When the API server received the request.
+    pub request_received: Option<String>,
+    /// With impersonation: the authenticated user who impersonated `user`.
+    pub impersonated_by: Option<String>,
+}
+
+impl Requester {
+    /// The requester of a version's request, or nobody known.
+    pub fn of(request: Option<&RequestInfo>) -> Requester {
+        let Some(r) = request else {
+            return Requester::default();
+        };
+        Requester {
+            user: r.user.clone(),
+            groups: r.groups.clone(),
+            user_agent: r.user_agent.clone(),
+            verb: r.verb.clone(),
+            audit_id: r.audit_id.clone(),
+            request_received: r.received.clone(),
+            impersonated_by: r.impersonated_by.clone(),
+        }
+    }
 }

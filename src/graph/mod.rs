@@ -7,7 +7,7 @@
 
 mod change;
 
-pub use change::{Change, ChangeEvidence, ChangeKind, Confidence, ObjectRef};
+pub use change::{Change, ChangeEvidence, ChangeKind, Confidence, ObjectRef, Requester};
 
 use std::collections::HashMap;
 

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use serde::de::DeserializeOwned;
 
 use super::meta::ObjectHead;
-use crate::trace::{parse_ts, EventType, Header, Record};
+use crate::trace::{parse_ts, EventType, Header, Record, RequestInfo};
 
 /// Index of an object in [`History::objects`].
 pub type ObjectId = usize;
@@ -39,6 +39,9 @@ pub struct Version {
     pub deletion_timestamp: Option<Timestamp>,
     /// The UID of the controlling owner in this version.
     pub controller_uid: Option<Box<str>>,
+    /// The request that made this version, when an audit log told it (an imported trace's
+    /// `request`, or `--audit`).
+    pub request: Option<Box<RequestInfo>>,
     body: BodyRef,
 }
 
@@ -72,6 +75,9 @@ pub struct ObjectHistory {
     pub versions: Vec<Version>,
     /// How it went away, if it did.
     pub gone: Option<Gone>,
+    /// The request that created it, when an audit log holds it but the trace does not hold the
+    /// version it made (the object existed before the trace began).
+    pub create_request: Option<Box<RequestInfo>>,
 }
 
 impl ObjectHistory {
@@ -224,9 +230,20 @@ impl History {
                 *self = History::new(Some(header));
                 self.skip_bodies = skip_bodies;
             }
-            Record::Object { ts, event, object } => {
+            Record::Object {
+                ts,
+                event,
+                object,
+                request,
+            } => {
                 self.count_type(event.as_str());
-                self.apply_object(line, *ts, *event, object.get());
+                let id = self.apply_object(line, *ts, *event, object.get());
+                if let (Some(id), Some(request)) = (id, request) {
+                    // A request that does not read is left out, like an unknown field.
+                    if let Ok(info) = serde_json::from_str::<RequestInfo>(request.get()) {
+                        self.attach_request(id, usize::MAX, info);
+                    }
+                }
             }
             Record::Synced { ts, resource, .. } => {
                 self.count_type("SYNCED");
@@ -261,17 +278,23 @@ impl History {
             .or_insert(0) += 1;
     }
 
-    fn apply_object(&mut self, line: u64, ts: Timestamp, event: EventType, json: &str) {
+    fn apply_object(
+        &mut self,
+        line: u64,
+        ts: Timestamp,
+        event: EventType,
+        json: &str,
+    ) -> Option<ObjectId> {
         let Ok(head) = ObjectHead::parse(json) else {
             self.facts.skipped_objects += 1;
-            return;
+            return None;
         };
         let kind = head.kind.as_deref().unwrap_or("").to_string();
         *self.facts.records_by_kind.entry(kind.clone()).or_insert(0) += 1;
         let key = object_key(&head, &kind);
         let Some(key) = key else {
             self.facts.skipped_objects += 1;
-            return;
+            return None;
         };
         let body = self.store_body(json);
         let version = Version {
@@ -289,6 +312,7 @@ impl History {
                 .controller()
                 .and_then(|owner| owner.uid.as_deref())
                 .map(Box::from),
+            request: None,
             body,
         };
         let id = self.object_for(&key, &head, kind);
@@ -304,6 +328,26 @@ impl History {
             if let Some(resource) = self.resource_of(id) {
                 self.listing.entry(resource).or_default().insert(id);
             }
+        }
+        Some(id)
+    }
+
+    /// Attaches the request that made a version: `index` into the object's versions, the
+    /// last one for `usize::MAX`.
+    pub fn attach_request(&mut self, id: ObjectId, index: usize, request: RequestInfo) {
+        let Some(object) = self.objects.get_mut(id) else {
+            return;
+        };
+        let index = index.min(object.versions.len().saturating_sub(1));
+        if let Some(version) = object.versions.get_mut(index) {
+            version.request = Some(Box::new(request));
+        }
+    }
+
+    /// Keeps the request that created an object whose creation the trace did not record.
+    pub fn attach_create_request(&mut self, id: ObjectId, request: RequestInfo) {
+        if let Some(object) = self.objects.get_mut(id) {
+            object.create_request = Some(Box::new(request));
         }
     }
 
@@ -325,6 +369,7 @@ impl History {
                 .map(str::to_string),
             versions: Vec::new(),
             gone: None,
+            create_request: None,
         };
         let id = self.objects.len();
         let name_key = (
@@ -544,6 +589,7 @@ mod tests {
                 ts: at(secs),
                 event,
                 object: raw,
+                request: None,
             },
         );
     }

@@ -250,6 +250,85 @@ pub fn import(settings: &ImportSettings) -> Result<ImportOutcome, ImportError> {
     })
 }
 
+/// One write an audit log recorded, as `--audit` merges it into a watch trace: which object
+/// version it made (by UID and resourceVersion when the log holds the response body), else what
+/// the request named.
+#[derive(Debug, Clone)]
+pub struct AuditedWrite {
+    /// `stageTimestamp`.
+    pub ts: Timestamp,
+    /// The object's UID: the response body's, else `objectRef.uid`.
+    pub uid: Option<String>,
+    /// The response body's resourceVersion: the version this write made.
+    pub resource_version: Option<String>,
+    /// The plural resource (`pods`).
+    pub resource: String,
+    /// The namespace.
+    pub namespace: Option<String>,
+    /// The name (none for a `generateName` create logged without its response).
+    pub name: Option<String>,
+    /// The request.
+    pub request: RequestInfo,
+}
+
+/// Reads audit logs (the shapes `import audit` reads) into the writes they record, in time
+/// order, with the warnings reading gave. Bodies are read for their identity only and dropped.
+pub fn writes(inputs: &[String]) -> Result<(Vec<AuditedWrite>, Vec<String>), ImportError> {
+    let redactor = Redactor::new(&crate::redact::RedactSettings::default())?;
+    let mut tally = Tally::default();
+    let mut events = Vec::new();
+    for name in inputs {
+        let Some(text) = read_input(name, &mut tally)? else {
+            continue;
+        };
+        for (line, value) in documents(&text, name, &mut tally) {
+            collect(value, name, line, 0, &mut events, &mut tally);
+        }
+    }
+    if events.is_empty() {
+        return Err(ImportError::Empty {
+            what: "audit event",
+            files: inputs.join(", "),
+            seen: tally.seen(),
+        });
+    }
+    events.sort_by_key(|(ts, _)| *ts);
+    let mut replay = Replay::new(&redactor);
+    for (ts, event) in &events {
+        replay.apply(*ts, event, &mut tally);
+    }
+    let writes = replay
+        .finish()
+        .into_iter()
+        .filter_map(|pending| {
+            let request = pending.request?;
+            let resource = pending.resource.unwrap_or_default();
+            Some(match pending.body {
+                PendingBody::Object { object, .. } => AuditedWrite {
+                    ts: pending.ts,
+                    uid: str_at(&object, "/metadata/uid").map(str::to_string),
+                    resource_version: str_at(&object, "/metadata/resourceVersion")
+                        .map(str::to_string),
+                    resource,
+                    namespace: str_at(&object, "/metadata/namespace").map(str::to_string),
+                    name: str_at(&object, "/metadata/name").map(str::to_string),
+                    request,
+                },
+                PendingBody::Request { object_ref } => AuditedWrite {
+                    ts: pending.ts,
+                    uid: object_ref.uid,
+                    resource_version: None,
+                    resource,
+                    namespace: object_ref.namespace,
+                    name: object_ref.name,
+                    request,
+                },
+            })
+        })
+        .collect();
+    Ok((writes, tally.warnings))
+}
+
 /// Finds the audit events in one JSON value, unwrapping lists and cloud exports; what is not
 /// an audit event is counted and reported with its line.
 fn collect(

@@ -337,7 +337,9 @@ enum Parsed {
 fn parsed(record: &Record<'_>) -> Parsed {
     match record {
         Record::Header(_) => Parsed::Header,
-        Record::Object { ts, event, object } => {
+        Record::Object {
+            ts, event, object, ..
+        } => {
             let head = ObjectHead::parse(object.get()).ok().map(|head| OwnedHead {
                 event: *event,
                 kind: head.kind.as_deref().unwrap_or("").to_string(),

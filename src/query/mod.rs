@@ -1,6 +1,7 @@
 //! The questions kblame answers, each returning a plain serializable report.
 
 pub mod at;
+pub mod audit;
 pub mod batch;
 pub mod blame;
 pub mod check;
@@ -37,6 +38,8 @@ pub struct Loaded {
     pub graph: CausalGraph,
     /// What the reader noticed.
     pub read: ReadSummary,
+    /// What merging audit logs (`--audit`) found, in words.
+    pub audit: Vec<String>,
 }
 
 /// Reads and replays a trace in one streaming pass.
@@ -60,6 +63,7 @@ pub fn load_with_progress(
         history,
         graph,
         read,
+        audit: Vec::new(),
     })
 }
 
@@ -75,6 +79,7 @@ pub fn load_facts_with_progress(
         history,
         graph: CausalGraph::default(),
         read,
+        audit: Vec::new(),
     })
 }
 
@@ -168,5 +173,6 @@ pub fn trace_warnings(loaded: &Loaded) -> Vec<String> {
     if loaded.read.header.is_none() {
         warnings.push("the trace has no header line".to_string());
     }
+    warnings.extend(loaded.audit.iter().cloned());
     warnings
 }

@@ -384,5 +384,6 @@ fn load_records(
         history,
         graph,
         read,
+        audit: Vec::new(),
     })
 }

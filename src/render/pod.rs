@@ -10,6 +10,9 @@ use crate::cause::{Cause, CauseKind};
 use crate::graph::Change;
 use crate::query::pod::PodReport;
 
+/// How many injected fields the text lists before counting the rest.
+const LISTED_MUTATIONS: usize = 12;
+
 /// How many restart times are listed before eliding.
 const LISTED_RESTARTS: usize = 3;
 
@@ -589,24 +592,33 @@ fn admission<W: Write>(report: &PodReport, out: &mut W) -> io::Result<()> {
         (Some(w), Some(c)) => format!("  by {w} ({c})"),
         _ => "  by an unknown mutator".to_string(),
     };
+    // The evidence once per source, without the patch operation each path came from (in JSON).
     let mut evidence: Vec<&str> = Vec::new();
-    for i in &m.injected {
+    let all = m
+        .injected
+        .iter()
+        .map(|i| i.evidence.as_str())
+        .chain(m.modified.iter().map(|c| c.evidence.as_str()));
+    for e in all {
+        let e = e.split(", whose patch did").next().unwrap_or(e);
+        if !evidence.contains(&e) {
+            evidence.push(e);
+        }
+    }
+    for i in m.injected.iter().take(LISTED_MUTATIONS) {
+        let who = by(&i.webhook, &i.configuration, i.inferred);
+        writeln!(out, "  + {}{who}", i.path)?;
+    }
+    if m.injected.len() > LISTED_MUTATIONS {
         writeln!(
             out,
-            "  + {}{}",
-            i.path,
-            by(&i.webhook, &i.configuration, i.inferred)
+            "  … and {} more injected (-o json lists them)",
+            m.injected.len() - LISTED_MUTATIONS
         )?;
-        if !evidence.contains(&i.evidence.as_str()) {
-            evidence.push(&i.evidence);
-        }
     }
     for c in &m.modified {
         write_field(out, "  ~ ", &c.path.to_string(), &c.from, &c.to, false)?;
         writeln!(out, "   {}", by(&c.webhook, &c.configuration, c.inferred))?;
-        if !evidence.contains(&c.evidence.as_str()) {
-            evidence.push(&c.evidence);
-        }
     }
     for e in evidence {
         writeln!(out, "  evidence: {e}")?;

@@ -211,6 +211,8 @@ struct RawLine<'a> {
     ts: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     object: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    request: Option<&'a RawValue>,
     #[serde(default)]
     resource: Option<String>,
     #[serde(default)]
@@ -739,7 +741,13 @@ fn record_from_raw(raw: RawLine<'_>) -> Result<Record<'_>, String> {
         parse_ts(ts_text).ok_or_else(|| format!("`ts` {ts_text:?} is not an RFC 3339 time"))?;
     if let Some(event) = EventType::from_type(&raw.record_type) {
         let object = raw.object.ok_or("an object record without `object`")?;
-        return Ok(Record::Object { ts, event, object });
+        let request = raw.request;
+        return Ok(Record::Object {
+            ts,
+            event,
+            object,
+            request,
+        });
     }
     Ok(match raw.record_type.as_ref() {
         "SYNCED" => Record::Synced {

@@ -358,6 +358,8 @@ pub enum Record<'a> {
         event: EventType,
         /// The whole object, as the server sent it.
         object: &'a RawValue,
+        /// The request that made this version, from an audit log (see [`RequestInfo`]).
+        request: Option<&'a RawValue>,
     },
     /// A (re)list of `resource` has been fully written.
     Synced {

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use super::replicaset::{revision_of, template_key, template_without_hash, ReplicaSetTimeline};
 use super::{shifted, WATCH_SKEW};
-use crate::graph::{CausalGraph, Change, ChangeEvidence, ChangeKind, ObjectRef};
+use crate::graph::{CausalGraph, Change, ChangeEvidence, ChangeKind, ObjectRef, Requester};
 use crate::history::diff::{diff_at, FieldChange};
 use crate::history::path::FieldPath;
 use crate::history::{History, ObjectId, Version};
@@ -629,6 +629,7 @@ pub(crate) fn make_change(
             attribution: attribution.text,
             confidence: attribution.confidence,
         },
+        request: Requester::of(version.request.as_deref()),
     }
 }
 

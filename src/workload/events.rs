@@ -183,6 +183,7 @@ mod tests {
                 ts,
                 event: EventType::Modified,
                 object: raw,
+                request: None,
             },
         );
     }

@@ -1,5 +1,6 @@
 //! Integration tests, one module per concern.
 
+mod admission;
 mod apiserver;
 mod apiserver_selftest;
 mod argo_health;

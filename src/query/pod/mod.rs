@@ -84,7 +84,24 @@ pub fn analyze_pod(loaded: &mut Loaded, query: &PodQuery) -> Result<PodReport, Q
     } else {
         warnings.extend(blind);
     }
-    let mutations = mutations::mutations(history, pod, revision.as_ref(), None, &mut warnings);
+    // The pod's create request, when an audit log recorded it: its annotations name the
+    // webhooks that mutated it.
+    let object = history.object(pod);
+    let creates = |r: &&crate::trace::RequestInfo| r.verb.as_deref() == Some("create");
+    let create_request = object
+        .first()
+        .request
+        .as_deref()
+        .filter(creates)
+        .or(object.create_request.as_deref().filter(creates))
+        .map(|r| (r.audit_id.as_deref().unwrap_or(""), &r.annotations));
+    let mutations = mutations::mutations(
+        history,
+        pod,
+        revision.as_ref(),
+        create_request,
+        &mut warnings,
+    );
     warnings.extend(facts.notes.iter().cloned());
     warnings.extend(pod_warnings(&context, revision.as_ref(), &restarts));
     let warnings = with_trace_warnings(warnings, loaded);

@@ -1,7 +1,9 @@
 //! The pod report's admission part (issue 13): what the pod holds that its template does not,
 //! and which webhook, built-in plugin or controller put it there.
 
-use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+use serde_json::Value;
 
 use super::report::{Mutations, RevisionInfo};
 use crate::admission::{self, calls_from_annotations};
@@ -14,13 +16,21 @@ pub(super) fn mutations(
     history: &History,
     pod: ObjectId,
     revision: Option<&RevisionInfo>,
-    create_request: Option<(&str, &Map<String, Value>)>,
+    create_request: Option<(&str, &BTreeMap<String, String>)>,
     warnings: &mut Vec<String>,
 ) -> Mutations {
     let object = history.object(pod);
-    let Ok(body) = history.parse::<Value>(object.first()) else {
+    let Ok(mut body) = history.parse::<Value>(object.first()) else {
         return Mutations::default();
     };
+    // The pod as admission made it, and the node the scheduler bound it to afterwards.
+    let bound = history
+        .parse::<Value>(object.last())
+        .ok()
+        .and_then(|last| last.pointer("/spec/nodeName").cloned());
+    if let (Some(node), Some(spec)) = (bound, body.get_mut("spec").and_then(Value::as_object_mut)) {
+        spec.entry("nodeName").or_insert(node);
+    }
     let Some((template, controller_kind)) = template_of(history, pod, revision, warnings) else {
         return Mutations::default();
     };

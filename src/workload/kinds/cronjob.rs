@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::job::{creation_change, failed_at, job_pod_facts, outcome_at, JOB};
 use super::{not_built, KindRef, PodFacts, PodInput, Rules, Workload};
-use crate::graph::{CausalGraph, Change, ChangeEvidence, ChangeKind, ObjectRef};
+use crate::graph::{CausalGraph, Change, ChangeEvidence, ChangeKind, ObjectRef, Requester};
 use crate::history::diff::diff_at;
 use crate::history::path::FieldPath;
 use crate::history::{History, ObjectId};
@@ -271,6 +271,7 @@ fn template_changes(history: &History, id: ObjectId) -> Vec<Change> {
                         attribution: attribution.text,
                         confidence: attribution.confidence,
                     },
+                    request: Requester::of(version.request.as_deref()),
                 });
             }
         }

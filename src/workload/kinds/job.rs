@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{not_built, KindRef, PodFacts, PodInput, Rules, Workload};
-use crate::graph::{CausalGraph, Change, ChangeEvidence, ChangeKind, ObjectRef};
+use crate::graph::{CausalGraph, Change, ChangeEvidence, ChangeKind, ObjectRef, Requester};
 use crate::history::path::FieldPath;
 use crate::history::{History, ObjectId, Version};
 use crate::trace::EventType;
@@ -251,6 +251,7 @@ pub(super) fn creation_change(history: &History, id: ObjectId, template: &str) -
             attribution: text,
             confidence: attribution.confidence,
         },
+        request: Requester::of(version.request.as_deref()),
     })
 }
 
