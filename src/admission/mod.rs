@@ -96,7 +96,9 @@ pub fn differences(template: &Value, pod: &Value, controller_kind: &str) -> Diff
     let parts = [
         (FieldPath::root().child_field("spec"), "/spec"),
         (
-            FieldPath::root().child_field("metadata").child_field("labels"),
+            FieldPath::root()
+                .child_field("metadata")
+                .child_field("labels"),
             "/metadata/labels",
         ),
         (

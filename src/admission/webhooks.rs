@@ -184,7 +184,8 @@ pub fn candidates(
             let object = history.object(id);
             // Its version then; one the trace first listed existed since its creation.
             let listed_since = |v: &&crate::history::Version| {
-                v.event == crate::trace::EventType::Listed && object.created.is_some_and(|c| c <= at)
+                v.event == crate::trace::EventType::Listed
+                    && object.created.is_some_and(|c| c <= at)
             };
             let version = object
                 .versions

@@ -67,9 +67,11 @@ enum Match {
 fn attach(history: &mut History, write: &AuditedWrite) -> Option<Match> {
     let object = write.uid.as_deref().and_then(|uid| history.by_uid(uid));
     if let (Some(id), Some(rv)) = (object, write.resource_version.as_deref()) {
-        let index = history.object(id).versions.iter().position(|v| {
-            v.resource_version.as_deref() == Some(rv) && v.request.is_none()
-        });
+        let index = history
+            .object(id)
+            .versions
+            .iter()
+            .position(|v| v.resource_version.as_deref() == Some(rv) && v.request.is_none());
         let Some(index) = index else {
             // The create of an object the trace first saw later (it existed when the trace
             // began): kept for what it tells of the object's making (its webhooks).

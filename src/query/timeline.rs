@@ -386,11 +386,15 @@ impl Builder<'_> {
 
 /// `revision 2 by kubectl-client-side-apply (Update)`, and the fields the change set.
 fn change_summary(change: &Change) -> (String, Vec<FieldChange>) {
-    let who = who(
+    let mut who = who(
         change.manager.as_deref(),
         change.operation.as_deref(),
         change.subresource.as_deref(),
     );
+    // The person, when an audit log named them: managedFields only name a manager.
+    if let Some(user) = &change.request.user {
+        who = format!("{who}, user {user}");
+    }
     let revision = change.revision.map_or("?".to_string(), |n| n.to_string());
     let replicas = FieldPath::parse("spec.replicas").unwrap_or_default();
     let count = |v: &Value| v.is_number() || v.is_null();
@@ -590,11 +594,14 @@ impl Builder<'_> {
             return None;
         }
         let found = attribute(Some(&before_body), &after_body, &changes);
-        let who = who(
+        let mut who = who(
             found.manager.as_deref(),
             found.operation.as_deref(),
             found.subresource.as_deref(),
         );
+        if let Some(user) = after.request.as_ref().and_then(|r| r.user.as_deref()) {
+            who = format!("{who}, user {user}");
+        }
         let summary = match what {
             "generation" => {
                 let generation = after.generation.map_or("?".to_string(), |g| g.to_string());

@@ -142,12 +142,12 @@ impl Gutter {
             Some(Source::ManagedFields) => BEFORE_TRACE,
             _ => "",
         };
-        [
-            line.manager.clone().unwrap_or_default(),
-            time,
-            revision,
-            marker.to_string(),
-        ]
+        // The person beside the field manager, when an audit log named them.
+        let who = match (&line.manager, &line.user) {
+            (Some(m), Some(u)) => format!("{m} ({u})"),
+            (m, _) => m.clone().unwrap_or_default(),
+        };
+        [who, time, revision, marker.to_string()]
     }
 
     /// The gutter of one line, columns padded and separated by two spaces; empty columns dropped.
@@ -264,9 +264,13 @@ fn kind_word(numbered_by: NumberedBy) -> &'static str {
 }
 
 fn who(change: &FieldHistoryEntry) -> String {
-    match (&change.manager, &change.operation) {
+    let manager = match (&change.manager, &change.operation) {
         (Some(m), Some(op)) => format!("{m} ({op})"),
         (Some(m), None) => m.clone(),
         _ => "an unknown manager".to_string(),
+    };
+    match &change.user {
+        Some(user) => format!("{user} with {manager}"),
+        None => manager,
     }
 }

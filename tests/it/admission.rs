@@ -30,8 +30,12 @@ fn paths(list: &Value) -> BTreeSet<String> {
 
 /// Checks every pod's injected and modified paths and their webhook against the truth.
 fn check_sidecar_pods(audit: bool) {
-    let trace = fixture("sidecar-injection.ndjson.zst").display().to_string();
-    let log = fixture("sidecar-injection.audit.jsonl.gz").display().to_string();
+    let trace = fixture("sidecar-injection.ndjson.zst")
+        .display()
+        .to_string();
+    let log = fixture("sidecar-injection.audit.jsonl.gz")
+        .display()
+        .to_string();
     let truth = truth("sidecar-injection");
     let pods = truth["pods"].as_array().expect("pods");
     let mut injected_pods = 0;
@@ -43,8 +47,16 @@ fn check_sidecar_pods(audit: bool) {
             args.extend(["--audit", &log]);
         }
         let report = analyze(&args);
-        assert_eq!(paths(&report["injected"]), paths(&pod["injected"]), "{name} injected");
-        assert_eq!(paths(&report["modified"]), paths(&pod["modified"]), "{name} modified");
+        assert_eq!(
+            paths(&report["injected"]),
+            paths(&pod["injected"]),
+            "{name} injected"
+        );
+        assert_eq!(
+            paths(&report["modified"]),
+            paths(&pod["modified"]),
+            "{name} modified"
+        );
         for (got, want) in [
             (&report["injected"], &pod["injected"]),
             (&report["modified"], &pod["modified"]),
@@ -97,9 +109,15 @@ fn check_sidecar_pods(audit: bool) {
             false => {
                 assert!(report["webhooks_called"].is_null(), "{name}");
                 let candidates = report["webhook_candidates"].as_array().expect("candidates");
-                let excluded = report["webhook_candidates_excluded"].as_array().expect("excluded");
+                let excluded = report["webhook_candidates_excluded"]
+                    .as_array()
+                    .expect("excluded");
                 // The unlabelled namespace matches no webhook; every exclusion has a reason.
-                assert_eq!(candidates.is_empty(), paths(&pod["injected"]).is_empty(), "{name}");
+                assert_eq!(
+                    candidates.is_empty(),
+                    paths(&pod["injected"]).is_empty(),
+                    "{name}"
+                );
                 for e in excluded {
                     let why = e["why"].as_str().unwrap_or_default();
                     assert!(
@@ -125,16 +143,16 @@ fn a_sidecar_injection_is_attributed_from_the_create_request_s_audit_annotations
 
 #[test]
 fn the_text_names_the_injected_sidecar_and_the_webhook() {
-    let trace = fixture("sidecar-injection.ndjson.zst").display().to_string();
-    let log = fixture("sidecar-injection.audit.jsonl.gz").display().to_string();
+    let trace = fixture("sidecar-injection.ndjson.zst")
+        .display()
+        .to_string();
+    let log = fixture("sidecar-injection.audit.jsonl.gz")
+        .display()
+        .to_string();
     let truth = truth("sidecar-injection");
     let pod = truth["pods"]
         .as_array()
-        .and_then(|p| {
-            p.iter()
-                .rev()
-                .find(|p| !paths(&p["injected"]).is_empty())
-        })
+        .and_then(|p| p.iter().rev().find(|p| !paths(&p["injected"]).is_empty()))
         .expect("an injected pod");
     let name = pod["name"].as_str().expect("name");
     let out = kblame(&["analyze", &trace, "--pod", name, "--audit", &log]);

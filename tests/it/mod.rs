@@ -5,6 +5,7 @@ mod apiserver;
 mod apiserver_selftest;
 mod argo_health;
 mod arguments;
+mod audit;
 mod bad_input;
 mod blame;
 mod causes;

@@ -60,6 +60,8 @@ pub struct BlameLine {
     pub operation: Option<String>,
     /// The subresource it wrote through (`status`, `scale`), if any.
     pub subresource: Option<String>,
+    /// The user whose request made the change, when an audit log told it.
+    pub user: Option<String>,
     /// When: the record's time for a recorded change, the managedFields entry's time before the trace.
     #[serde(serialize_with = "serialize_opt_ts")]
     pub time: Option<Timestamp>,
@@ -86,6 +88,8 @@ pub struct FieldHistoryEntry {
     pub manager: Option<String>,
     /// Its operation, `Apply` or `Update`.
     pub operation: Option<String>,
+    /// The user whose request made it, when an audit log told it.
+    pub user: Option<String>,
     /// The old value (`null`: not set).
     pub from: Value,
     /// The new value (`null`: removed).
@@ -160,6 +164,7 @@ struct Credit {
     generation: Option<i64>,
     source: Option<Source>,
     line: Option<u64>,
+    user: Option<String>,
 }
 
 impl Credit {
@@ -344,6 +349,7 @@ fn blame_line(line: YamlLine, credit: Credit) -> BlameLine {
         manager: credit.manager,
         operation: credit.operation,
         subresource: credit.subresource,
+        user: credit.user,
         time: credit.time,
         revision: credit.revision,
         generation: credit.generation,

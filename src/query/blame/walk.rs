@@ -208,6 +208,7 @@ fn history_entry(change: &FieldChange, credit: &Credit, version: &Version) -> Fi
         time: version.ts,
         manager: credit.manager.clone(),
         operation: credit.operation.clone(),
+        user: credit.user.clone(),
         from: change.from.clone(),
         to: change.to.clone(),
         revision: credit.revision,
@@ -250,6 +251,7 @@ fn credit_change(writes: &Writes<'_, '_>, change: &FieldChange, numbering: &Numb
         generation: version.generation,
         source: Some(Source::History),
         line: Some(version.line),
+        user: version.request.as_ref().and_then(|r| r.user.clone()),
         ..Credit::of_entry(entry)
     }
 }
