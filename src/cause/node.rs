@@ -630,9 +630,26 @@ fn toleration_seconds(pod: &Value, key: &str) -> Option<i64> {
 /// The names of the nodes the loaded pods ran on (`spec.nodeName` of each pod's last record
 /// that has one; a pod's node does not change once set).
 pub fn nodes_ran_on(history: &History) -> std::collections::BTreeSet<String> {
+    #[derive(serde::Deserialize)]
+    struct Slim {
+        spec: Option<SlimSpec>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct SlimSpec {
+        node_name: Option<String>,
+    }
     history
         .of_kind("Pod")
-        .filter_map(|pod| node_of(history, pod))
+        .filter_map(|pod| {
+            // The last record names the node once bound; look before parsing.
+            let last = history.object(pod).last();
+            if !history.body(last).contains("\"nodeName\"") {
+                return node_of(history, pod);
+            }
+            let slim: Slim = history.parse(last).ok()?;
+            slim.spec?.node_name.filter(|n| !n.is_empty())
+        })
         .collect()
 }
 

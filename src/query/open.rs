@@ -322,7 +322,11 @@ fn with_related(
 ) -> Result<Loaded, TraceError> {
     let history = &loaded.history;
     let missing = crate::workload::events::unloaded_related(history);
-    let nodes = cause::node::nodes_ran_on(history);
+    // Only a trace that recorded Nodes has any to read.
+    let nodes = match index.kinds().contains(&"Node") {
+        true => cause::node::nodes_ran_on(history),
+        false => Default::default(),
+    };
     let unread_nodes: Vec<IndexedId> = match nodes.is_empty() {
         true => Vec::new(),
         false => index.find(|kind, _, name| {

@@ -56,7 +56,13 @@ impl EventView {
 /// `Eventf(victim, preemptor, …, "Preempted by pod %v on node %v", preemptor.UID, …)`); for a
 /// `Preempted` Event without it, the UID its message names.
 pub fn related_uid(history: &History, event: ObjectId) -> Option<String> {
-    let view: EventView = history.parse(history.object(event).first()).ok()?;
+    let first = history.object(event).first();
+    // Most Events name nothing else: look before parsing.
+    let text = history.body(first);
+    if !text.contains("\"related\"") && !text.contains("Preempted by pod ") {
+        return None;
+    }
+    let view: EventView = history.parse(first).ok()?;
     if let Some(uid) = view.related.and_then(|r| r.uid).filter(|u| !u.is_empty()) {
         return Some(uid);
     }
