@@ -4,10 +4,10 @@ use std::io::{self, Write};
 
 use jiff::civil::Date;
 
-use super::value::write_field;
+use super::value::{one_line, shorten_pair, write_field};
 use super::{day_of, paint, when};
-use crate::graph::Change;
-use crate::query::rollout::{RevisionReport, RolloutReport};
+use crate::graph::{Change, ChangeKind};
+use crate::query::rollout::{ChangeEntry, RevisionReport, RolloutReport};
 
 /// ANSI colours, used only when asked for.
 pub(super) struct Paint(pub(super) bool);
@@ -65,6 +65,12 @@ pub fn text<W: Write>(report: &RolloutReport, out: &mut W, color: bool) -> io::R
         writeln!(out, "serving: nothing (no ready pods)")?;
     } else {
         writeln!(out, "serving: {}", serving.join(", "))?;
+    }
+    if !report.changes.is_empty() {
+        writeln!(out, "changes:")?;
+        for entry in &report.changes {
+            writeln!(out, "  {}", change_summary(entry, day))?;
+        }
     }
     for warning in &report.warnings {
         writeln!(out, "warning: {warning}")?;
@@ -159,6 +165,48 @@ pub(super) fn change_lines<W: Write>(
         writeln!(out, "      … {} more fields", change.fields.len() - 4)?;
     }
     Ok(())
+}
+
+/// One recorded change on one line: time, manager, kind, its first field, the revision it made.
+fn change_summary(entry: &ChangeEntry, day: Option<Date>) -> String {
+    let change = &entry.change;
+    let who = change.manager.as_deref().unwrap_or("an unknown manager");
+    let how = match (change.operation.as_deref(), change.subresource.as_deref()) {
+        (Some(op), Some(sub)) => format!(" ({op} /{sub})"),
+        (Some(op), None) => format!(" ({op})"),
+        (None, Some(sub)) => format!(" (/{sub})"),
+        (None, None) => String::new(),
+    };
+    let kind = match change.kind {
+        ChangeKind::Create => "created",
+        ChangeKind::Template => "template",
+        ChangeKind::Scale => "scale",
+        ChangeKind::Spec => "spec",
+        ChangeKind::Data => "data",
+        ChangeKind::Metadata => "metadata",
+    };
+    let mut text = format!("{}  {who}{how}  {kind}", when(change.time, day));
+    if let Some(first) = change.fields.first() {
+        let (from, to) = shorten_pair(&one_line(&first.from), &one_line(&first.to), 30);
+        text.push_str(&format!("  {} {from} → {to}", first.path));
+    }
+    if change.fields.len() > 1 {
+        let more = change.fields.len() - 1;
+        let s = if more == 1 { "" } else { "s" };
+        text.push_str(&format!(" (+{more} field{s})"));
+    }
+    if let Some(number) = entry.new_revision {
+        text.push_str(&format!("  → revision {number}"));
+    }
+    if let Some(number) = entry.rollback_to_revision {
+        let sep = if entry.new_revision.is_some() {
+            ","
+        } else {
+            " "
+        };
+        text.push_str(&format!("{sep} rollback to revision {number}"));
+    }
+    text
 }
 
 /// ` (line N)`, or nothing when no record shows it.
