@@ -920,4 +920,63 @@ mod tests {
         assert_eq!(scales[0].subresource.as_deref(), Some("scale"));
         assert_eq!(loaded.graph.revisions_of(deployment), [1]);
     }
+    fn fixture(name: &str) -> crate::query::Loaded {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("fixtures/{name}.ndjson.zst"));
+        load(&TraceSource::Path(path)).unwrap()
+    }
+
+    fn model_of(loaded: &mut crate::query::Loaded, name: &str) -> DeploymentModel {
+        let id = loaded.history.by_name("Deployment", None, name)[0];
+        DeploymentModel::build(&loaded.history, &mut loaded.graph, id)
+    }
+
+    #[test]
+    fn a_rollout_undo_brings_back_the_old_revision_under_a_new_number() {
+        let mut loaded = fixture("rollout-undo");
+        let changes = model_of(&mut loaded, "search").recorded_changes();
+        let made: Vec<(Option<i64>, Option<i64>)> = changes
+            .iter()
+            .map(|c| (c.new_revision, c.rollback_to_revision))
+            .collect();
+        assert_eq!(made, [(Some(2), None), (Some(3), Some(1))]);
+        assert_eq!(changes[1].change.manager.as_deref(), Some("kubectl"));
+    }
+
+    #[test]
+    fn recorded_changes_leave_out_what_came_before_the_trace_and_status_writes() {
+        let mut loaded = fixture("seed-demo");
+        let model = model_of(&mut loaded, "web");
+        assert!(model.changes[0].change.before_trace);
+        let changes = model.recorded_changes();
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0].change.kind, ChangeKind::Template);
+        assert_eq!(changes[0].new_revision, Some(2));
+    }
+
+    #[test]
+    fn a_scale_through_the_subresource_is_a_change_without_a_revision() {
+        let mut loaded = fixture("hpa-scale-up");
+        let changes = model_of(&mut loaded, "thumbnailer").recorded_changes();
+        assert_eq!(changes.len(), 1);
+        let change = &changes[0].change;
+        assert_eq!(change.kind, ChangeKind::Scale);
+        assert_eq!(change.subresource.as_deref(), Some("scale"));
+        assert_eq!(changes[0].new_revision, None);
+    }
+
+    #[test]
+    fn metadata_changes_skip_the_controllers_status_writes() {
+        let entry = serde_json::json!([{"manager": "kube-controller-manager", "operation": "Update",
+            "subresource": "status", "fieldsV1": {"f:metadata": {"f:annotations": {"f:example.com/by-status": {}}}}}]);
+        let before = serde_json::json!({"metadata": {"labels": {"app": "web"},
+            "annotations": {"deployment.kubernetes.io/revision": "1"}, "managedFields": entry}});
+        let after = serde_json::json!({"metadata": {"labels": {"app": "web", "team": "a"},
+            "annotations": {"deployment.kubernetes.io/revision": "2", "example.com/by-status": "x"},
+            "managedFields": entry}});
+        let fields = metadata_change(&before, &after);
+        let paths: Vec<String> = fields.iter().map(|f| f.path.to_string()).collect();
+        assert_eq!(paths, ["metadata.labels.team"]);
+        assert!(metadata_change(&after, &after).is_empty());
+    }
 }

@@ -7,6 +7,7 @@ mod arguments;
 mod bad_input;
 mod blame;
 mod causes;
+mod changes;
 mod commands;
 mod config_causes;
 mod custom;
