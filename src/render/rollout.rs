@@ -214,3 +214,80 @@ pub(super) fn line_note(line: Option<u64>) -> String {
     line.map(|line| format!(" (line {line})"))
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::{ChangeEvidence, Confidence, ObjectRef};
+    use crate::history::diff::FieldChange;
+    use crate::history::path::FieldPath;
+    use serde_json::json;
+
+    fn entry(kind: ChangeKind, fields: Vec<FieldChange>) -> ChangeEntry {
+        let change = Change {
+            object: ObjectRef {
+                kind: "Deployment".into(),
+                namespace: "shop".into(),
+                name: "web".into(),
+                uid: "u".into(),
+            },
+            time: "2026-11-26T10:01:10Z".parse().unwrap_or_default(),
+            manager: Some("kube-controller-manager".into()),
+            operation: Some("Update".into()),
+            subresource: Some("scale".into()),
+            revision: Some(1),
+            before_trace: false,
+            fields,
+            kind,
+            evidence: ChangeEvidence {
+                record_line: Some(3),
+                resource_version: Some("7".into()),
+                generation: Some(2),
+                attribution: String::new(),
+                confidence: Confidence::High,
+            },
+        };
+        ChangeEntry {
+            change,
+            generation: Some(2),
+            resource_version: Some("7".into()),
+            new_revision: None,
+            rollback_to_revision: None,
+        }
+    }
+
+    fn field(path: &str, from: serde_json::Value, to: serde_json::Value) -> FieldChange {
+        FieldChange {
+            path: FieldPath::parse(path).unwrap_or_default(),
+            from,
+            to,
+        }
+    }
+
+    #[test]
+    fn a_change_reads_as_one_line_with_the_revision_it_made() {
+        let scale = entry(
+            ChangeKind::Scale,
+            vec![field("spec.replicas", json!(2), json!(4))],
+        );
+        assert_eq!(
+            change_summary(&scale, None),
+            "10:01:10  kube-controller-manager (Update /scale)  scale  spec.replicas 2 → 4"
+        );
+        let image = "spec.template.spec.containers[name=web].image";
+        let mut undo = entry(
+            ChangeKind::Template,
+            vec![
+                field(image, json!("web:2"), json!("web:1")),
+                field("metadata.labels.team", json!(null), json!("a")),
+            ],
+        );
+        undo.change.subresource = None;
+        undo.new_revision = Some(3);
+        undo.rollback_to_revision = Some(1);
+        assert_eq!(
+            change_summary(&undo, None),
+            format!("10:01:10  kube-controller-manager (Update)  template  {image} web:2 → web:1 (+1 field)  → revision 3, rollback to revision 1")
+        );
+    }
+}

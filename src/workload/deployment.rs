@@ -228,7 +228,7 @@ impl DeploymentModel {
                 let empty = Value::Null;
                 template_key(current.pointer("/spec/template").unwrap_or(&empty))
             };
-            let recorded = previous.is_some() || version.event != EventType::Listed;
+            let recorded = previous.is_some() || version.event == EventType::Added;
             match change {
                 Some(change) if recorded => {
                     let makes_revision = matches!(

@@ -241,6 +241,16 @@ fn changes_stop_at_the_time_asked_and_the_text_lists_them_only_when_there_are_so
 }
 
 fn deployment(labels: Value, annotations: Value, entries: Value, generation: i64) -> Value {
+    with_image(labels, annotations, entries, generation, "app:1")
+}
+
+fn with_image(
+    labels: Value,
+    annotations: Value,
+    entries: Value,
+    generation: i64,
+    image: &str,
+) -> Value {
     json!({"apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "app", "namespace": "demo", "uid": "dep-uid",
             "resourceVersion": format!("{}", 10 + generation), "generation": generation,
@@ -248,7 +258,7 @@ fn deployment(labels: Value, annotations: Value, entries: Value, generation: i64
             "annotations": annotations, "managedFields": entries},
         "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "app"}},
             "template": {"metadata": {"labels": {"app": "app"}},
-                "spec": {"containers": [{"name": "app", "image": "app:1"}]}}}})
+                "spec": {"containers": [{"name": "app", "image": image}]}}}})
 }
 
 #[test]
@@ -307,4 +317,44 @@ fn a_label_change_is_a_metadata_change_and_a_status_write_is_not() {
         text.contains("kubectl-label (Update)  metadata  metadata.labels.team (none) → search"),
         "{text}"
     );
+}
+
+#[test]
+fn a_first_record_that_is_an_update_is_not_a_creation() {
+    let apply = |time: &str| {
+        json!({"manager": "kubectl-client-side-apply", "operation": "Update", "time": time,
+            "fieldsV1": {"f:spec": {"f:template": {"f:spec": {"f:containers": {"k:{\"name\":\"app\"}": {"f:image": {}}}}}}}})
+    };
+    let labels = json!({"app": "app"});
+    let records = vec![
+        (
+            0,
+            EventType::Modified,
+            with_image(
+                labels.clone(),
+                json!({}),
+                json!([apply("2026-11-26T16:00:00Z")]),
+                1,
+                "app:1",
+            ),
+        ),
+        (
+            30,
+            EventType::Modified,
+            with_image(
+                labels,
+                json!({}),
+                json!([apply("2026-11-26T16:00:30Z")]),
+                2,
+                "app:2",
+            ),
+        ),
+    ];
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("update-first.ndjson");
+    write_trace(&path, &records, true, false);
+    let report = report(path.to_str().expect("UTF-8"), "deployment/app", &[]);
+    let kinds: Vec<&Value> = changes(&report).iter().map(|c| &c["kind"]).collect();
+    assert_eq!(kinds, [&json!("template")], "{report}");
+    assert_eq!(changes(&report)[0]["manager"], "kubectl-client-side-apply");
 }
