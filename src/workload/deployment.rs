@@ -5,6 +5,8 @@
 //! that shows it: the entry whose `time` (or field set) moved and which owns the
 //! changed fields. Revisions are matched to ReplicaSets by template content and
 //! numbered from the ReplicaSet's `deployment.kubernetes.io/revision` annotation.
+//! [`DeploymentModel::recorded_changes`] lists every recorded write of spec or metadata, with
+//! the revision each made and, for a rollback, the earlier revision it brought back.
 
 use jiff::Timestamp;
 use serde_json::Value;
