@@ -46,6 +46,8 @@ pub enum ChangeKind {
     Spec,
     /// A ConfigMap's or Secret's data changed.
     Data,
+    /// Only labels, annotations or finalizers changed.
+    Metadata,
 }
 
 /// How sure an attribution is.

@@ -16,7 +16,7 @@ use super::{with_trace_warnings, Loaded, QueryError};
 use crate::graph::{Change, ObjectRef};
 use crate::history::{History, ObjectId, Version};
 use crate::workload::conditions::{condition, Condition};
-use crate::workload::deployment::{DeploymentModel, Revision};
+use crate::workload::deployment::{DeploymentModel, RecordedChange, Revision};
 use crate::workload::events::{occurrences_about, Occurrence};
 use crate::workload::pod::{departure_time, pod_at, restart_history, statuses, total_restarts};
 use crate::workload::replicaset::{revision_of, ReplicaSetTimeline};
@@ -96,6 +96,35 @@ pub struct RevisionReport {
     pub evidence: Vec<Evidence>,
 }
 
+/// One recorded change of the Deployment's spec or metadata (an entry of `changes`): the CHANGE
+/// with the version it made and the revision it made or brought back.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangeEntry {
+    /// The change.
+    #[serde(flatten)]
+    pub change: Change,
+    /// `metadata.generation` after it.
+    pub generation: Option<i64>,
+    /// The resourceVersion of the version it made.
+    pub resource_version: Option<String>,
+    /// The revision it made: its template got a new ReplicaSet revision.
+    pub new_revision: Option<i64>,
+    /// The earlier revision whose template it brought back, as `kubectl rollout undo` does.
+    pub rollback_to_revision: Option<i64>,
+}
+
+impl From<RecordedChange> for ChangeEntry {
+    fn from(recorded: RecordedChange) -> ChangeEntry {
+        ChangeEntry {
+            generation: recorded.change.evidence.generation,
+            resource_version: recorded.change.evidence.resource_version.clone(),
+            change: recorded.change,
+            new_revision: recorded.new_revision,
+            rollback_to_revision: recorded.rollback_to_revision,
+        }
+    }
+}
+
 /// The answer to `analyze --object deployment/NAME`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RolloutReport {
@@ -106,6 +135,8 @@ pub struct RolloutReport {
     pub at: Timestamp,
     /// Every revision seen, newest first.
     pub revisions: Vec<RevisionReport>,
+    /// Every recorded change of spec or metadata up to `at`, in time order.
+    pub changes: Vec<ChangeEntry>,
     /// The controller's own view at `at`: `complete`, `failed`, `progressing` or `paused`.
     pub verdict: &'static str,
     /// What `kubectl rollout status` would print.
@@ -156,6 +187,12 @@ pub fn rollout(loaded: &mut Loaded, query: &RolloutQuery) -> Result<RolloutRepor
         .map(|r| revision_report(loaded, &model, r, current, verdict, &failures, at))
         .collect();
     revisions.sort_by_key(|r| std::cmp::Reverse(r.number));
+    let changes = model
+        .recorded_changes()
+        .into_iter()
+        .filter(|c| c.change.time <= at)
+        .map(ChangeEntry::from)
+        .collect();
     let serving_revisions = revisions
         .iter()
         .filter(|r| r.ready > 0)
@@ -167,6 +204,7 @@ pub fn rollout(loaded: &mut Loaded, query: &RolloutQuery) -> Result<RolloutRepor
         object: ObjectRef::of(object),
         at,
         revisions,
+        changes,
         verdict,
         status_message,
         verdict_evidence,

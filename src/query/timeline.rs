@@ -423,6 +423,7 @@ fn change_summary(change: &Change) -> (String, Vec<FieldChange>) {
         },
         ChangeKind::Spec => (format!("spec changed {who}"), change.fields.clone()),
         ChangeKind::Data => (format!("data changed {who}"), change.fields.clone()),
+        ChangeKind::Metadata => (format!("metadata changed {who}"), change.fields.clone()),
     };
     let before = if change.before_trace {
         ", before the trace began"

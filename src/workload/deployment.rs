@@ -5,6 +5,8 @@
 //! that shows it: the entry whose `time` (or field set) moved and which owns the
 //! changed fields. Revisions are matched to ReplicaSets by template content and
 //! numbered from the ReplicaSet's `deployment.kubernetes.io/revision` annotation.
+//! [`DeploymentModel::recorded_changes`] lists every recorded write of spec or metadata, with
+//! the revision each made and, for a rollback, the earlier revision it brought back.
 
 use jiff::Timestamp;
 use serde_json::Value;
@@ -16,6 +18,7 @@ use super::replicaset::{revision_of, template_key, template_without_hash, Replic
 use super::{shifted, WATCH_SKEW};
 use crate::graph::{CausalGraph, Change, ChangeEvidence, ChangeKind, ObjectRef, Requester};
 use crate::history::diff::{diff_at, FieldChange};
+use crate::history::managed_fields::parse_managed_fields;
 use crate::history::path::FieldPath;
 use crate::history::{History, ObjectId, Version};
 use crate::trace::EventType;
@@ -40,6 +43,38 @@ pub struct Revision {
     pub template_hash: Option<String>,
     /// The change that made it, when known.
     pub change: Option<Change>,
+}
+
+/// One recorded write of the Deployment's spec or metadata, with the revision it made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedChange {
+    /// The change: a spec change of the model (with any metadata fields after its own), or a
+    /// change of metadata alone.
+    pub change: Change,
+    /// The revision this change made: its new template got a ReplicaSet revision.
+    pub new_revision: Option<i64>,
+    /// The earlier revision whose template this change brought back (`kubectl rollout undo`).
+    pub rollback_to_revision: Option<i64>,
+}
+
+/// A recorded version whose spec or metadata differs from the version before.
+#[derive(Debug, Clone)]
+struct Write {
+    /// What changed.
+    change: WriteChange,
+    /// Its label, annotation and finalizer changes.
+    metadata: Vec<FieldChange>,
+    /// The [`template_key`] of its pod template, for template changes and the creation.
+    template: Option<String>,
+}
+
+/// The change a [`Write`] made.
+#[derive(Debug, Clone)]
+enum WriteChange {
+    /// The spec change (or creation) at this position of [`DeploymentModel::changes`].
+    Spec(usize),
+    /// A change of metadata alone.
+    Metadata(Box<Change>),
 }
 
 /// Why a ReplicaSet was scaled.
@@ -68,6 +103,11 @@ pub struct DeploymentModel {
     pub replicasets: Vec<ReplicaSetTimeline>,
     /// What the trace cannot show about this Deployment.
     pub notes: Vec<String>,
+    /// Every recorded version that changed spec or metadata, in trace order.
+    writes: Vec<Write>,
+    /// The [`template_key`] of the first version's template and the revision it carried, when
+    /// the trace began after the creation.
+    initial_template: Option<(String, Option<i64>)>,
     /// Each ReplicaSet's pod template (of its last version, without the hash label), read once:
     /// a Deployment changed thousands of times must not re-read every ReplicaSet per change.
     templates: HashMap<ObjectId, Value>,
@@ -138,6 +178,8 @@ impl DeploymentModel {
             revisions: Vec::new(),
             replicasets,
             notes: Vec::new(),
+            writes: Vec::new(),
+            initial_template: None,
             templates,
             by_template,
             templates_by_time: LatestBefore::default(),
@@ -180,10 +222,161 @@ impl DeploymentModel {
                     .then(|| self.change_between(history, before, &current, version))
                     .flatten(),
             };
-            if let Some(change) = change {
-                self.changes.push(change);
+            let metadata = match &previous {
+                Some((before, _)) => metadata_change(before, &current),
+                None => Vec::new(),
+            };
+            let template = || {
+                let empty = Value::Null;
+                template_key(current.pointer("/spec/template").unwrap_or(&empty))
+            };
+            let recorded = previous.is_some() || version.event == EventType::Added;
+            match change {
+                Some(change) if recorded => {
+                    let makes_revision = matches!(
+                        change.change.kind,
+                        ChangeKind::Template | ChangeKind::Create
+                    );
+                    self.writes.push(Write {
+                        change: WriteChange::Spec(self.changes.len()),
+                        metadata,
+                        template: makes_revision.then(template),
+                    });
+                    self.changes.push(change);
+                }
+                Some(change) => {
+                    let number = change.change.revision.or_else(|| revision_of(&current));
+                    self.initial_template = Some((template(), number));
+                    self.changes.push(change);
+                }
+                None if !metadata.is_empty() => {
+                    if let Some((before, _)) = &previous {
+                        let attribution = attribute(Some(before), &current, &metadata);
+                        let change = make_change(
+                            history,
+                            self.id,
+                            version,
+                            version.ts,
+                            ChangeKind::Metadata,
+                            metadata,
+                            attribution,
+                            false,
+                        );
+                        self.writes.push(Write {
+                            change: WriteChange::Metadata(Box::new(change)),
+                            metadata: Vec::new(),
+                            template: None,
+                        });
+                    }
+                }
+                None if previous.is_none() => {
+                    self.initial_template = Some((template(), revision_of(&current)));
+                }
+                None => {}
             }
             previous = Some((current, version));
+        }
+    }
+
+    /// Every recorded version that changed the Deployment's spec or metadata, in time order:
+    /// the creation when recorded, template changes with the revision each made (and the one it
+    /// brought back), scales, other spec changes and changes of labels, annotations or
+    /// finalizers. Changes made before the trace began are not among them.
+    pub fn recorded_changes(&self) -> Vec<RecordedChange> {
+        let mut made: Vec<(&str, i64)> = Vec::new();
+        if let Some((template, Some(number))) = &self.initial_template {
+            made.push((template, *number));
+        }
+        let mut out = Vec::with_capacity(self.writes.len());
+        for write in &self.writes {
+            let mut change = match &write.change {
+                WriteChange::Spec(index) => match self.changes.get(*index) {
+                    Some(tracked) => tracked.change.clone(),
+                    None => continue,
+                },
+                WriteChange::Metadata(change) => (**change).clone(),
+            };
+            change.fields.extend(write.metadata.iter().cloned());
+            let (new_revision, rollback_to_revision) = match &write.template {
+                Some(template) => {
+                    let newest = made.iter().map(|(_, n)| *n).max();
+                    let new = self.new_revision(&change, newest);
+                    let back = self.rollback_target(&change, template, new, &made);
+                    if let Some(number) = new {
+                        made.push((template, number));
+                    }
+                    (new, back)
+                }
+                None => (None, None),
+            };
+            out.push(RecordedChange {
+                change,
+                new_revision,
+                rollback_to_revision,
+            });
+        }
+        out.sort_by_key(|c| c.change.time);
+        out
+    }
+
+    /// The revision a template change (or the creation) made: the revision whose change it is,
+    /// else (no ReplicaSet shows it) its own number when newer than every revision before it.
+    fn new_revision(&self, change: &Change, newest: Option<i64>) -> Option<i64> {
+        let line = change.evidence.record_line;
+        let found = self.revisions.iter().find(|r| {
+            r.change
+                .as_ref()
+                .is_some_and(|c| !c.before_trace && c.evidence.record_line == line)
+        });
+        match found {
+            Some(revision) => Some(revision.number),
+            None if self.replicasets.is_empty() => change
+                .revision
+                .filter(|&n| newest.is_none_or(|newest| n > newest)),
+            None => None,
+        }
+    }
+
+    /// The earlier revision whose template a template change brought back: a revision older than
+    /// the one it made, carried by the ReplicaSet of that template and made before the change
+    /// (the rolled-back-to ReplicaSet takes the new number), else an earlier change of the trace
+    /// that made a revision with the same template.
+    fn rollback_target(
+        &self,
+        change: &Change,
+        template: &str,
+        new_revision: Option<i64>,
+        made: &[(&str, i64)],
+    ) -> Option<i64> {
+        if change.kind != ChangeKind::Template {
+            return None;
+        }
+        let older = |n: i64| new_revision.is_none_or(|new| n < new);
+        let rs = self.by_template.get(template).copied();
+        let from_replicaset = self
+            .revisions
+            .iter()
+            .filter(|r| rs.is_some() && r.replicaset == rs && older(r.number))
+            .filter(|r| self.revision_made_before(r, change.time))
+            .map(|r| r.number)
+            .max();
+        from_replicaset.or_else(|| {
+            made.iter()
+                .filter(|(t, n)| *t == template && older(*n))
+                .map(|(_, n)| *n)
+                .max()
+        })
+    }
+
+    /// Whether a revision existed before `time`: its change, else its ReplicaSet, came earlier.
+    fn revision_made_before(&self, revision: &Revision, time: Timestamp) -> bool {
+        match &revision.change {
+            Some(change) => change.time < time,
+            None => revision
+                .replicaset
+                .and_then(|rs| self.timeline(rs))
+                .and_then(|t| t.points.first())
+                .is_some_and(|p| p.ts < time),
         }
     }
 
@@ -633,6 +826,43 @@ pub(crate) fn make_change(
     }
 }
 
+/// The Deployment controller's revision annotation: written through `/status` with the status
+/// (`pkg/controller/deployment/sync.go`), so bookkeeping, not a change.
+const REVISION_ANNOTATION: &str = "deployment.kubernetes.io/revision";
+
+/// The leaf changes of labels, annotations and finalizers between two versions, without what is
+/// written through `/status` (fields a status entry of managedFields owns, and the controller's
+/// revision annotation).
+fn metadata_change(before: &Value, after: &Value) -> Vec<FieldChange> {
+    let empty = Value::Null;
+    let mut fields = Vec::new();
+    for member in ["labels", "annotations", "finalizers"] {
+        let old = before.pointer(&format!("/metadata/{member}"));
+        let new = after.pointer(&format!("/metadata/{member}"));
+        if old == new {
+            continue;
+        }
+        let base = FieldPath::parse(&format!("metadata.{member}")).unwrap_or_default();
+        fields.extend(diff_at(old.unwrap_or(&empty), new.unwrap_or(&empty), &base));
+    }
+    if fields.is_empty() {
+        return fields;
+    }
+    let revision = FieldPath::parse("metadata.annotations")
+        .unwrap_or_default()
+        .child_field(REVISION_ANNOTATION);
+    let status_entries: Vec<_> = [before, after]
+        .iter()
+        .filter_map(|body| body.pointer("/metadata/managedFields"))
+        .filter_map(|mf| parse_managed_fields(mf).ok())
+        .flatten()
+        .filter(|e| e.subresource.as_deref() == Some("status"))
+        .collect();
+    fields
+        .retain(|f| f.path != revision && !status_entries.iter().any(|e| e.fields.covers(&f.path)));
+    fields
+}
+
 fn scales(change: &Change) -> bool {
     let replicas = FieldPath::parse("spec.replicas").unwrap_or_default();
     change.fields.iter().any(|f| f.path == replicas)
@@ -692,5 +922,64 @@ mod tests {
         );
         assert_eq!(scales[0].subresource.as_deref(), Some("scale"));
         assert_eq!(loaded.graph.revisions_of(deployment), [1]);
+    }
+    fn fixture(name: &str) -> crate::query::Loaded {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("fixtures/{name}.ndjson.zst"));
+        load(&TraceSource::Path(path)).unwrap()
+    }
+
+    fn model_of(loaded: &mut crate::query::Loaded, name: &str) -> DeploymentModel {
+        let id = loaded.history.by_name("Deployment", None, name)[0];
+        DeploymentModel::build(&loaded.history, &mut loaded.graph, id)
+    }
+
+    #[test]
+    fn a_rollout_undo_brings_back_the_old_revision_under_a_new_number() {
+        let mut loaded = fixture("rollout-undo");
+        let changes = model_of(&mut loaded, "search").recorded_changes();
+        let made: Vec<(Option<i64>, Option<i64>)> = changes
+            .iter()
+            .map(|c| (c.new_revision, c.rollback_to_revision))
+            .collect();
+        assert_eq!(made, [(Some(2), None), (Some(3), Some(1))]);
+        assert_eq!(changes[1].change.manager.as_deref(), Some("kubectl"));
+    }
+
+    #[test]
+    fn recorded_changes_leave_out_what_came_before_the_trace_and_status_writes() {
+        let mut loaded = fixture("seed-demo");
+        let model = model_of(&mut loaded, "web");
+        assert!(model.changes[0].change.before_trace);
+        let changes = model.recorded_changes();
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0].change.kind, ChangeKind::Template);
+        assert_eq!(changes[0].new_revision, Some(2));
+    }
+
+    #[test]
+    fn a_scale_through_the_subresource_is_a_change_without_a_revision() {
+        let mut loaded = fixture("hpa-scale-up");
+        let changes = model_of(&mut loaded, "thumbnailer").recorded_changes();
+        assert_eq!(changes.len(), 1);
+        let change = &changes[0].change;
+        assert_eq!(change.kind, ChangeKind::Scale);
+        assert_eq!(change.subresource.as_deref(), Some("scale"));
+        assert_eq!(changes[0].new_revision, None);
+    }
+
+    #[test]
+    fn metadata_changes_skip_the_controllers_status_writes() {
+        let entry = serde_json::json!([{"manager": "kube-controller-manager", "operation": "Update",
+            "subresource": "status", "fieldsV1": {"f:metadata": {"f:annotations": {"f:example.com/by-status": {}}}}}]);
+        let before = serde_json::json!({"metadata": {"labels": {"app": "web"},
+            "annotations": {"deployment.kubernetes.io/revision": "1"}, "managedFields": entry}});
+        let after = serde_json::json!({"metadata": {"labels": {"app": "web", "team": "a"},
+            "annotations": {"deployment.kubernetes.io/revision": "2", "example.com/by-status": "x"},
+            "managedFields": entry}});
+        let fields = metadata_change(&before, &after);
+        let paths: Vec<String> = fields.iter().map(|f| f.path.to_string()).collect();
+        assert_eq!(paths, ["metadata.labels.team"]);
+        assert!(metadata_change(&after, &after).is_empty());
     }
 }

@@ -9,6 +9,7 @@ mod audit;
 mod bad_input;
 mod blame;
 mod causes;
+mod changes;
 mod commands;
 mod config_causes;
 mod custom;
