@@ -199,25 +199,7 @@ enum Outcome {
 /// trace that cannot be written.
 pub fn import(settings: &ImportSettings) -> Result<ImportOutcome, ImportError> {
     let redactor = Redactor::new(&settings.redaction)?;
-    let mut tally = Tally::default();
-    let mut events = Vec::new();
-    for name in &settings.inputs {
-        let Some(text) = read_input(name, &mut tally)? else {
-            continue;
-        };
-        for (line, value) in documents(&text, name, &mut tally) {
-            collect(value, name, line, 0, &mut events, &mut tally);
-        }
-    }
-    if events.is_empty() {
-        return Err(ImportError::Empty {
-            what: "audit event",
-            files: settings.inputs.join(", "),
-            seen: tally.seen(),
-        });
-    }
-    // Several API servers interleave their lines: replay in time order, stable.
-    events.sort_by_key(|(ts, _)| *ts);
+    let (events, mut tally) = read_events(&settings.inputs)?;
     let levels = levels(&events);
     let mut replay = Replay::new(&redactor);
     for (ts, event) in &events {
@@ -250,6 +232,30 @@ pub fn import(settings: &ImportSettings) -> Result<ImportOutcome, ImportError> {
     })
 }
 
+/// Every audit event of the inputs, in time order (several API servers interleave their lines:
+/// stable), with what reading them counted; an error when none was found.
+fn read_events(inputs: &[String]) -> Result<(Vec<(Timestamp, AuditEvent)>, Tally), ImportError> {
+    let mut tally = Tally::default();
+    let mut events = Vec::new();
+    for name in inputs {
+        let Some(text) = read_input(name, &mut tally)? else {
+            continue;
+        };
+        for (line, value) in documents(&text, name, &mut tally) {
+            collect(value, name, line, 0, &mut events, &mut tally);
+        }
+    }
+    if events.is_empty() {
+        return Err(ImportError::Empty {
+            what: "audit event",
+            files: inputs.join(", "),
+            seen: tally.seen(),
+        });
+    }
+    events.sort_by_key(|(ts, _)| *ts);
+    Ok((events, tally))
+}
+
 /// One write an audit log recorded, as `--audit` merges it into a watch trace: which object
 /// version it made (by UID and resourceVersion when the log holds the response body), else what
 /// the request named.
@@ -275,24 +281,7 @@ pub struct AuditedWrite {
 /// order, with the warnings reading gave. Bodies are read for their identity only and dropped.
 pub fn writes(inputs: &[String]) -> Result<(Vec<AuditedWrite>, Vec<String>), ImportError> {
     let redactor = Redactor::new(&crate::redact::RedactSettings::default())?;
-    let mut tally = Tally::default();
-    let mut events = Vec::new();
-    for name in inputs {
-        let Some(text) = read_input(name, &mut tally)? else {
-            continue;
-        };
-        for (line, value) in documents(&text, name, &mut tally) {
-            collect(value, name, line, 0, &mut events, &mut tally);
-        }
-    }
-    if events.is_empty() {
-        return Err(ImportError::Empty {
-            what: "audit event",
-            files: inputs.join(", "),
-            seen: tally.seen(),
-        });
-    }
-    events.sort_by_key(|(ts, _)| *ts);
+    let (events, mut tally) = read_events(inputs)?;
     let mut replay = Replay::new(&redactor);
     for (ts, event) in &events {
         replay.apply(*ts, event, &mut tally);
