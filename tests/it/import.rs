@@ -465,3 +465,57 @@ fn reference_audit_logs_give_these_counts() {
         "nginx-deployment-surge-8655b4b8c5-xf5f4"
     );
 }
+
+/// A real GKE pod create (KHI's k8s_audit test log) names the two mutating webhooks GKE called,
+/// neither of which mutated the pod: the pod report says so, from the imported request alone.
+#[test]
+fn a_real_gke_pod_create_names_the_webhooks_that_ran() {
+    let Some(root) = reference() else { return };
+    let log = root.join("khi/test/logs/k8s_audit/container_recorder_test_1_1.yaml");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let trace = dir.path().join("khi.ndjson.zst");
+    let out = kblame(&[
+        "import",
+        "audit",
+        &log.display().to_string(),
+        "-o",
+        &trace.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = kblame(&[
+        "analyze",
+        &trace.display().to_string(),
+        "--pod",
+        "nginx-deployment-surge-8655b4b8c5-xf5f4",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let calls = report["webhooks_called"]
+        .as_array()
+        .expect("the create's calls");
+    let named: Vec<(&str, i64, bool)> = calls
+        .iter()
+        .map(|c| {
+            (
+                c["webhook"].as_str().unwrap_or_default(),
+                c["index"].as_i64().unwrap_or(-1),
+                c["mutated"].as_bool().unwrap_or(true),
+            )
+        })
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("pod-ready.common-webhooks.networking.gke.io", 3, false),
+            (
+                "warden-mutating.common-webhooks.networking.gke.io",
+                4,
+                false
+            ),
+        ]
+    );
+    // No template (its ReplicaSet is not in the log): nothing is claimed injected.
+    assert_eq!(report["injected"], serde_json::json!([]));
+}

@@ -31,11 +31,16 @@ pub(super) fn mutations(
     if let (Some(node), Some(spec)) = (bound, body.get_mut("spec").and_then(Value::as_object_mut)) {
         spec.entry("nodeName").or_insert(node);
     }
+    let calls = create_request.map(|(_, annotations)| calls_from_annotations(annotations));
     let Some((template, controller_kind)) = template_of(history, pod, revision, warnings) else {
-        return Mutations::default();
+        // No template to compare with (a bare pod, an unrecorded controller): the calls the
+        // create request recorded still say which webhooks ran.
+        return Mutations {
+            webhooks_called: calls,
+            ..Mutations::default()
+        };
     };
     let differences = admission::differences(&template, &body, &controller_kind);
-    let calls = create_request.map(|(_, annotations)| calls_from_annotations(annotations));
     let candidates = match calls {
         Some(_) => None,
         None => {
