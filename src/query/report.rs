@@ -178,8 +178,7 @@ impl Report {
 /// Builds the report of a loaded trace.
 pub fn report(loaded: &mut Loaded, query: &ReportQuery) -> Result<Report, ReportError> {
     let facts = &loaded.history.facts;
-    let records: u64 = facts.records_by_type.values().sum();
-    if loaded.read.header.is_none() && records == 0 {
+    if loaded.read.header.is_none() && readable_records(loaded) == 0 {
         return Err(ReportError::Unreadable {
             trace: loaded.source.clone(),
         });
@@ -230,6 +229,15 @@ pub fn report(loaded: &mut Loaded, query: &ReportQuery) -> Result<Report, Report
         healthy_unchanged,
         warnings,
     })
+}
+
+/// Records of a known type, less object records without usable metadata.
+fn readable_records(loaded: &Loaded) -> u64 {
+    let facts = &loaded.history.facts;
+    let all: u64 = facts.records_by_type.values().sum();
+    let unknown: u64 = loaded.read.unknown_types.values().sum();
+    all.saturating_sub(unknown)
+        .saturating_sub(facts.skipped_objects)
 }
 
 /// Whether some failure evidence falls inside the window.
