@@ -589,3 +589,63 @@ fn root_causes(loaded: &mut Loaded, workload: &WorkloadReport) -> Vec<Cause> {
     }
     causes
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(name: &str, revision: i64, waiting: Option<&str>, exit: i64) -> FailingPod {
+        FailingPod {
+            name: name.to_string(),
+            uid: format!("uid-{name}"),
+            revision: Some(revision),
+            phase: "Running".to_string(),
+            restarts: 3,
+            last_exit_code: Some(exit),
+            last_reason: Some("Error".to_string()),
+            waiting_reason: waiting.map(str::to_string),
+        }
+    }
+
+    /// Pods of one revision failing the same way are one group; the exit code is kept only
+    /// when they share it; the newest revision comes first.
+    #[test]
+    fn failing_pods_are_grouped_by_revision_and_reason() {
+        let pods = [
+            pod("a", 2, Some("CrashLoopBackOff"), 1),
+            pod("b", 2, Some("CrashLoopBackOff"), 2),
+            pod("c", 2, None, 1),
+            pod("d", 3, Some("ImagePullBackOff"), 0),
+        ];
+        let groups = group(&pods);
+        let summary: Vec<(Option<i64>, &str, usize)> = groups
+            .iter()
+            .map(|g| (g.revision, g.reason.as_str(), g.pods.len()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (Some(3), "ImagePullBackOff", 1),
+                (Some(2), "CrashLoopBackOff", 2),
+                (Some(2), "NotReady", 1)
+            ]
+        );
+        assert_eq!(groups[1].last_exit_code, None);
+        assert_eq!(groups[1].last_reason.as_deref(), Some("Error"));
+        assert_eq!(groups[1].restarts, 6);
+    }
+
+    /// Only waits that mean the pod cannot run count: ContainerCreating is a start.
+    #[test]
+    fn a_starting_container_is_not_a_failing_wait() {
+        let body = |reason: &str| {
+            serde_json::json!({"status": {"containerStatuses": [
+                {"name": "web", "state": {"waiting": {"reason": reason}}}]}})
+        };
+        assert_eq!(waiting_reason(&body("ContainerCreating")), None);
+        assert_eq!(
+            waiting_reason(&body("ErrImagePull")).as_deref(),
+            Some("ErrImagePull")
+        );
+    }
+}

@@ -194,7 +194,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_cell_escapes_pipes_and_angle_brackets() {
+    fn a_report_cell_escapes_pipes_and_angle_brackets() {
         assert_eq!(cell("a|b <c>\nd"), "a\\|b &lt;c&gt; d");
     }
 }
