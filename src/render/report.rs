@@ -1,4 +1,4 @@
-//! Text of `kblame report`: a partial trace's warnings first, the one-line verdict, what the
+//! Text of `kblame report`: the trace's warnings first, the one-line verdict, what the
 //! trace covers, then each listed workload with its blame, failing pods and evidence.
 
 use std::io::{self, Write};
@@ -8,7 +8,7 @@ use jiff::civil::Date;
 use super::rollout::line_note;
 use super::value::write_field;
 use super::{day_of, duration_words, when};
-use crate::graph::{Change, Confidence};
+use crate::graph::{Change, ChangeKind, Confidence};
 use crate::query::report::{PodGroup, Report, WorkloadReport};
 
 /// How many evidence records a workload shows in text; the JSON has them all.
@@ -20,21 +20,15 @@ const MAX_FIELDS: usize = 4;
 /// Writes the report as text.
 pub fn text<W: Write>(report: &Report, out: &mut W) -> io::Result<()> {
     let day = report.trace.start.map(day_of);
-    if !report.trace.whole {
-        for warning in &report.trace.warnings {
-            writeln!(out, "warning: {warning}")?;
-        }
+    // What the trace cannot show comes before any verdict: a gap or a cut makes it partial.
+    for warning in &report.trace.warnings {
+        writeln!(out, "warning: {warning}")?;
     }
     writeln!(out, "{}", verdict_line(report))?;
     writeln!(out, "{}", coverage_line(report, day))?;
     for workload in &report.workloads {
         writeln!(out)?;
         workload_block(workload, day, out)?;
-    }
-    if report.trace.whole {
-        for warning in &report.trace.warnings {
-            writeln!(out, "warning: {warning}")?;
-        }
     }
     for warning in &report.warnings {
         writeln!(out, "warning: {warning}")?;
@@ -114,15 +108,15 @@ pub fn verdict_text(workload: &WorkloadReport) -> String {
 /// changed 10:02:00 by helm (Update)` for a change that made no revision.
 pub fn change_headline(change: &Change, day: Option<Date>) -> String {
     let o = &change.object;
-    let what = match (change.revision, o.namespace.is_empty()) {
-        (Some(n), _) => format!("revision {n} made"),
-        (None, true) => format!("{} {} changed", o.kind.to_lowercase(), o.name),
-        (None, false) => format!(
-            "{} {}/{} changed",
-            o.kind.to_lowercase(),
-            o.namespace,
-            o.name
-        ),
+    let object = match o.namespace.is_empty() {
+        true => format!("{} {}", o.kind.to_lowercase(), o.name),
+        false => format!("{} {}/{}", o.kind.to_lowercase(), o.namespace, o.name),
+    };
+    let what = match (change.kind, change.revision) {
+        (ChangeKind::Template | ChangeKind::Create, Some(n)) => format!("revision {n} made"),
+        (ChangeKind::Create, None) => format!("{object} created"),
+        (ChangeKind::Scale, _) => format!("{object} scaled"),
+        _ => format!("{object} changed"),
     };
     let who = change.manager.as_deref().unwrap_or("an unknown manager");
     let op = change

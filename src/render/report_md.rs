@@ -1,5 +1,5 @@
-//! Markdown of `kblame report`, for `$GITHUB_STEP_SUMMARY` and GitLab job summaries: a partial
-//! trace's warning first, a one-line verdict, a table of workloads, and one collapsible
+//! Markdown of `kblame report`, for `$GITHUB_STEP_SUMMARY` and GitLab job summaries: the
+//! trace's warnings first, a one-line verdict, a table of workloads, and one collapsible
 //! `<details>` section per failing workload with the blame and the evidence.
 
 use std::io::{self, Write};
@@ -18,10 +18,8 @@ use crate::query::report::{Report, WorkloadReport};
 /// Writes the report as Markdown.
 pub fn markdown<W: Write>(report: &Report, out: &mut W) -> io::Result<()> {
     let day = report.trace.start.map(day_of);
-    if !report.trace.whole {
-        for warning in &report.trace.warnings {
-            writeln!(out, "> **Warning:** {}", inline(warning))?;
-        }
+    for warning in &report.trace.warnings {
+        writeln!(out, "> **Warning:** {}", inline(warning))?;
         writeln!(out)?;
     }
     writeln!(out, "**kblame report — {}**", inline(&verdict_line(report)))?;
@@ -35,9 +33,7 @@ pub fn markdown<W: Write>(report: &Report, out: &mut W) -> io::Result<()> {
         writeln!(out)?;
         details(workload, day, out)?;
     }
-    let warnings = report.warnings.iter();
-    let trace_warnings = report.trace.warnings.iter().filter(|_| report.trace.whole);
-    for warning in trace_warnings.chain(warnings) {
+    for warning in &report.warnings {
         writeln!(out)?;
         writeln!(out, "> **Warning:** {}", inline(warning))?;
     }

@@ -295,3 +295,24 @@ fn the_seed_demo_markdown_report() {
     let output = kblame(&["report", &fixture("seed-demo"), "--format", "markdown"]);
     insta::assert_snapshot!("report-seed-demo-markdown", stdout(&output));
 }
+
+#[test]
+fn a_watch_gap_is_said_before_the_verdict_even_when_a_relist_closed_it() {
+    let output = kblame(&["report", &fixture("watch-gap")]);
+    let text = stdout(&output);
+    let first = text.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("warning: watch gap for v1/pods"),
+        "{text}"
+    );
+    let (json, _) = report("watch-gap", &[]);
+    assert_eq!(json["trace"]["gaps"], 1);
+    assert_eq!(json["trace"]["relists"], 1);
+    // A scale is a change, but no revision is made by it.
+    let stock = workload(&json, "Deployment", "stock-api");
+    assert_eq!(stock["changes"][0]["kind"], "scale");
+    assert!(
+        text.contains("deployment inventory/stock-api scaled 15:30:25"),
+        "{text}"
+    );
+}
