@@ -78,6 +78,8 @@ pub enum Command {
     Timeline(TimelineArgs),
     /// What existed at a moment, like kubectl get (default: the end of the trace).
     Get(GetArgs),
+    /// Every workload that failed, is failing or changed, with the change blamed (a CI post-mortem; exit 1 on --fail-on).
+    Report(ReportArgs),
     /// List and watch a live cluster into a trace until stopped (Ctrl-C, --duration, or the command's exit).
     #[cfg(feature = "record")]
     Record(RecordArgs),
@@ -428,4 +430,54 @@ pub enum GetFormat {
     Json,
     /// YAML.
     Yaml,
+}
+
+/// Formats of `kblame report`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    /// An answer for people.
+    Text,
+    /// Markdown for `$GITHUB_STEP_SUMMARY` and GitLab job summaries.
+    Markdown,
+    /// Pretty JSON (the documented contract).
+    Json,
+}
+
+/// What makes `kblame report` exit 1.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FailOnArg {
+    /// A workload whose verdict is failed.
+    Failed,
+    /// A workload that failed or has failing pods at the end.
+    Failing,
+    /// Nothing: exit 0 whatever the report says.
+    Never,
+}
+
+/// `kblame report TRACE`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The trace file (zstd, gzip or plain NDJSON), or `-` for stdin.
+    pub trace: String,
+    /// Output format. Default is text.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReportFormat,
+    /// Write the report to this file instead of stdout. Default is stdout.
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<std::path::PathBuf>,
+    /// What exits 1. Default is failed.
+    #[arg(long, value_enum, default_value = "failed")]
+    pub fail_on: FailOnArg,
+    /// Only workloads in this namespace. Default is every namespace.
+    #[arg(short, long, conflicts_with = "all_namespaces")]
+    pub namespace: Option<String>,
+    /// Every namespace (the default; for kubectl's habit).
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// The window's start: RFC 3339, a time of day (`16:05:00`), or an offset from the trace's start (`+5m`) or end (`-1m`). Default is the start.
+    #[arg(long, allow_hyphen_values = true)]
+    pub since: Option<String>,
+    /// The moment judged: RFC 3339, a time of day, or an offset (`+5m`, `-1m`). Default is the end.
+    #[arg(long, allow_hyphen_values = true)]
+    pub until: Option<String>,
 }

@@ -59,6 +59,7 @@ fn run() -> ExitCode {
         Command::Diff(args) => diff(&reader, args),
         Command::Timeline(args) => timeline(&reader, args),
         Command::Get(args) => get(&reader, args),
+        Command::Report(args) => post_mortem(&reader, args),
         Command::Import(command) => import(command),
         #[cfg(feature = "record")]
         Command::Record(args) => record(args),
@@ -335,6 +336,69 @@ fn get(reader: &Reader, args: cli::GetArgs) -> anyhow::Result<u8> {
     emit(&report, output, |r, out| {
         render::get::text(r, out, wide, color)
     })
+}
+
+/// `kblame report`: exit 1 when a workload matches `--fail-on`, 2 when the trace is unreadable.
+fn post_mortem(reader: &Reader, args: cli::ReportArgs) -> anyhow::Result<u8> {
+    use kblame::query::report::{ReportError, ReportQuery};
+    let cli::ReportArgs {
+        trace,
+        format,
+        output,
+        fail_on,
+        namespace,
+        all_namespaces: _,
+        since,
+        until,
+    } = args;
+    let opened = reader.open(&trace)?;
+    let scope = match &namespace {
+        Some(namespace) => Scope::Namespace(namespace.clone()),
+        None => Scope::Everything,
+    };
+    let mut loaded = reader.load(opened, &scope)?;
+    let query = ReportQuery {
+        namespace,
+        since: parse_time(since, &loaded)?,
+        until: parse_time(until, &loaded)?,
+    };
+    let report = query::report::report(&mut loaded, &query).map_err(|err| match err {
+        ReportError::Query(err) => anyhow::Error::from(err),
+        other => anyhow::Error::from(other),
+    })?;
+    let mut buffer = Vec::new();
+    match format {
+        cli::ReportFormat::Text => render::report::text(&report, &mut buffer)?,
+        cli::ReportFormat::Markdown => render::report_md::markdown(&report, &mut buffer)?,
+        cli::ReportFormat::Json => render::json(&report, &mut buffer)?,
+    }
+    match &output {
+        Some(path) => std::fs::write(path, &buffer)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
+        None => {
+            let mut out = io::stdout().lock();
+            out.write_all(&buffer)?;
+            out.flush()?;
+        }
+    }
+    let matched = match fail_on {
+        cli::FailOnArg::Failed => report.count("failed"),
+        cli::FailOnArg::Failing => report.count("failed") + report.count("failing"),
+        cli::FailOnArg::Never => 0,
+    };
+    if matched == 0 {
+        return Ok(EXIT_OK);
+    }
+    // Every non-zero exit says why on stderr, also when the report goes to a file.
+    eprintln!(
+        "{trace}: {matched} workload(s) match --fail-on {}",
+        match fail_on {
+            cli::FailOnArg::Failed => "failed",
+            cli::FailOnArg::Failing => "failing",
+            cli::FailOnArg::Never => "never",
+        }
+    );
+    Ok(EXIT_NOT_ANSWERED)
 }
 
 fn import(command: cli::ImportCommand) -> anyhow::Result<u8> {

@@ -12,6 +12,7 @@ pub mod get;
 pub mod object;
 mod open;
 pub mod pod;
+pub mod report;
 pub mod rollout;
 pub mod select;
 pub mod sets;

@@ -452,7 +452,7 @@ fn alive_pods(loaded: &Loaded, rs: ObjectId, at: Timestamp) -> Vec<RevisionPod> 
 }
 
 /// Waiting reasons that mean the revision cannot run, not just that it is starting.
-const FAILING_WAITS: &[&str] = &[
+pub(super) const FAILING_WAITS: &[&str] = &[
     "CrashLoopBackOff",
     "ImagePullBackOff",
     "ErrImagePull",

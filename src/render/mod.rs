@@ -8,6 +8,8 @@ pub mod diff;
 pub mod get;
 pub mod object;
 pub mod pod;
+pub mod report;
+pub mod report_md;
 pub mod rollout;
 pub mod sets;
 pub mod timeline;

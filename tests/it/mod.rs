@@ -30,6 +30,7 @@ mod record_faults;
 mod record_redaction;
 mod reference;
 mod replay_invariants;
+mod report;
 mod rollout;
 mod scenarios;
 mod small_things;
