@@ -4,14 +4,20 @@
 use serde_json::Value;
 
 use crate::history::path::{FieldPath, Segment};
+use crate::workload::kinds::Workload;
 
 /// The ServiceAccount admission plugin's token volume name prefix
 /// (`plugin/pkg/admission/serviceaccount/admission.go`: `kube-api-access-` + random suffix).
 const TOKEN_VOLUME: &str = "kube-api-access-";
 
 /// Who adds `path` (with `value`, the pod's value there) when not the template, for a pod whose
-/// controller is `controller_kind`; `None` when nothing built in does.
-pub fn builtin_source(path: &FieldPath, value: &Value, controller_kind: &str) -> Option<String> {
+/// controller is the workload kind `controller` (its own additions: [`Workload::pod_addition`]);
+/// `None` when nothing built in does.
+pub fn builtin_source(
+    path: &FieldPath,
+    value: &Value,
+    controller: Option<&dyn Workload>,
+) -> Option<String> {
     let segments = path.segments();
     let text = path.to_string();
     let field = |i: usize| match segments.get(i) {
@@ -48,7 +54,7 @@ pub fn builtin_source(path: &FieldPath, value: &Value, controller_kind: &str) ->
         (Some("spec"), Some("tolerations")) if is_default_toleration(value) => {
             "the DefaultTolerationSeconds admission plugin (plugin/pkg/admission/defaulttolerationseconds)"
         }
-        _ => return controller_source(&text, value, controller_kind),
+        _ => return controller?.pod_addition(&text, value).map(str::to_string),
     };
     Some(source.to_string())
 }
@@ -67,60 +73,16 @@ fn is_default_toleration(value: &Value) -> bool {
         && value.get("tolerationSeconds").and_then(Value::as_i64) == Some(300)
 }
 
-/// What the pod's controller adds beyond the template it copies.
-fn controller_source(text: &str, value: &Value, controller_kind: &str) -> Option<String> {
-    let label = |names: &[&str]| {
-        names.iter().any(|name| {
-            text == format!("metadata.labels[{name:?}]")
-                || text == format!("metadata.labels.{name}")
-        })
-    };
-    let identity = text == "spec.hostname" || text == "spec.subdomain";
-    let source = match controller_kind {
-        "StatefulSet"
-            if identity
-                || label(&[
-                    "controller-revision-hash",
-                    "statefulset.kubernetes.io/pod-name",
-                    "apps.kubernetes.io/pod-index",
-                ]) =>
-        {
-            "the StatefulSet controller (pkg/controller/statefulset stateful_set_utils.go newVersionedStatefulSetPod, updateIdentity)"
-        }
-        // volumeClaimTemplates become volumes (updateStorage).
-        "StatefulSet" if text.starts_with("spec.volumes[") || text.contains("].volumeMounts[") => {
-            "the StatefulSet controller's claim volumes (stateful_set_utils.go updateStorage)"
-        }
-        "DaemonSet"
-            if text.starts_with("spec.affinity")
-                || label(&["controller-revision-hash", "pod-template-generation"]) =>
-        {
-            "the DaemonSet controller (pkg/controller/daemon daemon_controller.go, util.ReplaceDaemonSetPodNodeNameNodeAffinity)"
-        }
-        "DaemonSet" if text.starts_with("spec.tolerations") && is_daemon_toleration(value) => {
-            "the DaemonSet controller's tolerations (pkg/controller/daemon/util AddOrUpdateDaemonPodTolerations)"
-        }
-        "Job"
-            if identity
-                || text.starts_with("metadata.annotations[\"batch.kubernetes.io/")
-                || text.contains("].env[name=JOB_COMPLETION_INDEX]")
-                || label(&[
-                    "batch.kubernetes.io/controller-uid",
-                    "batch.kubernetes.io/job-name",
-                    "controller-uid",
-                    "job-name",
-                    "batch.kubernetes.io/job-completion-index",
-                ]) =>
-        {
-            "the Job controller (pkg/controller/job job_controller.go, indexed_job_utils.go)"
-        }
-        _ => return None,
-    };
-    Some(source.to_string())
+/// Whether `path` is the pod label `name` (`metadata.labels["apps.kubernetes.io/pod-index"]`
+/// or `metadata.labels.job-name`), for [`Workload::pod_addition`].
+pub fn is_label(path: &str, names: &[&str]) -> bool {
+    names.iter().any(|name| {
+        path == format!("metadata.labels[{name:?}]") || path == format!("metadata.labels.{name}")
+    })
 }
 
 /// The tolerations a DaemonSet's pods get (`AddOrUpdateDaemonPodTolerations`).
-fn is_daemon_toleration(value: &Value) -> bool {
+pub fn is_daemon_toleration(value: &Value) -> bool {
     let key = value.get("key").and_then(Value::as_str).unwrap_or_default();
     [
         "node.kubernetes.io/not-ready",

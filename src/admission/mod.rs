@@ -21,8 +21,9 @@ use serde_json::{Map, Value};
 
 use crate::history::diff::diff_at;
 use crate::history::path::{FieldPath, Segment};
+use crate::workload::kinds::Workload;
 
-pub use builtin::builtin_source;
+pub use builtin::{builtin_source, is_daemon_toleration, is_label};
 pub use webhooks::{
     calls_from_annotations, candidates, Candidate, Candidates, Excluded, WebhookCall,
 };
@@ -86,10 +87,14 @@ pub struct Differences {
 }
 
 /// Compares a pod body (its first record) with the template its controller created it from.
-/// `controller_kind` is the kind of the pod's controller (`ReplicaSet`, `StatefulSet`, …), whose
+/// `controller` is the workload kind of the pod's controller (`ReplicaSet`, `StatefulSet`, …), whose
 /// own additions are built in. Only `metadata.labels`, `metadata.annotations` and `spec` are
 /// compared: the rest of the metadata is the API server's, `status` the kubelet's.
-pub fn differences(template: &Value, pod: &Value, controller_kind: &str) -> Differences {
+pub fn differences(
+    template: &Value,
+    pod: &Value,
+    controller: Option<&dyn Workload>,
+) -> Differences {
     let mut out = Differences::default();
     let null = Value::Null;
     // The pod's spec first: containers and volumes matter more than labels.
@@ -118,7 +123,7 @@ pub fn differences(template: &Value, pod: &Value, controller_kind: &str) -> Diff
                 false => (change.path.clone(), false),
             };
             let value = path.value_in(pod).unwrap_or(&null);
-            if let Some(source) = builtin_source(&path, value, controller_kind) {
+            if let Some(source) = builtin_source(&path, value, controller) {
                 if !out.builtin.iter().any(|b| b.path == path) {
                     out.builtin.push(Builtin { path, source });
                 }
@@ -391,7 +396,7 @@ mod tests {
 
     #[test]
     fn a_sidecar_is_injected_whole_and_built_in_admission_is_told_apart() {
-        let d = differences(&template(), &pod(), "ReplicaSet");
+        let d = differences(&template(), &pod(), None);
         let injected: Vec<String> = d.injected.iter().map(|p| p.to_string()).collect();
         assert_eq!(
             injected,

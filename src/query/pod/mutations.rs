@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::report::{Mutations, RevisionInfo};
 use crate::admission::{self, calls_from_annotations};
 use crate::history::{History, ObjectId};
+use crate::workload::kinds::REGISTRY;
 
 /// Compares the pod's first record with its template and attributes the differences: from the
 /// audit annotations of its create request (`create_annotations`, with the request's audit ID)
@@ -40,7 +41,11 @@ pub(super) fn mutations(
             ..Mutations::default()
         };
     };
-    let differences = admission::differences(&template, &body, &controller_kind);
+    let controller = REGISTRY
+        .iter()
+        .copied()
+        .find(|w| w.kind().kind == controller_kind);
+    let differences = admission::differences(&template, &body, controller);
     let candidates = match calls {
         Some(_) => None,
         None => {

@@ -45,6 +45,15 @@ static RULES: Rules = Rules {
 };
 
 impl Workload for DaemonSet {
+    fn pod_addition(&self, path: &str, value: &Value) -> Option<&'static str> {
+        let labels = ["controller-revision-hash", "pod-template-generation"];
+        if path.starts_with("spec.affinity") || crate::admission::is_label(path, &labels) {
+            return Some("the DaemonSet controller (pkg/controller/daemon daemon_controller.go, util.ReplaceDaemonSetPodNodeNameNodeAffinity)");
+        }
+        (path.starts_with("spec.tolerations") && crate::admission::is_daemon_toleration(value))
+            .then_some("the DaemonSet controller's tolerations (pkg/controller/daemon/util AddOrUpdateDaemonPodTolerations)")
+    }
+
     fn kind(&self) -> KindRef {
         DAEMONSET
     }

@@ -45,6 +45,24 @@ static RULES: Rules = Rules {
 };
 
 impl Workload for Job {
+    fn pod_addition(&self, path: &str, _value: &Value) -> Option<&'static str> {
+        let labels = [
+            "batch.kubernetes.io/controller-uid",
+            "batch.kubernetes.io/job-name",
+            "controller-uid",
+            "job-name",
+            "batch.kubernetes.io/job-completion-index",
+        ];
+        let added = path == "spec.hostname"
+            || path == "spec.subdomain"
+            || path.starts_with("metadata.annotations[\"batch.kubernetes.io/")
+            || path.contains("].env[name=JOB_COMPLETION_INDEX]")
+            || crate::admission::is_label(path, &labels);
+        added.then_some(
+            "the Job controller (pkg/controller/job job_controller.go, indexed_job_utils.go)",
+        )
+    }
+
     fn kind(&self) -> KindRef {
         JOB
     }

@@ -114,6 +114,13 @@ pub trait Workload: Sync {
         None
     }
 
+    /// What this kind's controller adds to its pods beyond the template it copies: the cited
+    /// source of the field at `path` (the pod's value there is `value`), so that a pod report
+    /// never takes it for a webhook's work (see [`crate::admission`]). Default: nothing.
+    fn pod_addition(&self, _path: &str, _value: &Value) -> Option<&'static str> {
+        None
+    }
+
     /// The revision of a pod (the body of one version of it, already parsed by the caller),
     /// whose controller is `controller` — the first kind of [`Workload::chain`] — as it was at
     /// `at`. Default is `None`: no revision.

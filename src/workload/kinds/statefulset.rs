@@ -50,6 +50,22 @@ static RULES: Rules = Rules {
 };
 
 impl Workload for StatefulSet {
+    fn pod_addition(&self, path: &str, _value: &Value) -> Option<&'static str> {
+        let identity = path == "spec.hostname" || path == "spec.subdomain";
+        let labels = [
+            "controller-revision-hash",
+            "statefulset.kubernetes.io/pod-name",
+            "apps.kubernetes.io/pod-index",
+        ];
+        if identity || crate::admission::is_label(path, &labels) {
+            return Some("the StatefulSet controller (pkg/controller/statefulset stateful_set_utils.go newVersionedStatefulSetPod, updateIdentity)");
+        }
+        // volumeClaimTemplates become volumes (updateStorage).
+        (path.starts_with("spec.volumes[") || path.contains("].volumeMounts[")).then_some(
+            "the StatefulSet controller's claim volumes (stateful_set_utils.go updateStorage)",
+        )
+    }
+
     fn kind(&self) -> KindRef {
         STATEFULSET
     }
