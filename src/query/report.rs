@@ -22,6 +22,7 @@ use super::{check, trace_warnings, Loaded, QueryError};
 use crate::cause::Cause;
 use crate::graph::{Change, ObjectRef};
 use crate::history::{ObjectHistory, ObjectId};
+use crate::workload::events::{occurrences_about, Occurrence};
 use crate::workload::lineage::group_of;
 use crate::workload::pod::{pod_at, state_of, total_restarts};
 
@@ -93,6 +94,48 @@ pub struct FailingPod {
     pub last_reason: Option<String>,
     /// A container's current wait (`CrashLoopBackOff`, `ImagePullBackOff`), if any.
     pub waiting_reason: Option<String>,
+    /// Probes that failed in the window, per container and probe, from the kubelet's
+    /// `Unhealthy` Events.
+    pub probe_failures: Vec<ProbeFailures>,
+    /// Why it is not scheduled, when it is not.
+    pub scheduling: Option<SchedulingFailure>,
+}
+
+/// One probe of one container that failed in the window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProbeFailures {
+    /// `liveness`, `readiness` or `startup`.
+    pub probe: String,
+    /// The container, from the Event's `involvedObject.fieldPath`.
+    pub container: Option<String>,
+    /// Failures in the window (the Events' count growth).
+    pub count: i64,
+    /// The first failure seen in the window.
+    #[serde(serialize_with = "crate::render::serialize_ts")]
+    pub first: Timestamp,
+    /// The last failure seen in the window.
+    #[serde(serialize_with = "crate::render::serialize_ts")]
+    pub last: Timestamp,
+    /// The last failure's message (`Liveness probe failed: HTTP probe failed with statuscode: 500`).
+    pub message: String,
+    /// The trace line of the last failure's record.
+    pub line: u64,
+}
+
+/// A pod the scheduler could not place.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SchedulingFailure {
+    /// The `PodScheduled` condition's reason (`Unschedulable`, `SchedulingGated`).
+    pub reason: String,
+    /// The condition's message, else the last `FailedScheduling` Event's.
+    pub message: String,
+    /// When the condition last turned False.
+    #[serde(serialize_with = "crate::render::serialize_opt_ts")]
+    pub since: Option<Timestamp>,
+    /// `FailedScheduling` Events about the pod up to the moment judged (their count).
+    pub attempts: i64,
+    /// The trace line of the pod record judged.
+    pub line: u64,
 }
 
 /// Failing pods that share a revision and a reason.
@@ -100,7 +143,8 @@ pub struct FailingPod {
 pub struct PodGroup {
     /// Their revision.
     pub revision: Option<i64>,
-    /// The waiting reason, else the phase (`Failed`), else `NotReady`.
+    /// The waiting reason, else the scheduling reason (`Unschedulable`), else the phase
+    /// (`Failed`), else `ProbeFailing` when a probe failed, else `NotReady`.
     pub reason: String,
     /// The last exit code they share, when they share one.
     pub last_exit_code: Option<i64>,
@@ -108,6 +152,10 @@ pub struct PodGroup {
     pub last_reason: Option<String>,
     /// Their restarts, summed.
     pub restarts: i64,
+    /// Their failed probes, per container and probe, counts summed.
+    pub probe_failures: Vec<ProbeFailures>,
+    /// The scheduler's message, when they share one.
+    pub scheduling_message: Option<String>,
     /// Their names.
     pub pods: Vec<String>,
 }
@@ -132,7 +180,8 @@ pub struct WorkloadReport {
     pub blamed_change: Option<Change>,
     /// The records behind the failure.
     pub evidence: Vec<Evidence>,
-    /// Root causes behind the first failing pod's failures, as `analyze --pod` gives them.
+    /// Root causes behind the failing pods' failures, as `analyze --pod` gives them for the
+    /// first pod of each group, each cause once.
     pub root_causes: Vec<Cause>,
     /// Failing pods at the moment judged.
     pub failing_pods: Vec<FailingPod>,
@@ -337,7 +386,7 @@ fn judge(
     let failing_pods: Vec<FailingPod> = judged
         .pods
         .iter()
-        .filter_map(|(uid, revision)| failing_pod(loaded, uid, *revision, until))
+        .filter_map(|(uid, revision)| failing_pod(loaded, uid, *revision, since, until))
         .collect();
     let status = match (judged.verdict, judged.failing_revision, failing_pods.len()) {
         ("failed", _, _) => "failed",
@@ -478,25 +527,38 @@ fn from_custom(c: super::custom::CustomReport) -> Judged {
     }
 }
 
-/// The pod at `until` when it is failing: a failing wait, a Failed phase, or not ready after
-/// restarts.
+/// The pod at `until` when it is failing: a failing wait, a Failed phase, unschedulable, or
+/// running but not ready after restarts or failed probes in the window.
 fn failing_pod(
     loaded: &Loaded,
     uid: &str,
     revision: Option<i64>,
+    since: Timestamp,
     until: Timestamp,
 ) -> Option<FailingPod> {
     let history = &loaded.history;
-    let object = history.object(history.by_uid(uid)?);
+    let id = history.by_uid(uid)?;
+    let object = history.object(id);
     let version = object.version_at(until)?;
+    if object.deletion_started().is_some_and(|t| t <= until) {
+        // A pod on its way out is replaced, not failing.
+        return None;
+    }
     let pod = pod_at(history, version);
     let state = state_of(&pod);
     let body: Value = history.parse(version).unwrap_or(Value::Null);
     let waiting_reason = waiting_reason(&body);
     let restarts = total_restarts(&pod);
+    let events = occurrences_about(history, &loaded.graph, id);
+    let probe_failures = probe_failures(&events, since, until);
+    let scheduling = (state.phase == "Pending")
+        .then(|| scheduling_failure(&pod, &events, until, version.line))
+        .flatten();
+    let not_ready = !state.ready && !matches!(state.phase.as_str(), "Succeeded" | "Pending");
     let failing = waiting_reason.is_some()
         || state.phase == "Failed"
-        || (!state.ready && restarts > 0 && state.phase != "Succeeded");
+        || scheduling.is_some()
+        || (not_ready && (restarts > 0 || !probe_failures.is_empty()));
     if !failing {
         return None;
     }
@@ -510,6 +572,102 @@ fn failing_pod(
         last_exit_code,
         last_reason,
         waiting_reason,
+        probe_failures,
+        scheduling,
+    })
+}
+
+/// The kubelet's `Unhealthy` Events about a pod in the window, one entry per container and
+/// probe. The prober writes `"<Liveness|Readiness|Startup> probe failed: <output>"` (or
+/// `errored`) as the message (`pkg/kubelet/prober/prober.go`, `recordContainerEvent`).
+fn probe_failures(events: &[Occurrence], since: Timestamp, until: Timestamp) -> Vec<ProbeFailures> {
+    let mut out: Vec<ProbeFailures> = Vec::new();
+    // The count each Event object had before the window: only its growth inside counts.
+    let mut before: BTreeMap<&str, i64> = BTreeMap::new();
+    for event in events.iter().filter(|e| e.reason == "Unhealthy") {
+        if event.ts < since {
+            before.insert(&event.event_name, event.count);
+            continue;
+        }
+        if event.ts > until {
+            break;
+        }
+        let Some(probe) = probe_kind(&event.message) else {
+            continue;
+        };
+        let grown = event.count - before.insert(&event.event_name, event.count).unwrap_or(0);
+        let container = event.container().map(str::to_string);
+        match out
+            .iter_mut()
+            .find(|p| p.probe == probe && p.container == container)
+        {
+            Some(p) => {
+                p.count += grown.max(1);
+                p.last = event.ts;
+                p.message = event.message.trim().to_string();
+                p.line = event.line;
+            }
+            None => out.push(ProbeFailures {
+                probe: probe.to_string(),
+                container,
+                count: grown.max(1),
+                first: event.ts,
+                last: event.ts,
+                message: event.message.trim().to_string(),
+                line: event.line,
+            }),
+        }
+    }
+    out
+}
+
+/// `liveness`, `readiness` or `startup`, from an `Unhealthy` Event's message.
+fn probe_kind(message: &str) -> Option<&'static str> {
+    let first = message.split_whitespace().next()?.to_ascii_lowercase();
+    ["liveness", "readiness", "startup"]
+        .into_iter()
+        .find(|kind| *kind == first)
+}
+
+/// Why a pending pod is not scheduled: its `PodScheduled` condition False (the scheduler sets
+/// it with reason `Unschedulable` when no node fits, `pkg/scheduler/schedule_one.go`
+/// `handleSchedulingFailure`), with the `FailedScheduling` Events' count.
+fn scheduling_failure(
+    pod: &k8s_openapi::api::core::v1::Pod,
+    events: &[Occurrence],
+    until: Timestamp,
+    line: u64,
+) -> Option<SchedulingFailure> {
+    let condition = pod
+        .status
+        .as_ref()?
+        .conditions
+        .as_deref()?
+        .iter()
+        .find(|c| c.type_ == "PodScheduled" && c.status == "False")?;
+    let failed: Vec<&Occurrence> = events
+        .iter()
+        .filter(|e| e.reason == "FailedScheduling" && e.ts <= until)
+        .collect();
+    let mut attempts: BTreeMap<&str, i64> = BTreeMap::new();
+    for event in &failed {
+        attempts.insert(&event.event_name, event.count);
+    }
+    let message = condition
+        .message
+        .clone()
+        .filter(|m| !m.trim().is_empty())
+        .or_else(|| failed.last().map(|e| e.message.clone()))
+        .unwrap_or_default();
+    Some(SchedulingFailure {
+        reason: condition
+            .reason
+            .clone()
+            .unwrap_or_else(|| "Unschedulable".to_string()),
+        message: message.trim().to_string(),
+        since: condition.last_transition_time.as_ref().map(|t| t.0),
+        attempts: attempts.values().sum(),
+        line,
     })
 }
 
@@ -531,7 +689,9 @@ fn group(pods: &[FailingPod]) -> Vec<PodGroup> {
         let reason = pod
             .waiting_reason
             .clone()
+            .or_else(|| pod.scheduling.as_ref().map(|s| s.reason.clone()))
             .or_else(|| (pod.phase == "Failed").then(|| "Failed".to_string()))
+            .or_else(|| (!pod.probe_failures.is_empty()).then(|| "ProbeFailing".to_string()))
             .unwrap_or_else(|| "NotReady".to_string());
         let entry = groups
             .entry((pod.revision, reason.clone()))
@@ -541,6 +701,8 @@ fn group(pods: &[FailingPod]) -> Vec<PodGroup> {
                 last_exit_code: pod.last_exit_code,
                 last_reason: pod.last_reason.clone(),
                 restarts: 0,
+                probe_failures: Vec::new(),
+                scheduling_message: pod.scheduling.as_ref().map(|s| s.message.clone()),
                 pods: Vec::new(),
             });
         if entry.last_exit_code != pod.last_exit_code {
@@ -549,7 +711,28 @@ fn group(pods: &[FailingPod]) -> Vec<PodGroup> {
         if entry.last_reason != pod.last_reason {
             entry.last_reason = None;
         }
+        if entry.scheduling_message.as_ref() != pod.scheduling.as_ref().map(|s| &s.message) {
+            entry.scheduling_message = None;
+        }
         entry.restarts += pod.restarts;
+        for failed in &pod.probe_failures {
+            match entry
+                .probe_failures
+                .iter_mut()
+                .find(|p| p.probe == failed.probe && p.container == failed.container)
+            {
+                Some(p) => {
+                    p.count += failed.count;
+                    p.first = p.first.min(failed.first);
+                    if failed.last > p.last {
+                        p.last = failed.last;
+                        p.message.clone_from(&failed.message);
+                        p.line = failed.line;
+                    }
+                }
+                None => entry.probe_failures.push(failed.clone()),
+            }
+        }
         entry.pods.push(pod.name.clone());
     }
     // Newest revision first, as the object reports list them.
@@ -558,33 +741,38 @@ fn group(pods: &[FailingPod]) -> Vec<PodGroup> {
     groups
 }
 
-/// The root causes `analyze --pod` gives for the workload's first failing pod: its restart
-/// causes other than the revision's own change (already blamed), and the cause behind its
-/// creation.
+/// The root causes `analyze --pod` gives for the first pod of each group of failing pods: its
+/// restart causes other than the revision's own change (already blamed), and the cause behind
+/// its creation; each cause once, in group order.
 fn root_causes(loaded: &mut Loaded, workload: &WorkloadReport) -> Vec<Cause> {
-    let Some(pod) = workload.failing_pods.first() else {
-        return Vec::new();
-    };
-    let query = PodQuery {
-        name: pod.name.clone(),
-        namespace: Some(workload.object.namespace.clone()),
-        uid: Some(pod.uid.clone()),
-    };
-    let Ok(answer) = analyze_pod(loaded, &query) else {
-        return Vec::new();
-    };
+    let firsts: Vec<&FailingPod> = workload
+        .pod_groups
+        .iter()
+        .filter_map(|g| g.pods.first())
+        .filter_map(|name| workload.failing_pods.iter().find(|p| &p.name == name))
+        .collect();
     let mut causes: Vec<Cause> = Vec::new();
-    let found = answer
-        .restart_causes
-        .into_iter()
-        .chain(answer.created.root_cause);
-    for cause in found {
-        let blamed = workload.blamed_change.as_ref();
-        if cause.change.is_some() && cause.change.as_ref() == blamed {
+    for pod in firsts {
+        let query = PodQuery {
+            name: pod.name.clone(),
+            namespace: Some(workload.object.namespace.clone()),
+            uid: Some(pod.uid.clone()),
+        };
+        let Ok(answer) = analyze_pod(loaded, &query) else {
             continue;
-        }
-        if !causes.iter().any(|c| c.summary == cause.summary) {
-            causes.push(cause);
+        };
+        let found = answer
+            .restart_causes
+            .into_iter()
+            .chain(answer.created.root_cause);
+        for cause in found {
+            let blamed = workload.blamed_change.as_ref();
+            if cause.change.is_some() && cause.change.as_ref() == blamed {
+                continue;
+            }
+            if !causes.iter().any(|c| c.summary == cause.summary) {
+                causes.push(cause);
+            }
         }
     }
     causes
@@ -604,6 +792,8 @@ mod tests {
             last_exit_code: Some(exit),
             last_reason: Some("Error".to_string()),
             waiting_reason: waiting.map(str::to_string),
+            probe_failures: Vec::new(),
+            scheduling: None,
         }
     }
 
@@ -633,6 +823,53 @@ mod tests {
         assert_eq!(groups[1].last_exit_code, None);
         assert_eq!(groups[1].last_reason.as_deref(), Some("Error"));
         assert_eq!(groups[1].restarts, 6);
+    }
+
+    fn unhealthy(ts: &str, name: &str, count: i64, message: &str) -> Occurrence {
+        Occurrence {
+            ts: ts.parse().expect("a time"),
+            reason: "Unhealthy".to_string(),
+            message: message.to_string(),
+            event_type: "Warning".to_string(),
+            count,
+            field_path: Some("spec.containers{web}".to_string()),
+            line: 1,
+            event_name: name.to_string(),
+        }
+    }
+
+    /// Only the growth of an Event's count inside the window counts; probes are told apart
+    /// by the prober's message.
+    #[test]
+    fn probe_failures_count_the_growth_inside_the_window() {
+        let events = [
+            unhealthy("2026-01-01T00:00:00Z", "a", 4, "Liveness probe failed: 500"),
+            unhealthy("2026-01-01T00:02:00Z", "a", 7, "Liveness probe failed: 503"),
+            unhealthy(
+                "2026-01-01T00:03:00Z",
+                "b",
+                2,
+                "Readiness probe errored: timeout",
+            ),
+            unhealthy("2026-01-01T00:09:00Z", "a", 9, "Liveness probe failed: 500"),
+        ];
+        let since = "2026-01-01T00:01:00Z".parse().expect("a time");
+        let until = "2026-01-01T00:05:00Z".parse().expect("a time");
+        let found = probe_failures(&events, since, until);
+        let summary: Vec<(&str, i64, &str)> = found
+            .iter()
+            .map(|p| (p.probe.as_str(), p.count, p.message.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("liveness", 3, "Liveness probe failed: 503"),
+                ("readiness", 2, "Readiness probe errored: timeout")
+            ]
+        );
+        assert_eq!(found[0].container.as_deref(), Some("web"));
+        assert_eq!(probe_kind("Startup probe failed: x"), Some("startup"));
+        assert_eq!(probe_kind("Back-off restarting"), None);
     }
 
     /// Only waits that mean the pod cannot run count: ContainerCreating is a start.

@@ -7,7 +7,7 @@ use jiff::civil::Date;
 
 use super::rollout::line_note;
 use super::value::write_field;
-use super::{day_of, duration_words, when};
+use super::{day_of, duration_words, truncate, when};
 use crate::graph::{Change, ChangeKind, Confidence};
 use crate::query::report::{PodGroup, Report, WorkloadReport};
 
@@ -144,6 +144,17 @@ pub fn group_text(group: &PodGroup) -> String {
     }
     if group.restarts > 0 {
         text.push_str(&format!(", {} restarts", group.restarts));
+    }
+    for probe in &group.probe_failures {
+        text.push_str(&format!(
+            ", {} probe failed {}× (`{}`)",
+            probe.probe,
+            probe.count,
+            truncate(&probe.message, 100)
+        ));
+    }
+    if let Some(message) = &group.scheduling_message {
+        text.push_str(&format!(" `{}`", truncate(message, 160)));
     }
     text
 }

@@ -316,3 +316,283 @@ fn a_watch_gap_is_said_before_the_verdict_even_when_a_relist_closed_it() {
         "{text}"
     );
 }
+
+/// Every workload of a fixture's ground truth, as (kind, uid, truth).
+fn truth_workloads(truth: &Value) -> Vec<(&'static str, String, &Value)> {
+    let mut all = Vec::new();
+    for (key, kind) in [
+        ("deployments", "Deployment"),
+        ("statefulsets", "StatefulSet"),
+        ("daemonsets", "DaemonSet"),
+        ("cronjobs", "CronJob"),
+        ("custom_resources", "custom"),
+    ] {
+        for w in truth[key].as_array().into_iter().flatten() {
+            let uid = w["uid"].as_str().expect("a uid").to_string();
+            all.push((kind, uid, w));
+        }
+    }
+    all
+}
+
+/// Every change the ground truth knows of: template changes of each revision, CronJob
+/// jobTemplate changes, custom resources' spec changes, and the pods' config causes.
+fn truth_changes(truth: &Value) -> Vec<(String, Timestamp)> {
+    let mut changes = Vec::new();
+    let mut push = |c: &Value| {
+        if let Some(manager) = c["manager"].as_str() {
+            changes.push((manager.to_string(), time(&c["time"])));
+        }
+    };
+    for (_, _, w) in truth_workloads(truth) {
+        for rev in w["revisions"].as_array().into_iter().flatten() {
+            push(&rev["change"]);
+        }
+        for key in ["template_changes", "spec_changes"] {
+            w[key].as_array().into_iter().flatten().for_each(&mut push);
+        }
+    }
+    for pod in truth["pod_causes"].as_array().into_iter().flatten() {
+        pod["restart_causes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .for_each(&mut push);
+    }
+    changes
+}
+
+/// `report` on every fixture agrees with the simulator's ground truth: a failed rollout is
+/// failed and blamed on its failing revision's change, a completed one is not failing, a
+/// halted StatefulSet is failing and blamed on its update revision, every blamed change is a
+/// change the simulator made, every failing pod is a live pod of the trace with the restarts
+/// and last exit code the simulator gave it, every crash-looping pod is listed, and the exit
+/// code follows `--fail-on failed`.
+#[test]
+fn every_fixture_reports_what_its_ground_truth_says() {
+    let mut names: Vec<String> = std::fs::read_dir("fixtures")
+        .expect("fixtures/")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".expect.json").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 30, "{names:?}");
+    for name in &names {
+        let truth = expect(name);
+        let (report, code) = report(name, &[]);
+        let listed: Vec<&Value> = report["workloads"]
+            .as_array()
+            .expect("workloads")
+            .iter()
+            .collect();
+        let by_uid = |uid: &str| listed.iter().find(|w| w["object"]["uid"] == uid).copied();
+        let workloads = truth_workloads(&truth);
+        let healthy = report["healthy_unchanged"].as_u64().expect("a count") as usize;
+        assert!(
+            listed.len() + healthy <= workloads.len(),
+            "{name}: more workloads judged than the simulator made"
+        );
+        for w in &listed {
+            let uid = w["object"]["uid"].as_str().expect("uid");
+            assert!(
+                workloads.iter().any(|(_, u, _)| u == uid),
+                "{name}: {uid} is not a workload of the simulation"
+            );
+        }
+        for (kind, uid, w) in &workloads {
+            let got = by_uid(uid);
+            let status = got.map_or("ok", |g| g["status"].as_str().expect("status"));
+            let outcome = w["final_outcome"]
+                .as_str()
+                .or(w["verdict"].as_str())
+                .or(w["kstatus"].as_str());
+            match (*kind, outcome) {
+                ("Deployment", Some("failed")) | ("custom", Some("failed")) => {
+                    assert_eq!(status, "failed", "{name}: {uid}");
+                    let changes = w["revisions"]
+                        .as_array()
+                        .or(w["spec_changes"].as_array())
+                        .expect("changes");
+                    let last = changes
+                        .iter()
+                        .rev()
+                        .map(|c| {
+                            if c["change"].is_object() {
+                                &c["change"]
+                            } else {
+                                c
+                            }
+                        })
+                        .find(|c| c.is_object())
+                        .expect("a change");
+                    let blamed = &got.expect("listed")["blamed_change"];
+                    assert_eq!(blamed["manager"], last["manager"], "{name}");
+                    assert_eq!(time(&blamed["time"]), time(&last["time"]), "{name}");
+                }
+                ("Deployment" | "DaemonSet" | "StatefulSet", Some("complete")) => {
+                    assert_eq!(status, "ok", "{name}: {uid} completed")
+                }
+                ("StatefulSet", Some("progressing")) if w["rollout_halted"] == true => {
+                    assert_eq!(status, "failing", "{name}: {uid} is halted");
+                    let update = w["revisions"]
+                        .as_array()
+                        .expect("revisions")
+                        .iter()
+                        .find(|r| r["name"] == w["update_revision"])
+                        .expect("the update revision");
+                    let blamed = &got.expect("listed")["blamed_change"];
+                    assert_eq!(blamed["manager"], update["change"]["manager"], "{name}");
+                }
+                ("CronJob", _) if w["failing_since_change"].is_object() => {
+                    assert_eq!(status, "failed", "{name}: {uid}");
+                    let blamed = &got.expect("listed")["blamed_change"];
+                    assert_eq!(blamed["manager"], w["failing_since_change"]["manager"]);
+                }
+                _ => {}
+            }
+            // A template change inside the trace lists the workload.
+            let changed = w["revisions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|r| r["change"]["before_trace"] == false);
+            if changed {
+                assert!(got.is_some(), "{name}: {uid} changed but is not listed");
+            }
+        }
+        let changes = truth_changes(&truth);
+        let pods = truth["pods"].as_array().expect("pods");
+        for w in &listed {
+            let blamed = &w["blamed_change"];
+            if blamed.is_object() && !changes.is_empty() {
+                let key = (
+                    blamed["manager"].as_str().unwrap_or_default().to_string(),
+                    time(&blamed["time"]),
+                );
+                assert!(
+                    changes.contains(&key),
+                    "{name}: blamed {key:?} is not a change the simulator made: {changes:?}"
+                );
+            }
+            for failing in w["failing_pods"].as_array().expect("failing pods") {
+                let pod = pods
+                    .iter()
+                    .find(|p| p["uid"] == failing["uid"])
+                    .unwrap_or_else(|| panic!("{name}: {failing} is a simulated pod"));
+                assert!(pod["deleted"].is_null(), "{name}: {failing} was deleted");
+                let restarts = pod["restarts"].as_array().map_or(0, Vec::len);
+                assert_eq!(failing["restarts"], restarts as i64, "{name}: {failing}");
+                if let Some(last) = pod["restarts"].as_array().and_then(|r| r.last()) {
+                    assert_eq!(failing["last_exit_code"], last["exit_code"], "{name}");
+                }
+            }
+        }
+        // A live pod that restarted at least three times, the last within the kubelet's longest
+        // back-off (5 min) and its run before the trace's end, is crash-looping: its workload
+        // lists it as failing.
+        let end = time(&report["trace"]["end"]);
+        for pod in pods.iter().filter(|p| p["deleted"].is_null()) {
+            let recent = pod["restarts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|r| end.duration_since(time(&r["time"])).as_secs() <= 330)
+                .count();
+            let total = pod["restarts"].as_array().map_or(0, Vec::len);
+            if total >= 3 && recent >= 1 {
+                assert!(
+                    listed.iter().any(|w| w["failing_pods"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|f| f["uid"] == pod["uid"])),
+                    "{name}: crash-looping pod {} is not reported failing",
+                    pod["name"]
+                );
+            }
+        }
+        let failed = listed.iter().any(|w| w["status"] == "failed");
+        assert_eq!(code, i32::from(failed), "{name}: exit code");
+        assert_eq!(
+            report["verdict"],
+            if failed {
+                "failed"
+            } else if listed.iter().any(|w| w["status"] == "failing") {
+                "failing"
+            } else {
+                "ok"
+            },
+            "{name}"
+        );
+    }
+}
+
+/// A failing pod carries its failed probes from the kubelet's Unhealthy Events: the probe,
+/// the container, how often in the window, and the last message; the group sums them.
+#[test]
+fn failing_pods_carry_their_failed_probes() {
+    let (whole, _) = report("liveness-ssa", &[]);
+    let session = workload(&whole, "Deployment", "session");
+    let pods = session["failing_pods"].as_array().expect("failing pods");
+    assert_eq!(pods.len(), 3, "{session:#}");
+    let mut total = 0;
+    for pod in pods {
+        let probes = pod["probe_failures"].as_array().expect("probe failures");
+        assert_eq!(probes.len(), 1, "{pod:#}");
+        assert_eq!(probes[0]["probe"], "liveness");
+        assert_eq!(probes[0]["container"], "session");
+        assert!(probes[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Liveness probe failed: HTTP probe failed")));
+        let count = probes[0]["count"].as_i64().expect("count");
+        // The kubelet restarts a container after failureThreshold (3) failures: each restart
+        // rests on at least three.
+        assert!(
+            count >= 3 * pod["restarts"].as_i64().expect("restarts"),
+            "{pod:#}"
+        );
+        total += count;
+    }
+    let group = &session["pod_groups"][0];
+    assert_eq!(group["probe_failures"][0]["count"], total);
+    // A window that starts after the last failure counts none.
+    let (late, _) = report("liveness-ssa", &["--since", "-1s"]);
+    for w in late["workloads"].as_array().expect("workloads") {
+        for pod in w["failing_pods"].as_array().expect("pods") {
+            assert_eq!(pod["probe_failures"], serde_json::json!([]), "{pod:#}");
+        }
+    }
+    let text = stdout(&kblame(&["report", &fixture("liveness-ssa")]));
+    assert!(
+        text.contains(&format!("liveness probe failed {total}×")),
+        "{text}"
+    );
+}
+
+/// A pending pod the scheduler cannot place is failing: the PodScheduled condition's reason
+/// and message, the FailedScheduling attempts, and the root cause of its creation (its
+/// predecessor was preempted by a higher-priority pod).
+#[test]
+fn an_unschedulable_pod_is_failing_with_the_schedulers_message_and_its_preemptor() {
+    let (report, code) = report("preempted", &[]);
+    assert_eq!(code, 0, "failing is not failed");
+    let etl = workload(&report, "Deployment", "etl-runner");
+    assert_eq!(etl["status"], "failing");
+    let pod = &etl["failing_pods"][0];
+    assert_eq!(pod["phase"], "Pending");
+    let scheduling = &pod["scheduling"];
+    assert_eq!(scheduling["reason"], "Unschedulable");
+    assert!(scheduling["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("Insufficient cpu")));
+    assert!(scheduling["attempts"].as_i64().is_some_and(|n| n >= 1));
+    assert_eq!(etl["pod_groups"][0]["reason"], "Unschedulable");
+    let cause = &etl["root_causes"][0];
+    assert_eq!(cause["preemptor"]["pod"]["namespace"], "checkout");
+    assert!(cause["preemptor"]["pod"]["name"]
+        .as_str()
+        .is_some_and(|n| n.starts_with("payment-gateway-")));
+}
