@@ -394,6 +394,7 @@ fn judge(
         (_, _, n) if n > 0 => "failing",
         _ => "ok",
     };
+    let groups = group(&failing_pods);
     let changes = judged
         .changes
         .into_iter()
@@ -403,7 +404,13 @@ fn judge(
         object,
         verdict: judged.verdict,
         status,
-        reason: judged.reason.filter(|_| status != "ok"),
+        // A failing (not failed) workload's own reason lists every piece of evidence; its
+        // failing pods, grouped, say the same in a line.
+        reason: match status {
+            "ok" => None,
+            "failing" if !groups.is_empty() => Some(groups_reason(&groups)),
+            _ => judged.reason,
+        },
         failing_since: judged.failing_since.filter(|_| status != "ok"),
         // A creation is no blame: nothing changed that an earlier template ran without.
         blamed_change: judged
@@ -411,7 +418,7 @@ fn judge(
             .filter(|c| status != "ok" && !c.fields.is_empty()),
         evidence: judged.evidence,
         root_causes: Vec::new(),
-        pod_groups: group(&failing_pods),
+        pod_groups: groups,
         failing_pods,
         serving_revisions: judged.serving_revisions,
         changes,
@@ -680,6 +687,23 @@ fn waiting_reason(body: &Value) -> Option<String> {
         .filter_map(|c| c.pointer("/state/waiting/reason").and_then(Value::as_str))
         .find(|reason| FAILING_WAITS.contains(reason))
         .map(str::to_string)
+}
+
+/// `3 pod(s) of revision 2 CrashLoopBackOff (last exit 137, Error)`, one clause per group.
+fn groups_reason(groups: &[PodGroup]) -> String {
+    let clauses: Vec<String> = groups
+        .iter()
+        .map(|g| {
+            let of = g.revision.map(|n| format!(" of revision {n}")).unwrap_or_default();
+            let last = match (g.last_exit_code, &g.last_reason) {
+                (Some(code), Some(reason)) => format!(" (last exit {code}, {reason})"),
+                (Some(code), None) => format!(" (last exit {code})"),
+                _ => String::new(),
+            };
+            format!("{} pod(s){of} {}{last}", g.pods.len(), g.reason)
+        })
+        .collect();
+    clauses.join("; ")
 }
 
 /// Groups failing pods by revision and reason, in the order first seen.

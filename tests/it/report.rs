@@ -596,3 +596,13 @@ fn an_unschedulable_pod_is_failing_with_the_schedulers_message_and_its_preemptor
         .as_str()
         .is_some_and(|n| n.starts_with("payment-gateway-")));
 }
+
+/// A failing workload whose blame is a ConfigMap change (text), and a pending pod's
+/// scheduling failure with its preemption root cause (Markdown).
+#[test]
+fn the_config_crash_text_and_preemption_markdown_reports() {
+    let output = kblame(&["report", &fixture("config-reload-crash")]);
+    insta::assert_snapshot!("report-config-reload-crash", stdout(&output));
+    let output = kblame(&["report", &fixture("preempted"), "--format", "markdown"]);
+    insta::assert_snapshot!("report-preempted-markdown", stdout(&output));
+}
