@@ -47,6 +47,14 @@ pub enum ReportError {
         /// The trace's name.
         trace: String,
     },
+    /// `--since` is after `--until`.
+    #[error("the window is empty: --since {since} is after --until {until}")]
+    Window {
+        /// The window's start asked.
+        since: Timestamp,
+        /// The window's end asked.
+        until: Timestamp,
+    },
     /// A question the trace cannot answer (a bad time, an empty trace).
     #[error(transparent)]
     Query(#[from] QueryError),
@@ -234,9 +242,15 @@ pub fn report(loaded: &mut Loaded, query: &ReportQuery) -> Result<Report, Report
     }
     let until = query.until.or(facts.end).ok_or(QueryError::EmptyTrace)?;
     let since = query.since.or(facts.start).unwrap_or(until);
+    if since > until {
+        return Err(ReportError::Window { since, until });
+    }
     let mut workloads = Vec::new();
     let mut healthy_unchanged = 0;
     let mut warnings = Vec::new();
+    if let Some(namespace) = query.namespace.as_deref() {
+        warnings.extend(unknown_namespace(loaded, namespace));
+    }
     for id in candidates(loaded, query.namespace.as_deref(), until) {
         match judge(loaded, id, since, until) {
             Ok(w) if w.status != "ok" || !w.changes.is_empty() || in_window(&w, since) => {
@@ -277,6 +291,21 @@ pub fn report(loaded: &mut Loaded, query: &ReportQuery) -> Result<Report, Report
         workloads,
         healthy_unchanged,
         warnings,
+    })
+}
+
+/// A warning when nothing of `namespace` is in the trace (a typo reports "ok" otherwise).
+/// Only that namespace is loaded, so the warning cannot list the others.
+fn unknown_namespace(loaded: &Loaded, namespace: &str) -> Option<String> {
+    let present = loaded
+        .history
+        .objects()
+        .iter()
+        .any(|o| o.namespace == namespace);
+    (!present).then(|| {
+        format!(
+            "namespace {namespace}: nothing of it is in the trace (without -n, the report covers every namespace)"
+        )
     })
 }
 
@@ -694,7 +723,10 @@ fn groups_reason(groups: &[PodGroup]) -> String {
     let clauses: Vec<String> = groups
         .iter()
         .map(|g| {
-            let of = g.revision.map(|n| format!(" of revision {n}")).unwrap_or_default();
+            let of = g
+                .revision
+                .map(|n| format!(" of revision {n}"))
+                .unwrap_or_default();
             let last = match (g.last_exit_code, &g.last_reason) {
                 (Some(code), Some(reason)) => format!(" (last exit {code}, {reason})"),
                 (Some(code), None) => format!(" (last exit {code})"),

@@ -606,3 +606,29 @@ fn the_config_crash_text_and_preemption_markdown_reports() {
     let output = kblame(&["report", &fixture("preempted"), "--format", "markdown"]);
     insta::assert_snapshot!("report-preempted-markdown", stdout(&output));
 }
+
+/// A namespace the trace does not hold is said, not reported as healthy in silence; a window
+/// whose start is after its end is an argument error (exit 2).
+#[test]
+fn an_unknown_namespace_warns_and_a_reversed_window_is_refused() {
+    let (json, code) = report("preempted", &["-n", "nope"]);
+    assert_eq!(code, 0);
+    assert!(
+        json["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.contains("namespace nope: nothing of it is in the trace")),
+        "{json:#}"
+    );
+    let (json, _) = report("preempted", &["-n", "checkout"]);
+    assert_eq!(json["warnings"], serde_json::json!([]));
+    let output = kblame(&[
+        "report",
+        &fixture("seed-demo"),
+        "--since",
+        "16:10:00",
+        "--until",
+        "16:05:00",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("--since 2026-11-26T16:10:00Z is after --until"));
+}
