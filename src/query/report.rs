@@ -16,7 +16,7 @@ use super::batch::last_termination;
 use super::custom::is_custom_group;
 use super::object::{analyze_object, ObjectReport};
 use super::pod::{analyze_pod, PodQuery};
-use super::rollout::{Evidence, RolloutQuery, FAILING_WAITS};
+use super::rollout::{event_evidence, pod_status_evidence, Evidence, RolloutQuery, FAILING_WAITS};
 use super::select::ObjectQuery;
 use super::{check, trace_warnings, Loaded, QueryError};
 use crate::cause::Cause;
@@ -252,7 +252,11 @@ pub fn report(loaded: &mut Loaded, query: &ReportQuery) -> Result<Report, Report
         warnings.extend(unknown_namespace(loaded, namespace));
     }
     for id in candidates(loaded, query.namespace.as_deref(), until) {
-        match judge(loaded, id, since, until) {
+        let judged = match loaded.history.object(id).kind.as_str() {
+            "Pod" => Ok(judge_pod(loaded, id, since, until)),
+            _ => judge(loaded, id, since, until),
+        };
+        match judged {
             Ok(w) if w.status != "ok" || !w.changes.is_empty() || in_window(&w, since) => {
                 workloads.push(w)
             }
@@ -341,18 +345,43 @@ fn coverage(loaded: &Loaded) -> Coverage {
 }
 
 /// The workloads to judge: Deployments, StatefulSets, DaemonSets, CronJobs, Jobs no CronJob
-/// owns, and custom resources; in the namespace asked, existing at `until`.
+/// owns, custom resources, and pods none of those controls (a bare pod, an e2e test pod, a
+/// pod of a bare ReplicaSet or of an owner the trace did not record); in the namespace asked,
+/// existing at `until`.
 fn candidates(loaded: &Loaded, namespace: Option<&str>, until: Timestamp) -> Vec<ObjectId> {
     let history = &loaded.history;
     (0..history.objects().len())
         .filter(|&id| {
             let o = history.object(id);
             namespace.is_none_or(|ns| o.namespace == ns)
-                && is_workload(loaded, o)
+                && (is_workload(loaded, o) || (o.kind == "Pod" && !governed(loaded, o)))
                 && o.first().ts <= until
                 && o.deletion_started().is_none_or(|t| t > until)
         })
         .collect()
+}
+
+/// Whether a judged workload controls `object`, directly or through its controllers.
+fn governed(loaded: &Loaded, object: &ObjectHistory) -> bool {
+    let history = &loaded.history;
+    let mut current = object;
+    // Owner chains are short (pod → ReplicaSet → Deployment → custom resource); the bound
+    // only guards against a cycle in a hostile trace.
+    for _ in 0..8 {
+        let Some(owner) = current
+            .last()
+            .controller_uid
+            .as_deref()
+            .and_then(|uid| history.by_uid(uid))
+        else {
+            return false;
+        };
+        current = history.object(owner);
+        if is_workload(loaded, current) {
+            return true;
+        }
+    }
+    false
 }
 
 fn is_workload(loaded: &Loaded, object: &ObjectHistory) -> bool {
@@ -452,6 +481,65 @@ fn judge(
         serving_revisions: judged.serving_revisions,
         changes,
     })
+}
+
+/// Judges a pod no workload controls as its own workload: `failed` when its phase is Failed
+/// (it will not run again), `failing` when [`failing_pod`] says so, else `ok`; its blame is
+/// the root cause its pod question finds.
+fn judge_pod(loaded: &Loaded, id: ObjectId, since: Timestamp, until: Timestamp) -> WorkloadReport {
+    let history = &loaded.history;
+    let object = history.object(id);
+    let failing = failing_pod(loaded, &object.uid, None, since, until);
+    let phase = object
+        .version_at(until)
+        .map(|v| state_of(&pod_at(history, v)).phase)
+        .unwrap_or_else(|| "Unknown".to_string());
+    let status = match (&failing, phase.as_str()) {
+        (_, "Failed") => "failed",
+        (Some(_), _) => "failing",
+        _ => "ok",
+    };
+    let evidence = match status {
+        "ok" => Vec::new(),
+        _ => {
+            let events = occurrences_about(history, &loaded.graph, id);
+            let mut evidence = pod_status_evidence(history, id, until, &events);
+            evidence.extend(event_evidence(
+                &events,
+                until,
+                &["FailedScheduling", "Unhealthy", "Failed", "Evicted"],
+                "pod",
+            ));
+            evidence.sort_by_key(|e| (e.time, e.line));
+            evidence
+        }
+    };
+    let failing_pods: Vec<FailingPod> = failing.into_iter().collect();
+    let groups = group(&failing_pods);
+    WorkloadReport {
+        object: ObjectRef::of(object),
+        verdict: match phase.as_str() {
+            "Failed" => "failed",
+            "Succeeded" => "complete",
+            "Pending" => "pending",
+            _ if status == "failing" => "progressing",
+            _ => "current",
+        },
+        status,
+        reason: match status {
+            "ok" => None,
+            _ if !groups.is_empty() => Some(groups_reason(&groups)),
+            _ => Some(format!("phase {phase}")),
+        },
+        failing_since: evidence.first().map(|e| e.time),
+        blamed_change: None,
+        evidence,
+        root_causes: Vec::new(),
+        pod_groups: groups,
+        failing_pods,
+        serving_revisions: Vec::new(),
+        changes: Vec::new(),
+    }
 }
 
 fn is_failing(outcome: &str) -> bool {

@@ -632,3 +632,65 @@ fn an_unknown_namespace_warns_and_a_reversed_window_is_refused() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("--since 2026-11-26T16:10:00Z is after --until"));
 }
+
+/// Pods no judged workload controls — a bare e2e test pod, a pod of an owner the trace did not
+/// record — are judged as their own workloads: a Failed one is failed (exit 1), a
+/// crash-looping one failing, a healthy one counted.
+#[test]
+fn pods_no_workload_controls_are_judged_themselves() {
+    use super::support::{pod, write_trace};
+    use kblame::trace::EventType;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("bare.ndjson");
+    let mut bare = pod("e2e-runner", "uid-e2e", "none", 0);
+    bare["metadata"]
+        .as_object_mut()
+        .expect("metadata")
+        .remove("ownerReferences");
+    let mut failed = bare.clone();
+    failed["metadata"]["resourceVersion"] = "11".into();
+    failed["status"] = serde_json::json!({"phase": "Failed", "containerStatuses": [{
+        "name": "app", "image": "app:1", "imageID": "", "ready": false, "restartCount": 0,
+        "state": {"terminated": {"exitCode": 2, "reason": "Error",
+            "startedAt": "2026-11-26T16:00:05Z", "finishedAt": "2026-11-26T16:01:00Z"}}}]});
+    let mut healthy = pod("debug-shell", "uid-debug", "none", 0);
+    healthy["metadata"]
+        .as_object_mut()
+        .expect("metadata")
+        .remove("ownerReferences");
+    let mut looping = pod("orphan-abc-1", "uid-orphan", "rs-not-recorded", 3);
+    looping["metadata"]["resourceVersion"] = "12".into();
+    looping["status"]["containerStatuses"][0]["ready"] = false.into();
+    looping["status"]["containerStatuses"][0]["state"] =
+        serde_json::json!({"waiting": {"reason": "CrashLoopBackOff"}});
+    looping["status"]["containerStatuses"][0]["lastState"] = serde_json::json!({"terminated": {
+        "exitCode": 137, "reason": "OOMKilled",
+        "startedAt": "2026-11-26T16:00:40Z", "finishedAt": "2026-11-26T16:00:50Z"}});
+    let records = vec![
+        (0, EventType::Listed, bare),
+        (0, EventType::Listed, healthy),
+        (
+            0,
+            EventType::Listed,
+            pod("orphan-abc-1", "uid-orphan", "rs-not-recorded", 0),
+        ),
+        (50, EventType::Modified, looping),
+        (60, EventType::Modified, failed),
+    ];
+    write_trace(&path, &records, true, false);
+    let output = kblame(&["report", path.to_str().expect("utf-8"), "--format", "json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let json: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(json["verdict"], "failed");
+    let runner = workload(&json, "Pod", "e2e-runner");
+    assert_eq!(runner["status"], "failed");
+    assert_eq!(runner["failing_pods"][0]["last_exit_code"], 2);
+    let orphan = workload(&json, "Pod", "orphan-abc-1");
+    assert_eq!(orphan["status"], "failing");
+    assert_eq!(
+        orphan["failing_pods"][0]["waiting_reason"],
+        "CrashLoopBackOff"
+    );
+    assert_eq!(orphan["failing_pods"][0]["last_reason"], "OOMKilled");
+    assert_eq!(json["healthy_unchanged"], 1, "debug-shell is counted");
+}
