@@ -84,10 +84,19 @@ fn run() -> ExitCode {
 fn parse_args() -> Cli {
     let mut command = Cli::command();
     if invoked_as_plugin() {
-        command = command.bin_name("kubectl kblame");
+        command = command.bin_name(program());
     }
     let matches = command.get_matches();
     Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
+}
+
+/// How the user runs kblame, for hints that name a command: `kubectl kblame` as a plugin.
+fn program() -> &'static str {
+    if invoked_as_plugin() {
+        "kubectl kblame"
+    } else {
+        "kblame"
+    }
 }
 
 /// Whether this process was started under a `kubectl-` name (argv[0]), as kubectl starts plugins.
@@ -734,8 +743,11 @@ fn record(reader: &Reader, args: cli::RecordArgs) -> anyhow::Result<u8> {
     // Never silent: a resource that stopped being recorded is said at the end, even with --quiet.
     for gap in &outcome.open_gaps {
         eprintln!(
-            "warning: {} was not recorded after {} ({}); `kblame check` reports the trace as not whole",
-            gap.resource, gap.since, gap.reason
+            "warning: {} was not recorded after {} ({}); `{} check` reports the trace as not whole",
+            gap.resource,
+            gap.since,
+            gap.reason,
+            program()
         );
     }
     if outcome.exit_code != 0 || report_always {
@@ -804,9 +816,10 @@ fn hint(err: &anyhow::Error, analyze: bool) -> Option<String> {
     use kblame::trace::TraceError;
     if let Some(err) = err.downcast_ref::<TraceError>() {
         return match err {
-            TraceError::NotATrace { .. } | TraceError::IsDirectory { .. } => Some(
-                "kblame reads the traces `kblame record` writes: NDJSON, zstd- or gzip-compressed or plain (see docs/trace-format.md)".to_string(),
-            ),
+            TraceError::NotATrace { .. } | TraceError::IsDirectory { .. } => Some(format!(
+                "kblame reads the traces `{} record` writes: NDJSON, zstd- or gzip-compressed or plain (see docs/trace-format.md)",
+                program()
+            )),
             TraceError::UnsupportedFormat { .. } => Some("upgrade kblame to read this trace".to_string()),
             _ => None,
         };
@@ -820,7 +833,8 @@ fn hint(err: &anyhow::Error, analyze: bool) -> Option<String> {
             if !name.starts_with("with UID") && kind != "resourceVersion" =>
         {
             Some(format!(
-                "names are exact; `kblame get TRACE {kind} --deleted` lists every {kind} the trace saw"
+                "names are exact; `{} get TRACE {kind} --deleted` lists every {kind} the trace saw",
+                program()
             ))
         }
         _ => None,
@@ -837,7 +851,8 @@ fn workload_hint(workload: &kblame::query::PodsOf, analyze: bool) -> String {
             workload.kind
         ),
         (true, false) => format!(
-            "ask about one of its pods with --pod NAME; `kblame tree TRACE {object}` shows the {} and its pods",
+            "ask about one of its pods with --pod NAME; `{} tree TRACE {object}` shows the {} and its pods",
+            program(),
             workload.kind
         ),
         (false, _) => format!(

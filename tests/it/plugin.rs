@@ -85,6 +85,56 @@ fn help_and_usage_say_kubectl_kblame_when_run_as_the_plugin() {
     assert!(help.contains("Usage: kblame [OPTIONS] <COMMAND>"), "{help}");
 }
 
+#[test]
+fn the_plugins_hints_name_kubectl_kblame() {
+    let trace = fixture("seed-demo.ndjson.zst");
+    let out = plugin(&["analyze", trace.to_str().unwrap(), "--pod", "nosuch"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("hint: names are exact; `kubectl kblame get TRACE pod --deleted`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// kubectl's connection flags reach the recorder: `--kubeconfig`, `--context`, `-n`, `-l`.
+#[cfg(feature = "record")]
+#[test]
+fn the_plugin_records_with_kubectls_connection_flags() {
+    use super::apiserver::ApiServer;
+    let server = ApiServer::start();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (kubeconfig, trace) = (dir.path().join("kubeconfig"), dir.path().join("t.ndjson"));
+    server.write_kubeconfig(&kubeconfig);
+    let out = plugin(&[
+        "record",
+        "-o",
+        trace.to_str().unwrap(),
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--context",
+        "loopback",
+        "-n",
+        "shop",
+        "-l",
+        "app=web",
+        "--resources",
+        "pods",
+        "--quiet",
+        "--",
+        "true",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let watched = server.requests();
+    assert!(
+        watched
+            .iter()
+            .any(|request| request.contains("/namespaces/shop/pods")
+                && request.contains("labelSelector=app=web")),
+        "{watched:?}"
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn a_link_named_kubectl_kblame_to_kblame_is_the_plugin_too() {
