@@ -63,6 +63,37 @@ fn the_plugin_answers_like_kblame_with_kubectls_flags() {
 }
 
 #[test]
+fn the_readmes_plugin_examples_print_what_the_readme_shows() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let mut examples = 0;
+    let mut lines = readme.lines();
+    while let Some(line) = lines.next() {
+        let Some(command) = line.strip_prefix("$ kubectl kblame ") else {
+            continue;
+        };
+        let shown: Vec<&str> = lines
+            .by_ref()
+            .take_while(|l| !l.starts_with("```"))
+            .collect();
+        let args: Vec<&str> = command.split_whitespace().collect();
+        let out = Command::new(env!("CARGO_BIN_EXE_kubectl-kblame"))
+            .args(&args)
+            .current_dir(root)
+            .output()
+            .expect("kubectl-kblame runs");
+        assert_eq!(out.status.code(), Some(0), "kubectl kblame {command}");
+        assert_eq!(
+            stdout(&out).trim_end(),
+            shown.join("\n"),
+            "kubectl kblame {command}"
+        );
+        examples += 1;
+    }
+    assert!(examples >= 1);
+}
+
+#[test]
 fn help_and_usage_say_kubectl_kblame_when_run_as_the_plugin() {
     let help = stdout(&plugin(&["--help"]));
     assert!(
