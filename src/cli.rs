@@ -211,9 +211,55 @@ pub struct RecordArgs {
     /// How often --all-resources looks for new resources (CRDs). Default is 30s.
     #[arg(long, default_value = "30s", value_parser = parse_duration, hide = true)]
     pub rediscover_interval: std::time::Duration,
+    /// When the command fails (exits non-zero), write the trace's report once it is closed, as
+    /// `kblame report TRACE --format FORMAT -o FILE` would; FILE `-` or none is stdout. Repeatable,
+    /// e.g. `--report markdown:$GITHUB_STEP_SUMMARY --report json:report.json`. Default is none.
+    #[arg(long, value_name = "FORMAT[:FILE]", value_parser = parse_report_target)]
+    pub report: Vec<ReportTarget>,
+    /// Write the --report reports also when the command succeeds (or with no command).
+    #[arg(long, requires = "report")]
+    pub report_always: bool,
     /// A command to run while recording (after the first lists are written); recording stops when it exits, with its exit code.
     #[arg(last = true)]
     pub command: Vec<String>,
+}
+
+/// `record --report FORMAT[:FILE]`: a report format and where to write it.
+#[cfg(feature = "record")]
+#[derive(Debug, Clone)]
+pub struct ReportTarget {
+    /// The format, as `kblame report --format` takes it.
+    pub format: ReportFormat,
+    /// The file; `None` is stdout.
+    pub file: Option<std::path::PathBuf>,
+}
+
+/// Parses `FORMAT[:FILE]` through [`ReportFormat`]'s value names, so a bad format is an
+/// argument error before the command runs, and every format `report` knows works here.
+#[cfg(feature = "record")]
+fn parse_report_target(text: &str) -> Result<ReportTarget, String> {
+    let (name, file) = match text.split_once(':') {
+        Some((name, file)) => (name, Some(file)),
+        None => (text, None),
+    };
+    let format = ReportFormat::from_str(name, false).map_err(|_| {
+        let names: Vec<String> = ReportFormat::value_variants()
+            .iter()
+            .filter_map(|format| format.to_possible_value())
+            .map(|value| value.get_name().to_string())
+            .collect();
+        format!("{name:?} is not a report format ({})", names.join(", "))
+    })?;
+    let file = match file {
+        None | Some("-") => None,
+        Some("") => {
+            return Err(format!(
+            "{text:?} names no file (an unset variable?); `{name}:-` or `{name}` writes to stdout"
+        ))
+        }
+        Some(file) => Some(std::path::PathBuf::from(file)),
+    };
+    Ok(ReportTarget { format, file })
 }
 
 /// `kblame import audit|kubectl FILE... -o TRACE`.
@@ -341,8 +387,11 @@ pub struct TimelineArgs {
     #[arg(long)]
     pub object: Option<String>,
     /// The namespace: of the --object, or, without it, only objects in this namespace. Default is all.
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "all_namespaces")]
     pub namespace: Option<String>,
+    /// Every namespace (the default; for kubectl's habit).
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
     /// The object's UID (with --object; its first characters are enough), to choose among objects that shared the name.
     #[arg(long, requires = "object")]
     pub uid: Option<String>,

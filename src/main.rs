@@ -1,11 +1,15 @@
 //! The `kblame` binary: parses arguments, runs one library call, maps the outcome to an exit code.
+//!
+//! `kubectl-kblame` (src/bin/kubectl-kblame.rs) is this same program under kubectl's plugin
+//! name: it includes this file as a module and calls [`main`].
 
 mod cli;
 
 use std::io::{self, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use cli::{AnalyzeArgs, CheckArgs, Cli, Command, OutputFormat};
 use kblame::query;
@@ -23,7 +27,8 @@ const EXIT_NOT_ANSWERED: u8 = 1;
 /// Exit code when the input cannot be read at all.
 const EXIT_ERROR: u8 = 2;
 
-fn main() -> ExitCode {
+/// Runs kblame with the process's arguments; also the entry point of `kubectl-kblame`.
+pub fn main() -> ExitCode {
     // The last net under the fuzzed code: a bug still ends with a message and exit code 2.
     std::panic::set_hook(Box::new(|info| {
         eprintln!("error: kblame stopped on an internal error (a bug): {info}");
@@ -38,7 +43,7 @@ fn main() -> ExitCode {
 static COLOR: std::sync::OnceLock<cli::ColorArg> = std::sync::OnceLock::new();
 
 fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_args();
     let _ = COLOR.set(cli.color);
     init_logging();
     let index = match cli.index {
@@ -62,7 +67,7 @@ fn run() -> ExitCode {
         Command::Report(args) => post_mortem(&reader, args),
         Command::Import(command) => import(command),
         #[cfg(feature = "record")]
-        Command::Record(args) => record(args),
+        Command::Record(args) => record(&reader, args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
@@ -72,6 +77,37 @@ fn run() -> ExitCode {
             ExitCode::from(exit_code(&err))
         }
     }
+}
+
+/// Parses the arguments; run as a kubectl plugin (`kubectl-kblame`, the name kubectl and krew
+/// give it), help and usage say `kubectl kblame`, the way the user typed it.
+fn parse_args() -> Cli {
+    let mut command = Cli::command();
+    if invoked_as_plugin() {
+        command = command.bin_name(program());
+    }
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
+}
+
+/// How the user runs kblame, for hints that name a command: `kubectl kblame` as a plugin.
+fn program() -> &'static str {
+    if invoked_as_plugin() {
+        "kubectl kblame"
+    } else {
+        "kblame"
+    }
+}
+
+/// Whether this process was started under a `kubectl-` name (argv[0]), as kubectl starts plugins.
+fn invoked_as_plugin() -> bool {
+    std::env::args_os()
+        .next()
+        .as_deref()
+        .map(Path::new)
+        .and_then(Path::file_name)
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name.starts_with("kubectl-"))
 }
 
 /// A question the trace cannot answer exits 1; input that cannot be read, and arguments that
@@ -267,6 +303,7 @@ fn timeline(reader: &Reader, args: cli::TimelineArgs) -> anyhow::Result<u8> {
         since,
         until,
         output,
+        all_namespaces: _,
     } = args;
     let opened = reader.open(&trace)?;
     let object = match object {
@@ -340,7 +377,6 @@ fn get(reader: &Reader, args: cli::GetArgs) -> anyhow::Result<u8> {
 
 /// `kblame report`: exit 1 when a workload matches `--fail-on`, 2 when the trace is unreadable.
 fn post_mortem(reader: &Reader, args: cli::ReportArgs) -> anyhow::Result<u8> {
-    use kblame::query::report::{ReportError, ReportQuery};
     let cli::ReportArgs {
         trace,
         format,
@@ -351,36 +387,8 @@ fn post_mortem(reader: &Reader, args: cli::ReportArgs) -> anyhow::Result<u8> {
         since,
         until,
     } = args;
-    let opened = reader.open(&trace)?;
-    let scope = match &namespace {
-        Some(namespace) => Scope::Namespace(namespace.clone()),
-        None => Scope::Everything,
-    };
-    let mut loaded = reader.load(opened, &scope)?;
-    let query = ReportQuery {
-        namespace,
-        since: parse_time(since, &loaded)?,
-        until: parse_time(until, &loaded)?,
-    };
-    let report = query::report::report(&mut loaded, &query).map_err(|err| match err {
-        ReportError::Query(err) => anyhow::Error::from(err),
-        other => anyhow::Error::from(other),
-    })?;
-    let mut buffer = Vec::new();
-    match format {
-        cli::ReportFormat::Text => render::report::text(&report, &mut buffer)?,
-        cli::ReportFormat::Markdown => render::report_md::markdown(&report, &mut buffer)?,
-        cli::ReportFormat::Json => render::json(&report, &mut buffer)?,
-    }
-    match &output {
-        Some(path) => std::fs::write(path, &buffer)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
-        None => {
-            let mut out = io::stdout().lock();
-            out.write_all(&buffer)?;
-            out.flush()?;
-        }
-    }
+    let report = build_report(reader, &trace, namespace, since, until)?;
+    write_report(&report, format, output.as_deref())?;
     let matched = match fail_on {
         cli::FailOnArg::Failed => report.count("failed"),
         cli::FailOnArg::Failing => report.count("failed") + report.count("failing"),
@@ -399,6 +407,60 @@ fn post_mortem(reader: &Reader, args: cli::ReportArgs) -> anyhow::Result<u8> {
         }
     );
     Ok(EXIT_NOT_ANSWERED)
+}
+
+/// Reads the trace and judges its workloads in the window: the report of `kblame report` and
+/// `kblame record --report`.
+fn build_report(
+    reader: &Reader,
+    trace: &str,
+    namespace: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+) -> anyhow::Result<query::report::Report> {
+    use kblame::query::report::{ReportError, ReportQuery};
+    let opened = reader.open(trace)?;
+    let scope = match &namespace {
+        Some(namespace) => Scope::Namespace(namespace.clone()),
+        None => Scope::Everything,
+    };
+    let mut loaded = reader.load(opened, &scope)?;
+    let query = ReportQuery {
+        namespace,
+        since: parse_time(since, &loaded)?,
+        until: parse_time(until, &loaded)?,
+    };
+    query::report::report(&mut loaded, &query).map_err(|err| match err {
+        ReportError::Query(err) => anyhow::Error::from(err),
+        other => anyhow::Error::from(other),
+    })
+}
+
+/// Renders `report` in `format` to `output` (stdout when `None`): the one place a report format
+/// meets its renderer. A file is created 0600 like the trace: a report names the cluster's
+/// objects, images and failure messages, and travels with the trace as a CI artifact.
+fn write_report(
+    report: &query::report::Report,
+    format: cli::ReportFormat,
+    output: Option<&Path>,
+) -> anyhow::Result<()> {
+    let mut buffer = Vec::new();
+    match format {
+        cli::ReportFormat::Text => render::report::text(report, &mut buffer)?,
+        cli::ReportFormat::Markdown => render::report_md::markdown(report, &mut buffer)?,
+        cli::ReportFormat::Json => render::json(report, &mut buffer)?,
+    }
+    match output {
+        Some(path) => kblame::files::create_private(path)
+            .and_then(|mut file| file.write_all(&buffer))
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
+        None => {
+            let mut out = io::stdout().lock();
+            out.write_all(&buffer)?;
+            out.flush()?;
+        }
+    }
+    Ok(())
 }
 
 fn import(command: cli::ImportCommand) -> anyhow::Result<u8> {
@@ -612,7 +674,7 @@ fn init_logging() {
 }
 
 #[cfg(feature = "record")]
-fn record(args: cli::RecordArgs) -> anyhow::Result<u8> {
+fn record(reader: &Reader, args: cli::RecordArgs) -> anyhow::Result<u8> {
     use kblame::record::{RecordSettings, RetryPolicy, Selection};
     let cli::RecordArgs {
         output,
@@ -632,6 +694,8 @@ fn record(args: cli::RecordArgs) -> anyhow::Result<u8> {
         max_retry_interval,
         quiet,
         rediscover_interval,
+        report,
+        report_always,
         command,
     } = args;
     if let Some(key) = redaction_key_file
@@ -679,11 +743,51 @@ fn record(args: cli::RecordArgs) -> anyhow::Result<u8> {
     // Never silent: a resource that stopped being recorded is said at the end, even with --quiet.
     for gap in &outcome.open_gaps {
         eprintln!(
-            "warning: {} was not recorded after {} ({}); `kblame check` reports the trace as not whole",
-            gap.resource, gap.since, gap.reason
+            "warning: {} was not recorded after {} ({}); `{} check` reports the trace as not whole",
+            gap.resource,
+            gap.since,
+            gap.reason,
+            program()
         );
     }
+    if outcome.exit_code != 0 || report_always {
+        write_record_reports(reader, &output, &report, quiet);
+    }
     Ok(u8::try_from(outcome.exit_code.clamp(0, 255)).unwrap_or(1))
+}
+
+/// `record --report`: the closed trace's report in each format asked for. A report that cannot
+/// be made is a warning: the exit code stays the command's.
+#[cfg(feature = "record")]
+fn write_record_reports(reader: &Reader, trace: &Path, targets: &[cli::ReportTarget], quiet: bool) {
+    use clap::ValueEnum;
+    if targets.is_empty() {
+        return;
+    }
+    let trace = trace.display().to_string();
+    let report = match build_report(reader, &trace, None, None, None) {
+        Ok(report) => report,
+        Err(err) => {
+            eprintln!("warning: no report of {trace}: {err:#}");
+            return;
+        }
+    };
+    for target in targets {
+        let format = target
+            .format
+            .to_possible_value()
+            .map(|value| value.get_name().to_string())
+            .unwrap_or_default();
+        let to = match &target.file {
+            Some(file) => file.display().to_string(),
+            None => "stdout".to_string(),
+        };
+        match write_report(&report, target.format, target.file.as_deref()) {
+            Ok(()) if !quiet => eprintln!("wrote the {format} report of {trace} to {to}"),
+            Ok(()) => {}
+            Err(err) => eprintln!("warning: no {format} report of {trace} to {to}: {err:#}"),
+        }
+    }
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -712,9 +816,10 @@ fn hint(err: &anyhow::Error, analyze: bool) -> Option<String> {
     use kblame::trace::TraceError;
     if let Some(err) = err.downcast_ref::<TraceError>() {
         return match err {
-            TraceError::NotATrace { .. } | TraceError::IsDirectory { .. } => Some(
-                "kblame reads the traces `kblame record` writes: NDJSON, zstd- or gzip-compressed or plain (see docs/trace-format.md)".to_string(),
-            ),
+            TraceError::NotATrace { .. } | TraceError::IsDirectory { .. } => Some(format!(
+                "kblame reads the traces `{} record` writes: NDJSON, zstd- or gzip-compressed or plain (see docs/trace-format.md)",
+                program()
+            )),
             TraceError::UnsupportedFormat { .. } => Some("upgrade kblame to read this trace".to_string()),
             _ => None,
         };
@@ -728,7 +833,8 @@ fn hint(err: &anyhow::Error, analyze: bool) -> Option<String> {
             if !name.starts_with("with UID") && kind != "resourceVersion" =>
         {
             Some(format!(
-                "names are exact; `kblame get TRACE {kind} --deleted` lists every {kind} the trace saw"
+                "names are exact; `{} get TRACE {kind} --deleted` lists every {kind} the trace saw",
+                program()
             ))
         }
         _ => None,
@@ -745,7 +851,8 @@ fn workload_hint(workload: &kblame::query::PodsOf, analyze: bool) -> String {
             workload.kind
         ),
         (true, false) => format!(
-            "ask about one of its pods with --pod NAME; `kblame tree TRACE {object}` shows the {} and its pods",
+            "ask about one of its pods with --pod NAME; `{} tree TRACE {object}` shows the {} and its pods",
+            program(),
             workload.kind
         ),
         (false, _) => format!(
