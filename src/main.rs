@@ -451,6 +451,12 @@ fn write_report(
         cli::ReportFormat::Json => render::json(report, &mut buffer)?,
     }
     match output {
+        Some(path) if is_step_summary(path) => std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+            .and_then(|mut file| file.write_all(&buffer))
+            .map_err(|e| anyhow::anyhow!("cannot append to {}: {e}", path.display()))?,
         Some(path) => kblame::files::create_private(path)
             .and_then(|mut file| file.write_all(&buffer))
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
@@ -461,6 +467,20 @@ fn write_report(
         }
     }
     Ok(())
+}
+
+/// Whether `path` is GitHub Actions' step summary (`$GITHUB_STEP_SUMMARY`). Every writer of a
+/// step appends to that file (`>> $GITHUB_STEP_SUMMARY`), so a report is appended there rather
+/// than replacing what the step wrote before, and the runner's file keeps its mode.
+fn is_step_summary(path: &Path) -> bool {
+    let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) else {
+        return false;
+    };
+    let summary = Path::new(&summary);
+    match (summary.canonicalize(), path.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => summary == path,
+    }
 }
 
 fn import(command: cli::ImportCommand) -> anyhow::Result<u8> {

@@ -694,3 +694,43 @@ fn pods_no_workload_controls_are_judged_themselves() {
     assert_eq!(orphan["failing_pods"][0]["last_reason"], "OOMKilled");
     assert_eq!(json["healthy_unchanged"], 1, "debug-shell is counted");
 }
+
+/// `-o $GITHUB_STEP_SUMMARY` appends, as every step's writer does, and leaves the runner's
+/// file mode alone; any other file is replaced and made 0600.
+#[test]
+fn the_github_step_summary_is_appended_to_not_replaced() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let summary = dir.path().join("step_summary");
+    std::fs::write(&summary, "## e2e\n\nearlier output\n").expect("written");
+    std::fs::set_permissions(&summary, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let run = |target: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_kblame"))
+            .args([
+                "report",
+                &fixture("mid-rollout"),
+                "--format",
+                "markdown",
+                "-o",
+            ])
+            .arg(target)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .output()
+            .expect("kblame runs")
+    };
+    assert_eq!(run(&summary).status.code(), Some(0));
+    assert_eq!(run(&summary).status.code(), Some(0));
+    let text = std::fs::read_to_string(&summary).expect("read");
+    assert!(
+        text.starts_with("## e2e\n\nearlier output\n**kblame report — ok"),
+        "{text}"
+    );
+    assert_eq!(text.matches("**kblame report").count(), 2, "{text}");
+    assert_eq!(kblame::files::mode_of(&summary), Some(0o644));
+    let other = dir.path().join("report.md");
+    std::fs::write(&other, "old").expect("written");
+    assert_eq!(run(&other).status.code(), Some(0));
+    let text = std::fs::read_to_string(&other).expect("read");
+    assert!(text.starts_with("**kblame report — ok"), "{text}");
+    assert_eq!(kblame::files::mode_of(&other), Some(0o600));
+}
