@@ -371,6 +371,10 @@ fn post_mortem(reader: &Reader, args: cli::ReportArgs) -> anyhow::Result<u8> {
         cli::ReportFormat::Text => render::report::text(&report, &mut buffer)?,
         cli::ReportFormat::Markdown => render::report_md::markdown(&report, &mut buffer)?,
         cli::ReportFormat::Json => render::json(&report, &mut buffer)?,
+        cli::ReportFormat::Junit => {
+            let failing_fails = matches!(fail_on, cli::FailOnArg::Failing);
+            render::report_junit::junit(&report, failing_fails, &mut buffer)?
+        }
     }
     match &output {
         Some(path) => std::fs::write(path, &buffer)
