@@ -260,8 +260,8 @@ fn blame_block(change: &Change, day: Option<Date>, out: &mut Vec<String>) {
 }
 
 /// The lines, each ended by a newline.
-fn lines(lines: impl IntoIterator<Item = impl AsRef<str>>) -> String {
-    lines.into_iter().fold(String::new(), |mut text, line| {
+fn lines(items: impl IntoIterator<Item = impl AsRef<str>>) -> String {
+    items.into_iter().fold(String::new(), |mut text, line| {
         text.push_str(line.as_ref());
         text.push('\n');
         text
