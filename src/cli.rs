@@ -490,6 +490,9 @@ pub enum ReportFormat {
     Markdown,
     /// Pretty JSON (the documented contract).
     Json,
+    /// JUnit XML for CI test reports: a testsuite per namespace, a testcase per workload; a
+    /// failing (not failed) workload is a failure only with `--fail-on failing`.
+    Junit,
 }
 
 /// What makes `kblame report` exit 1.

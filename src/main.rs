@@ -388,7 +388,8 @@ fn post_mortem(reader: &Reader, args: cli::ReportArgs) -> anyhow::Result<u8> {
         until,
     } = args;
     let report = build_report(reader, &trace, namespace, since, until)?;
-    write_report(&report, format, output.as_deref())?;
+    let failing_fails = matches!(fail_on, cli::FailOnArg::Failing);
+    write_report(&report, format, failing_fails, output.as_deref())?;
     let matched = match fail_on {
         cli::FailOnArg::Failed => report.count("failed"),
         cli::FailOnArg::Failing => report.count("failed") + report.count("failing"),
@@ -437,11 +438,13 @@ fn build_report(
 }
 
 /// Renders `report` in `format` to `output` (stdout when `None`): the one place a report format
-/// meets its renderer. A file is created 0600 like the trace: a report names the cluster's
+/// meets its renderer. `failing_fails`: JUnit makes a failing (not failed) workload a failure,
+/// as `--fail-on failing` does. A file is created 0600 like the trace: a report names the cluster's
 /// objects, images and failure messages, and travels with the trace as a CI artifact.
 fn write_report(
     report: &query::report::Report,
     format: cli::ReportFormat,
+    failing_fails: bool,
     output: Option<&Path>,
 ) -> anyhow::Result<()> {
     let mut buffer = Vec::new();
@@ -449,6 +452,7 @@ fn write_report(
         cli::ReportFormat::Text => render::report::text(report, &mut buffer)?,
         cli::ReportFormat::Markdown => render::report_md::markdown(report, &mut buffer)?,
         cli::ReportFormat::Json => render::json(report, &mut buffer)?,
+        cli::ReportFormat::Junit => render::report_junit::junit(report, failing_fails, &mut buffer)?,
     }
     match output {
         Some(path) if is_step_summary(path) => std::fs::OpenOptions::new()
@@ -802,7 +806,8 @@ fn write_record_reports(reader: &Reader, trace: &Path, targets: &[cli::ReportTar
             Some(file) => file.display().to_string(),
             None => "stdout".to_string(),
         };
-        match write_report(&report, target.format, target.file.as_deref()) {
+        // JUnit failures follow `kblame report`'s default `--fail-on failed`.
+        match write_report(&report, target.format, false, target.file.as_deref()) {
             Ok(()) if !quiet => eprintln!("wrote the {format} report of {trace} to {to}"),
             Ok(()) => {}
             Err(err) => eprintln!("warning: no {format} report of {trace} to {to}: {err:#}"),

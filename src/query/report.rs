@@ -221,6 +221,10 @@ pub struct Report {
     pub workloads: Vec<WorkloadReport>,
     /// Workloads healthy at the end and unchanged in the window, counted, not listed.
     pub healthy_unchanged: usize,
+    /// Those workloads, by namespace, kind and name. Not in the JSON, which counts them; JUnit
+    /// gives each its passing testcase.
+    #[serde(skip)]
+    pub healthy_unchanged_objects: Vec<ObjectRef>,
     /// Workloads that could not be judged, with why.
     pub warnings: Vec<String>,
 }
@@ -246,7 +250,7 @@ pub fn report(loaded: &mut Loaded, query: &ReportQuery) -> Result<Report, Report
         return Err(ReportError::Window { since, until });
     }
     let mut workloads = Vec::new();
-    let mut healthy_unchanged = 0;
+    let mut healthy = Vec::new();
     let mut warnings = Vec::new();
     if let Some(namespace) = query.namespace.as_deref() {
         warnings.extend(unknown_namespace(loaded, namespace));
@@ -260,7 +264,7 @@ pub fn report(loaded: &mut Loaded, query: &ReportQuery) -> Result<Report, Report
             Ok(w) if w.status != "ok" || !w.changes.is_empty() || in_window(&w, since) => {
                 workloads.push(w)
             }
-            Ok(_) => healthy_unchanged += 1,
+            Ok(w) => healthy.push(w.object),
             Err(err) => warnings.push(format!(
                 "{} not judged: {err}",
                 loaded.history.object(id).display_name()
@@ -282,6 +286,7 @@ pub fn report(loaded: &mut Loaded, query: &ReportQuery) -> Result<Report, Report
         let o = &w.object;
         (rank, o.namespace.clone(), o.kind.clone(), o.name.clone())
     });
+    healthy.sort_by(|a, b| (&a.namespace, &a.kind, &a.name).cmp(&(&b.namespace, &b.kind, &b.name)));
     let verdict = ["failed", "failing"]
         .into_iter()
         .find(|s| workloads.iter().any(|w| w.status == *s))
@@ -293,7 +298,8 @@ pub fn report(loaded: &mut Loaded, query: &ReportQuery) -> Result<Report, Report
         namespace: query.namespace.clone(),
         verdict,
         workloads,
-        healthy_unchanged,
+        healthy_unchanged: healthy.len(),
+        healthy_unchanged_objects: healthy,
         warnings,
     })
 }
