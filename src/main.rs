@@ -452,7 +452,9 @@ fn write_report(
         cli::ReportFormat::Text => render::report::text(report, &mut buffer)?,
         cli::ReportFormat::Markdown => render::report_md::markdown(report, &mut buffer)?,
         cli::ReportFormat::Json => render::json(report, &mut buffer)?,
-        cli::ReportFormat::Junit => render::report_junit::junit(report, failing_fails, &mut buffer)?,
+        cli::ReportFormat::Junit => {
+            render::report_junit::junit(report, failing_fails, &mut buffer)?
+        }
     }
     match output {
         Some(path) if is_step_summary(path) => std::fs::OpenOptions::new()

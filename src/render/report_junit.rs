@@ -136,11 +136,13 @@ fn case_name(object: &ObjectRef) -> String {
     format!("{}/{}", object.kind, object.name)
 }
 
-/// `deployment.shop`: the kind, then the namespace (none for a cluster-scoped workload).
+/// `shop.deployment`: the namespace, then the kind (the kind alone for a cluster-scoped
+/// workload). Jenkins splits a classname at its last dot into package and class, so the
+/// namespace becomes the package; neither part can hold a dot (namespaces are DNS labels).
 fn class_name(object: &ObjectRef) -> String {
     match object.namespace.is_empty() {
         true => object.kind.to_lowercase(),
-        false => format!("{}.{}", object.kind.to_lowercase(), object.namespace),
+        false => format!("{}.{}", object.namespace, object.kind.to_lowercase()),
     }
 }
 
@@ -340,6 +342,8 @@ mod tests {
             last_exit_code: Some(1),
             last_reason: Some("Error".into()),
             waiting_reason: Some("CrashLoopBackOff".into()),
+            probe_failures: Vec::new(),
+            scheduling: None,
         };
         let workload = WorkloadReport {
             object,
@@ -360,6 +364,8 @@ mod tests {
                 last_exit_code: Some(1),
                 last_reason: Some("Error".into()),
                 restarts: 3,
+                probe_failures: Vec::new(),
+                scheduling_message: Some(format!("0/3 nodes <{nasty}>")),
                 pods: vec![pod.name.clone()],
             }],
             failing_pods: vec![pod],
@@ -437,7 +443,7 @@ mod tests {
             "{values:?}"
         );
         assert!(
-            values.contains(&format!("deployment.ns-{clean}")),
+            values.contains(&format!("ns-{clean}.deployment")),
             "{values:?}"
         );
         assert!(values.contains(&format!("ns-{clean}")), "{values:?}");

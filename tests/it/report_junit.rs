@@ -277,7 +277,7 @@ fn the_seed_demos_failure_in_suite_shop_is_blamed_on_revision_2s_image_change() 
     assert_eq!(junit.suites, [str_of(&truth["namespace"])]);
     let web = &junit.cases[0];
     assert_eq!(web.name, format!("Deployment/{}", str_of(&truth["name"])));
-    assert_eq!(web.classname, "deployment.shop");
+    assert_eq!(web.classname, "shop.deployment");
     let (message, kind) = web.failure.clone().expect("a failure");
     assert_eq!(kind, "failed");
     let field = str_of(&change["fields"][0]);
@@ -361,7 +361,7 @@ fn names_with_markup_characters_are_escaped_and_still_valid() {
     let (xml, junit, code) = render(trace.to_str().expect("a UTF-8 path"), &[]);
     assert_eq!(code, 1);
     assert_eq!(junit.suites, ["sh<o&p\"q'"]);
-    assert_eq!(junit.cases[0].classname, "deployment.sh<o&p\"q'");
+    assert_eq!(junit.cases[0].classname, "sh<o&p\"q'.deployment");
     let (message, _) = junit.cases[0].failure.clone().expect("a failure");
     assert!(
         message.ends_with("nginx:1.25 → nginx:1.26-rc1<&>"),
