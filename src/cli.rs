@@ -441,6 +441,8 @@ pub enum ReportFormat {
     Markdown,
     /// Pretty JSON (the documented contract).
     Json,
+    /// One self-contained HTML page: the report and a zoomable timeline of its lanes.
+    Html,
 }
 
 /// What makes `kblame report` exit 1.

@@ -371,6 +371,10 @@ fn post_mortem(reader: &Reader, args: cli::ReportArgs) -> anyhow::Result<u8> {
         cli::ReportFormat::Text => render::report::text(&report, &mut buffer)?,
         cli::ReportFormat::Markdown => render::report_md::markdown(&report, &mut buffer)?,
         cli::ReportFormat::Json => render::json(&report, &mut buffer)?,
+        cli::ReportFormat::Html => {
+            let timeline = query::report_timeline::report_timeline(&mut loaded, &report, &query)?;
+            render::report_html::html(&report, &timeline, &mut buffer)?
+        }
     }
     match &output {
         Some(path) => std::fs::write(path, &buffer)

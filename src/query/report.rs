@@ -277,7 +277,8 @@ fn candidates(loaded: &Loaded, namespace: Option<&str>, until: Timestamp) -> Vec
         .collect()
 }
 
-fn is_workload(loaded: &Loaded, object: &ObjectHistory) -> bool {
+/// Whether the report judges an object of this kind (a CronJob's Jobs are judged through it).
+pub(crate) fn is_workload(loaded: &Loaded, object: &ObjectHistory) -> bool {
     match object.kind.as_str() {
         "Deployment" | "StatefulSet" | "DaemonSet" | "CronJob" => true,
         "Job" => !owned_by_cronjob(loaded, object),

@@ -31,6 +31,7 @@ mod record_redaction;
 mod reference;
 mod replay_invariants;
 mod report;
+mod report_html;
 mod rollout;
 mod scenarios;
 mod small_things;
