@@ -373,7 +373,11 @@ fn event_marks(history: &History, window: &Window) -> Vec<(ObjectRef, Mark)> {
                 until: (last.ts != first.ts).then_some(last.ts),
                 kind: EntryKind::Event,
                 severity,
-                summary: last.message.split_whitespace().collect::<Vec<_>>().join(" "),
+                summary: last
+                    .message
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 reason: Some(last.reason.clone()),
                 count: Some(last.count),
                 fields: Vec::new(),
@@ -521,7 +525,13 @@ impl Tree<'_> {
         ids.sort_by_key(|&id| {
             let o = history.object(id);
             let rank = listed.get(o.uid.as_str()).copied().unwrap_or(usize::MAX);
-            (rank, o.namespace.clone(), o.kind.clone(), o.name.clone(), id)
+            (
+                rank,
+                o.namespace.clone(),
+                o.kind.clone(),
+                o.name.clone(),
+                id,
+            )
         });
         ids.into_iter()
             .map(|id| {
@@ -556,7 +566,10 @@ impl Tree<'_> {
                 continue;
             }
             match kind {
-                "Pod" => direct.entry(self.revision_of_pod(child)).or_default().push(child),
+                "Pod" => direct
+                    .entry(self.revision_of_pod(child))
+                    .or_default()
+                    .push(child),
                 "ReplicaSet" | "Job" => revisions.push(self.carrier(child, Some(child))),
                 "ControllerRevision" => {
                     if let Some(n) = self.body_revision(child) {
@@ -660,7 +673,9 @@ impl Tree<'_> {
     fn annotated_revision(&self, id: ObjectId) -> Option<i64> {
         let history = &self.loaded.history;
         let object = history.object(id);
-        let version = object.version_at(self.window.until).unwrap_or(object.first());
+        let version = object
+            .version_at(self.window.until)
+            .unwrap_or(object.first());
         revision_of(&history.parse(version).ok()?)
     }
 

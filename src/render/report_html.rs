@@ -10,9 +10,9 @@ use std::io::{self, Write};
 
 use jiff::civil::Date;
 
+use super::day_of;
 use super::report::{change_headline, coverage_line, object_name, verdict_line, verdict_text};
 use super::value::one_line;
-use super::day_of;
 use crate::query::report::{Report, WorkloadReport};
 use crate::query::report_timeline::ReportTimeline;
 
@@ -33,7 +33,10 @@ pub fn html<W: Write>(report: &Report, timeline: &ReportTimeline, out: &mut W) -
     let day = report.trace.start.map(day_of);
     writeln!(out, "<!DOCTYPE html>")?;
     writeln!(out, "<html lang=\"en\"><head><meta charset=\"utf-8\">")?;
-    writeln!(out, "<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">")?;
+    writeln!(
+        out,
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
+    )?;
     writeln!(
         out,
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -49,10 +52,7 @@ pub fn html<W: Write>(report: &Report, timeline: &ReportTimeline, out: &mut W) -
     writeln!(out, "</head><body data-verdict=\"{}\">", report.verdict)?;
     header(report, day, out)?;
     writeln!(out, "{}", TIMELINE_SHELL)?;
-    write!(
-        out,
-        "<script type=\"application/json\" id=\"kblame-data\">"
-    )?;
+    write!(out, "<script type=\"application/json\" id=\"kblame-data\">")?;
     let json = serde_json::to_string(timeline).map_err(io::Error::other)?;
     out.write_all(script_safe(&json).as_bytes())?;
     writeln!(out, "</script>")?;

@@ -123,7 +123,16 @@ fn the_page_loads_nothing_from_the_network() {
     for name in ["seed-demo", "operator-postgres", "watch-gap"] {
         let (_, html, _) = render(&fixture(name), dir.path(), &[]);
         let lower = html.to_lowercase();
-        for needle in ["src=\"http", "src='http", "href=\"http", "href='http", "url(http", "@import", "<link", "<iframe"] {
+        for needle in [
+            "src=\"http",
+            "src='http",
+            "href=\"http",
+            "href='http",
+            "url(http",
+            "@import",
+            "<link",
+            "<iframe",
+        ] {
             assert!(!lower.contains(needle), "{name}: {needle}");
         }
         // Scripts are inline: none has a src.
@@ -165,7 +174,10 @@ fn an_operators_statefulset_lane_names_the_resource_that_controls_it() {
     assert_eq!(sts["owner"]["kind"], "PostgresCluster");
     assert_eq!(sts["owner"]["name"], "hippo");
     let changes = marks_of_kind(cr, "spec-change");
-    assert!(changes.iter().any(|m| m["change"]["blamed"] == true), "{changes:#?}");
+    assert!(
+        changes.iter().any(|m| m["change"]["blamed"] == true),
+        "{changes:#?}"
+    );
 }
 
 #[test]
@@ -176,7 +188,10 @@ fn a_cronjobs_runs_are_its_lanes_with_their_pods() {
     let cronjob = workload(&data, "CronJob", "invoice-export");
     let runs = cronjob["revisions"].as_array().expect("runs");
     assert!(!runs.is_empty());
-    assert!(runs.iter().all(|r| r["carrier"]["kind"] == "Job"), "{runs:#?}");
+    assert!(
+        runs.iter().all(|r| r["carrier"]["kind"] == "Job"),
+        "{runs:#?}"
+    );
     assert!(runs.iter().any(|r| !pod_names(r).is_empty()));
 }
 
@@ -203,7 +218,8 @@ fn a_watch_gap_is_a_shaded_span_from_the_break_to_the_relist() {
 }
 
 /// What a hostile trace puts in names, messages and values.
-const HOSTILE: &str = "<img src=x onerror=\"document.documentElement.dataset.pwned=1\"></script><!--";
+const HOSTILE: &str =
+    "<img src=x onerror=\"document.documentElement.dataset.pwned=1\"></script><!--";
 
 /// A failed Deployment whose name, condition message and Event message are hostile.
 fn hostile_trace(path: &Path) {
@@ -240,7 +256,10 @@ fn names_messages_and_values_from_the_trace_never_become_markup() {
     assert!(!html.contains("<img"), "raw markup from the trace");
     assert!(!html.contains("<!--"), "a comment opened by the trace");
     // One </script> per script element: the data cannot end its own.
-    assert_eq!(html.matches("</script>").count(), html.matches("<script").count());
+    assert_eq!(
+        html.matches("</script>").count(),
+        html.matches("<script").count()
+    );
     let data = data(&html);
     let lane = &data["workloads"][0];
     assert_eq!(lane["object"]["name"], format!("web{HOSTILE}"));
@@ -337,7 +356,10 @@ fn row_tag<'a>(dom: &'a str, lane: &str) -> &'a str {
 fn assert_clean(run: &Run) {
     let html = tag(&run.stdout, "html");
     assert!(html.contains("data-errors=\"[]\""), "page errors: {html}");
-    assert!(!run.stdout.contains("data-pwned"), "a value from the trace ran as script");
+    assert!(
+        !run.stdout.contains("data-pwned"),
+        "a value from the trace ran as script"
+    );
     let body = tag(&run.stdout, "body");
     assert!(body.contains("data-ready=\"true\""), "not ready: {body}");
     let console: Vec<&str> = run
@@ -373,7 +395,10 @@ fn the_seed_demo_page_loads_in_headless_chromium_with_its_lanes_and_marks_drawn(
         "Pod/shop/web-7cd8774fb8-znhz4",
         "Pod/shop/web-6748484658-2v9qk",
     ] {
-        assert!(dom.contains(&format!("data-lane=\"{lane}\"")), "no lane {lane}");
+        assert!(
+            dom.contains(&format!("data-lane=\"{lane}\"")),
+            "no lane {lane}"
+        );
     }
     assert!(dom.contains("data-revision=\"2\""));
     // The blamed change, drawn with its manager.
@@ -382,7 +407,10 @@ fn the_seed_demo_page_loads_in_headless_chromium_with_its_lanes_and_marks_drawn(
         .expect("the change at 16:02:11 is drawn");
     let mark_end = change + dom[change..].find('>').expect("the mark's end");
     let mark = &dom[change..mark_end];
-    assert!(mark.contains("data-manager=\"kubectl-client-side-apply\""), "{mark}");
+    assert!(
+        mark.contains("data-manager=\"kubectl-client-side-apply\""),
+        "{mark}"
+    );
     assert!(mark.contains("data-blamed=\"true\""), "{mark}");
     let restarts = dom.matches("data-kind=\"pod-restarted\"").count();
     assert!(restarts >= 5, "{restarts} restart marks drawn");
@@ -422,7 +450,10 @@ fn a_hostile_trace_runs_no_script_in_headless_chromium() {
     let run = headless(&browser, &page, "#obj=dep-uid", &["--dump-dom".to_string()]);
     assert_clean(&run);
     // An element made from the value would be serialized with its attributes quoted.
-    assert!(!run.stdout.contains("<img src=\"x\""), "an img element was made");
+    assert!(
+        !run.stdout.contains("<img src=\"x\""),
+        "an img element was made"
+    );
     assert!(tag(&run.stdout, "body").contains("data-selected=\"Deployment/demo/web"));
     assert!(run.stdout.contains("data-lane=\"Deployment/demo/web"));
 }

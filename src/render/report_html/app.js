@@ -8,7 +8,7 @@
   var data = JSON.parse(document.getElementById("kblame-data").textContent);
   var ROW = 22;
   var LABEL = 330;
-  var PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#9c755f", "#ff9da7", "#86bcb6", "#8cd17d"];
+  var PALETTE = ["#4e79a7", "#b07aa1", "#76b7b2", "#9c755f", "#edc948", "#59a14f", "#ff9da7", "#86bcb6", "#8cd17d", "#bab0ac"];
   var LIFECYCLE = { "pod-created": 1, "pod-scheduled": 1, "pod-started": 1, "pod-ready": 1, "pod-not-ready": 1, "pod-deleting": 1, "pod-deleted": 1, "deleted": 1 };
 
   var T0 = Date.parse(data.start);
@@ -324,7 +324,7 @@
         continue;
       }
       var el = document.createElement("div");
-      el.className = "mk mk-" + m.cls + (m.change && m.change.blamed ? " blamed" : "") + (m.cls === "condition" ? " " + m.severity : "");
+      el.className = "mk mk-" + m.cls + (m.kind === "scale" ? " scale" : "") + (m.change && m.change.blamed ? " blamed" : "") + (m.cls === "condition" ? " " + m.severity : "");
       el.style.left = px + "px";
       el.dataset.kind = m.kind;
       el.dataset.time = m.time;
@@ -396,7 +396,7 @@
       return function () {
         var wrap = document.createElement("span");
         wrap.style.cssText = "position:relative;display:inline-block;width:16px;height:16px";
-        var m = document.createElement("span"); m.className = "mk " + cls; wrap.appendChild(m); return wrap;
+        var m = document.createElement("span"); m.className = "mk " + cls; m.style.left = "50%"; wrap.appendChild(m); return wrap;
       };
     }
     item(sw("", PALETTE[0]), "ready (bar colour = revision)");
@@ -406,6 +406,7 @@
     item(sw("st-terminating", "#9aa1ad"), "terminating");
     item(mk("mk-change"), "change");
     item(mk("mk-change blamed"), "blamed change");
+    item(mk("mk-change scale"), "scale");
     item(mk("mk-restart"), "restart");
     item(mk("mk-probe"), "probe failure");
     item(mk("mk-warning"), "Warning Event");
