@@ -476,7 +476,7 @@
     meta.className = "meta";
     var bits = [];
     if (node.obj && node.obj.uid) { bits.push("uid " + node.obj.uid); }
-    if (node.status) { bits.push("report: " + node.status + (node.verdict ? " (" + node.verdict + ")" : "")); }
+    if (node.status) { bits.push("report: " + node.status + (node.verdict && node.verdict !== node.status ? " (" + node.verdict + ")" : "")); }
     if (node.owner) { bits.push("controlled by " + node.owner.kind + " " + node.owner.name); }
     if (node.life) { bits.push((node.life.before ? "existed before " : "from ") + iso(node.life.from) + (node.life.to ? " to " + iso(node.life.to) : "")); }
     meta.textContent = bits.join(" · ");
