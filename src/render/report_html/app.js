@@ -54,8 +54,14 @@
     return node;
   }
 
+  var lanesInData = data.others.length;
   data.workloads.forEach(function (w) {
-    var open = w.status === "failed" || w.status === "failing" || (w.status === "ok" && data.workloads.length <= 40);
+    w.revisions.forEach(function (r) { lanesInData += 1 + r.pods.length; });
+  });
+  var small = lanesInData <= 300;
+  data.workloads.forEach(function (w) {
+    // Small traces open every lane; large ones open the failed and failing workloads.
+    var open = small || w.status === "failed" || w.status === "failing";
     var wn = add({ type: "workload", obj: w.object, status: w.status, verdict: w.verdict, owner: w.owner,
       life: life(w.life), marks: prepMarks(w.marks), open: open });
     w.revisions.forEach(function (r, i) {
@@ -69,7 +75,7 @@
     });
   });
   if (data.others.length) {
-    var section = add({ type: "section", obj: null, marks: [], open: data.others.length <= 30 });
+    var section = add({ type: "section", obj: null, marks: [], open: small || data.others.length <= 30 });
     data.others.forEach(function (o) {
       add({ type: "object", obj: o.object, color: "#9aa1ad", life: life(o.life), marks: prepMarks(o.marks),
         spans: o.spans.map(function (s) { return { from: ms(s.from), state: s.state }; }) }, section);
