@@ -721,3 +721,30 @@ impl Tree<'_> {
         lanes
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(status: serde_json::Value) -> PodStatusView {
+        serde_json::from_value(serde_json::json!({ "status": status })).unwrap_or_default()
+    }
+
+    /// Between restarts a crash-looping container runs again, not ready: that is not a start.
+    #[test]
+    fn a_crash_looping_pod_running_again_is_not_ready_rather_than_starting() {
+        let running = view(serde_json::json!({"phase": "Running",
+            "conditions": [{"type": "Ready", "status": "False"}],
+            "containerStatuses": [{"state": {"running": {}}}]}));
+        assert_eq!(running.phase(false), PodPhase::Pending);
+        assert_eq!(running.phase(true), PodPhase::NotReady);
+        let waiting = view(serde_json::json!({"phase": "Running",
+            "containerStatuses": [{"state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}));
+        assert_eq!(waiting.phase(true), PodPhase::Failing);
+        let starting = view(serde_json::json!({"phase": "Pending",
+            "containerStatuses": [{"state": {"waiting": {"reason": "ContainerCreating"}}}]}));
+        assert_eq!(starting.phase(false), PodPhase::Pending);
+        let done = view(serde_json::json!({"phase": "Succeeded"}));
+        assert_eq!(done.phase(true), PodPhase::Succeeded);
+    }
+}

@@ -217,6 +217,35 @@ fn a_watch_gap_is_a_shaded_span_from_the_break_to_the_relist() {
     assert!(marks.iter().any(|m| m["kind"] == "relist"), "{marks:#?}");
 }
 
+#[test]
+fn the_window_and_namespace_flags_bound_the_timeline_as_they_bound_the_report() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (_, html, code) = render(
+        &fixture("operator-postgres"),
+        dir.path(),
+        &["-n", "elsewhere"],
+    );
+    assert_eq!(code, 0, "nothing listed in that namespace");
+    let elsewhere = data(&html);
+    let lanes = elsewhere["workloads"].as_array();
+    assert!(lanes.is_some_and(Vec::is_empty), "{elsewhere:#}");
+    // At +1m the seed demo's change had not been made: web is there, without it.
+    let (_, html, code) = render(&fixture("seed-demo"), dir.path(), &["--until", "+1m"]);
+    assert_eq!(code, 0);
+    let data = data(&html);
+    assert!(data["end"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("2026-11-26T16:01:00")));
+    let web = workload(&data, "Deployment", "web");
+    assert_eq!(
+        web["status"],
+        Value::Null,
+        "healthy and unchanged: not listed"
+    );
+    assert!(marks_of_kind(web, "spec-change").is_empty());
+    assert_eq!(revisions(web), [Some(1)]);
+}
+
 /// What a hostile trace puts in names, messages and values.
 const HOSTILE: &str =
     "<img src=x onerror=\"document.documentElement.dataset.pwned=1\"></script><!--";
