@@ -493,6 +493,8 @@ pub enum ReportFormat {
     /// JUnit XML for CI test reports: a testsuite per namespace, a testcase per workload; a
     /// failing (not failed) workload is a failure only with `--fail-on failing`.
     Junit,
+    /// One self-contained HTML page: the report and a zoomable timeline of its lanes.
+    Html,
 }
 
 /// What makes `kblame report` exit 1.

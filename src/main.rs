@@ -387,9 +387,10 @@ fn post_mortem(reader: &Reader, args: cli::ReportArgs) -> anyhow::Result<u8> {
         since,
         until,
     } = args;
-    let report = build_report(reader, &trace, namespace, since, until)?;
+    let mut judged = build_report(reader, &trace, namespace, since, until)?;
     let failing_fails = matches!(fail_on, cli::FailOnArg::Failing);
-    write_report(&report, format, failing_fails, output.as_deref())?;
+    write_report(&mut judged, format, failing_fails, output.as_deref())?;
+    let report = &judged.report;
     let matched = match fail_on {
         cli::FailOnArg::Failed => report.count("failed"),
         cli::FailOnArg::Failing => report.count("failed") + report.count("failing"),
@@ -418,7 +419,7 @@ fn build_report(
     namespace: Option<String>,
     since: Option<String>,
     until: Option<String>,
-) -> anyhow::Result<query::report::Report> {
+) -> anyhow::Result<Judged> {
     use kblame::query::report::{ReportError, ReportQuery};
     let opened = reader.open(trace)?;
     let scope = match &namespace {
@@ -431,10 +432,23 @@ fn build_report(
         since: parse_time(since, &loaded)?,
         until: parse_time(until, &loaded)?,
     };
-    query::report::report(&mut loaded, &query).map_err(|err| match err {
+    let report = query::report::report(&mut loaded, &query).map_err(|err| match err {
         ReportError::Query(err) => anyhow::Error::from(err),
         other => anyhow::Error::from(other),
+    })?;
+    Ok(Judged {
+        loaded,
+        query,
+        report,
     })
+}
+
+/// A report with the loaded trace and the question it answers (the HTML timeline reads more
+/// of the trace than the report's structs hold).
+struct Judged {
+    loaded: kblame::query::Loaded,
+    query: query::report::ReportQuery,
+    report: query::report::Report,
 }
 
 /// Renders `report` in `format` to `output` (stdout when `None`): the one place a report format
@@ -442,11 +456,12 @@ fn build_report(
 /// as `--fail-on failing` does. A file is created 0600 like the trace: a report names the cluster's
 /// objects, images and failure messages, and travels with the trace as a CI artifact.
 fn write_report(
-    report: &query::report::Report,
+    judged: &mut Judged,
     format: cli::ReportFormat,
     failing_fails: bool,
     output: Option<&Path>,
 ) -> anyhow::Result<()> {
+    let report = &judged.report;
     let mut buffer = Vec::new();
     match format {
         cli::ReportFormat::Text => render::report::text(report, &mut buffer)?,
@@ -454,6 +469,11 @@ fn write_report(
         cli::ReportFormat::Json => render::json(report, &mut buffer)?,
         cli::ReportFormat::Junit => {
             render::report_junit::junit(report, failing_fails, &mut buffer)?
+        }
+        cli::ReportFormat::Html => {
+            let timeline =
+                query::report_timeline::report_timeline(&mut judged.loaded, report, &judged.query)?;
+            render::report_html::html(report, &timeline, &mut buffer)?
         }
     }
     match output {
@@ -791,8 +811,8 @@ fn write_record_reports(reader: &Reader, trace: &Path, targets: &[cli::ReportTar
         return;
     }
     let trace = trace.display().to_string();
-    let report = match build_report(reader, &trace, None, None, None) {
-        Ok(report) => report,
+    let mut judged = match build_report(reader, &trace, None, None, None) {
+        Ok(judged) => judged,
         Err(err) => {
             eprintln!("warning: no report of {trace}: {err:#}");
             return;
@@ -809,7 +829,7 @@ fn write_record_reports(reader: &Reader, trace: &Path, targets: &[cli::ReportTar
             None => "stdout".to_string(),
         };
         // JUnit failures follow `kblame report`'s default `--fail-on failed`.
-        match write_report(&report, target.format, false, target.file.as_deref()) {
+        match write_report(&mut judged, target.format, false, target.file.as_deref()) {
             Ok(()) if !quiet => eprintln!("wrote the {format} report of {trace} to {to}"),
             Ok(()) => {}
             Err(err) => eprintln!("warning: no {format} report of {trace} to {to}: {err:#}"),

@@ -13,6 +13,7 @@ pub mod object;
 mod open;
 pub mod pod;
 pub mod report;
+pub mod report_timeline;
 pub mod rollout;
 pub mod select;
 pub mod sets;

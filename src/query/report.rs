@@ -390,7 +390,8 @@ fn governed(loaded: &Loaded, object: &ObjectHistory) -> bool {
     false
 }
 
-fn is_workload(loaded: &Loaded, object: &ObjectHistory) -> bool {
+/// Whether the report judges an object of this kind (a CronJob's Jobs are judged through it).
+pub(crate) fn is_workload(loaded: &Loaded, object: &ObjectHistory) -> bool {
     match object.kind.as_str() {
         "Deployment" | "StatefulSet" | "DaemonSet" | "CronJob" => true,
         "Job" => !owned_by_cronjob(loaded, object),

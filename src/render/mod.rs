@@ -9,6 +9,7 @@ pub mod get;
 pub mod object;
 pub mod pod;
 pub mod report;
+pub mod report_html;
 pub mod report_junit;
 pub mod report_md;
 pub mod rollout;

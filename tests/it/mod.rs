@@ -33,6 +33,7 @@ mod record_report;
 mod reference;
 mod replay_invariants;
 mod report;
+mod report_html;
 mod report_junit;
 mod rollout;
 mod scenarios;
