@@ -360,11 +360,17 @@ fn candidates(loaded: &Loaded, namespace: Option<&str>, until: Timestamp) -> Vec
         .filter(|&id| {
             let o = history.object(id);
             namespace.is_none_or(|ns| o.namespace == ns)
-                && (is_workload(loaded, o) || (o.kind == "Pod" && !governed(loaded, o)))
+                && is_judged(loaded, o)
                 && o.first().ts <= until
                 && o.deletion_started().is_none_or(|t| t > until)
         })
         .collect()
+}
+
+/// Whether the report judges `object` as a workload: a workload kind, or a pod no workload
+/// controls.
+pub(crate) fn is_judged(loaded: &Loaded, object: &ObjectHistory) -> bool {
+    is_workload(loaded, object) || (object.kind == "Pod" && !governed(loaded, object))
 }
 
 /// Whether a judged workload controls `object`, directly or through its controllers.

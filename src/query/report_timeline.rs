@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::report::{is_workload, Report, ReportQuery};
+use super::report::{is_judged, is_workload, Report, ReportQuery};
 use super::rollout::FAILING_WAITS;
 use super::timeline::{timeline, Entry, EntryKind, Severity, TimelineQuery};
 use super::{Loaded, QueryError};
@@ -519,7 +519,7 @@ impl Tree<'_> {
             .map(|(i, w)| (w.object.uid.as_str(), i))
             .collect();
         let mut ids: Vec<ObjectId> = (0..history.objects().len())
-            .filter(|&id| is_workload(loaded, history.object(id)))
+            .filter(|&id| is_judged(loaded, history.object(id)))
             .filter(|&id| self.window.shows(history, id))
             .collect();
         ids.sort_by_key(|&id| {
@@ -560,6 +560,10 @@ impl Tree<'_> {
         let mut revisions = Vec::new();
         let mut direct: BTreeMap<Option<i64>, Vec<ObjectId>> = BTreeMap::new();
         let mut numbered: BTreeMap<i64, ObjectId> = BTreeMap::new();
+        if object.kind == "Pod" {
+            // A pod judged as its own workload is its only pod lane.
+            direct.entry(None).or_default().push(id);
+        }
         for child in loaded.graph.controlled_by(id) {
             let kind = history.object(child).kind.as_str();
             if is_workload(loaded, history.object(child)) || !self.window.shows(history, child) {

@@ -636,12 +636,11 @@ fn an_unknown_namespace_warns_and_a_reversed_window_is_refused() {
 /// Pods no judged workload controls — a bare e2e test pod, a pod of an owner the trace did not
 /// record — are judged as their own workloads: a Failed one is failed (exit 1), a
 /// crash-looping one failing, a healthy one counted.
-#[test]
-fn pods_no_workload_controls_are_judged_themselves() {
+/// A trace of pods no workload controls: a bare e2e pod that ends Failed (exit 2), a healthy
+/// bare pod, and a crash-looping pod of a ReplicaSet the trace did not record.
+pub(super) fn write_bare_pods_trace(path: &std::path::Path) {
     use super::support::{pod, write_trace};
     use kblame::trace::EventType;
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let path = dir.path().join("bare.ndjson");
     let mut bare = pod("e2e-runner", "uid-e2e", "none", 0);
     bare["metadata"]
         .as_object_mut()
@@ -677,7 +676,14 @@ fn pods_no_workload_controls_are_judged_themselves() {
         (50, EventType::Modified, looping),
         (60, EventType::Modified, failed),
     ];
-    write_trace(&path, &records, true, false);
+    write_trace(path, &records, true, false);
+}
+
+#[test]
+fn pods_no_workload_controls_are_judged_themselves() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("bare.ndjson");
+    write_bare_pods_trace(&path);
     let output = kblame(&["report", path.to_str().expect("utf-8"), "--format", "json"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let json: Value = serde_json::from_slice(&output.stdout).expect("JSON");

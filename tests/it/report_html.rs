@@ -486,3 +486,21 @@ fn a_hostile_trace_runs_no_script_in_headless_chromium() {
     assert!(tag(&run.stdout, "body").contains("data-selected=\"Deployment/demo/web"));
     assert!(run.stdout.contains("data-lane=\"Deployment/demo/web"));
 }
+
+/// A pod the report judges as its own workload (a bare e2e pod) has its own workload lane
+/// holding its pod lane, so the table's deep link lands on it.
+#[test]
+fn a_pod_judged_as_its_own_workload_has_a_lane_with_its_pod() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let trace = dir.path().join("bare.ndjson");
+    super::report::write_bare_pods_trace(&trace);
+    let (_, html, code) = render(&trace, dir.path(), &[]);
+    assert_eq!(code, 1);
+    let data = data(&html);
+    let runner = workload(&data, "Pod", "e2e-runner");
+    assert_eq!(runner["status"], "failed");
+    assert_eq!(pod_names(&runner["revisions"][0]), ["e2e-runner"]);
+    let orphan = workload(&data, "Pod", "orphan-abc-1");
+    assert_eq!(orphan["status"], "failing");
+    assert_eq!(pod_names(&orphan["revisions"][0]), ["orphan-abc-1"]);
+}
