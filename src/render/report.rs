@@ -104,19 +104,28 @@ pub fn verdict_text(workload: &WorkloadReport) -> String {
     }
 }
 
-/// `revision 2 made 16:02:11 by kubectl-client-side-apply (Update)`, or `configmap shop/cart
-/// changed 10:02:00 by helm (Update)` for a change that made no revision.
-pub fn change_headline(change: &Change, day: Option<Date>) -> String {
+/// What a change did, in a few words: `revision 2` (true: it made that revision), or
+/// `deployment shop/web scaled`, `configmap shop/cart created`, `… changed` (false).
+pub fn change_subject(change: &Change) -> (String, bool) {
     let o = &change.object;
     let object = match o.namespace.is_empty() {
         true => format!("{} {}", o.kind.to_lowercase(), o.name),
         false => format!("{} {}/{}", o.kind.to_lowercase(), o.namespace, o.name),
     };
-    let what = match (change.kind, change.revision) {
-        (ChangeKind::Template | ChangeKind::Create, Some(n)) => format!("revision {n} made"),
-        (ChangeKind::Create, None) => format!("{object} created"),
-        (ChangeKind::Scale, _) => format!("{object} scaled"),
-        _ => format!("{object} changed"),
+    match (change.kind, change.revision) {
+        (ChangeKind::Template | ChangeKind::Create, Some(n)) => (format!("revision {n}"), true),
+        (ChangeKind::Create, None) => (format!("{object} created"), false),
+        (ChangeKind::Scale, _) => (format!("{object} scaled"), false),
+        _ => (format!("{object} changed"), false),
+    }
+}
+
+/// `revision 2 made 16:02:11 by kubectl-client-side-apply (Update)`, or `configmap shop/cart
+/// changed 10:02:00 by helm (Update)` for a change that made no revision.
+pub fn change_headline(change: &Change, day: Option<Date>) -> String {
+    let what = match change_subject(change) {
+        (subject, true) => format!("{subject} made"),
+        (subject, false) => subject,
     };
     let who = change.manager.as_deref().unwrap_or("an unknown manager");
     let op = change

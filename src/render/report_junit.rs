@@ -18,12 +18,13 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, Writer};
 
 use super::report::{
-    change_headline, confidence_word, group_text, object_name, revision_prefix, verdict_text,
+    change_headline, change_subject, confidence_word, group_text, object_name, revision_prefix,
+    verdict_text,
 };
 use super::rollout::line_note;
 use super::value::{one_line, shorten_pair};
 use super::{day_of, when};
-use crate::graph::{Change, ChangeKind, ObjectRef};
+use crate::graph::{Change, ObjectRef};
 use crate::query::report::{Report, WorkloadReport};
 
 /// How long each old and new value of the blamed field may be in a failure message.
@@ -166,17 +167,7 @@ fn blame_line(w: &WorkloadReport) -> String {
 }
 
 fn change_line(change: &Change) -> String {
-    let o = &change.object;
-    let object = match o.namespace.is_empty() {
-        true => format!("{} {}", o.kind.to_lowercase(), o.name),
-        false => format!("{} {}/{}", o.kind.to_lowercase(), o.namespace, o.name),
-    };
-    let what = match (change.kind, change.revision) {
-        (ChangeKind::Template | ChangeKind::Create, Some(n)) => format!("revision {n}"),
-        (ChangeKind::Create, None) => format!("{object} created"),
-        (ChangeKind::Scale, _) => format!("{object} scaled"),
-        _ => format!("{object} changed"),
-    };
+    let (what, _) = change_subject(change);
     let manager = change.manager.as_deref().unwrap_or("an unknown manager");
     let user = match &change.request.user {
         Some(user) => format!(" (user {user})"),
