@@ -12,12 +12,13 @@ pub struct Cli {
     pub command: Command,
     /// Index files (TRACE.kbidx) that make repeat questions fast: `auto` uses them and saves
     /// one for traces of 8 MiB or more, `always` saves one for any trace, `never` neither reads
-    /// nor writes them
+    /// nor writes them. Accepted before or after the subcommand
     #[arg(
         long,
         value_enum,
         default_value = "auto",
         env = "KBLAME_INDEX",
+        global = true,
         value_name = "WHEN"
     )]
     pub index: IndexArg,

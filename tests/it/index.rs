@@ -10,7 +10,7 @@ use kblame::query::{self, IndexMode, Loaded, Scope};
 use kblame::trace::TraceSource;
 use serde_json::Value;
 
-use super::support::{fixture, kblame, stdout};
+use super::support::{fixture, kblame, stderr, stdout};
 
 fn fixtures() -> Vec<PathBuf> {
     let mut traces: Vec<PathBuf> = std::fs::read_dir(fixture(""))
@@ -260,6 +260,29 @@ fn small_traces_are_not_indexed_on_disk_by_default_and_never_means_never() {
         assert_eq!(out.status.code(), Some(0));
         assert!(!index_of(&trace).exists(), "--index {mode} wrote an index");
     }
+}
+
+/// `--index` is a global option: kubectl users type options after the subcommand, and it means
+/// the same there (issue 15).
+#[test]
+fn index_is_accepted_after_the_subcommand_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace.ndjson.zst");
+    std::fs::copy(fixture("seed-demo.ndjson.zst"), &trace).unwrap();
+    let path = trace.to_str().unwrap();
+    let out = kblame(&["check", path, "--index", "always"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        index_of(&trace).exists(),
+        "--index always after check wrote no index"
+    );
+    std::fs::remove_file(index_of(&trace)).unwrap();
+    let pod = ["--pod", "web-7cd8774fb8-znhz4"];
+    let after = kblame(&["analyze", path, pod[0], pod[1], "--index", "never"]);
+    let before = kblame(&["--index", "never", "analyze", path, pod[0], pod[1]]);
+    assert_eq!(after.status.code(), Some(0), "{}", stderr(&after));
+    assert_eq!(stdout(&after), stdout(&before));
+    assert!(!index_of(&trace).exists(), "--index never wrote an index");
 }
 
 #[test]
