@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Measures kblame against the decompression floor and a jq one-liner on one trace, in one run.
+# Measures kblame against the decompression floor (zstd -dc) and two peers on the same trace and
+# question, in one run: DuckDB (its Python package: read_ndjson_objects filtered by name) and a
+# jq one-liner. Every row gives its ratio to the floor and to DuckDB.
 #
 # Usage: scripts/bench.sh TRACE POD [DEPLOYMENT [NAMESPACE]]
 #   TRACE       a trace, e.g. from `cargo run --release --example gen-trace -- --records 1000000 -o big.ndjson.zst`
 #   POD         a pod name in it (gen-trace prints some)
 #   DEPLOYMENT  a Deployment name for `analyze --object deployment/NAME` (optional)
 #   NAMESPACE   its namespace (optional)
-# Needs: zstd, jq, GNU time (/usr/bin/time). Builds the release binary first.
+# Needs: zstd, jq, bc, GNU time (/usr/bin/time), python3. Builds the release binary first, and
+# installs DuckDB's Python package into target/bench-venv when no python there has it (set
+# BENCH_PYTHON to use another interpreter that has it).
 set -euo pipefail
 
 trace=${1:?usage: scripts/bench.sh TRACE POD [DEPLOYMENT [NAMESPACE]]}
@@ -16,16 +20,29 @@ namespace=${4:-}
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
 kblame=target/release/kblame
-for tool in zstd jq /usr/bin/time; do
+for tool in zstd jq bc python3 /usr/bin/time; do
   command -v "$tool" > /dev/null || { echo "bench.sh needs $tool" >&2; exit 2; }
 done
+python=${BENCH_PYTHON:-target/bench-venv/bin/python}
+if ! "$python" -c 'import duckdb' 2> /dev/null; then
+  python3 -m venv target/bench-venv
+  target/bench-venv/bin/pip install --quiet 'duckdb>=1.1'
+  python=target/bench-venv/bin/python
+fi
+duckdb_version=$("$python" -c 'import duckdb; print(duckdb.__version__)')
 
 raw_bytes=$(zstd -dc "$trace" | wc -c)
 printf 'trace: %s (%s bytes compressed, %s bytes of JSON)\n' "$trace" "$(stat -c %s "$trace")" "$raw_bytes"
-printf 'machine: %s cores, %s; date: %s\n\n' "$(nproc)" "$(uname -srm)" "$(date -u +%F)"
+printf 'machine: %s cores, %s; DuckDB %s; date: %s\n\n' "$(nproc)" "$(uname -srm)" "$duckdb_version" "$(date -u +%F)"
 
 floor_wall=""
-# Runs one command under GNU time; prints a table row with its ratio to the floor.
+duckdb_wall=""
+# A / B with two decimals (bc alone prints .99 for 0.99 and truncates).
+times_of() {
+  LC_ALL=C printf '%.2f×' "$(echo "scale=6; $1 / ($2 + 0.000001)" | bc)"
+}
+# Runs one command under GNU time; prints a table row with its ratios to the floor and to DuckDB
+# (the first row measured is the floor, the second DuckDB).
 measure() {
   local label=$1; shift
   local out; out=$(mktemp)
@@ -33,19 +50,22 @@ measure() {
   read -r wall user sys rss_kb < "$out"
   rm -f "$out"
   local cpu; cpu=$(echo "$user + $sys" | bc)
-  [ -z "$floor_wall" ] && floor_wall=$wall
-  local ratio; ratio=$(echo "scale=2; $wall / ($floor_wall + 0.0001)" | bc)
+  if [ -z "$floor_wall" ]; then floor_wall=$wall; elif [ -z "$duckdb_wall" ]; then duckdb_wall=$wall; fi
+  local ratio; ratio=$(times_of "$wall" "$floor_wall")
+  local vs_duckdb="—"
+  [ -n "$duckdb_wall" ] && vs_duckdb=$(times_of "$wall" "$duckdb_wall")
   local rss_pct; rss_pct=$(echo "scale=1; 100 * $rss_kb * 1024 / $raw_bytes" | bc)
-  printf '| %-44s | %8s s | %8s s | %9s MB (%5s%% of raw) | %6sx |\n' \
-    "$label" "$wall" "$cpu" "$((rss_kb / 1024))" "$rss_pct" "$ratio"
+  printf '| %-44s | %8s s | %8s s | %9s MB (%5s%% of raw) | %7s | %7s |\n' \
+    "$label" "$wall" "$cpu" "$((rss_kb / 1024))" "$rss_pct" "$ratio" "$vs_duckdb"
 }
 
 # Save an index even for small traces, so the repeat rows measure the index at every size.
 export KBLAME_INDEX=always
 index="$trace.kbidx"
-echo '| command                                      |     wall |      CPU |                  peak RSS | x floor |'
-echo '| --- | --- | --- | --- | --- |'
+echo '| command                                      |     wall |      CPU |                  peak RSS | x floor | x DuckDB |'
+echo '| --- | --- | --- | --- | --- | --- |'
 measure 'floor: zstd -dc > /dev/null' "zstd -dc '$trace'"
+measure "DuckDB: read_ndjson_objects WHERE name = $pod" "'$python' scripts/duckdb_filter.py '$trace' '$pod'"
 rm -f "$index"
 measure "kblame analyze --pod $pod -o json (first: builds the index)" "$kblame analyze '$trace' --pod '$pod' -o json"
 measure "kblame analyze --pod $pod -o json (repeat)" "$kblame analyze '$trace' --pod '$pod' -o json"
