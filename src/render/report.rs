@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use jiff::civil::Date;
 
-use super::rollout::line_note;
+use super::rollout::{line_note, manager_and_operation};
 use super::value::write_field;
 use super::{day_of, duration_words, truncate, when};
 use crate::graph::{Change, ChangeKind, Confidence};
@@ -127,19 +127,25 @@ pub fn change_headline(change: &Change, day: Option<Date>) -> String {
         (subject, true) => format!("{subject} made"),
         (subject, false) => subject,
     };
-    let who = change.manager.as_deref().unwrap_or("an unknown manager");
-    let op = change
-        .operation
-        .as_deref()
-        .map(|o| format!(" ({o})"))
-        .unwrap_or_default();
+    let who = manager_and_operation(change);
     let user = change
         .request
         .user
         .as_deref()
         .map(|u| format!(", user {u}"))
         .unwrap_or_default();
-    format!("{what} {} by {who}{op}{user}", when(change.time, day))
+    format!("{what} {} by {who}{user}", when(change.time, day))
+}
+
+/// `revision 2: 3 pod(s) CrashLoopBackOff, last exit 1 (Error), 7 restarts: a, b, c`.
+pub fn group_line(group: &PodGroup) -> String {
+    format!(
+        "{}{} pod(s) {}: {}",
+        revision_prefix(group),
+        group.pods.len(),
+        group_text(group),
+        group.pods.join(", ")
+    )
 }
 
 /// `CrashLoopBackOff, last exit 1 (Error), 7 restarts`.
@@ -198,14 +204,7 @@ fn workload_block<W: Write>(w: &WorkloadReport, day: Option<Date>, out: &mut W) 
         writeln!(out, "  failing pods:")?;
     }
     for group in &w.pod_groups {
-        writeln!(
-            out,
-            "    {}{} pod(s) {}: {}",
-            revision_prefix(group),
-            group.pods.len(),
-            group_text(group),
-            group.pods.join(", ")
-        )?;
+        writeln!(out, "    {}", group_line(group))?;
     }
     evidence(w, day, out)?;
     for cause in &w.root_causes {

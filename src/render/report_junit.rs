@@ -18,8 +18,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, Writer};
 
 use super::report::{
-    change_headline, change_subject, confidence_word, group_text, object_name, revision_prefix,
-    verdict_text,
+    change_headline, change_subject, confidence_word, group_line, object_name, verdict_text,
 };
 use super::rollout::line_note;
 use super::value::{one_line, shorten_pair};
@@ -203,13 +202,7 @@ fn body(w: &WorkloadReport, day: Option<Date>) -> String {
         (None, None) => {}
     }
     for group in &w.pod_groups {
-        out.push(format!(
-            "failing pods: {}{} pod(s) {}: {}",
-            revision_prefix(group),
-            group.pods.len(),
-            group_text(group),
-            group.pods.join(", ")
-        ));
+        out.push(format!("failing pods: {}", group_line(group)));
     }
     for item in &w.evidence {
         let line = line_note(item.line);

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use jiff::civil::Date;
 
 use super::report::{
-    change_headline, confidence_word, coverage_line, group_text, object_name, revision_prefix,
+    change_headline, confidence_word, coverage_line, group_line, object_name, revision_prefix,
     verdict_line, verdict_text,
 };
 use super::rollout::line_note;
@@ -132,14 +132,7 @@ fn details<W: Write>(w: &WorkloadReport, day: Option<Date>, out: &mut W) -> io::
         )?;
     }
     for group in &w.pod_groups {
-        writeln!(
-            out,
-            "failing pods: {}{} pod(s) {}: {}",
-            revision_prefix(group),
-            group.pods.len(),
-            group_text(group),
-            group.pods.join(", ")
-        )?;
+        writeln!(out, "failing pods: {}", group_line(group))?;
     }
     for item in &w.evidence {
         writeln!(

@@ -135,28 +135,28 @@ fn revision_block<W: Write>(
     Ok(())
 }
 
+/// `kubectl-client-side-apply (Update)`: who made a change, and how.
+pub(super) fn manager_and_operation(change: &Change) -> String {
+    let who = change.manager.as_deref().unwrap_or("an unknown manager");
+    match change.operation.as_deref() {
+        Some(op) => format!("{who} ({op})"),
+        None => who.to_string(),
+    }
+}
+
 /// How a change made a revision: when, by whom, and its first fields.
 pub(super) fn change_lines<W: Write>(
     change: &Change,
     day: Option<Date>,
     out: &mut W,
 ) -> io::Result<()> {
-    let who = change.manager.as_deref().unwrap_or("an unknown manager");
-    let op = change
-        .operation
-        .as_deref()
-        .map(|o| format!(" ({o})"))
-        .unwrap_or_default();
+    let who = manager_and_operation(change);
     let before = if change.before_trace {
         ", before the trace"
     } else {
         ""
     };
-    writeln!(
-        out,
-        "    made {} by {who}{op}{before}",
-        when(change.time, day)
-    )?;
+    writeln!(out, "    made {} by {who}{before}", when(change.time, day))?;
     for field in change.fields.iter().take(4) {
         let path = field.path.to_string();
         write_field(out, "      ", &path, &field.from, &field.to, false)?;
