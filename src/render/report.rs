@@ -241,9 +241,13 @@ fn blamed<W: Write>(change: &Change, day: Option<Date>, out: &mut W) -> io::Resu
             change.fields.len() - MAX_FIELDS
         )?;
     }
-    writeln!(
-        out,
-        "    evidence: {} [{} confidence]",
+    writeln!(out, "    {}", attribution_line(change))
+}
+
+/// `evidence: managedFields entry … [high confidence]`: what a change's attribution rests on.
+pub fn attribution_line(change: &Change) -> String {
+    format!(
+        "evidence: {} [{} confidence]",
         change.evidence.attribution,
         confidence_word(change.evidence.confidence)
     )

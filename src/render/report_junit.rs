@@ -18,7 +18,8 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, Writer};
 
 use super::report::{
-    change_headline, change_subject, confidence_word, group_line, object_name, verdict_text,
+    attribution_line, change_headline, change_subject, confidence_word, group_line, object_name,
+    verdict_text,
 };
 use super::rollout::line_note;
 use super::value::{one_line, shorten_pair};
@@ -238,11 +239,7 @@ fn blame_block(change: &Change, day: Option<Date>, out: &mut Vec<String>) {
             one_line(&field.to)
         ));
     }
-    out.push(format!(
-        "  evidence: {} [{} confidence]",
-        change.evidence.attribution,
-        confidence_word(change.evidence.confidence)
-    ));
+    out.push(format!("  {}", attribution_line(change)));
 }
 
 /// The lines, each ended by a newline.

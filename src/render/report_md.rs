@@ -7,8 +7,8 @@ use std::io::{self, Write};
 use jiff::civil::Date;
 
 use super::report::{
-    change_headline, confidence_word, coverage_line, group_line, object_name, revision_prefix,
-    verdict_line, verdict_text,
+    attribution_line, change_headline, confidence_word, coverage_line, group_line, object_name,
+    revision_prefix, verdict_line, verdict_text,
 };
 use super::rollout::line_note;
 use super::value::one_line;
@@ -124,12 +124,7 @@ fn details<W: Write>(w: &WorkloadReport, day: Option<Date>, out: &mut W) -> io::
                 one_line(&field.to)
             )?;
         }
-        writeln!(
-            out,
-            "  evidence: {} [{} confidence]",
-            change.evidence.attribution,
-            confidence_word(change.evidence.confidence)
-        )?;
+        writeln!(out, "  {}", attribution_line(change))?;
     }
     for group in &w.pod_groups {
         writeln!(out, "failing pods: {}", group_line(group))?;
