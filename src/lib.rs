@@ -17,5 +17,6 @@ pub mod query;
 pub mod record;
 pub mod redact;
 pub mod render;
+pub mod timings;
 pub mod trace;
 pub mod workload;

@@ -43,6 +43,7 @@ pub fn main() -> ExitCode {
 static COLOR: std::sync::OnceLock<cli::ColorArg> = std::sync::OnceLock::new();
 
 fn run() -> ExitCode {
+    let _total = kblame::timings::phase("total");
     let cli = parse_args();
     let _ = COLOR.set(cli.color);
     init_logging();
@@ -140,6 +141,7 @@ fn check(reader: &Reader, args: CheckArgs) -> anyhow::Result<u8> {
     };
     let mut report = query::check::check(&loaded);
     report.file_bytes = query::check::file_size(&trace);
+    let _rendering = kblame::timings::phase("render");
     let mut out = io::stdout().lock();
     match format(output) {
         Format::Text => render::check::text(&report, &mut out)?,
@@ -190,12 +192,16 @@ fn analyze(reader: &Reader, args: AnalyzeArgs) -> anyhow::Result<u8> {
             namespace: target.namespace,
             uid: target.uid,
         };
+        let answering = kblame::timings::phase("answer");
         let report = query::pod::analyze_pod(&mut loaded, &pod_query)?;
+        answering.end();
         return emit(&report, output, render::pod::text);
     }
     let at = parse_time(at, &loaded)?;
     let rollout_query = RolloutQuery { object: target, at };
+    let answering = kblame::timings::phase("answer");
     let report = query::object::analyze_object(&mut loaded, &rollout_query)?;
+    answering.end();
     let color = use_color();
     emit(&report, output, |r, out| {
         render::object::text(r, out, color)
@@ -580,6 +586,7 @@ fn emit<T: serde::Serialize>(
     output: OutputFormat,
     text: impl Fn(&T, &mut io::StdoutLock<'static>) -> io::Result<()>,
 ) -> anyhow::Result<u8> {
+    let _rendering = kblame::timings::phase("render");
     let mut out = io::stdout().lock();
     match format(output) {
         Format::Text => text(report, &mut out)?,
@@ -600,6 +607,7 @@ struct Reader {
 impl Reader {
     /// Replays what `scope` needs, then merges the audit logs into it.
     fn load(&self, opened: query::Opened, scope: &Scope) -> anyhow::Result<query::Loaded> {
+        let _loading = kblame::timings::phase("load (all)");
         let mut loaded = opened.load(scope)?;
         if !self.audit.is_empty() {
             query::audit::merge(&mut loaded, &self.audit)?;
@@ -609,6 +617,7 @@ impl Reader {
 
     /// Opens a trace through its index (building it on the first read).
     fn open(&self, trace: &str) -> anyhow::Result<query::Opened> {
+        let _opening = kblame::timings::phase("open");
         let progress = Progress::new(trace);
         let opened = query::open(&TraceSource::from_arg(trace), self.index, |p| {
             progress.update(p)

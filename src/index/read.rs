@@ -33,7 +33,8 @@ pub struct Skipped {
 }
 
 impl Skipped {
-    fn push(&mut self, line: u32, why: &str) {
+    /// Counts a skipped line, describing it while few are.
+    pub fn push(&mut self, line: u32, why: &str) {
         self.count += 1;
         if self.warnings.len() < DESCRIBED_SKIPS {
             self.warnings.push(ReadWarning {
@@ -56,6 +57,39 @@ pub fn read_records(
     mut visit: impl FnMut(u64, Record<'_>) + Send,
 ) -> io::Result<Skipped> {
     let mut warnings = Skipped::default();
+    read_lines(path, index, records, |at, bytes| {
+        if let Some(record) = parse_record(at.line, bytes, &mut warnings) {
+            visit(u64::from(at.line), record)
+        }
+    })?;
+    Ok(warnings)
+}
+
+/// Parses one record's bytes; a line that does not parse is counted in `warnings`.
+pub fn parse_record<'b>(line: u32, bytes: &'b [u8], warnings: &mut Skipped) -> Option<Record<'b>> {
+    if bytes.len() > MAX_LINE_BYTES {
+        warnings.push(line, "longer than the line limit");
+        return None;
+    }
+    let parsed = std::str::from_utf8(bytes)
+        .map_err(|_| "not UTF-8".to_string())
+        .and_then(parse_line);
+    match parsed {
+        Ok(record) => Some(record),
+        Err(why) => {
+            warnings.push(line, &why);
+            None
+        }
+    }
+}
+
+/// Like [`read_records`], handing out each record's bytes unparsed.
+pub fn read_lines(
+    path: &Path,
+    index: &TraceIndex,
+    records: &[RecordLoc],
+    mut visit: impl FnMut(&RecordLoc, &[u8]) + Send,
+) -> io::Result<()> {
     let groups: Vec<Group<'_>> = records.chunk_by(|a, b| a.frame == b.frame).collect();
     let mut steps = groups.chunks(FRAMES_PER_STEP);
     let mut current: Option<(&[Group<'_>], Decompressed)> = None;
@@ -63,7 +97,7 @@ pub fn read_records(
         let upcoming = steps.next();
         let (handed, decoded) = rayon::join(
             || match current.take() {
-                Some((step, raws)) => hand_out(step, raws, &mut visit, &mut warnings),
+                Some((step, raws)) => hand_out(step, raws, &mut visit),
                 None => Ok(()),
             },
             || upcoming.map(|step| (step, decompress(path, index, step))),
@@ -71,7 +105,7 @@ pub fn read_records(
         handed?;
         match decoded {
             Some(decoded) => current = Some(decoded),
-            None => return Ok(warnings),
+            None => return Ok(()),
         }
     }
 }
@@ -102,12 +136,11 @@ fn decompress(path: &Path, index: &TraceIndex, step: &[Group<'_>]) -> Decompress
         .collect()
 }
 
-/// Parses the records of one decompressed step and hands them out in order.
+/// Hands out the records of one decompressed step in order.
 fn hand_out(
     step: &[Group<'_>],
     raws: Decompressed,
-    visit: &mut impl FnMut(u64, Record<'_>),
-    warnings: &mut Skipped,
+    visit: &mut impl FnMut(&RecordLoc, &[u8]),
 ) -> io::Result<()> {
     for (group, raw) in step.iter().zip(raws) {
         let raw = raw?;
@@ -116,17 +149,7 @@ fn hand_out(
             let bytes = raw
                 .get(range)
                 .ok_or_else(|| io::Error::other("the index points past the end of a frame"))?;
-            if bytes.len() > MAX_LINE_BYTES {
-                warnings.push(at.line, "longer than the line limit");
-                continue;
-            }
-            let parsed = std::str::from_utf8(bytes)
-                .map_err(|_| "not UTF-8".to_string())
-                .and_then(parse_line);
-            match parsed {
-                Ok(record) => visit(u64::from(at.line), record),
-                Err(why) => warnings.push(at.line, &why),
-            }
+            visit(at, bytes);
         }
     }
     Ok(())

@@ -2,6 +2,7 @@
 //! so that only the records the question needs are read and replayed.
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use super::select::{is_near, ObjectQuery};
 use super::Loaded;
@@ -10,9 +11,11 @@ use crate::cause;
 use crate::graph::CausalGraph;
 use crate::history::History;
 use crate::index::build::{build, BuildError};
-use crate::index::read::read_records;
+use crate::index::cache::{self, Decoded, RecordCache};
+use crate::index::read::{parse_record, read_lines, Skipped};
 use crate::index::store::{self, TraceStamp};
 use crate::index::{IndexedId, RecordLoc, TraceIndex};
+use crate::timings;
 use crate::trace::{TraceError, TraceSource};
 
 /// Traces smaller than this (compressed) are indexed on every read but the index is not saved:
@@ -192,32 +195,44 @@ impl Opened {
             } => (source, path, index, mode),
         };
         let from_disk = index.on_disk.is_some();
-        let chosen = select(&index, scope).and_then(|objects| {
-            let records = index.records_for(&objects)?;
-            Ok((objects, records))
-        });
+        let selecting = timings::phase("select");
+        let chosen = select(&index, scope);
+        selecting.end();
+        let reader = Reader::new(&path, &index, mode);
         match chosen {
-            Ok((objects, records)) => {
-                let loaded = load_records(source, &path, &index, &records)?;
-                match scope {
-                    Scope::Around(_) => with_related(loaded, &path, &index, objects),
+            Ok(objects) => match reader.load(source.clone(), &objects) {
+                Ok(loaded) => match scope {
+                    Scope::Around(_) => with_related(loaded, &reader, objects),
                     _ => Ok(loaded),
-                }
-            }
-            Err(_) if from_disk => {
-                let stamp = TraceStamp::of(&path).map_err(|err| TraceError::Open {
-                    path: source.clone(),
+                },
+                Err(Failed::Index(_)) if from_disk => rebuild(source, &path, mode, scope),
+                Err(Failed::Index(err) | Failed::Read(err)) => Err(TraceError::Changed {
+                    path: path.display().to_string(),
                     source: err,
-                })?;
-                let trace = TraceSource::Path(path.clone());
-                build_index(&trace, &path, &stamp, mode, |_| {})?.load(scope)
-            }
+                }),
+            },
+            Err(_) if from_disk => rebuild(source, &path, mode, scope),
             Err(err) => Err(TraceError::Changed {
                 path: path.display().to_string(),
                 source: err,
             }),
         }
     }
+}
+
+/// Builds the index again (a saved one proved damaged) and answers from it.
+fn rebuild(
+    source: String,
+    path: &Path,
+    mode: IndexMode,
+    scope: &Scope,
+) -> Result<Loaded, TraceError> {
+    let stamp = TraceStamp::of(path).map_err(|err| TraceError::Open {
+        path: source.clone(),
+        source: err,
+    })?;
+    let trace = TraceSource::Path(path.to_path_buf());
+    build_index(&trace, path, &stamp, mode, |_| {})?.load(scope)
 }
 
 /// The indexed objects a scope needs.
@@ -316,10 +331,11 @@ fn select(index: &TraceIndex, scope: &Scope) -> std::io::Result<Vec<IndexedId>> 
 /// read, the question reads again with them: the same objects as a whole read has.
 fn with_related(
     loaded: Loaded,
-    path: &Path,
-    index: &TraceIndex,
+    reader: &Reader<'_>,
     mut objects: Vec<IndexedId>,
 ) -> Result<Loaded, TraceError> {
+    let (path, index) = (reader.path, reader.index);
+    let checking = timings::phase("related check");
     let history = &loaded.history;
     let missing = crate::workload::events::unloaded_related(history);
     // Only a trace that recorded Nodes has any to read.
@@ -333,9 +349,17 @@ fn with_related(
             kind == "Node" && nodes.contains(name) && history.by_name("Node", None, name).is_empty()
         }),
     };
+    checking.end();
     if missing.is_empty() && unread_nodes.is_empty() {
         return Ok(loaded);
     }
+    timings::note("related", || {
+        format!(
+            "{} related objects and {} nodes unread: reading again",
+            missing.len(),
+            unread_nodes.len()
+        )
+    });
     let changed = |source| TraceError::Changed {
         path: path.display().to_string(),
         source,
@@ -352,42 +376,222 @@ fn with_related(
     objects.extend(index.closure(&roots));
     objects.sort_unstable();
     objects.dedup();
-    let records = index.records_for(&objects).map_err(changed)?;
-    load_records(loaded.source, path, index, &records)
+    reader
+        .load(loaded.source, &objects)
+        .map_err(|(Failed::Index(err) | Failed::Read(err))| changed(err))
 }
 
-/// Reads and replays the chosen records.
-fn load_records(
-    source: String,
-    path: &Path,
-    index: &TraceIndex,
-    records: &[RecordLoc],
-) -> Result<Loaded, TraceError> {
-    let mut history = History::new(None);
-    let skipped = read_records(path, index, records, |line, record| {
-        history.apply(line, &record)
-    })
-    .map_err(|source| TraceError::Changed {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let totals = index.totals.clone();
-    let facts = &mut history.facts;
-    facts.start = totals.start;
-    facts.end = totals.end;
-    facts.records_by_kind = totals.records_by_kind;
-    facts.records_by_type = totals.records_by_type;
-    facts.skipped_objects = totals.skipped_objects;
-    let mut read = index.summary.clone();
-    read.bad_lines += skipped.count;
-    read.warnings.extend(skipped.warnings);
-    let graph = CausalGraph::build(&history);
-    Ok(Loaded {
-        source,
-        object_count: index.objects.len(),
-        history,
-        graph,
-        read,
-        audit: Vec::new(),
-    })
+/// Why loading the chosen records failed.
+enum Failed {
+    /// The index's record tables are damaged.
+    Index(std::io::Error),
+    /// The trace could not be read as its index says.
+    Read(std::io::Error),
+}
+
+/// Reads a question's records: from the record cache for the objects it holds, from the trace
+/// for the rest (which are then added to the cache, as `mode` allows).
+struct Reader<'a> {
+    path: &'a Path,
+    index: &'a TraceIndex,
+    mode: IndexMode,
+}
+
+/// Where the records of a question's objects are.
+#[derive(Default)]
+struct Plan {
+    /// In the cache (`frame` is a cache frame), in line order.
+    cached: Vec<RecordLoc>,
+    /// In the trace, in line order.
+    traced: Vec<RecordLoc>,
+    /// The objects read from the trace ([`cache::META`] for the control records), with the
+    /// lines of their records, to add to the cache.
+    fill: Vec<(IndexedId, Vec<u32>)>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(path: &'a Path, index: &'a TraceIndex, mode: IndexMode) -> Self {
+        Reader { path, index, mode }
+    }
+
+    /// Reads and replays the records of `objects` (with the control records).
+    fn load(&self, source: String, objects: &[IndexedId]) -> Result<Loaded, Failed> {
+        let stamp = TraceStamp::of(self.path).ok();
+        let mut cache = match (self.mode, &stamp) {
+            (IndexMode::Never, _) | (_, None) => None,
+            (_, Some(stamp)) => RecordCache::load(self.path, stamp),
+        };
+        let planning = timings::phase("plan");
+        let plan = self.plan(cache.as_ref(), objects).map_err(Failed::Index)?;
+        planning.end();
+        timings::note("sources", || {
+            format!(
+                "{} records from the cache, {} from the trace",
+                plan.cached.len(),
+                plan.traced.len()
+            )
+        });
+        let decoding = timings::phase("cache decode");
+        let decoded = match &mut cache {
+            Some(cache) if !plan.cached.is_empty() => cache.decode(&plan.cached),
+            _ => Ok(Decoded::default()),
+        };
+        decoding.end();
+        let Ok(decoded) = decoded else {
+            // A damaged cache is read around (and written again without it).
+            let plan = self.plan(None, objects).map_err(Failed::Index)?;
+            return self.replay(source, &plan, &Decoded::default(), None, stamp);
+        };
+        self.replay(source, &plan, &decoded, cache.as_mut(), stamp)
+    }
+
+    /// Which records come from the cache and which from the trace.
+    fn plan(&self, cache: Option<&RecordCache>, objects: &[IndexedId]) -> std::io::Result<Plan> {
+        let mut plan = Plan::default();
+        let meta = std::borrow::Cow::Borrowed(&self.index.meta[..]);
+        let ids = std::iter::once(cache::META).chain(objects.iter().copied());
+        for id in ids {
+            if let Some(records) = cache.and_then(|cache| cache.records_of(id)) {
+                plan.cached.extend_from_slice(records);
+                continue;
+            }
+            let records = match id {
+                cache::META => meta.clone(),
+                _ => self.index.records_of(id)?,
+            };
+            plan.traced.extend_from_slice(&records);
+            plan.fill
+                .push((id, records.iter().map(|r| r.line).collect()));
+        }
+        plan.cached.sort_unstable_by_key(|r| r.line);
+        plan.traced.sort_unstable_by_key(|r| r.line);
+        Ok(plan)
+    }
+
+    /// Whether records read from the trace are added to the cache.
+    fn fills_cache(&self, stamp: &TraceStamp) -> bool {
+        match self.mode {
+            IndexMode::Auto => stamp.size >= SAVE_INDEX_FROM_BYTES,
+            IndexMode::Always => true,
+            IndexMode::Never => false,
+        }
+    }
+
+    /// Replays the cached and the traced records in line order, then adds what was read from
+    /// the trace to the cache.
+    fn replay(
+        &self,
+        source: String,
+        plan: &Plan,
+        decoded: &Decoded,
+        cache: Option<&mut RecordCache>,
+        stamp: Option<TraceStamp>,
+    ) -> Result<Loaded, Failed> {
+        let fill = stamp.filter(|stamp| !plan.fill.is_empty() && self.fills_cache(stamp));
+        let mut history = History::new(None);
+        let mut skipped = Skipped::default();
+        let mut read = ReadLines::default();
+        let mut pending = plan.cached.iter().peekable();
+        let reading = Instant::now();
+        let mut replay = timings::Summed::default();
+        let mut apply = |at: &RecordLoc, bytes: &[u8], skipped: &mut Skipped| {
+            if let Some(record) = parse_record(at.line, bytes, skipped) {
+                replay.time(|| history.apply(u64::from(at.line), &record));
+            }
+        };
+        let mut apply_cached_before =
+            |line: u32,
+             apply: &mut dyn FnMut(&RecordLoc, &[u8], &mut Skipped),
+             skipped: &mut Skipped| {
+                while let Some(at) = pending.next_if(|at| at.line < line) {
+                    if let Some(bytes) = decoded.line(at) {
+                        apply(at, bytes, skipped);
+                    }
+                }
+            };
+        read_lines(self.path, self.index, &plan.traced, |at, bytes| {
+            apply_cached_before(at.line, &mut apply, &mut skipped);
+            if fill.is_some() {
+                read.push(at.line, bytes);
+            }
+            apply(at, bytes, &mut skipped);
+        })
+        .map_err(Failed::Read)?;
+        apply_cached_before(u32::MAX, &mut apply, &mut skipped);
+        let read_all = reading.elapsed();
+        timings::report(
+            "read",
+            read_all.saturating_sub(replay.total()),
+            &format!(
+                "{} records (decode and parse, beside replay)",
+                plan.cached.len() + plan.traced.len()
+            ),
+        );
+        timings::report("replay", replay.total(), "History::apply");
+        if let Some(stamp) = fill {
+            let _filling = timings::phase("cache write");
+            // A cache that cannot be written only costs the next question a read of the trace.
+            let _ = cache::add(self.path, &stamp, cache, read.objects(&plan.fill));
+        }
+        Ok(self.finish(source, history, skipped))
+    }
+
+    /// Sets the whole-trace facts the index knows and builds the graph.
+    fn finish(&self, source: String, mut history: History, skipped: Skipped) -> Loaded {
+        let index = self.index;
+        let totals = index.totals.clone();
+        let facts = &mut history.facts;
+        facts.start = totals.start;
+        facts.end = totals.end;
+        facts.records_by_kind = totals.records_by_kind;
+        facts.records_by_type = totals.records_by_type;
+        facts.skipped_objects = totals.skipped_objects;
+        let mut read = index.summary.clone();
+        read.bad_lines += skipped.count;
+        read.warnings.extend(skipped.warnings);
+        let building = timings::phase("graph");
+        let graph = CausalGraph::build(&history);
+        building.end();
+        Loaded {
+            source,
+            object_count: index.objects.len(),
+            history,
+            graph,
+            read,
+            audit: Vec::new(),
+        }
+    }
+}
+
+/// The bytes of the records read from the trace, in line order, one allocation for all.
+#[derive(Default)]
+struct ReadLines {
+    bytes: Vec<u8>,
+    /// (line, start, end) in `bytes`.
+    lines: Vec<(u32, usize, usize)>,
+}
+
+impl ReadLines {
+    fn push(&mut self, line: u32, bytes: &[u8]) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(bytes);
+        self.lines.push((line, start, self.bytes.len()));
+    }
+
+    /// Each object's records, to add to the cache (an object with a record not read is left out).
+    fn objects(&self, fill: &[(IndexedId, Vec<u32>)]) -> Vec<cache::NewObject<'_>> {
+        fill.iter()
+            .filter_map(|(id, lines)| {
+                let records = lines
+                    .iter()
+                    .map(|&line| {
+                        let at = self.lines.binary_search_by_key(&line, |l| l.0).ok()?;
+                        let (_, start, end) = self.lines[at];
+                        Some((line, &self.bytes[start..end]))
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                Some((*id, records))
+            })
+            .collect()
+    }
 }
