@@ -45,10 +45,51 @@ fn json<T: serde::Serialize, E: std::fmt::Debug>(result: Result<T, E>) -> Value 
     }
 }
 
+/// A repeat question: the first fills the record cache beside a copy of the trace, the second
+/// reads its records from there.
+fn cached(trace: &Path, scope: &Scope) -> Loaded {
+    let open = || {
+        query::open(
+            &TraceSource::Path(trace.to_path_buf()),
+            IndexMode::Always,
+            |_| {},
+        )
+        .expect("fixture opens")
+    };
+    open().load(scope).expect("scope loads");
+    open().load(scope).expect("scope loads from the cache")
+}
+
 #[test]
 fn every_pod_and_rollout_answer_is_the_same_from_the_index_as_from_a_whole_replay() {
+    every_pod_and_rollout_answer_is_the_same(fixtures(), scoped);
+}
+
+/// Issue 15: records read from the record cache answer as records read from the trace.
+#[test]
+fn every_pod_and_rollout_answer_is_the_same_through_the_record_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let copies: Vec<PathBuf> = fixtures()
+        .iter()
+        .map(|trace| {
+            let copy = dir.path().join(trace.file_name().unwrap());
+            std::fs::copy(trace, &copy).unwrap();
+            copy
+        })
+        .collect();
+    every_pod_and_rollout_answer_is_the_same(copies.clone(), cached);
+    for copy in copies {
+        let cache = PathBuf::from(format!("{}.kbcache", copy.display()));
+        assert!(cache.exists(), "no record cache beside {}", copy.display());
+    }
+}
+
+fn every_pod_and_rollout_answer_is_the_same(
+    traces: Vec<PathBuf>,
+    scoped: impl Fn(&Path, &Scope) -> Loaded,
+) {
     let mut compared = 0;
-    for trace in fixtures() {
+    for trace in traces {
         let mut full = whole(&trace);
         let objects: Vec<(String, String, String, String)> = full
             .history
@@ -259,7 +300,101 @@ fn small_traces_are_not_indexed_on_disk_by_default_and_never_means_never() {
         let out = kblame(&["--index", mode, "check", trace.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(0));
         assert!(!index_of(&trace).exists(), "--index {mode} wrote an index");
+        let pod = ["--pod", "web-7cd8774fb8-znhz4"];
+        let out = kblame(&[
+            "--index",
+            mode,
+            "analyze",
+            trace.to_str().unwrap(),
+            pod[0],
+            pod[1],
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(
+            !cache_of(&trace).exists(),
+            "--index {mode} wrote a record cache"
+        );
     }
+}
+
+fn cache_of(trace: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.kbcache", trace.display()))
+}
+
+/// Issue 15: a repeat question reads its records from the record cache; a cache that is damaged,
+/// cut or stale is never trusted, only read around and written again.
+#[cfg(unix)]
+#[test]
+fn a_record_cache_is_reused_and_rewritten_when_damaged_cut_or_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace.ndjson.zst");
+    std::fs::copy(fixture("rollout-undo.ndjson.zst"), &trace).unwrap();
+    set_mode(&trace, 0o600);
+    let first = analyze(&trace);
+    let cache = cache_of(&trace);
+    let saved = std::fs::read(&cache).expect("--index always saves a record cache");
+    assert_eq!(
+        mode_of(&cache),
+        0o600,
+        "the cache holds what the trace does"
+    );
+    let modified = std::fs::metadata(&cache).unwrap().modified().unwrap();
+    assert_eq!(analyze(&trace), first);
+    assert_eq!(
+        std::fs::metadata(&cache).unwrap().modified().unwrap(),
+        modified,
+        "a question the cache holds does not write it"
+    );
+    for eighth in 0..8 {
+        let mut damaged = saved.clone();
+        let at = (damaged.len() * eighth / 8).max(1);
+        damaged[at] ^= 0xff;
+        std::fs::write(&cache, &damaged).unwrap();
+        assert_eq!(
+            analyze(&trace),
+            first,
+            "byte {at} of {} flipped",
+            saved.len()
+        );
+        assert_eq!(
+            std::fs::read(&cache).unwrap(),
+            saved,
+            "byte {at}: written again"
+        );
+    }
+    std::fs::write(&cache, &saved[..saved.len() - 1]).unwrap();
+    assert_eq!(analyze(&trace), first);
+    assert_eq!(
+        std::fs::read(&cache).unwrap(),
+        saved,
+        "a cut cache is written again"
+    );
+    std::fs::write(&cache, b"garbage").unwrap();
+    assert_eq!(analyze(&trace), first);
+    assert_eq!(std::fs::read(&cache).unwrap(), saved);
+    // Stale: the trace was touched (same bytes, another stamp).
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    let file = std::fs::File::options().write(true).open(&trace).unwrap();
+    file.set_modified(later).unwrap();
+    drop(file);
+    assert_eq!(analyze(&trace), first);
+    let rewritten = std::fs::read(&cache).unwrap();
+    assert_ne!(
+        rewritten, saved,
+        "a stale cache is written again for the new stamp"
+    );
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[cfg(unix)]
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
 /// `--index` is a global option: kubectl users type options after the subcommand, and it means
