@@ -366,6 +366,11 @@ fn disruption_target(history: &History, pod: ObjectId) -> Option<Disruption> {
     let object = history.object(pod);
     let mut found: Option<Disruption> = None;
     for version in &object.versions {
+        // Only a body that names the condition can hold it (and parsing each is what a long
+        // crash loop's question spent its time on).
+        if !history.body_may_mention(version, &["DisruptionTarget"]) {
+            continue;
+        }
         let Ok(body) = history.parse::<Value>(version) else {
             continue;
         };

@@ -542,6 +542,15 @@ impl History {
         std::str::from_utf8(bytes).unwrap_or_default()
     }
 
+    /// Whether a version's body may hold one of `words` in a string: false only when none is in
+    /// its text and no `\u` escape could spell one. Lets a question skip parsing the bodies of
+    /// a long crash loop that cannot hold what it looks for (issue 15: repeat questions).
+    pub fn body_may_mention(&self, version: &Version, words: &[&str]) -> bool {
+        let body = self.body(version).as_bytes();
+        let has = |word: &[u8]| memchr::memmem::find(body, word).is_some();
+        has(b"\\u") || words.iter().any(|word| has(word.as_bytes()))
+    }
+
     /// Parses a version's body into `T` (a typed view or a `serde_json::Value`).
     pub fn parse<T: DeserializeOwned>(&self, version: &Version) -> Result<T, serde_json::Error> {
         serde_json::from_str(self.body(version))

@@ -239,7 +239,10 @@ fn status_at(history: &History, version: &Version) -> StatusFields {
 
 /// Whether the pod's status or Events show it was evicted or preempted.
 pub fn disruption(history: &History, pod: ObjectId, events: &[Occurrence]) -> Option<Disruption> {
-    for version in history.object(pod).versions.iter().rev() {
+    let versions = history.object(pod).versions.iter().rev();
+    for version in
+        versions.filter(|v| history.body_may_mention(v, &["Evicted", "DisruptionTarget"]))
+    {
         let parsed = status_at(history, version);
         if let Some(found) = status_disruption(&parsed, version.line) {
             return Some(found);
@@ -307,10 +310,11 @@ fn status_disruption(status: &StatusFields, line: u64) -> Option<Disruption> {
 pub fn departure_time(history: &History, pod: ObjectId) -> Option<Timestamp> {
     let object = history.object(pod);
     let finished = object.versions.iter().find(|version| {
-        matches!(
-            status_at(history, version).phase.as_deref(),
-            Some("Failed") | Some("Succeeded")
-        )
+        history.body_may_mention(version, &["Failed", "Succeeded"])
+            && matches!(
+                status_at(history, version).phase.as_deref(),
+                Some("Failed") | Some("Succeeded")
+            )
     });
     match (object.deletion_started(), finished.map(|v| v.ts)) {
         (Some(a), Some(b)) => Some(a.min(b)),

@@ -464,38 +464,49 @@ fn terminated(history: &History, pod: ObjectId) -> Option<Terminated> {
     };
     // A pod never leaves Failed or Succeeded (pod phase is terminal): the first record in the
     // final phase is when it ended; the last one holds its final container states.
-    let mut last = object.versions.iter().rev().find_map(|version| {
-        let body: serde_json::Value = history.parse(version).ok()?;
-        let phase = body.pointer("/status/phase")?.as_str()?;
-        if phase != "Failed" && phase != "Succeeded" {
-            return None;
-        }
-        let states: Vec<&serde_json::Value> = body
-            .pointer("/status/containerStatuses")
-            .and_then(serde_json::Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c.pointer("/state/terminated"))
-            .collect();
-        let code = |t: &&serde_json::Value| t.get("exitCode").and_then(serde_json::Value::as_i64);
-        let container = states
-            .iter()
-            .find(|t| code(t).is_some_and(|c| c != 0))
-            .or(states.first());
-        let text = |v: Option<&serde_json::Value>| v.and_then(|r| r.as_str()).map(str::to_string);
-        Some(Terminated {
-            phase: phase.to_string(),
-            reason: container
-                .and_then(|t| text(t.get("reason")))
-                .or_else(|| text(body.pointer("/status/reason"))),
-            exit_code: container.and_then(code),
-            time: version.ts,
-            line: version.line,
-        })
-    })?;
+    let terminal = |version: &&crate::history::Version| {
+        history.body_may_mention(version, &["Failed", "Succeeded"])
+    };
+    let mut last = object
+        .versions
+        .iter()
+        .rev()
+        .filter(terminal)
+        .find_map(|version| {
+            let body: serde_json::Value = history.parse(version).ok()?;
+            let phase = body.pointer("/status/phase")?.as_str()?;
+            if phase != "Failed" && phase != "Succeeded" {
+                return None;
+            }
+            let states: Vec<&serde_json::Value> = body
+                .pointer("/status/containerStatuses")
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c.pointer("/state/terminated"))
+                .collect();
+            let code =
+                |t: &&serde_json::Value| t.get("exitCode").and_then(serde_json::Value::as_i64);
+            let container = states
+                .iter()
+                .find(|t| code(t).is_some_and(|c| c != 0))
+                .or(states.first());
+            let text =
+                |v: Option<&serde_json::Value>| v.and_then(|r| r.as_str()).map(str::to_string);
+            Some(Terminated {
+                phase: phase.to_string(),
+                reason: container
+                    .and_then(|t| text(t.get("reason")))
+                    .or_else(|| text(body.pointer("/status/reason"))),
+                exit_code: container.and_then(code),
+                time: version.ts,
+                line: version.line,
+            })
+        })?;
     if let Some(first) = object
         .versions
         .iter()
+        .filter(terminal)
         .find(|v| phase_of(v).as_deref() == Some(last.phase.as_str()))
     {
         last.time = first.ts;
