@@ -220,6 +220,17 @@ impl History {
 
     /// Applies one record.
     pub fn apply(&mut self, line: u64, record: &Record<'_>) {
+        self.apply_with_head(line, record, None)
+    }
+
+    /// Like [`History::apply`], with the head of an object record already parsed (by
+    /// [`ObjectHead::parse`] of its object's text, e.g. on another thread: issue 15).
+    pub fn apply_with_head(
+        &mut self,
+        line: u64,
+        record: &Record<'_>,
+        head: Option<Result<ObjectHead<'_>, serde_json::Error>>,
+    ) {
         if let Some(ts) = record.ts() {
             self.facts.start = Some(self.facts.start.map_or(ts, |s| s.min(ts)));
             self.facts.end = Some(self.facts.end.map_or(ts, |e| e.max(ts)));
@@ -237,7 +248,8 @@ impl History {
                 request,
             } => {
                 self.count_type(event.as_str());
-                let id = self.apply_object(line, *ts, *event, object.get());
+                let head = head.unwrap_or_else(|| ObjectHead::parse(object.get()));
+                let id = self.apply_object(line, *ts, *event, object.get(), head);
                 if let (Some(id), Some(request)) = (id, request) {
                     // A request that does not read is left out, like an unknown field.
                     if let Ok(info) = serde_json::from_str::<RequestInfo>(request.get()) {
@@ -284,8 +296,9 @@ impl History {
         ts: Timestamp,
         event: EventType,
         json: &str,
+        head: Result<ObjectHead<'_>, serde_json::Error>,
     ) -> Option<ObjectId> {
-        let Ok(head) = ObjectHead::parse(json) else {
+        let Ok(head) = head else {
             self.facts.skipped_objects += 1;
             return None;
         };

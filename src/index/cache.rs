@@ -221,6 +221,15 @@ impl RecordCache {
                 }
             })
             .collect::<io::Result<_>>()?;
+        crate::timings::note("cache frames", || {
+            let raw: usize = decoded.iter().map(|(_, raw)| raw.len()).sum();
+            format!(
+                "{} frames, {:.1} MB raw, of a {:.1} MB cache",
+                decoded.len(),
+                raw as f64 / 1e6,
+                self.size as f64 / 1e6
+            )
+        });
         let mut frames = vec![Vec::new(); self.head.frames.len()];
         for (frame, raw) in decoded {
             frames[frame as usize] = raw;

@@ -67,20 +67,23 @@ pub fn read_records(
 
 /// Parses one record's bytes; a line that does not parse is counted in `warnings`.
 pub fn parse_record<'b>(line: u32, bytes: &'b [u8], warnings: &mut Skipped) -> Option<Record<'b>> {
-    if bytes.len() > MAX_LINE_BYTES {
-        warnings.push(line, "longer than the line limit");
-        return None;
-    }
-    let parsed = std::str::from_utf8(bytes)
-        .map_err(|_| "not UTF-8".to_string())
-        .and_then(parse_line);
-    match parsed {
+    match parse_bytes(bytes) {
         Ok(record) => Some(record),
         Err(why) => {
             warnings.push(line, &why);
             None
         }
     }
+}
+
+/// Parses one record's bytes, or says why it does not parse.
+pub fn parse_bytes(bytes: &[u8]) -> Result<Record<'_>, String> {
+    if bytes.len() > MAX_LINE_BYTES {
+        return Err("longer than the line limit".to_string());
+    }
+    std::str::from_utf8(bytes)
+        .map_err(|_| "not UTF-8".to_string())
+        .and_then(parse_line)
 }
 
 /// Like [`read_records`], handing out each record's bytes unparsed.

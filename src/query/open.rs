@@ -9,14 +9,17 @@ use super::Loaded;
 use crate::admission;
 use crate::cause;
 use crate::graph::CausalGraph;
+use crate::history::meta::ObjectHead;
 use crate::history::History;
 use crate::index::build::{build, BuildError};
 use crate::index::cache::{self, Decoded, RecordCache};
-use crate::index::read::{parse_record, read_lines, Skipped};
+use crate::index::read::{parse_bytes, parse_record, read_lines, Skipped};
 use crate::index::store::{self, TraceStamp};
 use crate::index::{IndexedId, RecordLoc, TraceIndex};
 use crate::timings;
+use crate::trace::Record;
 use crate::trace::{TraceError, TraceSource};
+use rayon::prelude::*;
 
 /// Traces smaller than this (compressed) are indexed on every read but the index is not saved:
 /// reading them whole takes less time than loading an index.
@@ -488,36 +491,30 @@ impl<'a> Reader<'a> {
         stamp: Option<TraceStamp>,
     ) -> Result<Loaded, Failed> {
         let fill = stamp.filter(|stamp| !plan.fill.is_empty() && self.fills_cache(stamp));
-        let mut history = History::new(None);
-        let mut skipped = Skipped::default();
         let mut read = ReadLines::default();
-        let mut pending = plan.cached.iter().peekable();
         let reading = Instant::now();
-        let mut replay = timings::Summed::default();
-        let mut apply = |at: &RecordLoc, bytes: &[u8], skipped: &mut Skipped| {
-            if let Some(record) = parse_record(at.line, bytes, skipped) {
-                replay.time(|| history.apply(u64::from(at.line), &record));
-            }
+        let cached = parse_cached(&plan.cached, decoded);
+        let mut replayer = Replayer {
+            history: History::new(None),
+            skipped: Skipped::default(),
+            replay: timings::Summed::default(),
+            pending: cached.into_iter().peekable(),
         };
-        let mut apply_cached_before =
-            |line: u32,
-             apply: &mut dyn FnMut(&RecordLoc, &[u8], &mut Skipped),
-             skipped: &mut Skipped| {
-                while let Some(at) = pending.next_if(|at| at.line < line) {
-                    if let Some(bytes) = decoded.line(at) {
-                        apply(at, bytes, skipped);
-                    }
-                }
-            };
         read_lines(self.path, self.index, &plan.traced, |at, bytes| {
-            apply_cached_before(at.line, &mut apply, &mut skipped);
+            replayer.cached_before(at.line);
             if fill.is_some() {
                 read.push(at.line, bytes);
             }
-            apply(at, bytes, &mut skipped);
+            replayer.traced(at, bytes);
         })
         .map_err(Failed::Read)?;
-        apply_cached_before(u32::MAX, &mut apply, &mut skipped);
+        replayer.cached_before(u32::MAX);
+        let Replayer {
+            history,
+            skipped,
+            replay,
+            ..
+        } = replayer;
         let read_all = reading.elapsed();
         timings::report(
             "read",
@@ -559,6 +556,67 @@ impl<'a> Reader<'a> {
             graph,
             read,
             audit: Vec::new(),
+        }
+    }
+}
+
+/// A cached record, parsed (with its object's head) or why it does not parse.
+type Parsed<'b> = (
+    &'b RecordLoc,
+    Result<(Record<'b>, Option<HeadParse<'b>>), String>,
+);
+
+/// An object head as [`ObjectHead::parse`] gives it.
+type HeadParse<'b> = Result<ObjectHead<'b>, serde_json::Error>;
+
+/// Parses the cached records and their objects' heads in parallel (what replaying them one at
+/// a time spent most of its time on), in line order.
+fn parse_cached<'b>(records: &'b [RecordLoc], decoded: &'b Decoded) -> Vec<Parsed<'b>> {
+    records
+        .par_iter()
+        .map(|at| {
+            let bytes = decoded.line(at).unwrap_or_default();
+            let parsed = parse_bytes(bytes).map(|record| {
+                let head = match &record {
+                    Record::Object { object, .. } => Some(ObjectHead::parse(object.get())),
+                    _ => None,
+                };
+                (record, head)
+            });
+            (at, parsed)
+        })
+        .collect()
+}
+
+/// Replays records from the cache (parsed) and from the trace, in line order.
+struct Replayer<'b, I: Iterator<Item = Parsed<'b>>> {
+    history: History,
+    skipped: Skipped,
+    replay: timings::Summed,
+    pending: std::iter::Peekable<I>,
+}
+
+impl<'b, I: Iterator<Item = Parsed<'b>>> Replayer<'b, I> {
+    /// Replays the cached records before `line`.
+    fn cached_before(&mut self, line: u32) {
+        while let Some((at, parsed)) = self.pending.next_if(|(at, _)| at.line < line) {
+            match parsed {
+                Ok((record, head)) => {
+                    let history = &mut self.history;
+                    self.replay
+                        .time(|| history.apply_with_head(u64::from(at.line), &record, head))
+                }
+                Err(why) => self.skipped.push(at.line, &why),
+            }
+        }
+    }
+
+    /// Replays a record read from the trace.
+    fn traced(&mut self, at: &RecordLoc, bytes: &[u8]) {
+        if let Some(record) = parse_record(at.line, bytes, &mut self.skipped) {
+            let history = &mut self.history;
+            self.replay
+                .time(|| history.apply(u64::from(at.line), &record));
         }
     }
 }
