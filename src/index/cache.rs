@@ -413,7 +413,10 @@ fn write(
     let mut last_err = io::Error::other("no place to save the record cache");
     for place in locations(trace) {
         let mut temp = place.as_os_str().to_owned();
-        temp.push(format!(".{}.tmp", std::process::id()));
+        // Unique to this process and call: two questions in one process may write at once.
+        static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        temp.push(format!(".{}-{call}.tmp", std::process::id()));
         let temp = PathBuf::from(temp);
         let written = write_file(&temp, mode, &head, keep.as_deref_mut(), new)
             .and_then(|()| fs::rename(&temp, &place));

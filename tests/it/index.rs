@@ -383,6 +383,27 @@ fn a_record_cache_is_reused_and_rewritten_when_damaged_cut_or_stale() {
         rewritten, saved,
         "a stale cache is written again for the new stamp"
     );
+
+    // Questions running at once each replace the cache whole: every answer is right, and what
+    // is left is a cache the next question uses as it is.
+    std::fs::remove_file(&cache).unwrap();
+    let path = trace.to_str().unwrap().to_string();
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || analyze(Path::new(&path)))
+        })
+        .collect();
+    for run in runs {
+        assert_eq!(run.join().unwrap(), first);
+    }
+    let modified = std::fs::metadata(&cache).unwrap().modified().unwrap();
+    assert_eq!(analyze(&trace), first);
+    assert_eq!(
+        std::fs::metadata(&cache).unwrap().modified().unwrap(),
+        modified,
+        "the cache concurrent questions left is whole"
+    );
 }
 
 #[cfg(unix)]
