@@ -7,6 +7,7 @@
 //! ([`read`]). The index is saved beside the trace ([`store`]) so the next query skips the scan.
 
 pub mod build;
+pub mod embedded;
 pub mod packed;
 pub mod read;
 pub mod scan;

@@ -10,6 +10,7 @@ use crate::cause;
 use crate::graph::CausalGraph;
 use crate::history::History;
 use crate::index::build::{build, BuildError};
+use crate::index::embedded;
 use crate::index::read::read_records;
 use crate::index::store::{self, TraceStamp};
 use crate::index::{IndexedId, RecordLoc, TraceIndex};
@@ -82,7 +83,9 @@ pub enum Opened {
     Whole(Box<Loaded>),
 }
 
-/// Opens a trace: loads its saved index, or reads it once to build (and maybe save) one.
+/// Opens a trace: loads its saved index, else the index at its end (see
+/// [`crate::index::embedded`]), or reads it once to build (and maybe save) one. With
+/// [`IndexMode::Never`] it is always read once.
 pub fn open(
     source: &TraceSource,
     mode: IndexMode,
@@ -113,6 +116,24 @@ pub fn open(
                 index: Box::new(index),
                 mode,
             });
+        }
+        // A trace kblame wrote carries its index at its end: no scan, and no index file to
+        // save (the next question reads the same tail).
+        match embedded::load(path, stamp.size) {
+            Ok(index) => {
+                #[cfg(feature = "record")]
+                tracing::debug!("{name}: answering from the index at its end");
+                return Ok(Opened::Indexed {
+                    source: name,
+                    path: path.clone(),
+                    index: Box::new(index),
+                    mode,
+                });
+            }
+            #[cfg(feature = "record")]
+            Err(why) => tracing::debug!("{name}: not using an index at its end: {why}"),
+            #[cfg(not(feature = "record"))]
+            Err(_) => {}
         }
     }
     build_index(source, path, &stamp, mode, progress)
