@@ -12,8 +12,7 @@ use super::scan::{scan_object_line, LineHead};
 use super::{IndexedObject, RecordLoc, StrId, StringTable, TraceIndex, TraceTotals, NO_OBJECT};
 use crate::history::meta::ObjectHead;
 use crate::trace::codec::{
-    bulk_decompressor, decompress_frame, salvage, Budget, FrameError, FrameHeader,
-    BATCH_RAW_BUDGET,
+    bulk_decompressor, decompress_frame, salvage, Budget, FrameError, FrameHeader, BATCH_RAW_BUDGET,
 };
 use crate::trace::frames::{Batch, FrameLoc, FrameSplitter, SplitError};
 use crate::trace::{
@@ -444,7 +443,8 @@ impl Builder {
         for (frame, result) in batch.frames.iter().zip(frames) {
             // A skippable frame holds no text: it is not one of the trace's pieces (the index at
             // the end of a trace is not part of what it indexes).
-            if self.compressed && FrameHeader::parse(batch.bytes_of(frame)) == FrameHeader::Skippable
+            if self.compressed
+                && FrameHeader::parse(batch.bytes_of(frame)) == FrameHeader::Skippable
             {
                 continue;
             }

@@ -8,12 +8,13 @@
 //! [skippable frame 0x184D2A5E: seek table]
 //! ```
 //!
-//! The index file bytes are what [`store`] saves as `TRACE.kbidx`, compressed as one zstd frame
-//! that declares its size. The seek table is the standard one of zstd's seekable format (facebook/zstd
-//! contrib/seekable_format/zstd_seekable_compression_format.md, v0.1.0): one entry per frame
-//! of the file (the index frame included, the seek table's own frame not), each its
-//! compressed and decompressed size (u32 LE, no checksums), then the number of entries (u32),
-//! a descriptor byte and the magic number 0x8F92EAB1 as the file's last 4 bytes.
+//! The index file bytes are what [`store`] saves as `TRACE.kbidx`, compressed as one zstd
+//! frame that declares its size and carries a checksum. The seek table is the standard one of
+//! zstd's seekable format (facebook/zstd contrib/seekable_format/
+//! zstd_seekable_compression_format.md, v0.1.0): one entry per frame of the file (the index
+//! frame included, the seek table's own frame not), each its compressed and decompressed size
+//! (u32 LE, no checksums), then the number of entries (u32), a descriptor byte and the magic
+//! number 0x8F92EAB1 as the file's last 4 bytes.
 //!
 //! Skippable frames (RFC 8878 section 3.1.2) are skipped by every zstd decoder, so old readers,
 //! `zstd -d` and kblame's own stream reader see the same text as before. A reader trusts the
@@ -90,7 +91,9 @@ pub fn tail(index: &TraceIndex) -> io::Result<Vec<u8>> {
         modified_nanos: 0,
     };
     let bytes = store::encode(&stamp, index)?;
-    let compressed = zstd::bulk::compress(&bytes, LEVEL)?;
+    let mut compressor = zstd::bulk::Compressor::new(LEVEL)?;
+    compressor.include_checksum(true)?;
+    let compressed = compressor.compress(&bytes)?;
     let mut payload = Vec::with_capacity(PAYLOAD_HEADER + compressed.len());
     payload.extend_from_slice(PAYLOAD_MAGIC);
     payload.extend_from_slice(&PAYLOAD_LAYOUT.to_le_bytes());
@@ -292,4 +295,29 @@ fn read_at(file: &mut File, at: u64, len: usize) -> Result<Vec<u8>, String> {
         .and_then(|_| file.read_exact(&mut bytes))
         .map_err(|err| format!("its end cannot be read: {err}"))?;
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_index_frame_claiming_more_than_its_bound_is_refused_before_allocating() {
+        // A frame header (RFC 8878 section 3.1.1.1): single segment, an 8-byte content size of
+        // 1 TiB, and no blocks.
+        let mut frame = vec![0x28, 0xB5, 0x2F, 0xFD, 0xE0];
+        frame.extend_from_slice(&(1u64 << 40).to_le_bytes());
+        let err = decompress(&frame, 1 << 20).unwrap_err();
+        assert!(err.contains("claims 1099511627776 bytes"), "{err}");
+        let with_size = zstd::stream::encode_all(&b"abc"[..], 3).unwrap();
+        let mut streamed = Vec::new();
+        let mut encoder = zstd::stream::write::Encoder::new(&mut streamed, 3).unwrap();
+        encoder.include_contentsize(false).unwrap();
+        encoder.write_all(b"abc").unwrap();
+        encoder.finish().unwrap();
+        assert!(decompress(&streamed, 1 << 20)
+            .unwrap_err()
+            .contains("declare"));
+        assert_eq!(decompress(&with_size, 1 << 20).unwrap(), b"abc");
+    }
 }

@@ -292,7 +292,10 @@ impl<W: Write> TraceWriter<W> {
     fn index_line(&mut self, start: usize) {
         if let Some(index) = &mut self.index {
             let frame = index.frame_count();
-            if index.push_line(frame, start, &self.pending[start..]).is_err() {
+            if index
+                .push_line(frame, start, &self.pending[start..])
+                .is_err()
+            {
                 self.index = None;
             }
         }
@@ -347,20 +350,28 @@ mod tests {
         let rs = json!({"kind": "ReplicaSet", "apiVersion": "apps/v1",
             "metadata": {"name": "web-1", "namespace": "demo", "uid": "rs-1"}});
         writer.write_object(at(0), EventType::Listed, &rs).unwrap();
-        writer.write_synced(at(1), "apps/v1/replicasets", Some("7")).unwrap();
+        writer
+            .write_synced(at(1), "apps/v1/replicasets", Some("7"))
+            .unwrap();
         for i in 0..12 {
             let pod = json!({"kind": "Pod", "apiVersion": "v1",
                 "metadata": {"name": format!("web-1-{}", i % 3), "namespace": "demo",
                     "uid": format!("pod-{}", i % 3),
                     "ownerReferences": [{"kind": "ReplicaSet", "name": "web-1", "uid": "rs-1",
                         "controller": true}]}});
-            writer.write_object(at(i * 400), EventType::Modified, &pod).unwrap();
+            writer
+                .write_object(at(i * 400), EventType::Modified, &pod)
+                .unwrap();
         }
         let event = json!({"kind": "Event", "apiVersion": "v1",
             "metadata": {"name": "web-1-0.1", "namespace": "demo", "uid": "ev-1"},
             "involvedObject": {"kind": "Pod", "name": "web-1-0", "uid": "pod-0"}});
-        writer.write_object(at(5000), EventType::Added, &event).unwrap();
-        writer.write_object(at(5001), EventType::Added, &json!({"kind": "Pod"})).unwrap();
+        writer
+            .write_object(at(5000), EventType::Added, &event)
+            .unwrap();
+        writer
+            .write_object(at(5001), EventType::Added, &json!({"kind": "Pod"}))
+            .unwrap();
         writer.write_gap(at(5002), "v1/pods", "410 Gone").unwrap();
         match finish {
             true => drop(writer.finish(at(6000)).unwrap()),
@@ -391,7 +402,10 @@ mod tests {
         assert_eq!(embedded.totals.records_by_type["MODIFIED"], 12);
         assert_eq!(bytes_of(&embedded), bytes_of(&built));
         // The text is the same as without the tail, for any zstd reader.
-        let text = String::from_utf8(zstd::stream::decode_all(&std::fs::read(&path).unwrap()[..]).unwrap()).unwrap();
+        let text = String::from_utf8(
+            zstd::stream::decode_all(&std::fs::read(&path).unwrap()[..]).unwrap(),
+        )
+        .unwrap();
         assert_eq!(text.lines().count(), 19);
         assert!(text.ends_with("\n") && text.lines().last().unwrap().contains("\"END\""));
     }
