@@ -613,6 +613,14 @@ impl IndexWriter {
         self.frames.len() as u32
     }
 
+    /// Decompressed bytes of the frames added so far.
+    pub fn text_bytes(&self) -> u64 {
+        self.frames
+            .iter()
+            .map(|frame| u64::from(frame.raw_len))
+            .sum()
+    }
+
     /// Records (header excluded) read so far.
     pub fn records(&self) -> u64 {
         self.records

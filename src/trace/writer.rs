@@ -26,6 +26,11 @@ pub struct WriterOptions {
     /// End a frame this long (wall clock) after it was opened, checked by
     /// [`TraceWriter::flush_if_due`]. Default is 1 s.
     pub max_frame_age: Duration,
+    /// Append the trace's index at its end ([`crate::index::embedded`]) when
+    /// [`TraceWriter::finish`] ends a compressed trace holding at least this much text
+    /// (decompressed bytes). Default is 8 MiB: a smaller trace is scanned in milliseconds, and
+    /// its index would be a large share of it.
+    pub embed_index_from: u64,
 }
 
 impl Default for WriterOptions {
@@ -36,6 +41,7 @@ impl Default for WriterOptions {
             max_frame_bytes: 4 << 20,
             max_frame_span: SignedDuration::from_secs(1),
             max_frame_age: Duration::from_secs(1),
+            embed_index_from: 8 << 20,
         }
     }
 }
@@ -246,9 +252,11 @@ impl<W: Write> TraceWriter<W> {
         self.push(ts, &line)?;
         self.flush_frame()?;
         // An index that cannot be made only costs the first question a scan.
+        let from = self.options.embed_index_from;
         let tail = self
             .index
             .take()
+            .filter(|index| index.text_bytes() >= from)
             .and_then(|index| index.finish().ok())
             .and_then(|index| embedded::tail(&index).ok());
         if let Some(tail) = tail {
@@ -346,7 +354,11 @@ mod tests {
     fn write_sample(path: &std::path::Path, finish: bool) {
         let header = Header::new(at(0), SourceInfo::default());
         let file = std::fs::File::create(path).unwrap();
-        let mut writer = TraceWriter::new(file, &header, WriterOptions::default()).unwrap();
+        let options = WriterOptions {
+            embed_index_from: 0,
+            ..WriterOptions::default()
+        };
+        let mut writer = TraceWriter::new(file, &header, options).unwrap();
         let rs = json!({"kind": "ReplicaSet", "apiVersion": "apps/v1",
             "metadata": {"name": "web-1", "namespace": "demo", "uid": "rs-1"}});
         writer.write_object(at(0), EventType::Listed, &rs).unwrap();
@@ -411,13 +423,23 @@ mod tests {
     }
 
     #[test]
-    fn an_abandoned_or_plain_trace_has_no_index_at_its_end() {
+    fn an_abandoned_plain_or_small_trace_has_no_index_at_its_end() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.ndjson.zst");
         write_sample(&path, false);
         let size = std::fs::metadata(&path).unwrap().len();
         assert!(crate::index::embedded::load(&path, size).is_err());
         let header = Header::new(at(0), SourceInfo::default());
+        let small = TraceWriter::new(Vec::new(), &header, WriterOptions::default()).unwrap();
+        let small = small.finish(at(1)).unwrap();
+        assert_eq!(frames(&small), 2);
+        assert_eq!(
+            zstd::zstd_safe::find_frame_compressed_size(&small[..]).map(|first| {
+                first + zstd::zstd_safe::find_frame_compressed_size(&small[first..]).unwrap()
+            }),
+            Ok(small.len()),
+            "a trace of two frames and nothing else"
+        );
         let options = WriterOptions {
             compress: false,
             ..WriterOptions::default()

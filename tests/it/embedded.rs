@@ -13,7 +13,9 @@ use kblame::query::{self, IndexMode, Opened, Scope};
 use kblame::trace::TraceSource;
 use serde_json::Value;
 
-use super::support::{fixture, kblame, stderr, stdout, two_pods, write_trace};
+use kblame::trace::{Header, SourceInfo, TraceWriter, WriterOptions};
+
+use super::support::{at, fixture, kblame, stderr, stdout, two_pods, write_trace};
 
 /// An index as bytes, to compare two.
 fn bytes_of(index: &TraceIndex) -> Vec<u8> {
@@ -147,12 +149,23 @@ fn every_fixture_with_its_index_appended_answers_as_a_whole_replay() {
 }
 
 /// A trace kblame writes answers its first question from its end: no scan, no index file, even
-/// with `--index always`; `--index never` scans it and gets the same answer.
+/// with `--index always`; `--index never` scans it and gets the same answer. (A trace of less
+/// than 8 MiB of text gets no index at its end by default: one is asked for here.)
 #[test]
 fn a_new_trace_answers_its_first_question_without_a_scan() {
     let dir = tempfile::tempdir().unwrap();
     let trace = dir.path().join("t.ndjson.zst");
-    write_trace(&trace, &two_pods(), true, true);
+    let header = Header::new(at(0), SourceInfo::default());
+    let options = WriterOptions {
+        embed_index_from: 0,
+        ..WriterOptions::default()
+    };
+    let file = std::fs::File::create(&trace).unwrap();
+    let mut writer = TraceWriter::new(file, &header, options).unwrap();
+    for (secs, event, object) in two_pods() {
+        writer.write_object(at(secs), event, &object).unwrap();
+    }
+    writer.finish(at(600)).unwrap();
     let (opened, scanned) = open(&trace, IndexMode::Always);
     assert!(!scanned && matches!(opened, Opened::Indexed { .. }));
     let (_, scanned) = open(&trace, IndexMode::Never);
@@ -175,6 +188,13 @@ fn a_new_trace_answers_its_first_question_without_a_scan() {
     assert!(!index_beside(&trace).exists(), "an index file was written");
     let never = answer(&[&["--index", "never"][..], &args].concat());
     assert_eq!(never, (Some(0), stdout(&out)));
+
+    // By default a small trace carries none, and is scanned.
+    let small = dir.path().join("small.ndjson.zst");
+    write_trace(&small, &two_pods(), true, true);
+    assert!(embedded::load(&small, size(&small)).is_err());
+    let (_, scanned) = open(&small, IndexMode::Auto);
+    assert!(scanned);
 }
 
 /// Appends the index of `original`'s copy and returns the copy's bytes and where its tail
