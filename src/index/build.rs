@@ -12,7 +12,7 @@ use super::scan::{scan_object_line, LineHead};
 use super::{IndexedObject, RecordLoc, StrId, StringTable, TraceIndex, TraceTotals, NO_OBJECT};
 use crate::history::meta::ObjectHead;
 use crate::trace::codec::{
-    bulk_decompressor, decompress_frame, salvage, Budget, FrameError, BATCH_RAW_BUDGET,
+    bulk_decompressor, decompress_frame, salvage, Budget, FrameError, FrameHeader, BATCH_RAW_BUDGET,
 };
 use crate::trace::frames::{Batch, FrameLoc, FrameSplitter, SplitError};
 use crate::trace::{
@@ -75,16 +75,10 @@ pub fn build(
             Some(decoded) => current = Some(decoded),
             None => break,
         }
-        progress(builder.records, splitter.position());
+        progress(builder.index.records, splitter.position());
     }
     builder.end()?;
-    builder.lines.end()?;
-    if builder.too_long {
-        return Err(BuildError::NotFramed(format!(
-            "{name} has more lines than an index can number"
-        )));
-    }
-    Ok(builder.finish())
+    builder.index.finish()
 }
 
 /// A batch of frames, decompressed and scanned.
@@ -396,8 +390,21 @@ impl Interner {
     }
 }
 
-/// The in-order fold of scanned frames into an index.
+/// The in-order fold of scanned frames into an index: cuts each frame into lines and hands
+/// them to an [`IndexWriter`].
 struct Builder {
+    index: IndexWriter,
+    compressed: bool,
+    /// The last frame's last line, when it had no newline: it is the trace's partial last line
+    /// if nothing follows, and a line running on into the next frame otherwise.
+    unfinished: Option<Unfinished>,
+}
+
+/// An index fed one line at a time, in order, and each frame once its lines are known: what
+/// the index builder folds after its parallel scan, and what [`crate::trace::TraceWriter`]
+/// feeds as it writes, so that the trace can carry its own index
+/// ([`super::embedded`]). One implementation, so both make the same [`TraceIndex`].
+pub struct IndexWriter {
     lines: LineLoop,
     compressed: bool,
     frames: Vec<FrameLoc>,
@@ -414,9 +421,6 @@ struct Builder {
     object_of_key: Vec<u32>,
     /// Set when the trace has more lines than an index can number.
     too_long: bool,
-    /// The last frame's last line, when it had no newline: it is the trace's partial last line
-    /// if nothing follows, and a line running on into the next frame otherwise.
-    unfinished: Option<Unfinished>,
     records_of: Vec<(u32, RecordLoc)>,
     meta: Vec<RecordLoc>,
     totals: TraceTotals,
@@ -426,29 +430,9 @@ struct Builder {
 impl Builder {
     fn new(name: String, compressed: bool) -> Builder {
         Builder {
-            lines: LineLoop::new(
-                name,
-                match compressed {
-                    true => Compression::Zstd,
-                    false => Compression::None,
-                },
-            ),
+            index: IndexWriter::new(name, compressed),
             compressed,
-            frames: Vec::new(),
-            uids: Interner::default(),
-            words: Interner::default(),
-            objects: Vec::new(),
-            names: StringTable::default(),
-            last_links: Vec::new(),
-            controllers: Vec::new(),
-            subjects: Vec::new(),
-            object_of_key: Vec::new(),
-            too_long: false,
             unfinished: None,
-            records_of: Vec::new(),
-            meta: Vec::new(),
-            totals: TraceTotals::default(),
-            records: 0,
         }
     }
 
@@ -457,6 +441,13 @@ impl Builder {
     fn fold(&mut self, decoded: Decoded) -> Result<bool, BuildError> {
         let Decoded { batch, frames } = decoded;
         for (frame, result) in batch.frames.iter().zip(frames) {
+            // A skippable frame holds no text: it is not one of the trace's pieces (the index at
+            // the end of a trace is not part of what it indexes).
+            if self.compressed
+                && FrameHeader::parse(batch.bytes_of(frame)) == FrameHeader::Skippable
+            {
+                continue;
+            }
             let result = match result {
                 Err(FrameError::OverBudget) => decode_alone(&batch, frame, self.compressed),
                 other => other,
@@ -510,8 +501,7 @@ impl Builder {
             }
         }
         frame.raw_len = u32::try_from(raw.len()).unwrap_or(u32::MAX);
-        let frame_id = self.frames.len() as u32;
-        self.frames.push(frame);
+        let frame_id = self.index.frame(frame);
         let mut heads = heads.iter().peekable();
         for piece in pieces(raw) {
             let (start, end, complete) = match piece {
@@ -521,7 +511,7 @@ impl Builder {
                     complete,
                 } => (start, end, complete),
                 Piece::Empty { count } => {
-                    self.lines.empty_lines(count as u64);
+                    self.index.lines.empty_lines(count as u64);
                     continue;
                 }
             };
@@ -538,10 +528,10 @@ impl Builder {
                 continue;
             }
             let cut_here = if complete { None } else { stop.take() };
-            self.line(frame_id, raw, 0, &line, cut_here)?;
+            self.index.line(frame_id, raw, 0, &line, cut_here)?;
         }
         if let Some(err) = stop {
-            self.lines.stop(&[], err, &mut |_| {})?;
+            self.index.lines.stop(&[], err, &mut |_| {})?;
         }
         Ok(())
     }
@@ -559,9 +549,9 @@ impl Builder {
             len,
         } = unfinished;
         if len > MAX_LINE_BYTES {
-            self.lines.long_line(len as u64, false)?;
+            self.index.lines.long_line(len as u64, false)?;
             if let Some(err) = stop {
-                self.lines.stop(&[], err, &mut |_| {})?;
+                self.index.lines.stop(&[], err, &mut |_| {})?;
             }
             return Ok(());
         }
@@ -571,7 +561,7 @@ impl Builder {
             complete: false,
             head: None,
         };
-        self.line(frame, &bytes, offset, &line, stop)
+        self.index.line(frame, &bytes, offset, &line, stop)
     }
 
     /// Reads a last line left unfinished by the last frame, once the trace has ended.
@@ -580,6 +570,91 @@ impl Builder {
             Some(unfinished) => self.finish_line(unfinished, None),
             None => Ok(()),
         }
+    }
+}
+
+impl IndexWriter {
+    /// An empty index of the trace called `name` (in messages), zstd-compressed or plain.
+    pub fn new(name: String, compressed: bool) -> IndexWriter {
+        IndexWriter {
+            lines: LineLoop::new(
+                name,
+                match compressed {
+                    true => Compression::Zstd,
+                    false => Compression::None,
+                },
+            ),
+            compressed,
+            frames: Vec::new(),
+            uids: Interner::default(),
+            words: Interner::default(),
+            objects: Vec::new(),
+            names: StringTable::default(),
+            last_links: Vec::new(),
+            controllers: Vec::new(),
+            subjects: Vec::new(),
+            object_of_key: Vec::new(),
+            too_long: false,
+            records_of: Vec::new(),
+            meta: Vec::new(),
+            totals: TraceTotals::default(),
+            records: 0,
+        }
+    }
+
+    /// Adds a frame of the trace; returns its number (what [`RecordLoc::frame`] holds).
+    pub fn frame(&mut self, frame: FrameLoc) -> u32 {
+        self.frames.push(frame);
+        (self.frames.len() - 1) as u32
+    }
+
+    /// How many frames have been added.
+    pub fn frame_count(&self) -> u32 {
+        self.frames.len() as u32
+    }
+
+    /// Decompressed bytes of the frames added so far.
+    pub fn text_bytes(&self) -> u64 {
+        self.frames
+            .iter()
+            .map(|frame| u64::from(frame.raw_len))
+            .sum()
+    }
+
+    /// Records (header excluded) read so far.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Reads one line (`line`, with its newline unless it is a partial last line) that lies at
+    /// `offset` in the decompressed frame numbered `frame` (added later, once it ends).
+    pub fn push_line(&mut self, frame: u32, offset: usize, line: &[u8]) -> Result<(), TraceError> {
+        let complete = line.last() == Some(&b'\n');
+        let text = &line[..line.len() - usize::from(complete)];
+        let head = match text.len() <= MAX_LINE_BYTES {
+            true => scan_object_line(text).and_then(|head| ScannedHead::read(line, 0, &head)),
+            false => None,
+        };
+        let line_at = Line {
+            start: 0,
+            end: line.len(),
+            complete,
+            head: head.as_ref(),
+        };
+        self.line(frame, line, offset, &line_at, None)
+    }
+
+    /// The index of everything read; an error when the trace held no line, or more lines than
+    /// an index can number.
+    pub fn finish(self) -> Result<TraceIndex, BuildError> {
+        self.lines.end()?;
+        if self.too_long {
+            return Err(BuildError::NotFramed(format!(
+                "{} has more lines than an index can number",
+                self.lines.name()
+            )));
+        }
+        Ok(self.into_index())
     }
 
     /// Reads one line, `raw[line.start..line.end]`, which lies at `base + line.start` in its frame.
@@ -735,7 +810,7 @@ impl Builder {
         id
     }
 
-    fn finish(mut self) -> TraceIndex {
+    fn into_index(mut self) -> TraceIndex {
         // Stable: each object's records stay in line order.
         self.records_of.sort_by_key(|(object, _)| *object);
         let mut next = 0usize;

@@ -8,6 +8,7 @@
 
 pub mod build;
 pub mod cache;
+pub mod embedded;
 pub mod packed;
 pub mod read;
 pub mod scan;

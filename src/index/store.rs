@@ -177,7 +177,7 @@ pub fn load(trace: &Path, stamp: &TraceStamp) -> Result<(TraceIndex, PathBuf), U
 /// Bytes per stored record.
 const RECORD_BYTES: u64 = 16;
 
-fn read_head(mut file: fs::File) -> Result<(Head, usize), String> {
+fn read_head(mut file: impl Read) -> Result<(Head, usize), String> {
     let mut preamble = [0u8; PREAMBLE];
     file.read_exact(&mut preamble)
         .map_err(|_| "not a kblame index".to_string())?;
@@ -212,6 +212,21 @@ fn read_head(mut file: fs::File) -> Result<(Head, usize), String> {
 
 /// Saves the index of `trace`, beside it or else in the cache directory; returns where.
 pub fn save(trace: &Path, stamp: &TraceStamp, index: &TraceIndex) -> io::Result<PathBuf> {
+    let parts = encode_parts(stamp, index)?;
+    let parts = [&parts[0][..], &parts[1][..], &parts[2][..]];
+    let mut last_err = io::Error::other("no place to save the index");
+    for place in locations(trace) {
+        match write_atomically(trace, &place, &parts) {
+            Ok(()) => return Ok(place),
+            Err(err) => last_err = err,
+        }
+    }
+    Err(last_err)
+}
+
+/// The head, record table and UID table of an index, as an index file holds them after its
+/// preamble.
+fn encode_parts(stamp: &TraceStamp, index: &TraceIndex) -> io::Result<[Vec<u8>; 3]> {
     let records = packed::encode_words(&index.records);
     let object_crcs = index
         .objects
@@ -233,15 +248,59 @@ pub fn save(trace: &Path, stamp: &TraceStamp, index: &TraceIndex) -> io::Result<
         uids_crc: crc32fast::hash(&uids),
     };
     let head = postcard::to_stdvec(&head).map_err(io::Error::other)?;
-    let parts = [&head[..], &records, &uids];
-    let mut last_err = io::Error::other("no place to save the index");
-    for place in locations(trace) {
-        match write_atomically(trace, &place, &parts) {
-            Ok(()) => return Ok(place),
-            Err(err) => last_err = err,
+    Ok([head, records, uids])
+}
+
+/// The bytes of an index file for `index` (of a trace with `stamp`), in memory: what the
+/// index at the end of a trace compresses ([`super::embedded`]).
+pub fn encode(stamp: &TraceStamp, index: &TraceIndex) -> io::Result<Vec<u8>> {
+    let [head, records, uids] = encode_parts(stamp, index)?;
+    let mut bytes = Vec::with_capacity(PREAMBLE + head.len() + records.len() + uids.len());
+    bytes.extend_from_slice(&preamble(&head));
+    bytes.extend_from_slice(&head);
+    bytes.extend_from_slice(&records);
+    bytes.extend_from_slice(&uids);
+    Ok(bytes)
+}
+
+/// An index from the bytes [`encode`] made, with its record and UID tables in memory, and the
+/// stamp it was saved with. Every checksum must hold, and every table must point where it may
+/// ([`TraceIndex::validate`] against the stamp's size): the bytes may come from a hostile file.
+pub fn decode(bytes: &[u8]) -> Result<(TraceIndex, TraceStamp), String> {
+    let (head, head_len) = read_head(bytes)?;
+    let records_at = PREAMBLE + head_len;
+    let tables = bytes.get(records_at..).unwrap_or_default();
+    let records_len = head
+        .records
+        .checked_mul(RECORD_BYTES)
+        .and_then(|len| usize::try_from(len).ok())
+        .filter(|&len| len <= tables.len())
+        .ok_or("its record table is cut short")?;
+    let (records, uids) = tables.split_at(records_len);
+    if uids.len() as u64 != head.uids_len || crc32fast::hash(uids) != head.uids_crc {
+        return Err("its UID table is damaged".to_string());
+    }
+    let mut index = head.index;
+    index.validate(head.records, head.stamp.size)?;
+    if head.object_crcs.len() != index.objects.len() {
+        return Err("its record checksums are damaged".to_string());
+    }
+    for (object, crc) in index.objects.iter().zip(&head.object_crcs) {
+        let range = object.records.0 as usize * RECORD_BYTES as usize
+            ..object.records.1 as usize * RECORD_BYTES as usize;
+        if records.get(range).map(crc32fast::hash) != Some(*crc) {
+            return Err("its records are damaged".to_string());
         }
     }
-    Err(last_err)
+    index.records = packed::decode_words(records);
+    if !index.records.iter().all(|at| index.locates(at)) {
+        return Err("a record lies outside the trace".to_string());
+    }
+    index.uids = postcard::from_bytes(uids).map_err(|err| err.to_string())?;
+    if index.uids.len() != index.object_of_uid.len() {
+        return Err("its UID table does not match its objects".to_string());
+    }
+    Ok((index, head.stamp))
 }
 
 /// Writes to a temporary file and renames it, so a reader never sees half an index.
@@ -266,13 +325,20 @@ fn write_atomically(trace: &Path, place: &Path, parts: &[&[u8]; 3]) -> io::Resul
 /// Writes the preamble, the head and the tables.
 fn write_index(path: &Path, mode: u32, [head, records, uids]: &[&[u8]; 3]) -> io::Result<()> {
     let mut file = io::BufWriter::new(files::create_with_mode(path, mode)?);
-    file.write_all(MAGIC)?;
-    file.write_all(&LAYOUT.to_le_bytes())?;
-    file.write_all(&crc32fast::hash(head).to_le_bytes())?;
-    file.write_all(&(head.len() as u64).to_le_bytes())?;
+    file.write_all(&preamble(head))?;
     file.write_all(head)?;
     file.write_all(records)?;
     file.write_all(uids)?;
     let file = file.into_inner().map_err(|err| err.into_error())?;
     file.sync_all()
+}
+
+/// Magic, layout, the head's CRC-32 and length.
+fn preamble(head: &[u8]) -> [u8; PREAMBLE] {
+    let mut preamble = [0u8; PREAMBLE];
+    preamble[..8].copy_from_slice(MAGIC);
+    preamble[8..12].copy_from_slice(&LAYOUT.to_le_bytes());
+    preamble[12..16].copy_from_slice(&crc32fast::hash(head).to_le_bytes());
+    preamble[16..24].copy_from_slice(&(head.len() as u64).to_le_bytes());
+    preamble
 }

@@ -13,6 +13,7 @@ use crate::history::meta::ObjectHead;
 use crate::history::History;
 use crate::index::build::{build, BuildError};
 use crate::index::cache::{self, Decoded, RecordCache};
+use crate::index::embedded;
 use crate::index::read::{parse_bytes, parse_record, read_lines, Skipped};
 use crate::index::store::{self, TraceStamp};
 use crate::index::{IndexedId, RecordLoc, TraceIndex};
@@ -83,12 +84,18 @@ pub enum Opened {
         index: Box<TraceIndex>,
         /// How index files are used (to save it again if the saved one proves damaged).
         mode: IndexMode,
+        /// Whether the index was built from the trace just now. One that was not (a saved
+        /// `.kbidx`, or the index at the trace's end) is rebuilt by a scan when reading through
+        /// it fails, so a damaged trace still answers from its readable prefix.
+        built: bool,
     },
     /// Read whole (standard input, or a trace compressed as one big frame).
     Whole(Box<Loaded>),
 }
 
-/// Opens a trace: loads its saved index, or reads it once to build (and maybe save) one.
+/// Opens a trace: loads its saved index, else the index at its end (see
+/// [`crate::index::embedded`]), or reads it once to build (and maybe save) one. With
+/// [`IndexMode::Never`] it is always read once.
 pub fn open(
     source: &TraceSource,
     mode: IndexMode,
@@ -118,10 +125,44 @@ pub fn open(
                 path: path.clone(),
                 index: Box::new(index),
                 mode,
+                built: false,
             });
+        }
+        // A trace kblame wrote carries its index at its end: no scan. It is saved beside the
+        // trace as a scan's index would be, because a saved index loads only the tables a
+        // question needs, while the tail is decompressed whole every time.
+        match embedded::load(path, stamp.size) {
+            Ok(index) => {
+                #[cfg(feature = "record")]
+                tracing::debug!("{name}: answering from the index at its end");
+                if saves(mode, &stamp) {
+                    // An index that cannot be saved only costs the next question the tail.
+                    let _ = store::save(path, &stamp, &index);
+                }
+                return Ok(Opened::Indexed {
+                    source: name,
+                    path: path.clone(),
+                    index: Box::new(index),
+                    mode,
+                    built: false,
+                });
+            }
+            #[cfg(feature = "record")]
+            Err(why) => tracing::debug!("{name}: not using an index at its end: {why}"),
+            #[cfg(not(feature = "record"))]
+            Err(_) => {}
         }
     }
     build_index(source, path, &stamp, mode, progress)
+}
+
+/// Whether an index of the trace stamped `stamp` is saved beside it.
+fn saves(mode: IndexMode, stamp: &TraceStamp) -> bool {
+    match mode {
+        IndexMode::Auto => stamp.size >= SAVE_INDEX_FROM_BYTES,
+        IndexMode::Always => true,
+        IndexMode::Never => false,
+    }
 }
 
 /// Reads the trace once to index it (saving the index as `mode` says), or reads it whole when
@@ -144,12 +185,7 @@ fn build_index(
     });
     match built {
         Ok(index) => {
-            let save = match mode {
-                IndexMode::Auto => stamp.size >= SAVE_INDEX_FROM_BYTES,
-                IndexMode::Always => true,
-                IndexMode::Never => false,
-            };
-            if save {
+            if saves(mode, stamp) {
                 // An index that cannot be saved only costs the next query a scan.
                 let _ = store::save(path, stamp, &index);
             }
@@ -158,6 +194,7 @@ fn build_index(
                 path: path.to_path_buf(),
                 index: Box::new(index),
                 mode,
+                built: true,
             })
         }
         Err(BuildError::Trace(err)) => Err(err),
@@ -185,19 +222,21 @@ impl Opened {
 
     /// Replays what `scope` needs into a history and causal graph.
     ///
-    /// When the saved index proves damaged on the way (a table's checksum does not hold), it is
-    /// built again from the trace and saved again.
+    /// When an index that was not built just now proves damaged on the way (a table's checksum
+    /// does not hold), or the trace cannot be read where it points, the index is built again
+    /// by a scan (which keeps the trace's readable prefix) and saved again.
     pub fn load(self, scope: &Scope) -> Result<Loaded, TraceError> {
-        let (source, path, index, mode) = match self {
+        let (source, path, index, mode, built) = match self {
             Opened::Whole(loaded) => return Ok(*loaded),
             Opened::Indexed {
                 source,
                 path,
                 index,
                 mode,
-            } => (source, path, index, mode),
+                built,
+            } => (source, path, index, mode, built),
         };
-        let from_disk = index.on_disk.is_some();
+        let from_disk = !built;
         let selecting = timings::phase("select");
         let chosen = select(&index, scope);
         selecting.end();
@@ -208,7 +247,9 @@ impl Opened {
                     Scope::Around(_) => with_related(loaded, &reader, objects),
                     _ => Ok(loaded),
                 },
-                Err(Failed::Index(_)) if from_disk => rebuild(source, &path, mode, scope),
+                Err(Failed::Index(_) | Failed::Read(_)) if from_disk => {
+                    rebuild(source, &path, mode, scope)
+                }
                 Err(Failed::Index(err) | Failed::Read(err)) => Err(TraceError::Changed {
                     path: path.display().to_string(),
                     source: err,

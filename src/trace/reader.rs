@@ -322,6 +322,11 @@ impl LineLoop {
         }
     }
 
+    /// The trace's name in messages.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
     /// What the pass noticed.
     pub(crate) fn into_summary(self) -> ReadSummary {
         self.summary

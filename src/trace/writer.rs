@@ -6,8 +6,11 @@ use std::time::{Duration, Instant};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
+use super::frames::FrameLoc;
 use super::record::{EventType, Header, ObjectRef, RequestInfo};
 use super::time::format_ts;
+use crate::index::build::IndexWriter;
+use crate::index::embedded;
 
 /// How the writer frames and compresses.
 #[derive(Debug, Clone)]
@@ -23,6 +26,11 @@ pub struct WriterOptions {
     /// End a frame this long (wall clock) after it was opened, checked by
     /// [`TraceWriter::flush_if_due`]. Default is 1 s.
     pub max_frame_age: Duration,
+    /// Append the trace's index at its end ([`crate::index::embedded`]) when
+    /// [`TraceWriter::finish`] ends a compressed trace holding at least this much text
+    /// (decompressed bytes). Default is 8 MiB: a smaller trace is scanned in milliseconds, and
+    /// its index would be a large share of it.
+    pub embed_index_from: u64,
 }
 
 impl Default for WriterOptions {
@@ -33,6 +41,7 @@ impl Default for WriterOptions {
             max_frame_bytes: 4 << 20,
             max_frame_span: SignedDuration::from_secs(1),
             max_frame_age: Duration::from_secs(1),
+            embed_index_from: 8 << 20,
         }
     }
 }
@@ -104,6 +113,11 @@ pub struct TraceWriter<W: Write> {
     frame_first_ts: Option<Timestamp>,
     frame_opened: Option<Instant>,
     records: u64,
+    /// The index of what has been written, appended at the end by [`TraceWriter::finish`]
+    /// (compressed traces only; dropped if it ever fails: the trace is then indexed when read).
+    index: Option<IndexWriter>,
+    /// Bytes written to `out`.
+    written: u64,
 }
 
 impl<W: Write> TraceWriter<W> {
@@ -116,9 +130,15 @@ impl<W: Write> TraceWriter<W> {
             frame_first_ts: None,
             frame_opened: None,
             records: 0,
+            index: None,
+            written: 0,
         };
+        if writer.options.compress {
+            writer.index = Some(IndexWriter::new("trace".to_string(), true));
+        }
         serde_json::to_writer(&mut writer.pending, header)?;
         writer.pending.push(b'\n');
+        writer.index_line(0);
         writer.flush_frame()?;
         Ok(writer)
     }
@@ -213,6 +233,7 @@ impl<W: Write> TraceWriter<W> {
         if self.options.compress {
             let frame = zstd::bulk::compress(&self.pending, self.options.level)?;
             self.out.write_all(&frame)?;
+            self.index_frame(frame.len());
         } else {
             self.out.write_all(&self.pending)?;
         }
@@ -230,6 +251,18 @@ impl<W: Write> TraceWriter<W> {
         line.records = Some(self.records);
         self.push(ts, &line)?;
         self.flush_frame()?;
+        // An index that cannot be made only costs the first question a scan.
+        let from = self.options.embed_index_from;
+        let tail = self
+            .index
+            .take()
+            .filter(|index| index.text_bytes() >= from)
+            .and_then(|index| index.finish().ok())
+            .and_then(|index| embedded::tail(&index).ok());
+        if let Some(tail) = tail {
+            self.out.write_all(&tail)?;
+            self.out.flush()?;
+        }
         Ok(self.out)
     }
 
@@ -250,8 +283,10 @@ impl<W: Write> TraceWriter<W> {
                 self.flush_frame()?;
             }
         }
+        let start = self.pending.len();
         serde_json::to_writer(&mut self.pending, line)?;
         self.pending.push(b'\n');
+        self.index_line(start);
         self.records += 1;
         self.frame_first_ts.get_or_insert(ts);
         self.frame_opened.get_or_insert_with(Instant::now);
@@ -259,6 +294,37 @@ impl<W: Write> TraceWriter<W> {
             self.flush_frame()?;
         }
         Ok(())
+    }
+
+    /// Indexes the line at `start` of the pending frame.
+    fn index_line(&mut self, start: usize) {
+        if let Some(index) = &mut self.index {
+            let frame = index.frame_count();
+            if index
+                .push_line(frame, start, &self.pending[start..])
+                .is_err()
+            {
+                self.index = None;
+            }
+        }
+    }
+
+    /// Indexes the frame just written: `len` bytes holding what was pending.
+    fn index_frame(&mut self, len: usize) {
+        let (Some(index), Ok(len), Ok(raw_len)) = (
+            &mut self.index,
+            u32::try_from(len),
+            u32::try_from(self.pending.len()),
+        ) else {
+            self.index = None;
+            return;
+        };
+        index.frame(FrameLoc {
+            offset: self.written,
+            len,
+            raw_len,
+        });
+        self.written += u64::from(len);
     }
 }
 
@@ -272,11 +338,115 @@ mod tests {
         "2026-11-26T16:00:00Z".parse::<Timestamp>().unwrap() + SignedDuration::from_millis(millis)
     }
 
+    /// The data frames (the index at the end is in skippable frames).
     fn frames(bytes: &[u8]) -> usize {
-        bytes
-            .windows(4)
-            .filter(|w| *w == [0x28, 0xB5, 0x2F, 0xFD])
-            .count()
+        let mut rest = bytes;
+        let mut count = 0;
+        while !rest.is_empty() {
+            let len = zstd::zstd_safe::find_frame_compressed_size(rest).unwrap();
+            count += usize::from(rest[..4] == [0x28, 0xB5, 0x2F, 0xFD]);
+            rest = &rest[len..];
+        }
+        count
+    }
+
+    /// A trace of a few frames with objects, owners, an Event and control records.
+    fn write_sample(path: &std::path::Path, finish: bool) {
+        let header = Header::new(at(0), SourceInfo::default());
+        let file = std::fs::File::create(path).unwrap();
+        let options = WriterOptions {
+            embed_index_from: 0,
+            ..WriterOptions::default()
+        };
+        let mut writer = TraceWriter::new(file, &header, options).unwrap();
+        let rs = json!({"kind": "ReplicaSet", "apiVersion": "apps/v1",
+            "metadata": {"name": "web-1", "namespace": "demo", "uid": "rs-1"}});
+        writer.write_object(at(0), EventType::Listed, &rs).unwrap();
+        writer
+            .write_synced(at(1), "apps/v1/replicasets", Some("7"))
+            .unwrap();
+        for i in 0..12 {
+            let pod = json!({"kind": "Pod", "apiVersion": "v1",
+                "metadata": {"name": format!("web-1-{}", i % 3), "namespace": "demo",
+                    "uid": format!("pod-{}", i % 3),
+                    "ownerReferences": [{"kind": "ReplicaSet", "name": "web-1", "uid": "rs-1",
+                        "controller": true}]}});
+            writer
+                .write_object(at(i * 400), EventType::Modified, &pod)
+                .unwrap();
+        }
+        let event = json!({"kind": "Event", "apiVersion": "v1",
+            "metadata": {"name": "web-1-0.1", "namespace": "demo", "uid": "ev-1"},
+            "involvedObject": {"kind": "Pod", "name": "web-1-0", "uid": "pod-0"}});
+        writer
+            .write_object(at(5000), EventType::Added, &event)
+            .unwrap();
+        writer
+            .write_object(at(5001), EventType::Added, &json!({"kind": "Pod"}))
+            .unwrap();
+        writer.write_gap(at(5002), "v1/pods", "410 Gone").unwrap();
+        match finish {
+            true => drop(writer.finish(at(6000)).unwrap()),
+            false => drop(writer.abandon().unwrap()),
+        }
+    }
+
+    /// An index as bytes, to compare two (the stamp is the same for both).
+    fn bytes_of(index: &crate::index::TraceIndex) -> Vec<u8> {
+        let stamp = crate::index::store::TraceStamp {
+            size: 0,
+            modified_secs: 0,
+            modified_nanos: 0,
+        };
+        crate::index::store::encode(&stamp, index).unwrap()
+    }
+
+    #[test]
+    fn the_index_at_the_end_is_the_index_a_scan_of_the_trace_builds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.ndjson.zst");
+        write_sample(&path, true);
+        let size = std::fs::metadata(&path).unwrap().len();
+        let embedded = crate::index::embedded::load(&path, size).expect("an index at the end");
+        let built = crate::index::build::build(&path, "trace", &mut |_, _| {}).unwrap();
+        assert!(embedded.frames.len() >= 7, "{:?}", embedded.frames);
+        assert_eq!(embedded.objects.len(), 5);
+        assert_eq!(embedded.totals.records_by_type["MODIFIED"], 12);
+        assert_eq!(bytes_of(&embedded), bytes_of(&built));
+        // The text is the same as without the tail, for any zstd reader.
+        let text = String::from_utf8(
+            zstd::stream::decode_all(&std::fs::read(&path).unwrap()[..]).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(text.lines().count(), 19);
+        assert!(text.ends_with("\n") && text.lines().last().unwrap().contains("\"END\""));
+    }
+
+    #[test]
+    fn an_abandoned_plain_or_small_trace_has_no_index_at_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.ndjson.zst");
+        write_sample(&path, false);
+        let size = std::fs::metadata(&path).unwrap().len();
+        assert!(crate::index::embedded::load(&path, size).is_err());
+        let header = Header::new(at(0), SourceInfo::default());
+        let small = TraceWriter::new(Vec::new(), &header, WriterOptions::default()).unwrap();
+        let small = small.finish(at(1)).unwrap();
+        assert_eq!(frames(&small), 2);
+        assert_eq!(
+            zstd::zstd_safe::find_frame_compressed_size(&small[..]).map(|first| {
+                first + zstd::zstd_safe::find_frame_compressed_size(&small[first..]).unwrap()
+            }),
+            Ok(small.len()),
+            "a trace of two frames and nothing else"
+        );
+        let options = WriterOptions {
+            compress: false,
+            ..WriterOptions::default()
+        };
+        let writer = TraceWriter::new(Vec::new(), &header, options).unwrap();
+        let bytes = writer.finish(at(1)).unwrap();
+        assert_eq!(String::from_utf8(bytes).unwrap().lines().count(), 2);
     }
 
     #[test]

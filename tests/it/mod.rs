@@ -13,6 +13,7 @@ mod changes;
 mod commands;
 mod config_causes;
 mod custom;
+mod embedded;
 mod fuzz;
 mod get;
 mod hostile_shapes;
