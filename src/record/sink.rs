@@ -157,7 +157,12 @@ fn write_loop<W: Write>(
             last: last.map_or("-".to_string(), |ts| ts.to_string()),
             source,
         };
-    while let Some(message) = receiver.blocking_recv() {
+    while let Some(mut message) = receiver.blocking_recv() {
+        // Watchers stamp a record when they receive it and race each other to this channel, so
+        // under load a record can arrive stamped a little before the one written last. It was
+        // written after that one: stamping it no earlier keeps the trace in time order, as the
+        // format promises.
+        message.not_before(last);
         track_gaps(&mut open_gaps, &message);
         let ts = message.ts();
         if let Err(err) = write_message(&mut writer, message, stats) {
@@ -199,6 +204,17 @@ fn track_gaps(open: &mut BTreeMap<String, OpenGap>, message: &Message) {
 }
 
 impl Message {
+    /// Moves the message's time up to `last` when it is earlier.
+    fn not_before(&mut self, last: Option<Timestamp>) {
+        if let (
+            Message::Object { ts, .. } | Message::Synced { ts, .. } | Message::Gap { ts, .. },
+            Some(last),
+        ) = (self, last)
+        {
+            *ts = (*ts).max(last);
+        }
+    }
+
     fn ts(&self) -> Option<Timestamp> {
         match self {
             Message::Object { ts, .. } | Message::Synced { ts, .. } | Message::Gap { ts, .. } => {
@@ -353,6 +369,30 @@ mod tests {
             "the frames before the failure are readable"
         );
         assert!(names.len() as u64 <= failure.records);
+    }
+
+    #[test]
+    fn records_that_arrive_stamped_out_of_order_are_written_in_time_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.ndjson.zst");
+        let header = Header::new(Timestamp::UNIX_EPOCH, SourceInfo::default());
+        let file = std::fs::File::create(&path).unwrap();
+        let sink = Sink::start(file, &header, WriterOptions::default(), Arc::default()).unwrap();
+        let sender = sink.sender();
+        // Two watchers: the second one's record was received first but is sent last.
+        for n in [5, 7, 6, 9] {
+            sender.blocking_send(pod(n)).unwrap();
+        }
+        drop(sender);
+        sink.finish().unwrap();
+        let mut times = Vec::new();
+        read_trace(&TraceSource::Path(path), |entry| {
+            if let Record::Object { ts, .. } = entry.record {
+                times.push(ts.as_second() - 1_700_000_000);
+            }
+        })
+        .unwrap();
+        assert_eq!(times, [5, 7, 7, 9]);
     }
 
     #[test]
