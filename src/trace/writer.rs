@@ -261,11 +261,45 @@ impl<W: Write> TraceWriter<W> {
         options: WriterOptions,
         hook: Option<Box<dyn WriteHook>>,
     ) -> io::Result<Self> {
+        let mut writer = TraceWriter::start(out, options, hook)?;
+        writer.line(|text| serde_json::to_writer(text, header).map_err(io::Error::from))?;
+        writer.flush()?;
+        Ok(writer)
+    }
+
+    /// Starts a trace whose line 1 is `header_line`, a line of another trace copied as it is
+    /// (see [`TraceWriter::copy_line`]).
+    pub fn copying(out: W, header_line: &[u8], options: WriterOptions) -> io::Result<Self> {
+        let mut writer = TraceWriter::start(out, options, None)?;
+        writer.line(|text| copy_one(text, header_line))?;
+        writer.flush()?;
+        Ok(writer)
+    }
+
+    /// Writes a line of another trace as it is (re-encoding a trace in this writer's layout);
+    /// `ts` is its record time when it has one, for the flush span. `line` must not hold a
+    /// newline. It counts as a record.
+    pub fn copy_line(&mut self, ts: Option<Timestamp>, line: &[u8]) -> io::Result<()> {
+        if let Some(ts) = ts {
+            if let Some(first) = self.flush_first_ts {
+                if first.duration_until(ts) >= self.options.flush_span {
+                    self.flush()?;
+                }
+            }
+            self.flush_first_ts.get_or_insert(ts);
+        }
+        self.flush_opened.get_or_insert_with(Instant::now);
+        self.line(|text| copy_one(text, line))?;
+        self.records += 1;
+        Ok(())
+    }
+
+    fn start(out: W, options: WriterOptions, hook: Option<Box<dyn WriteHook>>) -> io::Result<Self> {
         let stream = match options.compress {
             true => Some(Stream::new(options.level)?),
             false => None,
         };
-        let mut writer = TraceWriter {
+        Ok(TraceWriter {
             out,
             options,
             pending: Vec::with_capacity(FEED_BYTES * 2),
@@ -275,10 +309,7 @@ impl<W: Write> TraceWriter<W> {
             flush_opened: None,
             records: 0,
             hook,
-        };
-        writer.line(|text| serde_json::to_writer(text, header).map_err(io::Error::from))?;
-        writer.flush()?;
-        Ok(writer)
+        })
     }
 
     /// Writes an object record; `object` must serialize to the whole object.
@@ -501,6 +532,18 @@ impl<W: Write> TraceWriter<W> {
         }
         Ok(())
     }
+}
+
+/// Appends `line` to `text`, refusing a line that holds a newline.
+fn copy_one(text: &mut Vec<u8>, line: &[u8]) -> io::Result<()> {
+    if memchr::memchr(b'\n', line).is_some() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a copied line holds a newline",
+        ));
+    }
+    text.extend_from_slice(line);
+    Ok(())
 }
 
 #[cfg(test)]
