@@ -130,8 +130,7 @@ fn record(server: &ApiServer, dir: &Path, events: u64) -> Run {
         std::thread::sleep(Duration::from_millis(1));
     }
     let wall = started.elapsed();
-    std::thread::sleep(Duration::from_millis(300));
-    let cpu = cpu_seconds(child.id())
+    let cpu = idle_cpu_seconds(child.id())
         .zip(cpu_before)
         .map(|(after, before)| after - before);
     let _ = Command::new("kill")
@@ -189,8 +188,7 @@ fn record_paced(server: &ApiServer, dir: &Path, events: u64, rate: u64) -> Paced
         server.update("v1/pods", "shop", &name, |pod| vary(pod, &mut rng, n));
     }
     let seconds = started.elapsed().as_secs_f64();
-    std::thread::sleep(Duration::from_millis(1500));
-    let cpu = cpu_seconds(child.id())
+    let cpu = idle_cpu_seconds(child.id())
         .zip(cpu_before)
         .map(|(after, before)| after - before);
     let _ = Command::new("kill")
@@ -209,6 +207,23 @@ fn record_paced(server: &ApiServer, dir: &Path, events: u64, rate: u64) -> Paced
         text_bytes: text.len() as u64,
         whole_stream_bytes: whole.len() as u64,
     }
+}
+
+/// The CPU seconds of a process once it has gone idle (the writer has caught up: its CPU time
+/// stays the same for half a second), or after 10 s.
+fn idle_cpu_seconds(pid: u32) -> Option<f64> {
+    let mut last = cpu_seconds(pid)?;
+    let mut same = 0;
+    for _ in 0..100 {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = cpu_seconds(pid)?;
+        same = if now == last { same + 1 } else { 0 };
+        last = now;
+        if same >= 5 {
+            break;
+        }
+    }
+    Some(last)
 }
 
 /// User + system CPU seconds of a process, from /proc (Linux; USER_HZ is 100).

@@ -648,7 +648,10 @@ mod tests {
 
     /// Records what the hook is told.
     #[derive(Clone, Default)]
-    struct Seen(Arc<Mutex<(Vec<(LinePos, Vec<u8>)>, Vec<(u32, FrameLoc)>)>>);
+    struct Seen(Arc<Mutex<Told>>);
+
+    /// The lines (where, what) and the frames (number, where) told.
+    type Told = (Vec<(LinePos, Vec<u8>)>, Vec<(u32, FrameLoc)>);
 
     impl WriteHook for Seen {
         fn line(&mut self, at: LinePos, line: &[u8]) {
