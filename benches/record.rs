@@ -2,6 +2,10 @@
 //! server through `kblame record` into a trace, next to the floor measured in the same run
 //! (the same raw event bytes compressed with zstd level 3).
 //!
+//! A second case paces updates at a realistic rate (20 objects a second, so the recorder
+//! flushes every second with little in each flush) and compares the trace's size with the same
+//! text compressed whole by zstd level 3.
+//!
 //! `cargo bench --bench record` prints events/s, CPU seconds and bytes per event; under
 //! `cargo test` it runs a small smoke pass (no timing is asserted).
 
@@ -126,8 +130,7 @@ fn record(server: &ApiServer, dir: &Path, events: u64) -> Run {
         std::thread::sleep(Duration::from_millis(1));
     }
     let wall = started.elapsed();
-    std::thread::sleep(Duration::from_millis(300));
-    let cpu = cpu_seconds(child.id())
+    let cpu = idle_cpu_seconds(child.id())
         .zip(cpu_before)
         .map(|(after, before)| after - before);
     let _ = Command::new("kill")
@@ -142,6 +145,85 @@ fn record(server: &ApiServer, dir: &Path, events: u64) -> Run {
         trace_bytes: std::fs::metadata(&trace).map(|m| m.len()).unwrap_or(0),
         raw_bytes,
     }
+}
+
+/// What a paced recording wrote.
+struct Paced {
+    events: u64,
+    seconds: f64,
+    cpu: Option<f64>,
+    trace_bytes: u64,
+    text_bytes: u64,
+    whole_stream_bytes: u64,
+}
+
+/// Records `events` updates sent at `rate` a second while the recorder runs with its default
+/// flush interval (1 s), then compares the trace with its text compressed whole (zstd -3).
+fn record_paced(server: &ApiServer, dir: &Path, events: u64, rate: u64) -> Paced {
+    let kubeconfig = dir.join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig);
+    let trace = dir.join(format!("paced-{events}.ndjson.zst"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kblame"))
+        .args(["record", "-o", &trace.display().to_string()])
+        .args(["--kubeconfig", &kubeconfig.display().to_string()])
+        .args(["-n", "shop", "--resources", "pods", "--quiet"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kblame record starts");
+    assert!(
+        server.wait_for_watchers("v1/pods", 1, Duration::from_secs(20)),
+        "the recorder watches pods"
+    );
+    let mut rng = Lcg(events + 1);
+    let cpu_before = cpu_seconds(child.id());
+    let started = Instant::now();
+    let interval = Duration::from_secs(1) / rate as u32;
+    for n in 0..events {
+        let due = interval * n as u32;
+        if let Some(wait) = due.checked_sub(started.elapsed()) {
+            std::thread::sleep(wait);
+        }
+        let name = format!("bench-{}", n % PODS);
+        server.update("v1/pods", "shop", &name, |pod| vary(pod, &mut rng, n));
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu = idle_cpu_seconds(child.id())
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().expect("the recorder exits");
+    assert!(status.success(), "the recorder failed");
+    let bytes = std::fs::read(&trace).expect("the trace");
+    let text = zstd::stream::decode_all(&bytes[..]).expect("the trace decodes");
+    let whole = zstd::bulk::compress(&text, 3).expect("zstd");
+    Paced {
+        events,
+        seconds,
+        cpu,
+        trace_bytes: bytes.len() as u64,
+        text_bytes: text.len() as u64,
+        whole_stream_bytes: whole.len() as u64,
+    }
+}
+
+/// The CPU seconds of a process once it has gone idle (the writer has caught up: its CPU time
+/// stays the same for half a second), or after 10 s.
+fn idle_cpu_seconds(pid: u32) -> Option<f64> {
+    let mut last = cpu_seconds(pid)?;
+    let mut same = 0;
+    for _ in 0..100 {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = cpu_seconds(pid)?;
+        same = if now == last { same + 1 } else { 0 };
+        last = now;
+        if same >= 5 {
+            break;
+        }
+    }
+    Some(last)
 }
 
 /// User + system CPU seconds of a process, from /proc (Linux; USER_HZ is 100).
@@ -191,6 +273,34 @@ fn main() {
     let run = record(&server, dir.path(), events);
     let (floor_time, floor_raw, floor_compressed) = floor(events);
     report(&run, floor_time, floor_raw, floor_compressed);
+    let (paced_events, rate) = if full { (1200, 20) } else { (40, 20) };
+    report_paced(&record_paced(&server, dir.path(), paced_events, rate));
+}
+
+fn report_paced(paced: &Paced) {
+    let n = paced.events as f64;
+    println!(
+        "paced:  {} events at {:.0}/s over {:.1} s, flushed every second",
+        paced.events,
+        n / paced.seconds,
+        paced.seconds
+    );
+    if let Some(cpu) = paced.cpu {
+        println!(
+            "paced   CPU: {cpu:.2} s ({:.0} events per CPU second)",
+            n / cpu.max(1e-9)
+        );
+    }
+    println!(
+        "paced   trace: {} bytes = {:.2}% of its {} bytes of text; zstd -3 of the whole text: \
+         {} bytes ({:.2}%); the trace is {:.2}x that",
+        paced.trace_bytes,
+        100.0 * paced.trace_bytes as f64 / paced.text_bytes as f64,
+        paced.text_bytes,
+        paced.whole_stream_bytes,
+        100.0 * paced.whole_stream_bytes as f64 / paced.text_bytes as f64,
+        paced.trace_bytes as f64 / paced.whole_stream_bytes.max(1) as f64
+    );
 }
 
 fn report(run: &Run, floor_time: Duration, floor_raw: u64, floor_compressed: u64) {

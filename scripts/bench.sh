@@ -62,19 +62,35 @@ measure() {
 # Save an index even for small traces, so the repeat rows measure the index at every size.
 export KBLAME_INDEX=always
 index="$trace.kbidx"
+cache="$trace.kbcache"
 echo '| command                                      |     wall |      CPU |                  peak RSS | x floor | x DuckDB |'
 echo '| --- | --- | --- | --- | --- | --- |'
 measure 'floor: zstd -dc > /dev/null' "zstd -dc '$trace'"
 measure "DuckDB: read_ndjson_objects WHERE name = $pod" "'$python' scripts/duckdb_filter.py '$trace' '$pod'"
-rm -f "$index"
-measure "kblame analyze --pod $pod -o json (first: builds the index)" "$kblame analyze '$trace' --pod '$pod' -o json"
+rm -f "$index" "$cache"
+measure "kblame --index never analyze --pod $pod (scans the trace)" "$kblame --index never analyze '$trace' --pod '$pod' -o json"
+measure "kblame analyze --pod $pod -o json (first)" "$kblame analyze '$trace' --pod '$pod' -o json"
 measure "kblame analyze --pod $pod -o json (repeat)" "$kblame analyze '$trace' --pod '$pod' -o json"
 if [ -n "$deployment" ]; then
   ns_flag=${namespace:+-n $namespace}
-  measure "kblame analyze --object deployment/$deployment (no index)" "$kblame --index never analyze '$trace' --object 'deployment/$deployment' $ns_flag -o json"
+  measure "kblame analyze --object deployment/$deployment (first)" "$kblame analyze '$trace' --object 'deployment/$deployment' $ns_flag -o json"
   measure "kblame analyze --object deployment/$deployment (repeat)" "$kblame analyze '$trace' --object 'deployment/$deployment' $ns_flag -o json"
 fi
 measure 'kblame check (no index)' "$kblame --index never check '$trace'"
 measure 'kblame check --strict' "$kblame check --strict '$trace'"
 measure "jq: select(.object.metadata.name==\"$pod\")" "zstd -dc '$trace' | jq -c 'select(.object.metadata.name==\"$pod\")'"
-printf '\nindex: %s bytes (%s)\n' "$(stat -c %s "$index" 2>/dev/null || echo 0)" "$index"
+
+# Sizes, as a share of the JSON: the trace, the same JSON compressed as one stream by the zstd
+# tool (what the layout costs against no seeking and no crash safety), the saved index and the
+# record cache.
+percent() { echo "scale=2; 100 * $1 / $raw_bytes" | bc; }
+trace_bytes=$(stat -c %s "$trace")
+stream_bytes=$(zstd -dc "$trace" | zstd -3 -T0 -c | wc -c)
+index_bytes=$(stat -c %s "$index" 2> /dev/null || echo 0)
+cache_bytes=$(stat -c %s "$cache" 2> /dev/null || echo 0)
+printf '\n| file | bytes | of the JSON |\n| --- | --- | --- |\n'
+printf '| the trace | %s | %s %% |\n' "$trace_bytes" "$(percent "$trace_bytes")"
+printf '| the same JSON as one stream, zstd -3 | %s | %s %% (the trace is %s of it) |\n' \
+  "$stream_bytes" "$(percent "$stream_bytes")" "$(times_of "$trace_bytes" "$stream_bytes")"
+printf '| saved index (%s) | %s | %s %% |\n' "$index" "$index_bytes" "$(percent "$index_bytes")"
+printf '| record cache after these questions | %s | %s %% |\n' "$cache_bytes" "$(percent "$cache_bytes")"

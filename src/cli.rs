@@ -180,7 +180,7 @@ pub struct RecordArgs {
     /// Stop after this long, e.g. `10m`, `90s`, `1h 30m`. Default is until stopped.
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<std::time::Duration>,
-    /// End a zstd frame at least this often: the most a killed recorder can lose. Default is 1s.
+    /// Flush the trace to disk at least this often: the most a killed recorder can lose. Default is 1s.
     #[arg(long, default_value = "1s", value_parser = parse_duration, hide_default_value = true)]
     pub flush_interval: std::time::Duration,
     /// Store Secret values as they are. Without it, every value of a Secret's `data` and

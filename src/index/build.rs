@@ -12,7 +12,8 @@ use super::scan::{scan_object_line, LineHead};
 use super::{IndexedObject, RecordLoc, StrId, StringTable, TraceIndex, TraceTotals, NO_OBJECT};
 use crate::history::meta::ObjectHead;
 use crate::trace::codec::{
-    bulk_decompressor, decompress_frame, salvage, Budget, FrameError, FrameHeader, BATCH_RAW_BUDGET,
+    bulk_decompressor, decompress_frame, recycle, salvage, Budget, FrameError, FrameHeader,
+    BATCH_RAW_BUDGET,
 };
 use crate::trace::frames::{Batch, FrameLoc, FrameSplitter, SplitError};
 use crate::trace::{
@@ -453,7 +454,10 @@ impl Builder {
                 other => other,
             };
             match result {
-                Ok(scanned) => self.frame(*frame, &scanned.raw, &scanned.heads, None)?,
+                Ok(scanned) => {
+                    self.frame(*frame, &scanned.raw, &scanned.heads, None)?;
+                    recycle(scanned.raw);
+                }
                 Err(FrameError::TooLarge(why)) => return Err(BuildError::NotFramed(why)),
                 Err(FrameError::OverBudget | FrameError::Damaged(_)) => {
                     self.salvage(*frame, batch.bytes_of(frame))?;

@@ -25,10 +25,11 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use super::build::{build, BuildError};
+use super::build::{build, BuildError, IndexWriter};
 use super::store::{self, TraceStamp};
 use super::TraceIndex;
 use crate::trace::frames::FrameLoc;
+use crate::trace::{LinePos, WriteHook};
 
 /// The skippable frame that holds the index (one of the 16 skippable magic numbers, RFC 8878
 /// section 3.1.2).
@@ -69,6 +70,50 @@ const MIN_LIMIT: u64 = 1 << 20;
 
 /// Level of the index frame's compression.
 const LEVEL: i32 = 3;
+
+/// The trace writer's hook that indexes what it writes, so [`crate::trace::TraceWriter::finish`]
+/// can append the index (when the trace holds at least `from` bytes of text).
+pub struct IndexHook {
+    /// `None` once indexing failed: the trace is then indexed when read, as any other.
+    index: Option<IndexWriter>,
+    from: u64,
+}
+
+impl IndexHook {
+    /// A hook whose index is appended to traces of at least `from` bytes of text.
+    pub fn new(from: u64) -> IndexHook {
+        IndexHook {
+            index: Some(IndexWriter::new("trace".to_string(), true)),
+            from,
+        }
+    }
+}
+
+impl WriteHook for IndexHook {
+    fn line(&mut self, at: LinePos, line: &[u8]) {
+        let pushed = match (&mut self.index, usize::try_from(at.offset)) {
+            (Some(index), Ok(offset)) => index.push_line(at.frame, offset, line).is_ok(),
+            _ => false,
+        };
+        if !pushed {
+            self.index = None;
+        }
+    }
+
+    fn frame_ended(&mut self, frame: u32, loc: FrameLoc) {
+        if let Some(index) = &mut self.index {
+            if index.frame(loc) != frame {
+                self.index = None;
+            }
+        }
+    }
+
+    fn end(self: Box<Self>) -> Option<Vec<u8>> {
+        // An index that cannot be made only costs the first question a scan.
+        let index = self.index.filter(|index| index.text_bytes() >= self.from)?;
+        tail(&index.finish().ok()?).ok()
+    }
+}
 
 /// The tail to append to a compressed trace whose data frames, all of them, are `index.frames`
 /// (contiguous from byte 0): the index frame and the seek table.

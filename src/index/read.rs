@@ -7,12 +7,16 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use super::{RecordLoc, TraceIndex};
-use crate::trace::codec::limited_context;
+use crate::trace::codec::{limited_context, recycle};
 use crate::trace::frames::read_frame_prefix;
 use crate::trace::{parse_line, ReadWarning, Record, MAX_LINE_BYTES};
 
-/// How many frames are decompressed together (bounds the memory of one step).
+/// How many frames are decompressed together at most (bounds the memory of one step)...
 const FRAMES_PER_STEP: usize = 64;
+
+/// ...and how much of their text: a step ends once it holds this much (64 old-layout frames of
+/// a few hundred KiB, or 4 of 8 MiB).
+const RAW_PER_STEP: usize = 32 << 20;
 
 /// The records of one frame.
 type Group<'r> = &'r [RecordLoc];
@@ -94,7 +98,7 @@ pub fn read_lines(
     mut visit: impl FnMut(&RecordLoc, &[u8]) + Send,
 ) -> io::Result<()> {
     let groups: Vec<Group<'_>> = records.chunk_by(|a, b| a.frame == b.frame).collect();
-    let mut steps = groups.chunks(FRAMES_PER_STEP);
+    let mut steps = steps(&groups);
     let mut current: Option<(&[Group<'_>], Decompressed)> = None;
     loop {
         let upcoming = steps.next();
@@ -113,6 +117,35 @@ pub fn read_lines(
     }
 }
 
+/// The groups cut into steps of at most [`FRAMES_PER_STEP`] frames and about [`RAW_PER_STEP`]
+/// bytes of text.
+fn steps<'g, 'r>(groups: &'g [Group<'r>]) -> impl Iterator<Item = &'g [Group<'r>]> {
+    let mut rest = groups;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut raw = 0;
+        let mut end = 0;
+        while end < rest.len() && end < FRAMES_PER_STEP && raw < RAW_PER_STEP {
+            raw += upto(rest[end]);
+            end += 1;
+        }
+        let (step, after) = rest.split_at(end);
+        rest = after;
+        Some(step)
+    })
+}
+
+/// How much of its frame a group needs decompressed: up to the end of its last record.
+fn upto(group: Group<'_>) -> usize {
+    group
+        .iter()
+        .map(|r| r.offset as usize + r.len as usize)
+        .max()
+        .unwrap_or(0)
+}
+
 /// Decompresses the frames of one step, each up to its last needed record.
 fn decompress(path: &Path, index: &TraceIndex, step: &[Group<'_>]) -> Decompressed {
     step.par_iter()
@@ -128,12 +161,7 @@ fn decompress(path: &Path, index: &TraceIndex, step: &[Group<'_>]) -> Decompress
                 let frame = index.frames.get(group[0].frame as usize).ok_or_else(|| {
                     io::Error::other("the index names a frame the trace does not have")
                 })?;
-                let upto = group
-                    .iter()
-                    .map(|r| r.offset as usize + r.len as usize)
-                    .max()
-                    .unwrap_or(0);
-                read_frame_prefix(file, context, index.compressed, frame, upto)
+                read_frame_prefix(file, context, index.compressed, frame, upto(group))
             },
         )
         .collect()
@@ -154,6 +182,7 @@ fn hand_out(
                 .ok_or_else(|| io::Error::other("the index points past the end of a frame"))?;
             visit(at, bytes);
         }
+        recycle(raw);
     }
     Ok(())
 }

@@ -353,9 +353,9 @@ fn start_sink(
     })?;
     let options = WriterOptions {
         compress: !path.ends_with(".ndjson"),
-        max_frame_span: jiff::SignedDuration::try_from(settings.flush_interval)
+        flush_span: jiff::SignedDuration::try_from(settings.flush_interval)
             .unwrap_or(jiff::SignedDuration::from_secs(1)),
-        max_frame_age: settings.flush_interval,
+        flush_age: settings.flush_interval,
         ..WriterOptions::default()
     };
     Sink::start(file, header, options, stats).map_err(|source| RecordError::Output { path, source })

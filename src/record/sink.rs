@@ -339,7 +339,7 @@ mod tests {
         };
         let header = Header::new(Timestamp::UNIX_EPOCH, SourceInfo::default());
         let options = WriterOptions {
-            max_frame_span: jiff::SignedDuration::from_secs(1),
+            flush_span: jiff::SignedDuration::from_secs(1),
             ..WriterOptions::default()
         };
         let sink = Sink::start(disk, &header, options, Arc::new(Stats::default())).unwrap();

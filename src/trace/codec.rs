@@ -8,6 +8,7 @@
 
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use zstd::stream::raw::{Decoder as RawDecoder, InBuffer, Operation, OutBuffer};
 use zstd::zstd_safe::{DCtx, DParameter};
@@ -25,7 +26,7 @@ pub const MAX_LINE_BYTES: usize = 64 << 20;
 pub const MAX_WINDOW_LOG: u32 = 27;
 
 /// The most one frame may decompress to when kblame decompresses it whole, in memory: 128 MiB.
-/// kblame's writer ends a frame at 4 MiB of text plus at most one line (below
+/// kblame's writer ends a frame at 8 MiB of text plus at most one line (below
 /// [`MAX_LINE_BYTES`]), so its frames stay far below. A larger frame (declared or actual) means
 /// the trace is not written in small frames: it is then read as one stream, whose memory does
 /// not depend on frame sizes.
@@ -33,13 +34,50 @@ pub const MAX_FRAME_RAW_BYTES: u64 = 128 << 20;
 
 /// The most decompressed bytes one batch of frames may hold at once while the index is built
 /// (frames decompressed in parallel). A frame that does not fit in what is left is decompressed
-/// alone afterwards. Ordinary batches (about 2 MiB of zstd) hold a tenth of this.
+/// alone afterwards. Batches are cut at about [`super::frames::BATCH_RAW_TARGET`] of text (5 of
+/// kblame's 8 MiB frames) or 2 MiB of zstd, so ordinary batches fit.
 pub const BATCH_RAW_BUDGET: u64 = 64 << 20;
+
+/// What a zstd frame that does not declare its size is assumed to hold: a little more than
+/// kblame's writer puts in a frame (8 MiB and the end of a line). Streamed frames, as kblame's
+/// writer writes them, do not declare their size.
+pub const UNDECLARED_FRAME_RAW: u64 = 9 << 20;
+
+/// How many buffers of decompressed text are kept for reuse, and the smallest kept.
+const SPARE_BUFFERS: usize = 8;
+const SPARE_MIN_BYTES: usize = 1 << 20;
+
+/// Buffers of decompressed text kept for reuse (see [`recycle`]): a fresh buffer of megabytes
+/// costs a page fault every 4 KiB, more than decompressing into it.
+static SPARE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+/// An empty buffer for decompressed text, a recycled one when there is one.
+pub fn spare_buffer() -> Vec<u8> {
+    SPARE
+        .lock()
+        .ok()
+        .and_then(|mut spare| spare.pop())
+        .unwrap_or_default()
+}
+
+/// Keeps a buffer of decompressed text, once read, for a later [`spare_buffer`].
+pub fn recycle(mut buffer: Vec<u8>) {
+    if buffer.capacity() < SPARE_MIN_BYTES {
+        return;
+    }
+    buffer.clear();
+    if let Ok(mut spare) = SPARE.lock() {
+        if spare.len() < SPARE_BUFFERS {
+            spare.push(buffer);
+        }
+    }
+}
 
 /// The longest frame header: magic, descriptor, window, dictionary ID (4) and content size (8).
 const MAX_HEADER_BYTES: usize = 18;
 
-/// How much output an unknown-size frame is decompressed into at a time.
+/// The first output buffer of a frame that does not declare its size; it then grows by half
+/// each time it is full (streamed frames, as kblame's writer writes them, declare no size).
 const GROW_STEP: usize = 1 << 20;
 
 /// What a frame's header says.
@@ -254,8 +292,38 @@ pub fn decompress_frame(
                 .decompress(bytes, size as usize)
                 .map_err(|err| FrameError::Damaged(damaged(at, err)))
         }
-        None => decompress_unknown_size(bytes, at, budget),
+        None => decompress_undeclared(bytes, at, decompressor, budget),
     }
+}
+
+/// A frame that does not declare its size: first in one pass straight into a buffer of the size
+/// kblame's writer gives a frame ([`UNDECLARED_FRAME_RAW`], less for a small frame), then, if
+/// it does not fit (or is damaged), a step at a time.
+fn decompress_undeclared(
+    bytes: &[u8],
+    at: u64,
+    decompressor: &mut zstd::bulk::Decompressor<'_>,
+    budget: &Budget,
+) -> Result<Vec<u8>, FrameError> {
+    let want = bytes
+        .len()
+        .saturating_mul(64)
+        .clamp(GROW_STEP, UNDECLARED_FRAME_RAW as usize);
+    let mut raw = spare_buffer();
+    if raw.capacity() < want {
+        raw = Vec::with_capacity(want);
+    }
+    let charged = raw.capacity() as u64;
+    if !budget.take(charged) {
+        recycle(raw);
+        return Err(FrameError::OverBudget);
+    }
+    if decompressor.decompress_to_buffer(bytes, &mut raw).is_ok() {
+        return Ok(raw);
+    }
+    budget.give_back(charged);
+    recycle(raw);
+    decompress_unknown_size(bytes, at, budget)
 }
 
 fn too_large(at: u64, how: &str) -> FrameError {
@@ -266,7 +334,9 @@ fn too_large(at: u64, how: &str) -> FrameError {
 }
 
 /// A frame that does not declare its size, decompressed a step at a time, each step taken from
-/// the budget before it is allocated.
+/// the budget before it is allocated. Steps grow with the output (1 MiB, then half of what is
+/// there), so a big frame costs a few reallocations, and at most a third of what the budget
+/// is charged stays unused.
 fn decompress_unknown_size(bytes: &[u8], at: u64, budget: &Budget) -> Result<Vec<u8>, FrameError> {
     let damaged_here = |err| FrameError::Damaged(damaged(at, err));
     let mut decoder = RawDecoder::new().map_err(damaged_here)?;
@@ -282,7 +352,9 @@ fn decompress_unknown_size(bytes: &[u8], at: u64, budget: &Budget) -> Result<Vec
             return Err(too_large(at, "holds"));
         }
         if raw.len() == raw.capacity() {
-            let step = GROW_STEP.min((MAX_FRAME_RAW_BYTES - raw.len() as u64) as usize + 1);
+            let step = GROW_STEP
+                .max(raw.len() / 2)
+                .min((MAX_FRAME_RAW_BYTES - raw.len() as u64) as usize + 1);
             if !budget.take(step as u64) {
                 budget.give_back(taken);
                 return Err(FrameError::OverBudget);

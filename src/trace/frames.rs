@@ -1,9 +1,10 @@
 //! A trace file as independently readable pieces: its zstd frames, or chunks of whole lines of a
 //! plain NDJSON file.
 //!
-//! kblame's writer closes a zstd frame at least every 4 MiB of text (and every second of record
-//! time), so each frame can be decompressed on its own: the index builder decompresses many at
-//! once, and a query later decompresses only the frames that hold the records it needs.
+//! kblame's writer ends a zstd frame once it holds 8 MiB of text (older traces: at most 4 MiB, and
+//! every second), so each frame can be decompressed on its own: the index builder decompresses
+//! several at once, and a query later decompresses only the frames that hold the records it
+//! needs.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -11,7 +12,7 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
-use super::codec::MAX_FRAME_RAW_BYTES;
+use super::codec::{spare_buffer, MAX_FRAME_RAW_BYTES, UNDECLARED_FRAME_RAW};
 use super::reader::Compression;
 
 /// How many bytes of a plain trace make one chunk (cut at the next line end).
@@ -19,6 +20,12 @@ const PLAIN_CHUNK: usize = 4 << 20;
 
 /// How much of the file is read at a time.
 const READ_SIZE: usize = 2 << 20;
+
+/// A batch ends once its frames hold about this much text (declared, or estimated for a frame
+/// that does not declare its size), so that a batch of big frames still fits in the index
+/// builder's decompression budget ([`super::codec::BATCH_RAW_BUDGET`]) and small frames come
+/// many to a batch.
+pub const BATCH_RAW_TARGET: u64 = 40 << 20;
 
 /// A frame larger than this (compressed) means the trace was not written in small frames
 /// (e.g. it was compressed whole by the `zstd` tool); such a trace is read as one stream.
@@ -118,7 +125,8 @@ impl FrameSplitter {
         self.compression
     }
 
-    /// The next frames (about [`READ_SIZE`] bytes of them), or `None` at the end of the file.
+    /// The next frames (about [`READ_SIZE`] bytes of them, or [`BATCH_RAW_TARGET`] bytes of
+    /// text), or `None` at the end of the file.
     pub fn next_batch(&mut self) -> Result<Option<Batch>, SplitError> {
         loop {
             let (frames, end, damaged) = self.split_pending()?;
@@ -158,7 +166,14 @@ impl FrameSplitter {
     fn split_pending(&self) -> Result<(Vec<FrameLoc>, usize, Option<FrameLoc>), SplitError> {
         let mut frames = Vec::new();
         let mut pos = 0;
+        let mut raw_sum = 0u64;
+        // Whether the batch stopped because it holds enough text (not for want of bytes).
+        let mut full = false;
         while pos < self.pending.len() {
+            if raw_sum >= BATCH_RAW_TARGET {
+                full = true;
+                break;
+            }
             let rest = &self.pending[pos..];
             let len = if self.compressed {
                 zstd::zstd_safe::find_frame_compressed_size(rest)
@@ -176,6 +191,11 @@ impl FrameSplitter {
             } else {
                 len as u32
             };
+            raw_sum += match (self.compressed, raw_len) {
+                (true, 0) if is_skippable(rest) => 0,
+                (true, 0) => UNDECLARED_FRAME_RAW,
+                _ => u64::from(raw_len),
+            };
             frames.push(FrameLoc {
                 offset: self.pending_offset + pos as u64,
                 len: self.frame_len(pos, len)?,
@@ -187,7 +207,7 @@ impl FrameSplitter {
         if left > MAX_FRAME_BYTES {
             return Err(SplitError::NotFramed(self.pending_offset + pos as u64));
         }
-        let damaged = (self.eof && left > 0).then(|| FrameLoc {
+        let damaged = (self.eof && left > 0 && !full).then(|| FrameLoc {
             offset: self.pending_offset + pos as u64,
             len: left as u32,
             raw_len: 0,
@@ -206,6 +226,13 @@ impl FrameSplitter {
             .filter(|&len| len as usize <= MAX_FRAME_BYTES)
             .ok_or(SplitError::NotFramed(self.pending_offset + pos as u64))
     }
+}
+
+/// Whether `bytes` start with a skippable frame's magic number (RFC 8878, 3.1.2).
+fn is_skippable(bytes: &[u8]) -> bool {
+    bytes
+        .get(..4)
+        .is_some_and(|m| u32::from_le_bytes([m[0], m[1], m[2], m[3]]) & 0xFFFF_FFF0 == 0x184D_2A50)
 }
 
 /// The length of the next chunk of whole lines of a plain trace, once enough has been read.
@@ -259,7 +286,8 @@ pub fn read_frame_prefix(
     if !compressed {
         return Ok(bytes);
     }
-    let mut raw = vec![0u8; upto];
+    let mut raw = spare_buffer();
+    raw.resize(upto, 0);
     zstd::stream::read::Decoder::with_context(&bytes[..], context)
         .read_exact(&mut raw)
         .map_err(|err| {
@@ -304,6 +332,37 @@ mod tests {
         assert_eq!(frames[2].offset + frames[2].len as u64, whole as u64);
         let damaged = damaged.unwrap();
         assert_eq!(damaged.offset, whole as u64);
+    }
+
+    #[test]
+    fn frames_without_a_declared_size_come_a_few_to_a_batch_and_a_full_batch_is_not_damage() {
+        let mut file = tempfile::tempfile().unwrap();
+        let mut data = Vec::new();
+        for i in 0..12 {
+            let mut encoder = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+            encoder.write_all(format!("line {i}\n").as_bytes()).unwrap();
+            let frame = encoder.finish().unwrap();
+            assert!(matches!(
+                zstd::zstd_safe::get_frame_content_size(&frame),
+                Ok(None)
+            ));
+            data.extend(frame);
+        }
+        // A skippable frame counts for nothing, then one that declares its size.
+        data.extend(0x184D_2A5Bu32.to_le_bytes());
+        data.extend(3u32.to_le_bytes());
+        data.extend(b"abc");
+        data.extend(zstd::bulk::compress(b"last\n", 3).unwrap());
+        file.write_all(&data).unwrap();
+        let mut splitter = FrameSplitter::new(file).unwrap();
+        let per_batch = BATCH_RAW_TARGET.div_ceil(UNDECLARED_FRAME_RAW) as usize;
+        let mut sizes = Vec::new();
+        while let Some(batch) = splitter.next_batch().unwrap() {
+            assert!(batch.damaged.is_none());
+            sizes.push(batch.frames.len());
+        }
+        assert_eq!(sizes, [per_batch, per_batch, 12 - 2 * per_batch + 2]);
+        assert_eq!(splitter.position(), data.len() as u64);
     }
 
     #[test]

@@ -22,4 +22,4 @@ pub use record::{
     ResourceInfo, SourceInfo, FORMAT_V1,
 };
 pub use time::{format_ts, parse_ts};
-pub use writer::{TraceWriter, WriterOptions};
+pub use writer::{LinePos, TraceWriter, WriteHook, WriterOptions};

@@ -22,6 +22,7 @@ mod import;
 mod index;
 mod jobs;
 mod kinds_commands;
+mod layout;
 mod limits;
 mod node_causes;
 mod operator;

@@ -383,20 +383,39 @@ fn a_sigkilled_recorder_leaves_a_readable_trace_missing_at_most_the_flush_interv
     let server = ApiServer::start();
     server.create("v1/pods", pod("a", json!({})));
     let since = server.history().len();
+    // --flush-interval 200ms: waves of updates with pauses longer than that make many flushes,
+    // all inside the first zstd frame (it ends only at 8 MiB of text).
     let mut recorder = Recorder::start(&server, &["v1/pods"], &[]);
-    for n in 0..20 {
-        server.update("v1/pods", "shop", "a", |p| {
-            p["metadata"]["labels"] = json!({"n": n.to_string()})
-        });
+    let mut sizes = Vec::new();
+    for wave in 0..5 {
+        for n in 0..4 {
+            server.update("v1/pods", "shop", "a", |p| {
+                p["metadata"]["labels"] = json!({"n": format!("{wave}-{n}")})
+            });
+        }
+        std::thread::sleep(Duration::from_millis(450));
+        sizes.push(std::fs::metadata(&recorder.trace).map_or(0, |m| m.len()));
     }
     settle();
     recorder.signal("KILL");
     let _ = wait_with_timeout(&mut recorder.child);
+    let bytes = std::fs::read(&recorder.trace).unwrap();
+    assert!(
+        sizes.windows(2).all(|pair| pair[0] < pair[1]),
+        "each wave was flushed to the file before the next: {sizes:?}"
+    );
+    assert!(
+        zstd::zstd_safe::find_frame_compressed_size(&bytes).is_err(),
+        "the trace is one zstd frame that was never ended"
+    );
     let out = super::support::kblame(&["check", recorder.trace.to_str().unwrap(), "-o", "json"]);
     assert_eq!(out.status.code(), Some(1), "not whole: no END");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["ended"], false);
     assert_eq!(report["bad_lines"], 0);
+    let cut = report["cut_short"].as_str().unwrap_or_default();
+    assert!(cut.contains("frame at byte 0"), "{report}");
+    // Every update, the last one older than the flush interval included, was recorded.
     let history = replay(&recorder.trace);
     assert_replay_equals_server(&server, &history, &["v1/pods"], since, false);
 }
