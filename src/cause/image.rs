@@ -64,10 +64,22 @@ fn judge(
     first_failure: Timestamp,
 ) -> Option<Cause> {
     let image = image_of(history, pod, container)?;
-    let own = run_of(history, pod, container)?;
-    let runs: Vec<Run> = super::workload_peers(history, pod)
+    let own_digest = last_digest(history, pod, container)?;
+    let peers: Vec<ObjectId> = super::workload_peers(history, pod)
         .into_iter()
         .filter(|&other| image_of(history, other, container).as_deref() == Some(image.as_str()))
+        .collect();
+    // A cause needs a peer whose run ended on another digest (`old` below): when none did,
+    // skip reading every version of every pod (issue 15: most of a crash loop's answer).
+    let moved = peers.iter().any(|&other| {
+        last_digest(history, other, container).is_some_and(|digest| digest != own_digest)
+    });
+    if !moved {
+        return None;
+    }
+    let own = run_of(history, pod, container)?;
+    let runs: Vec<Run> = peers
+        .into_iter()
         .filter_map(|other| run_of(history, other, container))
         .collect();
     let mut old: BTreeMap<&str, Vec<&Run>> = BTreeMap::new();
@@ -178,6 +190,26 @@ fn image_of(history: &History, pod: ObjectId, container: &str) -> Option<String>
         .find(|c| c.name == container)
         .map(|c| c.image)
         .filter(|image| !image.is_empty())
+}
+
+/// The digest a pod's container last reported: [`run_of`]'s `digest`, read from the newest
+/// version back instead of from every version.
+fn last_digest(history: &History, pod: ObjectId, container: &str) -> Option<String> {
+    history
+        .object(pod)
+        .versions
+        .iter()
+        .rev()
+        .find_map(|version| {
+            let parsed = history.parse::<Slim>(version).ok()?;
+            let status = parsed
+                .status
+                .init_container_statuses
+                .iter()
+                .chain(&parsed.status.container_statuses)
+                .find(|s| s.name == container)?;
+            digest_of(&status.image_id)
+        })
 }
 
 /// The digest a pod's container ran (its last reported), when first reported, and whether the

@@ -8,6 +8,8 @@
 //! probes, rejected creations), before the deadline says so.
 
 use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Pod;
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -18,7 +20,9 @@ use crate::history::{History, ObjectId, Version};
 use crate::workload::conditions::{condition, Condition};
 use crate::workload::deployment::{DeploymentModel, RecordedChange, Revision};
 use crate::workload::events::{occurrences_about, Occurrence};
-use crate::workload::pod::{departure_time, pod_at, restart_history, statuses, total_restarts};
+use crate::workload::pod::{
+    departure_time, pod_at, restart_history_parsed, statuses, total_restarts,
+};
 use crate::workload::replicaset::{revision_of, ReplicaSetTimeline};
 
 /// Which rollout, and when.
@@ -494,9 +498,19 @@ pub(super) fn pod_status_evidence(
     let object = history.object(pod);
     let mut found: Vec<Evidence> = Vec::new();
     let mut seen_reasons: Vec<String> = Vec::new();
-    for version in object.versions.iter().take_while(|v| v.ts <= at) {
-        let parsed = pod_at(history, version);
-        for status in statuses(&parsed) {
+    // Each version is parsed once (in parallel) for both the waits and the restarts below.
+    let parsed: Vec<Pod> = object
+        .versions
+        .par_iter()
+        .map(|version| pod_at(history, version))
+        .collect();
+    for (version, parsed) in object
+        .versions
+        .iter()
+        .zip(&parsed)
+        .take_while(|(v, _)| v.ts <= at)
+    {
+        for status in statuses(parsed) {
             let Some(waiting) = status.state.as_ref().and_then(|s| s.waiting.as_ref()) else {
                 continue;
             };
@@ -518,7 +532,7 @@ pub(super) fn pod_status_evidence(
             }
         }
     }
-    let restarts = restart_history(history, pod, events);
+    let restarts = restart_history_parsed(history, pod, &parsed, events);
     let seen: Vec<_> = restarts.restarts.iter().filter(|r| r.time <= at).collect();
     if let Some(first) = seen.first() {
         let exit = first

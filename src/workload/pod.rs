@@ -71,11 +71,36 @@ pub fn statuses(pod: &Pod) -> impl Iterator<Item = &ContainerStatus> {
 /// The restarts of `pod` seen in its recorded versions, with probe kills taken from `events`.
 pub fn restart_history(history: &History, pod: ObjectId, events: &[Occurrence]) -> RestartHistory {
     let object = history.object(pod);
+    let parsed = object
+        .versions
+        .iter()
+        .map(|version| pod_at(history, version));
+    restarts_of(history, pod, parsed, events)
+}
+
+/// [`restart_history`] from the pod's versions already parsed by [`pod_at`], one per version in
+/// order, for a caller that reads them anyway (it saves parsing each body twice).
+pub fn restart_history_parsed(
+    history: &History,
+    pod: ObjectId,
+    parsed: &[Pod],
+    events: &[Occurrence],
+) -> RestartHistory {
+    restarts_of(history, pod, parsed.iter(), events)
+}
+
+fn restarts_of<P: std::borrow::Borrow<Pod>>(
+    history: &History,
+    pod: ObjectId,
+    parsed: impl Iterator<Item = P>,
+    events: &[Occurrence],
+) -> RestartHistory {
+    let object = history.object(pod);
     let mut out = RestartHistory::default();
     let mut counts: BTreeMap<String, i64> = BTreeMap::new();
-    for (index, version) in object.versions.iter().enumerate() {
-        let parsed = pod_at(history, version);
-        for status in statuses(&parsed) {
+    for (index, (version, parsed)) in object.versions.iter().zip(parsed).enumerate() {
+        let parsed: &Pod = parsed.borrow();
+        for status in statuses(parsed) {
             let count = i64::from(status.restart_count);
             let Some(&previous) = counts.get(&status.name) else {
                 counts.insert(status.name.clone(), count);
