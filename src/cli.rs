@@ -11,7 +11,7 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// Index files (TRACE.kbidx) that make repeat questions fast: `auto` uses them and saves
-    /// one for traces of 8 MiB or more, `always` saves one for any trace, `never` neither reads
+    /// one for traces of 1 MiB or more, `always` saves one for any trace, `never` neither reads
     /// nor writes them. Accepted before or after the subcommand
     #[arg(
         long,
