@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Measures kblame against the decompression floor (zstd -dc) and two peers on the same trace and
 # question, in one run: DuckDB (its Python package: read_ndjson_objects filtered by name) and a
-# jq one-liner. Every row gives its ratio to the floor and to DuckDB.
+# jq one-liner. Every row gives its ratio to the floor and to DuckDB. Then the sizes: the trace,
+# the same JSON as one zstd stream, the saved index and the record cache, as shares of the JSON.
+# The "first" rows use the index at the trace's end when kblame wrote it (a scan otherwise).
 #
 # Usage: scripts/bench.sh TRACE POD [DEPLOYMENT [NAMESPACE]]
 #   TRACE       a trace, e.g. from `cargo run --release --example gen-trace -- --records 1000000 -o big.ndjson.zst`
