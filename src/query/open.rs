@@ -119,42 +119,47 @@ pub fn open(
         path: name.clone(),
         source,
     })?;
-    if mode != IndexMode::Never {
-        if let Ok((index, _)) = store::load(path, &stamp) {
-            return Ok(Opened::Indexed {
-                source: name,
-                path: path.clone(),
-                index: Box::new(index),
-                mode,
-                built: false,
-            });
-        }
-        // A trace kblame wrote carries its index at its end: no scan. It is saved beside the
-        // trace as a scan's index would be, because a saved index loads only the tables a
-        // question needs, while the tail is decompressed whole every time.
-        match embedded::load(path, stamp.size) {
-            Ok(index) => {
-                #[cfg(feature = "record")]
-                tracing::debug!("{name}: answering from the index at its end");
-                if saves(mode, &stamp) {
-                    // An index that cannot be saved only costs the next question the tail.
-                    let _ = store::save(path, &stamp, &index);
-                }
-                return Ok(Opened::Indexed {
-                    source: name,
-                    path: path.clone(),
-                    index: Box::new(index),
-                    mode,
-                    built: false,
-                });
-            }
-            #[cfg(feature = "record")]
-            Err(why) => tracing::debug!("{name}: not using an index at its end: {why}"),
-            #[cfg(not(feature = "record"))]
-            Err(_) => {}
-        }
+    if let Some(index) = saved_index(path, &name, &stamp, mode) {
+        return Ok(Opened::Indexed {
+            source: name,
+            path: path.clone(),
+            index: Box::new(index),
+            mode,
+            built: false,
+        });
     }
     build_index(source, path, &stamp, mode, progress)
+}
+
+/// An index that needs no scan: a saved `.kbidx` that matches the trace, else the index at the
+/// trace's end. The latter is saved beside the trace as a scan's index would be, because a
+/// saved index loads only the tables a question needs, while the tail is decompressed whole
+/// every time.
+fn saved_index(path: &Path, name: &str, stamp: &TraceStamp, mode: IndexMode) -> Option<TraceIndex> {
+    #[cfg(not(feature = "record"))]
+    let _ = name;
+    if mode == IndexMode::Never {
+        return None;
+    }
+    if let Ok((index, _)) = store::load(path, stamp) {
+        return Some(index);
+    }
+    match embedded::load(path, stamp.size) {
+        Ok(index) => {
+            #[cfg(feature = "record")]
+            tracing::debug!("{name}: answering from the index at its end");
+            if saves(mode, stamp) {
+                // An index that cannot be saved only costs the next question the tail.
+                let _ = store::save(path, stamp, &index);
+            }
+            Some(index)
+        }
+        Err(_why) => {
+            #[cfg(feature = "record")]
+            tracing::debug!("{name}: not using an index at its end: {_why}");
+            None
+        }
+    }
 }
 
 /// Whether an index of the trace stamped `stamp` is saved beside it.
