@@ -87,20 +87,13 @@ fn vary(pod: &mut Value, rng: &mut Lcg, n: u64) {
     }
 }
 
-/// Starts the recorder, holds its watch, queues `events` updates, releases the watch and
-/// measures until the server has sent them all; then stops the recorder with SIGTERM.
-fn record(server: &ApiServer, dir: &Path, events: u64) -> Run {
+/// Starts `kblame record` of the server's pods into `trace` and waits until it watches them.
+fn start_recorder(server: &ApiServer, dir: &Path, trace: &Path) -> std::process::Child {
     let kubeconfig = dir.join("kubeconfig");
     server.write_kubeconfig(&kubeconfig);
-    let trace = dir.join(format!("bench-{events}.ndjson.zst"));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kblame"))
-        .args([
-            "record",
-            "-o",
-            &trace.display().to_string(),
-            "--kubeconfig",
-            &kubeconfig.display().to_string(),
-        ])
+    let child = Command::new(env!("CARGO_BIN_EXE_kblame"))
+        .args(["record", "-o", &trace.display().to_string()])
+        .args(["--kubeconfig", &kubeconfig.display().to_string()])
         .args(["-n", "shop", "--resources", "pods", "--quiet"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -110,6 +103,14 @@ fn record(server: &ApiServer, dir: &Path, events: u64) -> Run {
         server.wait_for_watchers("v1/pods", 1, Duration::from_secs(20)),
         "the recorder watches pods"
     );
+    child
+}
+
+/// Starts the recorder, holds its watch, queues `events` updates, releases the watch and
+/// measures until the server has sent them all; then stops the recorder with SIGTERM.
+fn record(server: &ApiServer, dir: &Path, events: u64) -> Run {
+    let trace = dir.join(format!("bench-{events}.ndjson.zst"));
+    let mut child = start_recorder(server, dir, &trace);
     server.pause_watches();
     server.close_watches();
     let mut rng = Lcg(events);
@@ -160,21 +161,8 @@ struct Paced {
 /// Records `events` updates sent at `rate` a second while the recorder runs with its default
 /// flush interval (1 s), then compares the trace with its text compressed whole (zstd -3).
 fn record_paced(server: &ApiServer, dir: &Path, events: u64, rate: u64) -> Paced {
-    let kubeconfig = dir.join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig);
     let trace = dir.join(format!("paced-{events}.ndjson.zst"));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kblame"))
-        .args(["record", "-o", &trace.display().to_string()])
-        .args(["--kubeconfig", &kubeconfig.display().to_string()])
-        .args(["-n", "shop", "--resources", "pods", "--quiet"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("kblame record starts");
-    assert!(
-        server.wait_for_watchers("v1/pods", 1, Duration::from_secs(20)),
-        "the recorder watches pods"
-    );
+    let mut child = start_recorder(server, dir, &trace);
     let mut rng = Lcg(events + 1);
     let cpu_before = cpu_seconds(child.id());
     let started = Instant::now();
