@@ -81,6 +81,8 @@ pub enum Command {
     Get(GetArgs),
     /// Every workload that failed, is failing or changed, with the change blamed (a CI post-mortem; exit 1 on --fail-on).
     Report(ReportArgs),
+    /// Export traces' causal facts (changes, revisions, container runs, pod creations and deletions, Events, objects) as Parquet tables, partitioned by cluster and date, for fleet queries in DuckDB, DataFusion or Spark.
+    Export(ExportArgs),
     /// List and watch a live cluster into a trace until stopped (Ctrl-C, --duration, or the command's exit).
     #[cfg(feature = "record")]
     Record(RecordArgs),
@@ -507,6 +509,42 @@ pub enum FailOnArg {
     Failing,
     /// Nothing: exit 0 whatever the report says.
     Never,
+}
+
+/// `kblame export TRACE... -o DIR`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The trace files (zstd, gzip or plain NDJSON). A trace already exported into DIR (same
+    /// content, same cluster) is skipped.
+    #[arg(required = true)]
+    pub traces: Vec<std::path::PathBuf>,
+    /// Output format: Parquet (zstd), one file per table and trace.
+    #[arg(long, value_enum, default_value = "parquet")]
+    pub format: ExportFormat,
+    /// The output directory: DIR/TABLE/cluster=NAME/date=YYYY-MM-DD/SHA256.parquet.
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: std::path::PathBuf,
+    /// The cluster the traces come from. Default is the name each trace's header records
+    /// (`kblame record` writes its kubeconfig context's cluster).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// Traces exported at once; each holds one trace in memory. Default is the number of CPUs,
+    /// at most 4.
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Export again traces already exported (their files are replaced, no other file changes).
+    #[arg(long)]
+    pub force: bool,
+    /// Print what each trace's export did as JSON lines instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--format` of `kblame export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Apache Parquet.
+    Parquet,
 }
 
 /// `kblame report TRACE`.

@@ -7,6 +7,7 @@
 
 pub mod admission;
 pub mod cause;
+pub mod export;
 pub mod files;
 pub mod graph;
 pub mod history;

@@ -67,6 +67,7 @@ fn run() -> ExitCode {
         Command::Get(args) => get(&reader, args),
         Command::Report(args) => post_mortem(&reader, args),
         Command::Import(command) => import(command),
+        Command::Export(args) => export(&reader, args),
         #[cfg(feature = "record")]
         Command::Record(args) => record(&reader, args),
     };
@@ -513,6 +514,95 @@ fn is_step_summary(path: &Path) -> bool {
         (Ok(a), Ok(b)) => a == b,
         _ => summary == path,
     }
+}
+
+/// `kblame export`: each trace (several at once) into Parquet partitions; a trace already
+/// exported is skipped. A trace that cannot be exported is reported and the others go on.
+fn export(reader: &Reader, args: cli::ExportArgs) -> anyhow::Result<u8> {
+    use kblame::export::{self, Exported};
+    use rayon::prelude::*;
+    let cli::ExportArgs {
+        traces,
+        format: cli::ExportFormat::Parquet,
+        output,
+        cluster,
+        jobs,
+        force,
+        json,
+    } = args;
+    if let Some(name) = &cluster {
+        export::check_cluster(name)?;
+    }
+    let jobs = jobs
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(4)
+        })
+        .max(1);
+    kblame::files::create_private_dir_all(&output)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", output.display()))?;
+    // The same file named twice is exported once.
+    let mut unique: Vec<&Path> = Vec::new();
+    for trace in &traces {
+        if !unique.iter().any(|t| same_file(t, trace)) {
+            unique.push(trace);
+        }
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start {jobs} export threads: {e}"))?;
+    let one = |trace: &Path| -> anyhow::Result<Exported> {
+        let sha256 = export::sha256_of(trace)?;
+        if !force {
+            if let Some(mut done) = export::already_exported(&output, &sha256, cluster.as_deref()) {
+                done.trace = trace.display().to_string();
+                done.skipped = true;
+                return Ok(done);
+            }
+        }
+        let mut loaded = query::load(&TraceSource::from_arg(&trace.display().to_string()))?;
+        if !reader.audit.is_empty() {
+            query::audit::merge(&mut loaded, &reader.audit)?;
+        }
+        let name = export::cluster_of(&loaded, cluster.as_deref())?;
+        if !force {
+            if let Some(mut done) = export::already_exported(&output, &sha256, Some(&name)) {
+                done.trace = trace.display().to_string();
+                done.skipped = true;
+                return Ok(done);
+            }
+        }
+        let mut done = export::export(&mut loaded, &sha256, &name, &output)?;
+        done.warnings = query::with_trace_warnings(done.warnings, &loaded);
+        Ok(done)
+    };
+    let results: Vec<anyhow::Result<Exported>> =
+        pool.install(|| unique.par_iter().map(|t| one(t)).collect());
+    let mut failed = 0;
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    for (trace, result) in unique.iter().zip(results) {
+        match result {
+            Ok(done) if json => writeln!(out, "{}", serde_json::to_string(&done)?)?,
+            Ok(done) => writeln!(out, "{}", render::export::text(&done))?,
+            Err(err) => {
+                failed += 1;
+                eprintln!("kblame: {}: {err:#}", trace.display());
+            }
+        }
+    }
+    Ok(if failed == 0 { EXIT_OK } else { EXIT_ERROR })
+}
+
+/// Whether two paths name the same file (the same path, or the same file by its canonical path).
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b
+        || matches!(
+            (std::fs::canonicalize(a), std::fs::canonicalize(b)),
+            (Ok(x), Ok(y)) if x == y
+        )
 }
 
 fn import(command: cli::ImportCommand) -> anyhow::Result<u8> {

@@ -21,12 +21,9 @@ use serde_json::Value;
 
 use super::deps::{dependencies, Reference};
 use super::{Cause, CauseKind, Finder, Input};
-use crate::graph::{Change, ChangeKind, Confidence, ObjectRef};
-use crate::history::diff::{diff_at, FieldChange};
-use crate::history::path::FieldPath;
-use crate::history::{History, ObjectId, Version};
-use crate::workload::attribution::attribute;
-use crate::workload::deployment::make_change;
+use crate::graph::{Change, Confidence, ObjectRef};
+use crate::history::diff::FieldChange;
+use crate::history::{History, ObjectId};
 use crate::workload::pod::{pod_at, total_restarts};
 
 /// How long after a change a live-mounted reader's failure still points at it: the kubelet's
@@ -36,9 +33,6 @@ pub const LIVE_WINDOW: SignedDuration = SignedDuration::from_secs(180);
 /// How long after a config change a restart stamp still points at it: a person noticing, or a
 /// pipeline's next step.
 pub const RESTART_WINDOW: SignedDuration = SignedDuration::from_secs(600);
-
-/// The top-level fields that hold a ConfigMap's or Secret's data.
-const DATA_FIELDS: &[&str] = &["data", "binaryData", "stringData"];
 
 /// ConfigMap and Secret changes.
 pub struct Config;
@@ -124,46 +118,9 @@ impl Finder for Config {
     }
 }
 
-/// Every change of a ConfigMap's or Secret's data, with the version before it.
+/// Every change of a ConfigMap's or Secret's data (a Secret's values told as `(hash)`).
 fn data_changes(history: &History, id: ObjectId) -> Vec<Change> {
-    let object = history.object(id);
-    let secret = object.kind == "Secret";
-    let mut out = Vec::new();
-    let mut previous: Option<Value> = None;
-    for version in &object.versions {
-        let Ok(body) = history.parse::<Value>(version) else {
-            continue;
-        };
-        if let Some(before) = &previous {
-            let fields = data_fields(before, &body, secret);
-            if !fields.is_empty() {
-                out.push(data_change(history, id, version, before, &body, fields));
-            }
-        }
-        previous = Some(body);
-    }
-    out
-}
-
-/// The leaves that changed under the data fields; a Secret's values (hashed in the trace) are
-/// replaced by what can be said of them.
-fn data_fields(before: &Value, after: &Value, secret: bool) -> Vec<FieldChange> {
-    let null = Value::Null;
-    DATA_FIELDS
-        .iter()
-        .flat_map(|field| {
-            let base = FieldPath::root().child_field(*field);
-            diff_at(
-                before.get(*field).unwrap_or(&null),
-                after.get(*field).unwrap_or(&null),
-                &base,
-            )
-        })
-        .map(|change| match secret {
-            true => secret_said(change),
-            false => change,
-        })
-        .collect()
+    crate::workload::changes::spec_changes(history, id)
 }
 
 /// A change of a Secret's value as it may be told: `(hash)` → `(hash changed)` (or added,
@@ -179,27 +136,6 @@ pub(crate) fn secret_said(mut change: FieldChange) -> FieldChange {
         _ => Value::String("(hash changed)".to_string()),
     };
     change
-}
-
-fn data_change(
-    history: &History,
-    id: ObjectId,
-    version: &Version,
-    before: &Value,
-    after: &Value,
-    fields: Vec<FieldChange>,
-) -> Change {
-    let attribution = attribute(Some(before), after, &fields);
-    make_change(
-        history,
-        id,
-        version,
-        version.ts,
-        ChangeKind::Data,
-        fields,
-        attribution,
-        false,
-    )
 }
 
 /// The candidate a change makes for this pod's failures, if it can be one.

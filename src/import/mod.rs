@@ -350,6 +350,7 @@ pub(crate) fn write_trace(
         tool: Some(format!("kblame {}", env!("CARGO_PKG_VERSION"))),
         server: None,
         server_version: None,
+        cluster: None,
     };
     let mut header = Header::new(start, source);
     header.import = described.import;

@@ -13,15 +13,14 @@ use serde_json::Value;
 
 use super::select::{self, ObjectQuery};
 use super::{with_trace_warnings, Loaded, QueryError};
-use crate::cause::config::secret_said;
 use crate::cause::deps::dependencies;
 use crate::graph::{CausalGraph, Change, ChangeKind, ObjectRef};
-use crate::history::diff::{diff_at, FieldChange};
+use crate::history::diff::FieldChange;
 use crate::history::path::FieldPath;
 use crate::history::{Gone, History, ObjectId, Version};
 use crate::render::{day_of, when};
 use crate::trace::EventType;
-use crate::workload::attribution::attribute;
+use crate::workload::changes::spec_changes;
 use crate::workload::conditions::{parse_conditions, Condition};
 use crate::workload::events::{occurrences_about, occurrences_of, Occurrence};
 use crate::workload::kinds::revisions::workload_history;
@@ -238,11 +237,6 @@ impl Scope {
         }
     }
 }
-
-/// Kinds whose spec changes matter to pods but move no `metadata.generation`: a Node's
-/// `unschedulable` and taints, a Service's selector. (A Lease's spec changes every few seconds
-/// and is left out.)
-const SPEC_WITHOUT_GENERATION: &[&str] = &["Node", "Service"];
 
 /// The recorded ConfigMaps and Secrets a pod references and the Node it ran on. A pod's spec
 /// (its references) is fixed at its first record, and it is bound to a node once
@@ -536,81 +530,32 @@ impl Builder<'_> {
         // Conditions of any kind (a Job's Complete or Failed, a custom resource's Ready or
         // Stalled, a Node's Ready).
         self.conditions(id);
-        let data_kind = matches!(object.kind.as_str(), "ConfigMap" | "Secret");
-        for pair in object.versions.windows(2) {
-            let moved = matches!(
-                (pair[0].generation, pair[1].generation),
-                (Some(a), Some(b)) if a != b
+        for change in spec_changes(self.history, id) {
+            let mut who = who(
+                change.manager.as_deref(),
+                change.operation.as_deref(),
+                change.subresource.as_deref(),
             );
-            let unnumbered = SPEC_WITHOUT_GENERATION.contains(&object.kind.as_str())
-                && pair[0].generation.is_none()
-                && pair[1].generation.is_none();
-            let found = if moved {
-                self.field_change(&pair[0], &pair[1], &["spec"], "generation")
-            } else if data_kind {
-                let found = self.field_change(&pair[0], &pair[1], &["data", "binaryData"], "data");
-                // A Secret's values are told as the cause finder tells them: no hash shown.
-                found.map(|(summary, fields)| match object.kind == "Secret" {
-                    true => (summary, fields.into_iter().map(secret_said).collect()),
-                    false => (summary, fields),
-                })
-            } else if unnumbered {
-                self.field_change(&pair[0], &pair[1], &["spec"], "spec")
-            } else {
-                None
+            if let Some(user) = &change.request.user {
+                who = format!("{who}, user {user}");
+            }
+            let summary = match (change.kind, change.evidence.generation) {
+                (ChangeKind::Data, _) => format!("data changed {who}"),
+                (_, Some(generation)) => format!("generation {generation} {who}"),
+                (_, None) => format!("spec changed {who}"),
             };
-            if let Some((summary, fields)) = found {
-                self.push(&pair[1], id, EntryKind::SpecChange, summary);
-                if let Some(entry) = self.entries.last_mut() {
-                    entry.fields = fields;
-                }
+            let Some(version) = object
+                .versions
+                .iter()
+                .find(|v| Some(v.line) == change.evidence.record_line)
+            else {
+                continue;
+            };
+            self.push(version, id, EntryKind::SpecChange, summary);
+            if let Some(entry) = self.entries.last_mut() {
+                entry.fields = change.fields;
             }
         }
-    }
-
-    /// What changed under the top-level `fields` between two versions, and who changed it:
-    /// `generation 3 by helm (Update)` or `data changed by kubectl-client-side-apply (Update)`.
-    fn field_change(
-        &self,
-        before: &Version,
-        after: &Version,
-        fields: &[&str],
-        what: &str,
-    ) -> Option<(String, Vec<FieldChange>)> {
-        let before_body: Value = self.history.parse(before).ok()?;
-        let after_body: Value = self.history.parse(after).ok()?;
-        let null = Value::Null;
-        let changes: Vec<FieldChange> = fields
-            .iter()
-            .flat_map(|field| {
-                let base = FieldPath::root().child_field(*field);
-                diff_at(
-                    before_body.get(*field).unwrap_or(&null),
-                    after_body.get(*field).unwrap_or(&null),
-                    &base,
-                )
-            })
-            .collect();
-        if changes.is_empty() {
-            return None;
-        }
-        let found = attribute(Some(&before_body), &after_body, &changes);
-        let mut who = who(
-            found.manager.as_deref(),
-            found.operation.as_deref(),
-            found.subresource.as_deref(),
-        );
-        if let Some(user) = after.request.as_ref().and_then(|r| r.user.as_deref()) {
-            who = format!("{who}, user {user}");
-        }
-        let summary = match what {
-            "generation" => {
-                let generation = after.generation.map_or("?".to_string(), |g| g.to_string());
-                format!("generation {generation} {who}")
-            }
-            _ => format!("{what} changed {who}"),
-        };
-        Some((summary, changes))
     }
 
     /// The end of an object other than a pod.

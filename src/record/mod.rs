@@ -328,6 +328,7 @@ async fn header(
         tool: Some(format!("kblame {}", env!("CARGO_PKG_VERSION"))),
         server: Some(server.to_string()),
         server_version,
+        cluster: None,
     };
     let mut header = Header::new(Timestamp::now(), source);
     for target in targets {

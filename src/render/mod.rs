@@ -5,6 +5,7 @@ pub mod blame;
 pub mod check;
 pub mod custom;
 pub mod diff;
+pub mod export;
 pub mod get;
 pub mod object;
 pub mod pod;

@@ -60,6 +60,10 @@ pub struct SourceInfo {
     /// The API server's version, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_version: Option<String>,
+    /// The cluster's name (`record --cluster`, else the kubeconfig context's cluster), when
+    /// known: `export` files the trace under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 /// What an import adds to `header.source` (serialized inside `source`, beside [`SourceInfo`]'s

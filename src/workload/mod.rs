@@ -1,6 +1,7 @@
 //! Per-kind controller knowledge: lineage, the workload kinds, Deployments and their revisions, ReplicaSet turnover, Pod restarts, Events.
 
 pub mod attribution;
+pub mod changes;
 pub mod conditions;
 pub mod controller_revision;
 pub mod deployment;

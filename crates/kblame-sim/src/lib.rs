@@ -99,6 +99,7 @@ pub struct Sim<W: Write = Vec<u8>> {
     sink: Sink<W>,
     error: Option<io::Error>,
     seed: u64,
+    cluster: Option<String>,
 }
 
 impl Sim<Vec<u8>> {
@@ -116,7 +117,15 @@ impl<W: Write> Sim<W> {
             sink: Sink::Waiting(out, options),
             error: None,
             seed,
+            cluster: None,
         }
+    }
+
+    /// Names the cluster in the trace's header (`source.cluster`), as `kblame record` does
+    /// from its kubeconfig; call before [`Sim::start_trace`].
+    pub fn cluster(&mut self, name: &str) -> &mut Self {
+        self.cluster = Some(name.to_string());
+        self
     }
 
     /// Writes an audit log of every request from now on under `policy`, beside the trace (see
@@ -655,6 +664,7 @@ impl<W: Write> Sim<W> {
             tool: Some("kblame-sim 0.1.0".into()),
             server: Some("https://10.0.0.1:6443".into()),
             server_version: Some("v1.31.2".into()),
+            cluster: self.cluster.clone(),
         };
         let mut header = Header::new(to_timestamp(self.world.core.now), source);
         header.resources = self.resources().into_iter().map(|(info, _)| info).collect();

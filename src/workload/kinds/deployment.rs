@@ -26,7 +26,8 @@ pub(super) const REPLICASET: KindRef = KindRef {
     kind: "ReplicaSet",
 };
 
-const DEPLOYMENT: KindRef = KindRef {
+/// The Deployment's kind.
+pub const DEPLOYMENT: KindRef = KindRef {
     group: "apps",
     kind: "Deployment",
 };

@@ -17,6 +17,7 @@ pub mod revisions;
 pub mod statefulset;
 
 pub use cronjob::CRONJOB;
+pub use deployment::DEPLOYMENT;
 pub use job::JOB;
 
 use jiff::Timestamp;
