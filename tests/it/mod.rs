@@ -14,6 +14,7 @@ mod commands;
 mod config_causes;
 mod custom;
 mod embedded;
+mod export;
 mod fuzz;
 mod get;
 mod hostile_shapes;
