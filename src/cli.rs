@@ -165,6 +165,10 @@ pub struct RecordArgs {
     #[arg(long)]
     pub context: Option<String>,
     /// A namespace to record (repeatable). Default is the context's namespace.
+    /// The cluster's name, written in the trace's header: `kblame export` files the trace
+    /// under it. Default is the kubeconfig context's cluster
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
     #[arg(short = 'n', long = "namespace", conflicts_with = "all_namespaces")]
     pub namespaces: Vec<String>,
     /// Record every namespace.

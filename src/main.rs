@@ -589,7 +589,7 @@ fn export(reader: &Reader, args: cli::ExportArgs) -> anyhow::Result<u8> {
             Ok(done) => writeln!(out, "{}", render::export::text(&done))?,
             Err(err) => {
                 failed += 1;
-                eprintln!("kblame: {}: {err:#}", trace.display());
+                eprintln!("kblame: cannot export {}: {err:#}", trace.display());
             }
         }
     }
@@ -825,6 +825,7 @@ fn record(reader: &Reader, args: cli::RecordArgs) -> anyhow::Result<u8> {
         output,
         kubeconfig,
         context,
+        cluster,
         namespaces,
         all_namespaces,
         selector,
@@ -861,6 +862,7 @@ fn record(reader: &Reader, args: cli::RecordArgs) -> anyhow::Result<u8> {
         output: output.clone(),
         kubeconfig,
         context,
+        cluster,
         namespaces,
         all_namespaces,
         selector,

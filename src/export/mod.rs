@@ -33,12 +33,12 @@ use crate::query::Loaded;
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     /// Reading the trace or writing the output failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: String,
         /// The error.
-        source: io::Error,
+        error: io::Error,
     },
     /// No cluster name: neither `--cluster` nor the trace's header gives one.
     #[error("{trace}: no cluster name: the trace's header names none; pass --cluster NAME")]
@@ -90,9 +90,9 @@ pub struct Exported {
 
 /// The SHA-256 of a file, in hex.
 pub fn sha256_of(path: &Path) -> Result<String, ExportError> {
-    let io = |source| ExportError::Io {
+    let io = |error| ExportError::Io {
         path: path.display().to_string(),
-        source,
+        error,
     };
     let mut file = fs::File::open(path).map_err(io)?;
     let mut hasher = Sha256::new();
@@ -122,21 +122,35 @@ pub fn check_cluster(name: &str) -> Result<&str, ExportError> {
     Ok(name)
 }
 
-/// The cluster a trace is filed under: `flag` when given, else the name its header records.
+/// The cluster a trace is filed under: `flag` when given (checked), else the name its header
+/// records, with each character a partition value cannot hold made `_` (an EKS context's
+/// `arn:aws:eks:REGION:ACCOUNT:cluster/NAME` becomes `…:cluster_NAME`).
 pub fn cluster_of(loaded: &Loaded, flag: Option<&str>) -> Result<String, ExportError> {
+    if let Some(name) = flag {
+        return Ok(check_cluster(name)?.to_string());
+    }
     let recorded = loaded
         .history
         .facts
         .header
         .as_ref()
-        .and_then(|h| h.source.cluster.as_deref());
-    let name = flag.or(recorded).ok_or_else(|| ExportError::NoCluster {
-        trace: loaded.source.clone(),
-    })?;
-    Ok(check_cluster(name)?.to_string())
+        .and_then(|h| h.source.cluster.as_deref())
+        .ok_or_else(|| ExportError::NoCluster {
+            trace: loaded.source.clone(),
+        })?;
+    let name: String = recorded
+        .chars()
+        .map(
+            |c| match c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':') {
+                true => c,
+                false => '_',
+            },
+        )
+        .collect();
+    Ok(check_cluster(&name)?.to_string())
 }
 
-/// The marker saying trace `sha256` was exported as `cluster` (cluster `None`: as any).
+/// Where the markers of exported traces are.
 fn marker_dir(out: &Path) -> PathBuf {
     out.join("_kblame").join("exported")
 }
@@ -268,7 +282,10 @@ fn write_table<T: Table>(
     let dir = place.out.join(&relative);
     let io = |path: &Path| {
         let path = path.display().to_string();
-        move |source| ExportError::Io { path, source }
+        move |source| ExportError::Io {
+            path,
+            error: source,
+        }
     };
     create_private_dir_all(&dir).map_err(io(&dir))?;
     let name = format!("{}.parquet", place.sha256);
@@ -306,14 +323,17 @@ fn write_marker(out: &Path, done: &Exported) -> Result<(), ExportError> {
     let dir = marker_dir(out);
     let io = |path: &Path| {
         let path = path.display().to_string();
-        move |source| ExportError::Io { path, source }
+        move |source| ExportError::Io {
+            path,
+            error: source,
+        }
     };
     create_private_dir_all(&dir).map_err(io(&dir))?;
     let path = dir.join(format!("{}@{}.json", done.sha256, done.cluster));
     let temporary = dir.join(format!(".{}.{}.tmp", done.sha256, std::process::id()));
     let text = serde_json::to_string_pretty(done).map_err(|e| ExportError::Io {
         path: path.display().to_string(),
-        source: e.into(),
+        error: e.into(),
     })?;
     let mut file = create_private(&temporary).map_err(io(&temporary))?;
     file.write_all(text.as_bytes())
@@ -326,4 +346,39 @@ fn write_marker(out: &Path, done: &Exported) -> Result<(), ExportError> {
 /// The UTC day of `ts`, `YYYY-MM-DD`.
 fn day(ts: Timestamp) -> String {
     ts.strftime("%Y-%m-%d").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_names_are_partition_values_as_they_are() {
+        for fine in [
+            "prod-eu-1",
+            "gke_acme_europe-west1_prod",
+            "arn:aws:eks:eu-west-1:1:cluster.x",
+        ] {
+            assert_eq!(check_cluster(fine).ok(), Some(fine));
+        }
+        for bad in ["", "a/b", "a=b", "a b", "a%2F", "ü"] {
+            assert!(check_cluster(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_documented_schema_is_the_schema_written() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let docs = fs::read_to_string(root.join("docs/export.md")).unwrap_or_default();
+        let schema = schema_markdown();
+        if !docs.contains(&schema) {
+            let fresh = root.join("target/export-schema.md");
+            let _ = fs::write(&fresh, &schema);
+            panic!(
+                "docs/export.md does not hold the tables' columns as written: the current ones are in {}",
+                fresh.display()
+            );
+        }
+        assert!(docs.contains(&format!("Schema version: **{SCHEMA_VERSION}**")));
+    }
 }

@@ -23,6 +23,8 @@ pub struct Connection {
     pub default_namespace: String,
     /// The API server URL.
     pub server: String,
+    /// The kubeconfig context's cluster name, when the client came from a kubeconfig.
+    pub cluster: Option<String>,
 }
 
 /// The current client, and how to build a new one from the same kubeconfig and context.
@@ -80,7 +82,22 @@ pub async fn connect(
         clients: Arc::new(clients),
         default_namespace,
         server,
+        cluster: cluster_name(kubeconfig, context),
     })
+}
+
+/// The cluster name the chosen (else current) context of the kubeconfig names; `None` without
+/// a readable kubeconfig (in a pod, say).
+fn cluster_name(kubeconfig: Option<&Path>, context: Option<&str>) -> Option<String> {
+    let file = match kubeconfig {
+        Some(path) => Kubeconfig::read_from(path).ok()?,
+        None => Kubeconfig::read().ok()?,
+    };
+    let name = context
+        .map(str::to_string)
+        .or_else(|| file.current_context.clone())?;
+    let named = file.contexts.iter().find(|c| c.name == name)?;
+    named.context.as_ref().map(|c| c.cluster.clone())
 }
 
 /// The client configuration and the server URL.

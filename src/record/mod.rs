@@ -50,6 +50,9 @@ pub struct RecordSettings {
     pub kubeconfig: Option<PathBuf>,
     /// The context to use. Default is the current context.
     pub context: Option<String>,
+    /// The cluster's name for the header (`export` files the trace under it). Default is the
+    /// kubeconfig context's cluster.
+    pub cluster: Option<String>,
     /// Namespaces to record; empty means the context's namespace (unless `all_namespaces`).
     pub namespaces: Vec<String>,
     /// Record every namespace. Default is false.
@@ -174,9 +177,10 @@ async fn run(settings: RecordSettings) -> Result<RecordOutcome, RecordError> {
             "every selected resource was denied".into(),
         ));
     }
+    let cluster = settings.cluster.clone().or(connection.cluster.clone());
     let header = header(
         &client,
-        &connection.server,
+        (&connection.server, cluster),
         &targets,
         &namespaces,
         &redactor,
@@ -313,7 +317,7 @@ async fn drop_denied(api: &Api, targets: Vec<Target>) -> Vec<Target> {
 
 async fn header(
     client: &Client,
-    server: &str,
+    (server, cluster): (&str, Option<String>),
     targets: &[Target],
     namespaces: &Option<Vec<String>>,
     redactor: &Redactor,
@@ -328,7 +332,7 @@ async fn header(
         tool: Some(format!("kblame {}", env!("CARGO_PKG_VERSION"))),
         server: Some(server.to_string()),
         server_version,
-        cluster: None,
+        cluster,
     };
     let mut header = Header::new(Timestamp::now(), source);
     for target in targets {
