@@ -28,7 +28,7 @@ use crate::query::Loaded;
 use crate::workload::changes::object_changes;
 use crate::workload::events::occurrences_of;
 use crate::workload::kinds::daemonset::DAEMONSET;
-use crate::workload::kinds::revisions::workload_history;
+use crate::workload::kinds::revisions::{workload_history, workload_of};
 use crate::workload::kinds::statefulset::STATEFULSET;
 use crate::workload::kinds::{KindRef, DEPLOYMENT};
 use crate::workload::lineage::LineageEntry;
@@ -84,7 +84,7 @@ pub fn collect(loaded: &mut Loaded, trace: &str) -> Tables {
                 .changes
                 .extend(changes.iter().flat_map(|c| change_rows(c, trace)));
         }
-        if let Some(&(_, verdict)) = VERDICTS.iter().find(|(k, _)| k.kind == kind) {
+        if let Some(verdict) = verdict_of(&loaded.history, id) {
             revision_rows(loaded, id, trace, verdict, &mut tables);
         }
     }
@@ -101,7 +101,14 @@ fn has_own_changes(history: &History, id: ObjectId) -> bool {
         return false;
     }
     let controlled = object.versions.iter().any(|v| v.controller_uid.is_some());
-    !controlled || VERDICTS.iter().any(|(k, _)| k.kind == object.kind)
+    !controlled || verdict_of(history, id).is_some()
+}
+
+/// The verdict of the object's kind when it is a workload that numbers revisions (its group
+/// too: a `Deployment` of another API group is not one).
+fn verdict_of(history: &History, id: ObjectId) -> Option<Verdict> {
+    let kind = workload_of(history, id)?.kind();
+    VERDICTS.iter().find(|(k, _)| *k == kind).map(|(_, v)| *v)
 }
 
 /// The identity of a change: the UID and the line of the record that first shows it.

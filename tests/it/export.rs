@@ -491,3 +491,81 @@ fn rollout_millis(trace: &[u8], truth: &GroundTruth, namespace: &str, name: &str
         .expect("a time");
     changed.duration_until(done).as_millis() as i64
 }
+
+#[test]
+fn a_secrets_values_and_their_hashes_never_reach_the_tables() {
+    if !duckdb() {
+        return;
+    }
+    let work = tempfile::tempdir().expect("a temp dir");
+    let out = work.path().join("out");
+    let trace = super::support::fixture("secret-rotation-crash.ndjson.zst");
+    let args = [
+        "export",
+        "-o",
+        out.to_str().unwrap(),
+        "--cluster",
+        "c",
+        "--json",
+    ];
+    let done = kblame(&[&args[..], &[trace.to_str().unwrap()]].concat());
+    assert_eq!(done.status.code(), Some(0), "{}", stderr(&done));
+    let line: Value = serde_json::from_str(stdout(&done).trim()).expect("a JSON line");
+    assert_eq!(line["cluster"], "c");
+    assert_eq!(line["skipped"], false);
+    let changes = format!("read_parquet('{}/changes/*/*/*.parquet')", out.display());
+    let rows = run_sql(
+        &out,
+        "",
+        &format!("SELECT DISTINCT coalesce(old_value, 'null'), coalesce(new_value, 'null') FROM {changes} WHERE kind = 'Secret' AND path IS NOT NULL ORDER BY ALL"),
+    );
+    assert!(!rows.is_empty(), "the rotation is a change");
+    for row in &rows {
+        for value in row {
+            assert!(
+                ["null", "\"(hash)\"", "\"(hash changed)\""].contains(&value.as_str()),
+                "{rows:?}"
+            );
+        }
+    }
+    // No hash and no value in any text column of any table.
+    for table in [
+        "changes",
+        "revisions",
+        "pod_runs",
+        "creations",
+        "deletions",
+        "events",
+        "objects",
+    ] {
+        let rows = run_sql(
+            &out,
+            "",
+            &format!(
+                "SELECT * FROM read_parquet('{}/{table}/*/*/*.parquet')",
+                out.display()
+            ),
+        );
+        let text = format!("{rows:?}");
+        assert!(!text.contains("hmac-sha256:"), "{table}");
+        for value in [
+            "sk_live_51Hq2fPZ8kQ0old",
+            "rk_live_51Hq2fPZ8kQ0new",
+            "whsec_7fG2kLm9Qx",
+        ] {
+            assert!(!text.contains(value), "{table}: {value}");
+        }
+    }
+    // The rows the marker counts are the rows the files hold.
+    for (table, count) in line["rows"].as_object().expect("rows") {
+        let rows = run_sql(
+            &out,
+            "",
+            &format!(
+                "SELECT count(*) FROM read_parquet('{}/{table}/*/*/*.parquet')",
+                out.display()
+            ),
+        );
+        assert_eq!(rows[0][0], count.to_string(), "{table}");
+    }
+}
