@@ -90,15 +90,11 @@ pub struct Exported {
 
 /// The SHA-256 of a file, in hex.
 pub fn sha256_of(path: &Path) -> Result<String, ExportError> {
-    let io = |error| ExportError::Io {
-        path: path.display().to_string(),
-        error,
-    };
-    let mut file = fs::File::open(path).map_err(io)?;
+    let mut file = fs::File::open(path).map_err(io(path))?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 20];
     loop {
-        let n = file.read(&mut buffer).map_err(io)?;
+        let n = file.read(&mut buffer).map_err(io(path))?;
         if n == 0 {
             break;
         }
@@ -280,13 +276,6 @@ fn write_table<T: Table>(
         .join(format!("cluster={}", place.cluster))
         .join(format!("date={}", place.date));
     let dir = place.out.join(&relative);
-    let io = |path: &Path| {
-        let path = path.display().to_string();
-        move |source| ExportError::Io {
-            path,
-            error: source,
-        }
-    };
     create_private_dir_all(&dir).map_err(io(&dir))?;
     let name = format!("{}.parquet", place.sha256);
     let path = dir.join(&name);
@@ -321,13 +310,6 @@ fn write_table<T: Table>(
 /// The marker: what was exported, written last (temporary name, then rename).
 fn write_marker(out: &Path, done: &Exported) -> Result<(), ExportError> {
     let dir = marker_dir(out);
-    let io = |path: &Path| {
-        let path = path.display().to_string();
-        move |source| ExportError::Io {
-            path,
-            error: source,
-        }
-    };
     create_private_dir_all(&dir).map_err(io(&dir))?;
     let path = dir.join(format!("{}@{}.json", done.sha256, done.cluster));
     let temporary = dir.join(format!(".{}.{}.tmp", done.sha256, std::process::id()));
@@ -341,6 +323,12 @@ fn write_marker(out: &Path, done: &Exported) -> Result<(), ExportError> {
         .map_err(io(&temporary))?;
     drop(file);
     fs::rename(&temporary, &path).map_err(io(&path))
+}
+
+/// The error of an I/O step on `path`.
+fn io(path: &Path) -> impl FnOnce(io::Error) -> ExportError {
+    let path = path.display().to_string();
+    move |error| ExportError::Io { path, error }
 }
 
 /// The UTC day of `ts`, `YYYY-MM-DD`.

@@ -10,6 +10,7 @@ mod change;
 pub use change::{Change, ChangeEvidence, ChangeKind, Confidence, ObjectRef, Requester};
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
@@ -17,6 +18,7 @@ use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 
 use crate::history::{History, ObjectId};
+use crate::workload::deployment::DeploymentModel;
 
 /// A node of the causal graph.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +80,9 @@ pub struct CausalGraph {
     objects: HashMap<ObjectId, NodeIndex>,
     unrecorded: HashMap<String, NodeIndex>,
     revisions: HashMap<(ObjectId, i64), NodeIndex>,
+    /// The Deployment models whose revisions are registered here, built once each (see
+    /// [`DeploymentModel::of`]).
+    models: HashMap<ObjectId, Arc<DeploymentModel>>,
 }
 
 impl CausalGraph {
@@ -202,6 +207,16 @@ impl CausalGraph {
             .collect();
         events.sort_unstable();
         events
+    }
+
+    /// The model of Deployment `id` built before, if any.
+    pub fn deployment_model(&self, id: ObjectId) -> Option<Arc<DeploymentModel>> {
+        self.models.get(&id).cloned()
+    }
+
+    /// Keeps the model of Deployment `id` (built against this graph) for later questions.
+    pub fn keep_deployment_model(&mut self, id: ObjectId, model: Arc<DeploymentModel>) {
+        self.models.insert(id, model);
     }
 
     /// Records that `deployment` has revision `number`, carried by ReplicaSet `replicaset`.

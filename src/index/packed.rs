@@ -79,7 +79,7 @@ impl<T: Words> Visitor<'_> for TableVisitor<T> {
     }
 
     fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<Vec<T>, E> {
-        if bytes.len() % (4 * T::WORDS) != 0 {
+        if !bytes.len().is_multiple_of(4 * T::WORDS) {
             return Err(E::custom(
                 "a table's length is not a whole number of entries",
             ));

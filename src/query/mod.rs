@@ -95,7 +95,7 @@ fn replay_every_record(
     let read = read_trace(source, |entry| {
         history.apply(entry.line, &entry.record);
         records += 1;
-        if records % PROGRESS_EVERY == 0 {
+        if records.is_multiple_of(PROGRESS_EVERY) {
             progress(records);
         }
     })?;

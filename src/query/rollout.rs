@@ -167,7 +167,7 @@ pub fn rollout(loaded: &mut Loaded, query: &RolloutQuery) -> Result<RolloutRepor
         .at
         .or(loaded.history.facts.end)
         .ok_or(QueryError::EmptyTrace)?;
-    let model = DeploymentModel::build(&loaded.history, &mut loaded.graph, deployment);
+    let model = DeploymentModel::of(&loaded.history, &mut loaded.graph, deployment);
     let history = &loaded.history;
     let object = history.object(deployment);
     let Some(version) = object.version_at(at) else {

@@ -380,15 +380,7 @@ impl Builder<'_> {
 
 /// `revision 2 by kubectl-client-side-apply (Update)`, and the fields the change set.
 fn change_summary(change: &Change) -> (String, Vec<FieldChange>) {
-    let mut who = who(
-        change.manager.as_deref(),
-        change.operation.as_deref(),
-        change.subresource.as_deref(),
-    );
-    // The person, when an audit log named them: managedFields only name a manager.
-    if let Some(user) = &change.request.user {
-        who = format!("{who}, user {user}");
-    }
+    let who = change_who(change);
     let revision = change.revision.map_or("?".to_string(), |n| n.to_string());
     let replicas = FieldPath::parse("spec.replicas").unwrap_or_default();
     let count = |v: &Value| v.is_number() || v.is_null();
@@ -425,6 +417,20 @@ fn change_summary(change: &Change) -> (String, Vec<FieldChange>) {
         ""
     };
     (format!("{what}{before}"), fields)
+}
+
+/// Who made a change: `by helm (Update)`, and the person when an audit log named them
+/// (managedFields only name a manager).
+fn change_who(change: &Change) -> String {
+    let who = who(
+        change.manager.as_deref(),
+        change.operation.as_deref(),
+        change.subresource.as_deref(),
+    );
+    match &change.request.user {
+        Some(user) => format!("{who}, user {user}"),
+        None => who,
+    }
 }
 
 /// `by helm (Update, /scale)`.
@@ -531,14 +537,7 @@ impl Builder<'_> {
         // Stalled, a Node's Ready).
         self.conditions(id);
         for change in spec_changes(self.history, id) {
-            let mut who = who(
-                change.manager.as_deref(),
-                change.operation.as_deref(),
-                change.subresource.as_deref(),
-            );
-            if let Some(user) = &change.request.user {
-                who = format!("{who}, user {user}");
-            }
+            let who = change_who(&change);
             let summary = match (change.kind, change.evidence.generation) {
                 (ChangeKind::Data, _) => format!("data changed {who}"),
                 (_, Some(generation)) => format!("generation {generation} {who}"),

@@ -216,7 +216,7 @@ pub fn size_words(bytes: u64) -> String {
         unit += 1;
         size <<= 10;
     }
-    if bytes % size == 0 {
+    if bytes.is_multiple_of(size) {
         return format!("{} {}", bytes / size, UNITS[unit]);
     }
     format!("{:.1} {}", bytes as f64 / size as f64, UNITS[unit])

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::attribution::{attribute, Attribution, BeforeTraceClocks};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::replicaset::{revision_of, template_key, template_without_hash, ReplicaSetTimeline};
 use super::{shifted, WATCH_SKEW};
@@ -153,6 +154,18 @@ impl LatestBefore {
 }
 
 impl DeploymentModel {
+    /// [`DeploymentModel::build`] once per Deployment and graph: a loaded history does not
+    /// change, so every later question about the Deployment (each of its pods' in an export)
+    /// gets the model the first one built, whose revisions the graph already holds.
+    pub fn of(history: &History, graph: &mut CausalGraph, id: ObjectId) -> Arc<DeploymentModel> {
+        if let Some(model) = graph.deployment_model(id) {
+            return model;
+        }
+        let model = Arc::new(DeploymentModel::build(history, graph, id));
+        graph.keep_deployment_model(id, model.clone());
+        model
+    }
+
     /// Reads the Deployment `id` and the ReplicaSets it controlled, and registers its revisions in `graph`.
     pub fn build(history: &History, graph: &mut CausalGraph, id: ObjectId) -> DeploymentModel {
         let replicasets: Vec<ReplicaSetTimeline> = graph

@@ -78,7 +78,7 @@ impl Workload for Deployment {
         graph: &mut CausalGraph,
         object: ObjectId,
     ) -> Option<WorkloadHistory> {
-        let model = DeploymentModel::build(history, graph, object);
+        let model = DeploymentModel::of(history, graph, object);
         let revisions = model
             .revisions
             .iter()
@@ -89,12 +89,12 @@ impl Workload for Deployment {
             })
             .collect();
         Some(WorkloadHistory {
-            changes: model.changes.into_iter().map(|t| t.change).collect(),
+            changes: model.changes.iter().map(|t| t.change.clone()).collect(),
             revisions,
             carrier_kind: "ReplicaSet",
             carrier_template: template_without_hash,
             shows: |_, body, step| revision_of(body) == Some(step.number),
-            notes: model.notes,
+            notes: model.notes.clone(),
         })
     }
 }
@@ -107,7 +107,7 @@ pub(super) fn replicaset_pod_facts(
     deployment: Option<ObjectId>,
 ) -> PodFacts {
     let (history, pod, at) = (input.history, input.pod, input.at);
-    let model = deployment.map(|d| DeploymentModel::build(history, input.graph, d));
+    let model = deployment.map(|d| DeploymentModel::of(history, input.graph, d));
     let graph = &*input.graph;
     let timeline = replicaset.map(|rs| {
         model
@@ -117,9 +117,9 @@ pub(super) fn replicaset_pod_facts(
     });
     let mut moves = timeline
         .as_ref()
-        .map(|t| turnover(history, graph, t, model.as_ref()))
+        .map(|t| turnover(history, graph, t, model.as_deref()))
         .unwrap_or_default();
-    let revision = timeline.as_ref().map(|t| revision(t, model.as_ref(), at));
+    let revision = timeline.as_ref().map(|t| revision(t, model.as_deref(), at));
     let peers = match (&model, &timeline) {
         (Some(model), Some(timeline)) => Ok(peers(history, graph, model, timeline)),
         _ => Err("the pod has no recorded Deployment to compare revisions".to_string()),
