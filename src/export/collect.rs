@@ -195,13 +195,7 @@ fn revision_rows(
     };
     let object = ObjectRef::of(loaded.history.object(id));
     let query = RolloutQuery {
-        object: ObjectQuery {
-            kind: object.kind.clone(),
-            name: object.name.clone(),
-            namespace: Some(object.namespace.clone()),
-            uid: Some(object.uid.clone()),
-            group: None,
-        },
+        object: ObjectQuery::exact(loaded.history.object(id), None),
         at: None,
     };
     let judged: BTreeMap<i64, (&'static str, Option<Timestamp>, Option<String>)> =

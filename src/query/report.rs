@@ -437,13 +437,10 @@ fn judge(
     let object = loaded.history.object(id);
     let custom = is_custom_group(group_of(&object.api_version));
     let query = RolloutQuery {
-        object: ObjectQuery {
-            kind: object.kind.clone(),
-            name: object.name.clone(),
-            namespace: Some(object.namespace.clone()),
-            uid: Some(object.uid.clone()),
-            group: custom.then(|| group_of(&object.api_version).to_string()),
-        },
+        object: ObjectQuery::exact(
+            object,
+            custom.then(|| group_of(&object.api_version).to_string()),
+        ),
         at: Some(until),
     };
     let object = ObjectRef::of(object);

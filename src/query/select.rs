@@ -3,7 +3,7 @@
 
 use super::error::PodsOf;
 use super::QueryError;
-use crate::history::{History, ObjectId};
+use crate::history::{History, ObjectHistory, ObjectId};
 
 /// kubectl's names for the kinds kblame knows: (alias, Kind).
 const KIND_ALIASES: &[(&str, &str)] = &[
@@ -64,6 +64,18 @@ pub struct ObjectQuery {
 }
 
 impl ObjectQuery {
+    /// The query that names exactly one recorded object: its kind, namespace, name and UID,
+    /// with `group` when the kind alone could be another group's.
+    pub fn exact(object: &ObjectHistory, group: Option<String>) -> ObjectQuery {
+        ObjectQuery {
+            kind: object.kind.clone(),
+            name: object.name.clone(),
+            namespace: Some(object.namespace.clone()),
+            uid: Some(object.uid.clone()),
+            group,
+        }
+    }
+
     /// Reads `KIND/NAME` (`deployment/web`, `deploy/web`, `rs/web-7c9f8d6b5`, `Widget/w1`) or
     /// `KIND.GROUP/NAME` (`postgrescluster.postgres-operator.crunchydata.com/hippo`).
     pub fn parse(spec: &str, history: &History) -> Result<ObjectQuery, QueryError> {
